@@ -1,0 +1,329 @@
+"""Static check for forbidden APIs in a submission's source.
+
+A problem spec can forbid APIs such as ``torch.autograd``, ``Tensor.backward``
+or ``numpy.linalg.inv``.  :func:`find_forbidden` parses the submission's
+source with :mod:`ast` (the code is never imported or run here) and reports
+every use it can see, with its line, so the problem can score 0 with a
+message naming the line.
+
+Entries come in two kinds:
+
+* **Module entries** (``torch.autograd``, ``numpy.linalg.inv``,
+  ``torch.nn.functional.scaled_dot_product_attention``) match any use whose
+  resolved dotted name equals the entry or starts with ``entry + "."``.
+  Import aliases are resolved (``import torch as T``,
+  ``import torch.nn.functional as F``, ``from torch import autograd as ag``,
+  ``from torch.autograd import grad``, ``from numpy import linalg``, ...), as
+  are names assigned once from them (``ag = torch.autograd``).  Import
+  statements themselves count as uses.  Relative imports are ignored.
+* **Method entries** are those with a ``Tensor`` or ``ndarray`` component
+  before the last one (``Tensor.backward``, ``torch.Tensor.backward``,
+  ``ndarray.dot``).  Types are unknown statically, so they match any
+  attribute access with that name on any expression (``loss.backward()``,
+  ``(x * y).sum().backward``).
+
+Dynamic look-ups with a constant string are also caught:
+``getattr(x, "backward")``, ``getattr(torch, "autograd")``,
+``__import__("torch.autograd")``, ``importlib.import_module(...)``.  When
+anything is forbidden, every call to ``eval``, ``exec`` or ``compile`` is
+reported with api :data:`DYNAMIC_CODE`, since code built at run time cannot
+be checked.
+
+This check is best effort: a determined student can hide a call (for example
+through strings built at run time, ``vars()``/``__dict__`` look-ups, or
+``operator.methodcaller``).  Name resolution is flow-insensitive (an alias
+holds for the whole file).  Checking at run time, while the submission
+executes, is a separate mechanism and is not done here.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from dataclasses import dataclass
+
+__all__ = ["DYNAMIC_CODE", "ForbiddenUse", "find_forbidden"]
+
+#: The ``api`` reported for eval/exec/compile calls.
+DYNAMIC_CODE = "dynamic code (eval/exec)"
+
+_DYNAMIC_BUILTINS = ("eval", "exec", "compile")
+_CLASS_NAMES = ("Tensor", "ndarray")
+
+
+@dataclass(frozen=True)
+class ForbiddenUse:
+    api: str  # the forbidden entry that matched, as written in the spec
+    name: str  # what the code used, resolved, e.g. "torch.autograd.grad"
+    file: str  # file name as given
+    line: int  # 1-based
+    col: int  # 0-based; for attributes, the column of the attribute name
+
+    def message(self) -> str:
+        return (
+            f"{self.file} line {self.line}: uses {self.name}, "
+            f"which this problem forbids ({self.api})"
+        )
+
+
+def find_forbidden(
+    source: str, forbidden: list[str], filename: str = "<submission>"
+) -> list[ForbiddenUse]:
+    """Return the uses of forbidden APIs in ``source``, sorted by line.
+
+    Raises :class:`SyntaxError` as Python would if the source does not parse.
+    """
+    tree = ast.parse(source, filename=filename)
+    entries = [e.strip() for e in forbidden if e and e.strip()]
+    if not entries:
+        return []
+    finder = _Finder(entries, filename)
+    finder.collect_aliases(tree)
+    finder.visit(tree)
+    unique: dict[tuple[int, int, str], ForbiddenUse] = {}
+    for use in finder.uses:
+        unique.setdefault((use.line, use.col, use.name), use)
+    return sorted(unique.values(), key=lambda u: (u.line, u.col, u.name))
+
+
+def _is_method_entry(entry: str) -> bool:
+    parts = entry.split(".")
+    return any(p in _CLASS_NAMES for p in parts[:-1])
+
+
+def _const_str(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+class _Finder(ast.NodeVisitor):
+    def __init__(self, entries: list[str], filename: str) -> None:
+        self.filename = filename
+        self.module_entries: list[str] = []
+        self.method_entries: dict[str, str] = {}  # method name -> entry
+        for entry in entries:
+            if _is_method_entry(entry):
+                self.method_entries.setdefault(entry.split(".")[-1], entry)
+            else:
+                self.module_entries.append(entry)
+        # Names that mean a module even without an import in sight.
+        self.roots = {e.split(".")[0] for e in self.module_entries}
+        self.roots |= {"importlib", "builtins"}
+        self.aliases: dict[str, str] = {}  # local name -> canonical dotted name
+        self.covered: set[int] = set()  # nodes inside an already reported chain
+        self.uses: list[ForbiddenUse] = []
+
+    # ----------------------------------------------------------- aliases
+    def collect_aliases(self, tree: ast.AST) -> None:
+        bound: Counter[str] = Counter()  # names the file binds itself
+        stars: list[str] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        self.aliases[a.asname] = a.name
+                    else:
+                        top = a.name.split(".")[0]
+                        self.aliases[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                if node.level or not node.module:
+                    continue
+                for a in node.names:
+                    if a.name == "*":
+                        stars.append(node.module)
+                    else:
+                        self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                bound[node.id] += 1
+            elif isinstance(node, ast.arg):
+                bound[node.arg] += 1
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound[node.name] += 1
+        # `from torch.nn.functional import *` makes the bare names of
+        # forbidden entries below that module available.
+        for module in stars:
+            for entry in self.module_entries:
+                if entry.startswith(module + "."):
+                    name = entry[len(module) + 1 :].split(".")[0]
+                    if name not in bound and name not in self.aliases:
+                        self.aliases[name] = f"{module}.{name}"
+        # `ag = torch.autograd`, `m = importlib.import_module("...")`, for
+        # names bound only by that one assignment.
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and bound[node.targets[0].id] == 1
+            ):
+                resolved = self.resolve(node.value)
+                if resolved:
+                    self.aliases[node.targets[0].id] = resolved
+
+    # ----------------------------------------------------------- resolving
+    def resolve(self, node: ast.AST) -> str | None:
+        """Canonical dotted name of ``node``, or None if it is not one."""
+        if isinstance(node, ast.Name):
+            if node.id in self.aliases:
+                return self.aliases[node.id]
+            return node.id if node.id in self.roots else None
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Call):
+            attr = self._getattr_string(node)
+            if attr is not None:
+                base = self.resolve(node.args[0])
+                return f"{base}.{attr}" if base else None
+            module = self._import_string(node)
+            if module is not None:
+                return module
+        return None
+
+    def _chain(self, node: ast.AST) -> list[ast.AST]:
+        """The nodes `resolve` walked through below ``node``."""
+        inner: list[ast.AST] = []
+        while True:
+            if isinstance(node, ast.Attribute):
+                node = node.value
+            elif isinstance(node, ast.Call) and self._getattr_string(node) is not None:
+                node = node.args[0]
+            else:
+                return inner
+            inner.append(node)
+
+    def _is_builtin(self, func: ast.AST, name: str) -> bool:
+        if isinstance(func, ast.Name) and func.id == name:
+            return name not in self.aliases
+        return self.resolve(func) == f"builtins.{name}"
+
+    def _getattr_string(self, call: ast.Call) -> str | None:
+        if self._is_builtin(call.func, "getattr") and len(call.args) >= 2:
+            return _const_str(call.args[1])
+        return None
+
+    def _import_string(self, call: ast.Call) -> str | None:
+        """Module a constant-string dynamic import evaluates to, or None."""
+        if not call.args:
+            return None
+        module = _const_str(call.args[0])
+        if module is None:
+            return None
+        if self.resolve(call.func) == "importlib.import_module":
+            return module
+        if self._is_builtin(call.func, "__import__"):
+            # __import__("a.b") returns the top package unless fromlist is given.
+            has_fromlist = len(call.args) >= 4 or any(
+                k.arg == "fromlist" for k in call.keywords
+            )
+            return module if has_fromlist else module.split(".")[0]
+        return None
+
+    # ----------------------------------------------------------- matching
+    def match_module(self, name: str | None) -> str | None:
+        if name:
+            for entry in self.module_entries:
+                if name == entry or name.startswith(entry + "."):
+                    return entry
+        return None
+
+    def report(self, api: str, name: str, line: int, col: int) -> None:
+        self.uses.append(ForbiddenUse(api, name, self.filename, line, col))
+
+    def describe(self, node: ast.AST) -> str:
+        """Short text for a receiver expression, for messages."""
+        resolved = self.resolve(node)
+        if resolved:
+            return resolved
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Name):
+            parts.append(node.id)
+            return ".".join(reversed(parts))
+        return "<expression>"
+
+    def report_chain(self, node: ast.AST, line: int, col: int) -> bool:
+        """Report ``node`` if its resolved name is forbidden; True if reported."""
+        if id(node) in self.covered:
+            return False
+        name = self.resolve(node)
+        entry = self.match_module(name)
+        if entry is None:
+            return False
+        self.report(entry, name, line, col)
+        self.covered.update(id(n) for n in self._chain(node))
+        return True
+
+    # ----------------------------------------------------------- visitors
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            entry = self.match_module(a.name)
+            if entry:
+                self.report(entry, a.name, a.lineno, a.col_offset)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level or not node.module:
+            return
+        for a in node.names:
+            if a.name == "*":
+                name, line, col = node.module, node.lineno, node.col_offset
+            else:
+                name, line, col = f"{node.module}.{a.name}", a.lineno, a.col_offset
+            entry = self.match_module(name)
+            if entry:
+                self.report(entry, name, line, col)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.report_chain(node, node.lineno, node.col_offset)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load):
+            # Point at the attribute name itself (right for chained calls).
+            line = node.end_lineno or node.lineno
+            col = (node.end_col_offset or 0) - len(node.attr)
+            self.report_chain(node, line, col)
+            entry = self.method_entries.get(node.attr)
+            if entry:
+                self.report(entry, f"{self.describe(node.value)}.{node.attr}", line, col)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        line, col = node.lineno, node.col_offset
+        for builtin in _DYNAMIC_BUILTINS:
+            if self._is_builtin(node.func, builtin):
+                self.report(DYNAMIC_CODE, builtin, line, col)
+
+        attr = self._getattr_string(node)
+        if attr is not None:
+            self._check_getattr(node, attr, line, col)
+        else:
+            module = _const_str(node.args[0]) if node.args else None
+            if (
+                module is not None
+                and id(node) not in self.covered
+                and self._import_string(node) is not None
+            ):
+                entry = self.match_module(module)
+                if entry:
+                    self.report(entry, module, line, col)
+        self.generic_visit(node)
+
+    def _check_getattr(self, node: ast.Call, attr: str, line: int, col: int) -> None:
+        reported = self.report_chain(node, line, col)
+        if not reported and id(node) not in self.covered and self.resolve(node.args[0]) is None:
+            # Base not resolvable: match the string against the tail of
+            # module entries, e.g. "autograd" for "torch.autograd".
+            for entry in self.module_entries:
+                parts = entry.split(".")
+                tails = {".".join(parts[i:]) for i in range(1, len(parts))}
+                if attr in tails:
+                    name = f"{self.describe(node.args[0])}.{attr}"
+                    self.report(entry, name, line, col)
+                    break
+        entry = self.method_entries.get(attr)
+        if entry:
+            self.report(entry, f"{self.describe(node.args[0])}.{attr}", line, col)

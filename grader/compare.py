@@ -1,0 +1,502 @@
+"""Compare a student's output with the expected output, torch.testing style.
+
+Why this module exists: a grade is only useful if students can trust it.  A
+false fail (correct work marked wrong because of float noise, a harmless
+container type or an unhelpful message) costs far more than a missed bug: it
+sends the student hunting for a problem that does not exist and erodes trust
+in every later verdict.  So the comparison here
+
+* checks attributes first (type, length/keys, shape, dtype, device) and only
+  then values, so the first reported problem is the most fundamental one;
+* compares floating point values with the dtype-aware tolerances of
+  ``torch.testing.assert_close`` (scaled by the *expected* value only, so a
+  wildly wrong answer cannot widen its own tolerance);
+* treats NaN and inf explicitly (NaN where NaN is expected is fine; a NaN or
+  inf anywhere else is reported as such, with a count and the first index);
+* returns the first mismatch as data (:class:`Mismatch`) with a message that
+  says where the problem is and what was expected.
+
+The values passed in have already been decoded into plain Python, numpy and
+torch objects in the trusted process.  As belt and braces we still dispatch on
+exact types and never call methods on objects of types we do not know, except
+``type(x).__name__`` and ``type(x).__module__``.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+# Baseline tolerances, as in torch.testing.assert_close.
+DEFAULT_TOLERANCES: dict[str, Tolerance] = {
+    "float16": Tolerance(rtol=1e-3, atol=1e-5),
+    "bfloat16": Tolerance(rtol=1.6e-2, atol=1e-5),
+    "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
+    "float64": Tolerance(rtol=1e-7, atol=1e-7),
+    "complex64": Tolerance(rtol=1.3e-6, atol=1e-5),
+    "complex128": Tolerance(rtol=1e-7, atol=1e-7),
+}
+
+# Python scalars: "float" and "complex" fall back to the float64/complex128
+# baseline and to overrides given for those names.
+_ALIASES = {"float": "float64", "complex": "complex128"}
+_INEXACT_PREFIXES = ("float", "bfloat", "complex")
+
+
+def tolerance_for(dtype_name: str, overrides: dict[str, dict] | None = None) -> Tolerance | None:
+    """Tolerance for a dtype name ("float32", "torch.float32", "float", ...).
+
+    ``overrides`` maps a dtype name to ``{"rtol": ..., "atol": ...}``; a missing
+    key falls back to the baseline.  Returns None for exact dtypes (integers,
+    bool, ...).  Floating dtypes not in the baseline table (float8 variants,
+    numpy's float128) are compared exactly unless overridden.
+    """
+    name = dtype_name.removeprefix("torch.")
+    base_name = _ALIASES.get(name, name)
+    if not base_name.startswith(_INEXACT_PREFIXES):
+        return None
+    base = DEFAULT_TOLERANCES.get(base_name, Tolerance(rtol=0.0, atol=0.0))
+    overrides = overrides or {}
+    override = overrides.get(name, overrides.get(base_name))
+    if override is None:
+        return base
+    unknown = set(override) - {"rtol", "atol"}
+    if unknown:
+        raise ValueError(f"unknown tolerance keys for {name!r}: {sorted(unknown)}")
+    tol = Tolerance(rtol=float(override.get("rtol", base.rtol)), atol=float(override.get("atol", base.atol)))
+    if not (tol.rtol >= 0 and tol.atol >= 0):
+        raise ValueError(f"tolerances must be non-negative, got {tol} for {name!r}")
+    return tol
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    path: str  # "output", "output[1]", "output['m']"
+    kind: str  # "type", "length", "keys", "shape", "dtype", "device", "value", "nan", "inf"
+    message: str  # full human message, starting with the path
+    # Only for kind "value":
+    mismatched: int | None = None
+    total: int | None = None
+    max_abs: float | None = None
+    max_abs_index: tuple | None = None
+    max_rel: float | None = None
+    max_rel_index: tuple | None = None
+
+
+# --------------------------------------------------------------------------
+# Descriptions of values and types (safe on objects of unknown types).
+
+_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter, torch.nn.Buffer)
+_DICT_TYPES = (dict, collections.OrderedDict, collections.defaultdict)
+_SIMPLE_REPR_TYPES = (type(None), bool, int, float, complex, str)
+
+
+def _type_name(x) -> str:
+    t = type(x)
+    if t.__module__ == "builtins":
+        return t.__name__
+    return f"{t.__module__}.{t.__name__}"
+
+
+def _is_tensor(x) -> bool:
+    return type(x) in _TENSOR_TYPES
+
+
+def _is_ndarray(x) -> bool:
+    return type(x) is np.ndarray
+
+
+def _is_numpy_scalar(x) -> bool:
+    return isinstance(x, np.generic) and type(x).__module__ == "numpy"
+
+
+def _safe_repr(x, limit: int = 60) -> str:
+    """repr for trusted built-in scalar types, otherwise just the type name."""
+    if type(x) in _SIMPLE_REPR_TYPES:
+        text = repr(x)
+    elif _is_numpy_scalar(x):
+        text = str(x)
+    else:
+        return f"<{_type_name(x)} object>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def _items(n: int) -> str:
+    return f"{n} item" if n == 1 else f"{n} items"
+
+
+def _shape_str(shape) -> str:
+    return str(tuple(int(s) for s in shape))
+
+
+def describe_value(x) -> str:
+    """A short description of a value for messages, e.g. "a Python float 3.0"."""
+    t = type(x)
+    if x is None:
+        return "None"
+    if t in (bool, int, float, complex):
+        return f"a Python {t.__name__} {x!r}"
+    if t is str:
+        return f"a str {_safe_repr(x)}"
+    if t in (bytes, bytearray):
+        return f"a {t.__name__} object of length {len(x)}"
+    if t in (tuple, list, set, frozenset):
+        return f"a {t.__name__} of {_items(len(x))}"
+    if t in _DICT_TYPES:
+        n = len(x)
+        return f"a {_type_name(x)} with {n} key" + ("" if n == 1 else "s")
+    if _is_tensor(x):
+        text = f"a {_type_name(x)} of shape {_shape_str(x.shape)} and dtype {x.dtype}"
+        if x.device.type != "cpu":
+            text += f" on {x.device}"
+        return text
+    if _is_ndarray(x):
+        return f"a numpy.ndarray of shape {_shape_str(x.shape)} and dtype {x.dtype}"
+    if _is_numpy_scalar(x):
+        return f"a numpy.{t.__name__} {x}"
+    if isinstance(x, tuple) and t.__module__ in ("torch", "torch.return_types"):
+        return f"a {_type_name(x)} of {_items(len(x))}"
+    return f"a {_type_name(x)} object"
+
+
+def _describe_expected_type(e) -> str:
+    t = type(e)
+    if e is None:
+        return "None"
+    names = {bool: "a bool", int: "an int", float: "a float", complex: "a complex number", str: "a str"}
+    if t in names:
+        return names[t]
+    if t in (tuple, list):
+        return f"a {t.__name__} of {_items(len(e))}"
+    if _is_tensor(e):
+        return "a torch.Tensor"
+    if _is_ndarray(e):
+        return "a numpy.ndarray"
+    if _is_numpy_scalar(e):
+        return f"a numpy.{t.__name__}"
+    if t in _DICT_TYPES:
+        return "a dict"
+    return f"a {_type_name(e)}"
+
+
+def _conversion_hint(a, e) -> str:
+    """A suggestion when a scalar came back as the wrong kind of number."""
+    target = {float: "float", int: "int", bool: "bool", complex: "complex"}.get(type(e))
+    if target is None:
+        return ""
+    if _is_tensor(a) and a.dim() == 0:
+        return f"; return a Python {target} with .item()"
+    if _is_numpy_scalar(a) or (_is_ndarray(a) and a.ndim == 0):
+        return f"; return a Python {target} with {target}(...)"
+    if type(a) in (int, float) and target in ("float", "complex"):
+        return f"; return a Python {target} with {target}(...)"
+    return ""
+
+
+# --------------------------------------------------------------------------
+# Number formatting.
+
+
+def _fmt(x) -> str:
+    if type(x) is int:
+        return str(x)
+    return format(x, ".6g")
+
+
+def _fmt_pair(a, e) -> tuple[str, str]:
+    """Format two numbers so that different numbers never print the same."""
+    sa, se = _fmt(a), _fmt(e)
+    if sa == se and a != e:
+        sa, se = repr(a), repr(e)
+    return sa, se
+
+
+def _positions(n: int) -> str:
+    return f"{n} position" if n == 1 else f"{n} positions"
+
+
+# --------------------------------------------------------------------------
+# Comparison.
+
+
+def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path: str = "output") -> Mismatch | None:
+    """First mismatch (depth-first, in order) between actual and expected, or None."""
+    e, a = expected, actual
+    te = type(e)
+
+    if e is None:
+        if a is None:
+            return None
+        return _type_mismatch(a, e, path)
+
+    if te in (bool, int, str, float, complex):
+        if type(a) is not te:
+            return _type_mismatch(a, e, path)
+        if te is float or te is complex:
+            tol = tolerance_for(te.__name__, overrides)
+            return _compare_scalar(a, e, tol, path)
+        if a == e:
+            return None
+        if te is str:
+            return Mismatch(path, "value", f"{path} is {_safe_repr(a)}, expected {_safe_repr(e)}" + _str_diff_hint(a, e))
+        return Mismatch(path, "value", f"{path} is {a!r}, expected {e!r}")
+
+    if _is_tensor(e) or _is_ndarray(e):
+        same_kind = _is_tensor(a) if _is_tensor(e) else _is_ndarray(a)
+        if not same_kind:
+            return _type_mismatch(a, e, path)
+        return _compare_arrays(a, e, overrides, path)
+
+    if _is_numpy_scalar(e):
+        if type(a) is not te:
+            return _type_mismatch(a, e, path)
+        return _compare_numpy_scalar(a, e, overrides, path)
+
+    if te in _DICT_TYPES:
+        if type(a) not in _DICT_TYPES:
+            return _type_mismatch(a, e, path)
+        missing = [k for k in e if k not in a]
+        unexpected = [k for k in a if k not in e]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append("missing keys " + ", ".join(_safe_repr(k) for k in missing))
+            if unexpected:
+                parts.append("unexpected keys " + ", ".join(_safe_repr(k) for k in unexpected))
+            return Mismatch(path, "keys", f"{path} has " + " and ".join(parts))
+        for k in e:
+            found = compare(a[k], e[k], overrides=overrides, path=f"{path}[{k!r}]")
+            if found is not None:
+                return found
+        return None
+
+    if isinstance(e, (tuple, list)):
+        # A named tuple (or torch.Size, torch.return_types) also accepts a plain tuple.
+        ok = type(a) is te or (isinstance(e, tuple) and type(a) is tuple)
+        if not ok:
+            return _type_mismatch(a, e, path)
+        if len(a) != len(e):
+            return Mismatch(path, "length", f"{path} has {_items(len(a))}, expected {_items(len(e))}")
+        for i, (ai, ei) in enumerate(zip(a, e)):
+            found = compare(ai, ei, overrides=overrides, path=f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+
+    # Any other type (set, bytes, torch.dtype, ...): same type and ==.
+    if type(a) is not te:
+        return _type_mismatch(a, e, path)
+    if bool(a == e):
+        return None
+    return Mismatch(path, "value", f"{path} is {a!r}, expected {e!r}")
+
+
+def _type_mismatch(a, e, path: str) -> Mismatch:
+    message = f"{path} should be {_describe_expected_type(e)}, got {describe_value(a)}"
+    return Mismatch(path, "type", message + _conversion_hint(a, e))
+
+
+def _str_diff_hint(a: str, e: str) -> str:
+    if len(a) <= 20 and len(e) <= 20:
+        return ""
+    i = next((i for i, (x, y) in enumerate(zip(a, e)) if x != y), min(len(a), len(e)))
+    return f" (first difference at character {i})"
+
+
+def _compare_scalar(a, e, tol: Tolerance | None, path: str) -> Mismatch | None:
+    """Python (or numpy, converted) float/complex scalars."""
+    tol = tol or Tolerance(0.0, 0.0)
+    a_nan, e_nan = _isnan(a), _isnan(e)
+    if a_nan and e_nan:
+        return None
+    sa, se = _fmt_pair(a, e)
+    if a_nan or e_nan:
+        return Mismatch(path, "nan", f"{path} is {sa}, expected {se}")
+    if a == e:
+        return None
+    if _isinf(a) or _isinf(e):
+        return Mismatch(path, "inf", f"{path} is {sa}, expected {se}")
+    diff = abs(a - e)
+    allowed = tol.atol + tol.rtol * abs(e)
+    if diff <= allowed:
+        return None
+    rel = diff / abs(e) if e != 0 else math.inf
+    return Mismatch(
+        path,
+        "value",
+        f"{path} is {sa}, expected {se} (difference {_fmt(diff)}, up to {_fmt(allowed)} allowed)",
+        mismatched=1, total=1, max_abs=diff, max_abs_index=(), max_rel=rel, max_rel_index=(),
+    )
+
+
+def _isnan(x) -> bool:
+    if isinstance(x, complex):
+        return math.isnan(x.real) or math.isnan(x.imag)
+    return math.isnan(x)
+
+
+def _isinf(x) -> bool:
+    if isinstance(x, complex):
+        return math.isinf(x.real) or math.isinf(x.imag)
+    return math.isinf(x)
+
+
+def _compare_numpy_scalar(a, e, overrides, path: str) -> Mismatch | None:
+    kind = e.dtype.kind
+    if kind in "fc":
+        tol = tolerance_for(e.dtype.name, overrides)
+        convert = complex if kind == "c" else float
+        return _compare_scalar(convert(a), convert(e), tol, path)
+    if kind in "biu":
+        if a == e:
+            return None
+        return Mismatch(path, "value", f"{path} is {a}, expected {e}")
+    if bool(a == e):
+        return None
+    return Mismatch(path, "value", f"{path} is {_safe_repr(a)}, expected {_safe_repr(e)}")
+
+
+def _compare_arrays(a, e, overrides, path: str) -> Mismatch | None:
+    """Tensors (both torch) or arrays (both numpy): attributes, then values."""
+    is_torch = _is_tensor(e)
+    if tuple(a.shape) != tuple(e.shape):
+        return Mismatch(path, "shape", f"{path} has shape {_shape_str(a.shape)}, expected {_shape_str(e.shape)}")
+    if a.dtype != e.dtype:
+        return Mismatch(path, "dtype", f"{path} has dtype {a.dtype}, expected {e.dtype}")
+    if is_torch:
+        if a.device != e.device:
+            return Mismatch(path, "device", f"{path} is on {a.device}, expected {e.device}")
+        if a.layout != e.layout:
+            return Mismatch(path, "type", f"{path} has layout {a.layout}, expected {e.layout}")
+        if e.device.type == "meta":
+            return None  # no values to compare
+        dtype_name = str(e.dtype).removeprefix("torch.")
+        inexact = e.dtype.is_floating_point or e.dtype.is_complex
+    else:
+        dtype_name = e.dtype.name
+        inexact = e.dtype.kind in "fc"
+
+    if inexact:
+        tol = tolerance_for(dtype_name, overrides) or Tolerance(0.0, 0.0)
+        is_complex = e.dtype.is_complex if is_torch else e.dtype.kind == "c"
+        a_np, e_np = _as_float64(a, is_complex), _as_float64(e, is_complex)
+        return _compare_inexact(a_np, e_np, tol, path)
+    a_np, e_np = (_torch_to_numpy(a), _torch_to_numpy(e)) if is_torch else (a, e)
+    return _compare_exact(a_np, e_np, path)
+
+
+def _torch_to_numpy(t: torch.Tensor) -> np.ndarray:
+    t = t.detach()
+    if t.layout != torch.strided:
+        t = t.to_dense()
+    return t.cpu().resolve_conj().resolve_neg().numpy()
+
+
+def _as_float64(x, is_complex: bool) -> np.ndarray:
+    """A float64 (or complex128) numpy copy on the CPU."""
+    if type(x) is np.ndarray:
+        return np.asarray(x, dtype=np.complex128 if is_complex else np.float64)
+    t = x.detach()
+    if t.layout != torch.strided:
+        t = t.to_dense()
+    t = t.cpu().resolve_conj().resolve_neg()
+    return t.to(torch.complex128 if is_complex else torch.float64).numpy()
+
+
+def _index(flat: int, shape) -> tuple:
+    return tuple(int(i) for i in np.unravel_index(int(flat), shape))
+
+
+def _first_index(mask: np.ndarray) -> tuple:
+    return _index(np.flatnonzero(mask)[0], mask.shape)
+
+
+def _compare_inexact(a: np.ndarray, e: np.ndarray, tol: Tolerance, path: str) -> Mismatch | None:
+    with np.errstate(all="ignore"):
+        a_nan, e_nan = np.isnan(a), np.isnan(e)
+        extra_nan = a_nan & ~e_nan
+        if extra_nan.any():
+            n = int(extra_nan.sum())
+            return Mismatch(path, "nan", f"{path} has NaN at {_positions(n)} where numbers were expected, "
+                                         f"first at index {_first_index(extra_nan)}")
+        missing_nan = e_nan & ~a_nan
+        if missing_nan.any():
+            n = int(missing_nan.sum())
+            idx = _first_index(missing_nan)
+            return Mismatch(path, "nan", f"{path} has numbers at {_positions(n)} where NaN was expected, "
+                                         f"first at index {idx} (got {_fmt(a[idx].item())})")
+
+        finite = np.isfinite(a) & np.isfinite(e)
+        diff = np.abs(a - e)
+        allowed = tol.atol + tol.rtol * np.abs(e)
+        bad = ~e_nan & (a != e) & ~(finite & (diff <= allowed))
+        if not bad.any():
+            return None
+
+        bad_inf = bad & ~finite
+        if bad_inf.any():
+            n = int(bad_inf.sum())
+            idx = _first_index(bad_inf)
+            sa, se = _fmt_pair(a[idx].item(), e[idx].item())
+            return Mismatch(path, "inf", f"{path} has infinite values that differ from expected at {_positions(n)}, "
+                                         f"first at index {idx} (got {sa}, expected {se})")
+
+        rel = np.where(e != 0, diff / np.abs(e), np.inf)
+        return _value_mismatch(
+            path, "close", bad, diff, rel,
+            f"(up to {_fmt(tol.atol)} allowed)", f"(up to {_fmt(tol.rtol)} allowed)",
+        )
+
+
+def _compare_exact(a: np.ndarray, e: np.ndarray, path: str) -> Mismatch | None:
+    bad = np.asarray(a != e)
+    if not bad.any():
+        return None
+    if e.dtype.kind in "iu":
+        with np.errstate(all="ignore"):
+            a64, e64 = a.astype(np.float64), e.astype(np.float64)
+            diff = np.abs(a64 - e64)
+            rel = np.where(e64 != 0, diff / np.abs(e64), np.inf)
+        return _value_mismatch(path, "equal", bad, diff, rel, "", "")
+    n, total = int(bad.sum()), bad.size
+    idx = _first_index(bad)
+    message = (
+        f"{path}: values are not equal.\n"
+        f"Mismatched elements: {n} / {total} ({100 * n / total:.1f}%)\n"
+        f"First mismatch at index {idx}: got {_safe_repr(a[idx].item())}, expected {_safe_repr(e[idx].item())}"
+    )
+    return Mismatch(path, "value", message, mismatched=n, total=total)
+
+
+def _value_mismatch(path, word, bad, diff, rel, abs_note, rel_note) -> Mismatch:
+    n, total = int(bad.sum()), bad.size
+    abs_flat = int(np.argmax(np.where(bad, diff, -1.0)))
+    rel_flat = int(np.argmax(np.where(bad, rel, -1.0)))
+    max_abs, max_rel = float(diff.flat[abs_flat]), float(rel.flat[rel_flat])
+    abs_idx, rel_idx = _index(abs_flat, bad.shape), _index(rel_flat, bad.shape)
+    abs_note = f" {abs_note}" if abs_note else ""
+    rel_note = f" {rel_note}" if rel_note else ""
+    message = (
+        f"{path}: values are not {word}.\n"
+        f"Mismatched elements: {n} / {total} ({100 * n / total:.1f}%)\n"
+        f"Greatest absolute difference: {_fmt(max_abs)} at index {abs_idx}{abs_note}\n"
+        f"Greatest relative difference: {_fmt(max_rel)} at index {rel_idx}{rel_note}"
+    )
+    return Mismatch(
+        path, "value", message,
+        mismatched=n, total=total,
+        max_abs=max_abs, max_abs_index=abs_idx, max_rel=max_rel, max_rel_index=rel_idx,
+    )

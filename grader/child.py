@@ -1,0 +1,196 @@
+"""What runs inside the untrusted child process: load the submission, call it, send outputs back.
+
+This module is the only grader code that shares a process with student code, so it holds
+nothing secret and decides nothing: it receives plain inputs, calls the student's function
+and writes plain outputs (grader.codec frames) to the result pipe. Scores, comparisons and
+expected values exist only in the trusted parent, which believes nothing here but the data.
+
+Messages sent, one frame each:
+  {"type": "load_error", "kind": "syntax|exception|missing|not_callable|signature", "message": ...}
+  {"type": "ready"}
+  {"type": "case", "name": ..., "status": "ok|exception|bad_output|memory", "message": ..., "seconds": ...}
+  {"type": "done"}
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import time
+import traceback
+import types
+
+
+def short_traceback(exc: BaseException, filenames: set[str]) -> str:
+    """The exception with only the frames from the student's own files."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.basename(f.filename) in filenames]
+    lines = [f"  {f.filename and os.path.basename(f.filename)}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+             for f in frames[-5:]]
+    head = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return head + ("\n" + "\n".join(lines) if lines else "")
+
+
+def describe_exit(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"the code called sys.exit({exc.code!r}); a function must return its result instead"
+    if isinstance(exc, KeyboardInterrupt):
+        return "the code raised KeyboardInterrupt"
+    return ""
+
+
+class Channel:
+    """Writes frames to the result pipe."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def send(self, header: dict, value=None) -> None:
+        from . import codec
+
+        codec.write_frame(self.fd, codec.encode(value, header=header))
+
+
+def load_submission(path: str, entry_point: str, channel: Channel):
+    """Run the student's module and return its entry point, or report why not (and return None)."""
+    filename = os.path.basename(path)
+    try:
+        with open(path, "rb") as fh:
+            source = fh.read()
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        channel.send({"type": "load_error", "kind": "syntax",
+                      "message": f"SyntaxError in {filename} line {exc.lineno}: {exc.msg}"})
+        return None
+    except (OSError, ValueError) as exc:
+        channel.send({"type": "load_error", "kind": "exception", "message": f"cannot read {filename}: {exc}"})
+        return None
+    module = types.ModuleType("submission")
+    module.__file__ = path
+    sys.modules["submission"] = module
+    try:
+        exec(code, module.__dict__)
+    except MemoryError:
+        channel.send({"type": "load_error", "kind": "memory", "message": f"ran out of memory while loading {filename}"})
+        return None
+    except BaseException as exc:  # noqa: BLE001 - anything the student's module raises is a result
+        message = describe_exit(exc) or short_traceback(exc, {filename})
+        channel.send({"type": "load_error", "kind": "exception",
+                      "message": f"{filename} raised an error when it was loaded:\n{message}"})
+        return None
+    func = module.__dict__.get(entry_point)
+    if func is None:
+        defined = sorted(n for n, v in module.__dict__.items() if isinstance(v, types.FunctionType))
+        found = f" (it defines: {', '.join(defined)})" if defined else " (it defines no functions)"
+        channel.send({"type": "load_error", "kind": "missing",
+                      "message": f"{filename} has no function named '{entry_point}'{found}"})
+        return None
+    if not callable(func):
+        channel.send({"type": "load_error", "kind": "not_callable",
+                      "message": f"'{entry_point}' in {filename} is a {type(func).__name__}, not a function"})
+        return None
+    return func
+
+
+def run_case(func, call: dict, filename: str, channel: Channel) -> None:
+    from . import codec
+
+    name = call["name"]
+    args, kwargs = call["args"], call["kwargs"]
+    try:
+        inspect.signature(func).bind(*args, **kwargs)
+    except TypeError as exc:
+        channel.send({"type": "case", "name": name, "status": "signature",
+                      "message": f"the grader calls {call['call']} but your function cannot take that: {exc}"})
+        return
+    except ValueError:
+        pass  # builtins without a signature: just call
+    start = time.perf_counter()
+    try:
+        value = func(*args, **kwargs)
+    except MemoryError:
+        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
+        return
+    except RecursionError as exc:
+        channel.send({"type": "case", "name": name, "status": "exception",
+                      "message": short_traceback(exc, {filename})})
+        return
+    except BaseException as exc:  # noqa: BLE001
+        message = describe_exit(exc) or short_traceback(exc, {filename})
+        channel.send({"type": "case", "name": name, "status": "exception", "message": message,
+                      "seconds": time.perf_counter() - start})
+        return
+    seconds = time.perf_counter() - start
+    try:
+        frame = codec.encode(value, header={"type": "case", "name": name, "status": "ok", "seconds": seconds})
+    except codec.EncodeError as exc:
+        channel.send({"type": "case", "name": name, "status": "bad_output", "message": str(exc), "seconds": seconds})
+        return
+    except MemoryError:
+        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
+        return
+    codec.write_frame(channel.fd, frame)
+
+
+def serve(request: dict, channel: Channel) -> None:
+    """Load the submission and run every call in the request."""
+    framework = request["framework"]
+    if framework == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    import numpy  # noqa: F401 - imported before student code so it cannot be shadowed
+
+    workdir = request["workdir"]
+    os.chdir(workdir)
+    # The submission's folder goes at the END of sys.path: its helper modules import, but a
+    # shipped torch.py or numpy.py never shadows the real one.
+    sys.path.append(workdir)
+    path = os.path.join(workdir, request["module"])
+    func = load_submission(path, request["entry_point"], channel)
+    if func is None:
+        return
+    channel.send({"type": "ready"})
+    for call in request["calls"]:
+        run_case(func, call, os.path.basename(path), channel)
+    channel.send({"type": "done"})
+
+
+def read_request(fd: int = 0) -> dict:
+    from . import codec
+
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    header, calls = codec.decode(b"".join(chunks), max_bytes=1 << 34)
+    header["calls"] = calls
+    return header
+
+
+def main() -> None:
+    """Entry point of a fresh child: `python -I -c 'from grader.child import main; main()'`."""
+    request = read_request(0)
+    os.close(0)
+    os.open(os.devnull, os.O_RDONLY)  # becomes fd 0: the student reads nothing from the parent
+    run_request(request)
+
+
+def run_request(request: dict) -> None:
+    """Confine this process, then serve the request; never returns."""
+    from . import sandbox
+
+    channel = Channel(request["result_fd"])
+    try:
+        sandbox.confine(request["limits"], request["workdir"])
+        serve(request, channel)
+    except BaseException as exc:  # noqa: BLE001 - report, then leave without running anything else
+        try:
+            channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        sys.stdout.flush() if sys.stdout else None
+        sys.stderr.flush() if sys.stderr else None
+        os._exit(0)

@@ -1,0 +1,193 @@
+"""The `grader` command: a thin layer that parses, calls the library and renders."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .bank import Bank
+from .errors import ExitCode, GraderError
+from .grading import grade, resolve_seed
+from .limits import Limits
+from .render.text import render_result
+
+
+def handle_errors(func):
+    """Show GraderErrors as 'Error: ...' with their exit status; never an engine traceback."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except GraderError as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(exc.hint, err=True)
+            sys.exit(int(exc.exit_code))
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the grader's own failure: say so, keep the details for staff
+            click.echo(f"Error: the grader ran into an internal error ({type(exc).__name__}: {exc}).\n"
+                       "This is not your fault: tell course staff, with the command you ran.", err=True)
+            if os.environ.get("GRADER_DEBUG"):
+                traceback.print_exc()
+            else:
+                click.echo("Set GRADER_DEBUG=1 to see the details.", err=True)
+            sys.exit(int(ExitCode.INTERNAL_ERROR))
+    return wrapper
+
+
+def get_bank(ctx: click.Context) -> Bank:
+    return Bank(ctx.obj.get("bank"))
+
+
+def seed_options(func):
+    func = click.option("--student", metavar="ID", help="Your student id: selects your own variant.")(func)
+    func = click.option("--seed", type=int, metavar="N", help="Seed of the random inputs (default 0).")(func)
+    return func
+
+
+def limit_options(func):
+    """Command-line overrides of the child's limits."""
+    options = [
+        click.option("--time-limit", "time", type=float, metavar="S", help="Wall seconds per case."),
+        click.option("--cpu-limit", "cpu", type=float, metavar="S", help="CPU seconds per child."),
+        click.option("--memory-limit", "memory_mb", type=int, metavar="MB", help="Memory per child (MB)."),
+        click.option("--process-limit", "processes", type=int, metavar="N", help="Processes per child."),
+        click.option("--file-size-limit", "file_size_mb", type=int, metavar="MB", help="Largest file written (MB)."),
+        click.option("--open-files-limit", "open_files", type=int, metavar="N", help="Open files per child."),
+    ]
+    for option in options:
+        func = option(func)
+    return func
+
+
+def limits_from(kwargs: dict) -> Limits | None:
+    names = ("time", "cpu", "memory_mb", "processes", "file_size_mb", "open_files")
+    values = {n: kwargs.pop(n, None) for n in names}
+    return None if all(v is None for v in values.values()) else Limits().with_overrides(values)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--bank", type=click.Path(file_okay=False, path_type=Path), envvar="GRADER_BANK",
+              help="Folder holding problems/ and reference/ (default: the bundled bank).")
+@click.version_option(__version__, prog_name="grader")
+@click.pass_context
+def main(ctx: click.Context, bank: Path | None) -> None:
+    """Grade machine-learning exercises: tensors, tolerances and GPUs."""
+    ctx.ensure_object(dict)
+    ctx.obj["bank"] = bank
+
+
+@main.command("list")
+@click.option("--topic", help="Only this topic.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def list_cmd(ctx: click.Context, topic: str | None, as_json: bool) -> None:
+    """List the problems by topic, with their points."""
+    problems = [p for p in get_bank(ctx).all() if topic is None or p.topic == topic]
+    if as_json:
+        click.echo(json.dumps([{"id": p.id, "title": p.title, "topic": p.topic, "kind": p.kind,
+                                "points": p.points, "framework": p.framework} for p in problems], indent=2))
+        return
+    if not problems:
+        click.echo("no problems" + (f" in topic '{topic}'" if topic else ""))
+        return
+    for topic_name in sorted({p.topic for p in problems}):
+        click.echo(click.style(topic_name, bold=True))
+        for p in sorted((p for p in problems if p.topic == topic_name), key=lambda p: p.id):
+            click.echo(f"  {p.id:<32} {p.points:>5g} pts  {p.kind:<8}  {p.title}")
+
+
+@main.command()
+@click.argument("problem_id")
+@click.option("--case", "case_name", metavar="NAME", help="Print this case's inputs as code that rebuilds them.")
+@seed_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int | None, student: str | None,
+         as_json: bool) -> None:
+    """Show a problem: statement, signature and visible cases."""
+    from .show import describe_problem, render_case_code, render_problem
+
+    bank = get_bank(ctx)
+    problem = bank.get(problem_id)
+    seed_value = resolve_seed(seed, student)
+    if case_name:
+        click.echo(render_case_code(problem, case_name, seed_value, student))
+        return
+    data = describe_problem(problem, seed_value, student, bank)
+    click.echo(json.dumps(data, indent=2) if as_json else render_problem(data))
+
+
+@main.command()
+@click.argument("problem_id")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_context
+@handle_errors
+def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -> None:
+    """Write a starter file for a problem (default: ./<entry_point>.py)."""
+    from .errors import UsageError
+
+    problem = get_bank(ctx).get(problem_id)
+    if problem.kind != "function":
+        raise UsageError(f"'{problem_id}' is a {problem.kind} question; answer it with 'grader quiz' or an answers file")
+    path = path or Path(f"{problem.entry_point}.py")
+    if path.is_dir():
+        path = path / f"{problem.entry_point}.py"
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists", "Pass --force to overwrite it, or give another PATH.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(problem.spec["starter"], encoding="utf-8")
+    click.echo(f"wrote {path}: implement {problem.signature}, then run\n  grader check {problem.id} {path}")
+
+
+@main.command()
+@click.argument("problem_id")
+@click.argument("submission", type=click.Path(path_type=Path))
+@seed_options
+@limit_options
+@click.option("--json", "as_json", is_flag=True, help="Print only a JSON result.")
+@click.pass_context
+@handle_errors
+def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | None, student: str | None,
+          as_json: bool, **kwargs) -> None:
+    """Grade one submission FILE (or folder) for a problem.
+
+    Exit status: 0 when every test passed, 1 when any failed, 2 for a usage or spec error.
+    """
+    limits = limits_from(kwargs)
+    if problem_id.endswith((".yaml", ".yml")) and Path(problem_id).is_file():
+        from .quiz import check_quiz_file  # a whole quiz: grader check QUIZ.yaml answers.yaml
+
+        check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
+        return
+    result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(render_result(result, color=sys.stdout.isatty()))
+    if result.grader_error:
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+    sys.exit(int(ExitCode.OK if result.passed else ExitCode.TESTS_FAILED))
+
+
+@main.command()
+@click.argument("name", default="problem", type=click.Choice(["problem"]))
+def schema(name: str) -> None:
+    """Print the JSON Schema of problem specs (for editors and CI)."""
+    from .spec import load_schema
+
+    click.echo(json.dumps(load_schema(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

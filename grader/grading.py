@@ -1,0 +1,35 @@
+"""The library entry points: grade a submission for a problem, from Python or the CLI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bank import Bank
+from .errors import UsageError
+from .inputs import seed_for_student
+from .kinds import grader_for
+from .limits import Limits
+from .result import ProblemResult
+from .runner import Executor, SubprocessExecutor
+from .submission import Submission, read_submission
+
+
+def resolve_seed(seed: int | None = None, student: str | None = None) -> int:
+    """`--seed` or `--student` (not both); 0 when neither is given."""
+    if seed is not None and student is not None:
+        raise UsageError("give either --seed or --student, not both")
+    if student is not None:
+        return seed_for_student(student)
+    return int(seed) if seed is not None else 0
+
+
+def grade(problem_id: str, submission: Submission | Path | str, *, bank: Bank | None = None,
+          executor: Executor | None = None, seed: int | None = None, student: str | None = None,
+          limits: Limits | None = None, **options) -> ProblemResult:
+    """Grade `submission` (a path or a read Submission) for problem `problem_id`."""
+    bank = bank or Bank()
+    problem = bank.get(problem_id)
+    if not isinstance(submission, Submission):
+        submission = read_submission(submission)
+    grade_kind = grader_for(problem.kind)
+    return grade_kind(problem, submission, bank=bank, executor=executor or SubprocessExecutor(),
+                      seed=resolve_seed(seed, student), limits=limits, student=student, **options)

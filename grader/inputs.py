@@ -1,0 +1,205 @@
+"""Inputs for a case, generated from a seed in the trusted process.
+
+Values are drawn with NumPy's PCG64 generator in float64 and then cast, so the same seed gives
+the same inputs on every machine and for both frameworks. Each input of each case gets its own
+stream, derived from (seed, problem id, case name, input name): adding a case or an input never
+changes the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError
+from .spec import Problem
+
+FLOAT_DTYPES = {"float16", "bfloat16", "float32", "float64"}
+
+
+@dataclass
+class Argument:
+    """One argument of the student's call."""
+
+    name: str
+    value: Any
+    keyword: bool = False
+
+
+def seed_for_student(student: str) -> int:
+    """A stable seed for a student id, the same on every machine."""
+    return int.from_bytes(hashlib.sha256(f"student:{student}".encode()).digest()[:8], "big")
+
+
+def stream(seed: int, *parts: str) -> np.random.Generator:
+    """An independent generator for (seed, *parts)."""
+    digest = hashlib.sha256("\x1f".join([str(seed), *parts]).encode()).digest()
+    return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))
+
+
+def input_spec(problem: Problem, case: dict, name: str) -> dict:
+    """The problem's spec for input `name` with the case's override merged in."""
+    spec = dict(problem.spec["inputs"][name])
+    override = case.get("inputs", {}).get(name)
+    if isinstance(override, dict):
+        spec.update(override)
+        if "value" in override and "shape" not in override:
+            spec.pop("shape", None)  # a fixed value has its own shape
+    elif name in case.get("inputs", {}):
+        spec["value"] = override
+        spec.pop("shape", None)
+    return spec
+
+
+def resolve_shape(shape: list, sizes: dict[str, int], where: str) -> tuple[int, ...]:
+    out = []
+    for dim in shape:
+        if isinstance(dim, str):
+            if dim not in sizes:
+                raise SpecError(f"{where}: size '{dim}' is not set")
+            dim = sizes[dim]
+        out.append(int(dim))
+    return tuple(out)
+
+
+def _number(x) -> float:
+    return float(x) if not isinstance(x, str) else float(x.replace("inf", "inf"))
+
+
+def draw_array(spec: dict, shape: tuple[int, ...], rng: np.random.Generator, where: str) -> np.ndarray:
+    """Random values for a tensor input, as a float64 (or bool/int64) NumPy array."""
+    dist = spec.get("distribution", "normal")
+    if dist == "normal":
+        arr = spec.get("mean", 0.0) + spec.get("std", 1.0) * rng.standard_normal(shape)
+    elif dist == "uniform":
+        low, high = spec.get("low", 0.0), spec.get("high", 1.0)
+        arr = low + (high - low) * rng.random(shape)
+    elif dist == "randint":
+        arr = rng.integers(int(spec.get("low", 0)), int(spec.get("high", 9)) + 1, size=shape).astype(np.int64)
+    elif dist == "bernoulli":
+        arr = rng.random(shape) < spec.get("p", 0.5)
+    elif dist == "mask":
+        arr = rng.random(shape) < spec.get("p", 0.5)
+        if arr.size and shape[-1] > 0:
+            rows = arr.reshape(-1, shape[-1])
+            keep = rng.integers(0, shape[-1], size=rows.shape[0])
+            rows[np.arange(rows.shape[0]), keep] = True
+            arr = rows.reshape(shape)
+    elif dist == "causal":
+        if len(shape) < 2:
+            raise SpecError(f"{where}: a causal mask needs at least 2 dimensions")
+        arr = np.broadcast_to(np.tril(np.ones(shape[-2:], dtype=bool)), shape).copy()
+    else:  # pragma: no cover - the schema lists the distributions
+        raise SpecError(f"{where}: unknown distribution '{dist}'")
+    if "scale" in spec and arr.dtype.kind == "f":
+        arr = arr * spec["scale"]
+    edge = spec.get("edge")
+    if edge and arr.size:
+        flat = arr.reshape(-1).astype(np.float64) if arr.dtype.kind == "f" else arr.reshape(-1)
+        positions = rng.permutation(flat.size)[: len(edge)]
+        for pos, value in zip(positions, edge):
+            flat[pos] = _number(value)
+        arr = flat.reshape(shape)
+    return arr
+
+
+def to_framework(arr: np.ndarray, dtype: str, framework: str, where: str):
+    """Cast a NumPy array to `dtype` in the problem's framework."""
+    if framework == "numpy":
+        if dtype == "bfloat16":
+            raise SpecError(f"{where}: NumPy has no bfloat16")
+        return np.ascontiguousarray(arr.astype(dtype))
+    import torch
+
+    if dtype == "bfloat16":
+        return torch.from_numpy(np.ascontiguousarray(arr.astype(np.float32))).to(torch.bfloat16)
+    return torch.from_numpy(np.ascontiguousarray(arr.astype(dtype)))
+
+
+def make_value(spec: dict, *, sizes: dict, dtype: str, framework: str, rng: np.random.Generator, where: str):
+    kind = spec["type"]
+    if kind == "none":
+        return None
+    if kind == "tensor":
+        tensor_dtype = spec.get("dtype") or ("bool" if spec.get("distribution") in ("bernoulli", "mask", "causal")
+                                             else "int64" if spec.get("distribution") == "randint" else dtype)
+        if "value" in spec:
+            arr = np.array(spec["value"], dtype=np.float64 if tensor_dtype in FLOAT_DTYPES else None)
+            if "shape" in spec:
+                arr = np.broadcast_to(arr, resolve_shape(spec["shape"], sizes, where)).copy()
+        else:
+            arr = draw_array(spec, resolve_shape(spec["shape"], sizes, where), rng, where)
+        return to_framework(arr, tensor_dtype, framework, where)
+    if "value" in spec:
+        value = spec["value"]
+        if kind == "float":
+            return float(_number(value))
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise SpecError(f"{where}: int input has non-integer value {value}")
+            return int(value)
+        return value
+    if kind == "int":
+        return int(rng.integers(int(spec.get("low", 0)), int(spec.get("high", 10)) + 1))
+    if kind == "float":
+        return float(spec.get("low", 0.0) + (spec.get("high", 1.0) - spec.get("low", 0.0)) * rng.random())
+    if kind == "bool":
+        return bool(rng.random() < spec.get("p", 0.5))
+    raise SpecError(f"{where}: input of type '{kind}' needs a 'value'")
+
+
+def case_arguments(problem: Problem, case: dict | str, seed: int = 0) -> list[Argument]:
+    """The arguments of one case, in call order; omitted inputs are left out."""
+    if isinstance(case, str):
+        case = problem.case(case)
+    sizes = {**problem.spec.get("sizes", {}), **case.get("sizes", {})}
+    dtype = case.get("dtype") or problem.spec.get("dtype") or "float32"
+    args = []
+    for name in problem.spec["inputs"]:
+        spec = input_spec(problem, case, name)
+        if spec.get("omit"):
+            continue
+        where = f"{problem.path}: case '{case['name']}', input '{name}'"
+        rng = stream(seed, problem.id, case["name"], name)
+        value = make_value(spec, sizes=sizes, dtype=dtype, framework=problem.framework, rng=rng, where=where)
+        args.append(Argument(name, value, keyword=bool(spec.get("keyword"))))
+    return args
+
+
+def case_inputs(problem_id: str, case_name: str, seed: int = 0, bank: str | None = None) -> dict[str, Any]:
+    """Rebuild a case's inputs by name, e.g. to rerun a failing case by hand."""
+    from .bank import Bank
+
+    problem = Bank(bank).get(problem_id)
+    return {a.name: a.value for a in case_arguments(problem, case_name, seed)}
+
+
+def literal_source(value: Any, framework: str) -> str | None:
+    """Python source that rebuilds `value` exactly, or None when it is too big to print."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"float('{value}')"
+    arr = value if isinstance(value, np.ndarray) else None
+    if arr is None:
+        import torch
+
+        if not isinstance(value, torch.Tensor) or value.numel() > 64:
+            return None
+        dtype = str(value.dtype).replace("torch.", "")
+        data = value.to(torch.float64) if value.is_floating_point() else value
+        return f"torch.tensor({_nested(data.tolist())}, dtype=torch.{dtype})"
+    if arr.size > 64:
+        return None
+    return f"np.array({_nested(arr.tolist())}, dtype=np.{arr.dtype})"
+
+
+def _nested(values) -> str:
+    if isinstance(values, list):
+        return "[" + ", ".join(_nested(v) for v in values) + "]"
+    if isinstance(values, float) and not math.isfinite(values):
+        return f"float('{values}')"
+    return repr(values)

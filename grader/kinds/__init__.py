@@ -1,0 +1,35 @@
+"""Problem kinds. Each kind module checks its own spec rules and grades a submission.
+
+`function`: the student writes a function; `numeric` and `choice`: quiz questions.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+# kind name -> function(spec data) -> list of error lines, for rules a JSON Schema cannot express
+SPEC_CHECKS: dict[str, Callable[[dict], list[str]]] = {}
+
+
+def kind_checks(data: dict) -> list[str]:
+    check = SPEC_CHECKS.get(data.get("kind", ""))
+    return check(data) if check else []
+
+
+def grader_for(kind: str) -> Callable:
+    """The grading function of a kind: (problem, submission, **options) -> ProblemResult."""
+    if kind == "function":
+        from .function import grade_function
+
+        return grade_function
+    if kind in GRADERS:
+        return GRADERS[kind]
+    from ..errors import SpecError
+
+    raise SpecError(f"problems of kind '{kind}' cannot be graded by this version of grader")
+
+
+# kind name -> grading function, registered by the question kinds
+GRADERS: dict[str, Callable] = {}
+
+# kind name -> function(problem, seed, student, bank) -> dict of extra `grader show` fields
+DESCRIBERS: dict[str, Callable] = {}

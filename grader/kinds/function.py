@@ -1,0 +1,301 @@
+"""Kind `function`: the student writes a function; each case calls it on generated inputs.
+
+Inputs and expected outputs are made here, in the trusted process; the student's function runs
+in a child (grader.runner) and only its returned data comes back to be compared.
+"""
+from __future__ import annotations
+
+import ast
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .. import compare as cmp
+from ..bank import Bank
+from ..errors import SpecError
+from ..forbidden import find_forbidden
+from ..inputs import Argument, case_arguments
+from ..limits import Limits
+from ..result import ProblemResult, Status, TestResult, split_points
+from ..runner import Call, CaseRun, Executor, Job, RunStatus
+from ..spec import Problem
+from ..submission import Submission, find_module
+
+
+@dataclass
+class PreparedCase:
+    """One case, ready to run: its arguments, the call, the expected output."""
+
+    case: dict
+    args: list[Argument]
+    call: Call
+    expected: Any
+
+    @property
+    def name(self) -> str:
+        return self.case["name"]
+
+    @property
+    def visible(self) -> bool:
+        return bool(self.case.get("visible", False))
+
+    @property
+    def weight(self) -> float:
+        return float(self.case.get("weight", 1))
+
+
+# ---------------------------------------------------------------- values in the trusted process
+
+def _map(value, tensor_fn, array_fn, float_fn=lambda x: x):
+    """Apply functions to the leaves of a nested value."""
+    import numpy as np
+
+    torch = _torch()
+    if torch is not None and isinstance(value, torch.Tensor):
+        return tensor_fn(value)
+    if isinstance(value, np.ndarray):
+        return array_fn(value)
+    if isinstance(value, float):
+        return float_fn(value)
+    if isinstance(value, tuple):
+        return tuple(_map(v, tensor_fn, array_fn, float_fn) for v in value)
+    if isinstance(value, list):
+        return [_map(v, tensor_fn, array_fn, float_fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map(v, tensor_fn, array_fn, float_fn) for k, v in value.items()}
+    return value
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - numpy-only installs
+        return None
+    return torch
+
+
+def clone(value):
+    """A deep copy of tensors and arrays, so a reference never mutates the student's inputs."""
+    return _map(value, lambda t: t.clone(), lambda a: a.copy())
+
+
+def upcast(value):
+    """Floating tensors and arrays in float64, for a reference free of float32 round-off."""
+    import numpy as np
+
+    torch = _torch()
+    return _map(value,
+                lambda t: t.to(torch.float64) if t.is_floating_point() else t.clone(),
+                lambda a: a.astype(np.float64) if a.dtype.kind == "f" else a.copy())
+
+
+def cast_like(value, template, where: str):
+    """`value` (from the float64 run) with the types and dtypes of `template` (the native run)."""
+    import numpy as np
+
+    torch = _torch()
+    if torch is not None and isinstance(template, torch.Tensor):
+        if not isinstance(value, torch.Tensor):
+            raise SpecError(f"{where}: the reference returned different types in float64 and native precision")
+        return value.to(template.dtype)
+    if isinstance(template, np.ndarray):
+        return np.asarray(value).astype(template.dtype)
+    if isinstance(template, (tuple, list)):
+        if not isinstance(value, (tuple, list)) or len(value) != len(template):
+            raise SpecError(f"{where}: the reference returned different structures in float64 and native precision")
+        return type(template)(cast_like(v, t, where) for v, t in zip(value, template))
+    if isinstance(template, dict):
+        return {k: cast_like(value[k], t, where) for k, t in template.items()}
+    if isinstance(template, float):
+        return float(value)
+    return template if not isinstance(template, int) or isinstance(template, bool) else int(value)
+
+
+def evaluate(func, args: list[Argument], precision: str, where: str):
+    """Call a trusted implementation on copies of the arguments, in the chosen precision."""
+    positional = [a.value for a in args if not a.keyword]
+    keywords = {a.name: a.value for a in args if a.keyword}
+    try:
+        native = func(*clone(positional), **clone(keywords))
+        if precision == "native":
+            return native
+        high = func(*upcast(positional), **upcast(keywords))
+    except SpecError:
+        raise
+    except Exception as exc:
+        raise SpecError(f"{where} failed: {type(exc).__name__}: {exc}",
+                        "The reference must run on every case; fix reference/ or the case.") from None
+    return cast_like(high, native, where)
+
+
+def call_text(problem: Problem, args: list[Argument]) -> str:
+    parts = [f"{a.name}={a.name}" if a.keyword else a.name for a in args]
+    return f"{problem.entry_point}({', '.join(parts)})"
+
+
+def prepare_cases(problem: Problem, bank: Bank, seed: int = 0) -> list[PreparedCase]:
+    """Every case of `problem` with its inputs and expected output for `seed`."""
+    reference = bank.load_callable(problem.spec["reference"])
+    precision = problem.spec.get("reference_precision", "float64")
+    prepared = []
+    for case in problem.cases:
+        args = case_arguments(problem, case, seed)
+        expected = evaluate(reference, args, precision, f"{problem.path}: the reference on case '{case['name']}'")
+        call = Call(name=case["name"], args=[a.value for a in args if not a.keyword],
+                    kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
+                    time_limit=case.get("time_limit"))
+        prepared.append(PreparedCase(case, args, call, expected))
+    return prepared
+
+
+# ---------------------------------------------------------------- comparing
+
+def tolerance_overrides(problem: Problem, case: dict) -> dict:
+    return {**problem.spec.get("tolerance", {}), **case.get("tolerance", {})}
+
+
+def check_output(problem: Problem, case: dict, actual, expected) -> str | None:
+    """None when `actual` is right, else a message saying what differs, where and by how much."""
+    comparator = problem.spec.get("comparator", "tolerance")
+    if comparator == "exact":
+        overrides = {k: {"rtol": 0.0, "atol": 0.0} for k in
+                     ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "float")}
+    else:
+        overrides = tolerance_overrides(problem, case)
+    if isinstance(comparator, dict):
+        from ..comparators import run_comparator  # comparators beyond tolerance/exact
+
+        return run_comparator(problem, case, comparator, actual, expected, overrides)
+    mismatch = cmp.compare(actual, expected, overrides=overrides)
+    return mismatch.message if mismatch else None
+
+
+def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
+    """The first known mistake whose output on this case equals the student's."""
+    for mistake in problem.spec.get("mistakes", []):
+        func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
+        precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
+        try:
+            wrong = evaluate(func, prepared.args, precision,
+                             f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
+        except SpecError:
+            continue  # a mistake that cannot run on this case simply does not match it
+        if check_output(problem, prepared.case, actual, wrong) is None:
+            return mistake
+    return None
+
+
+# ---------------------------------------------------------------- grading
+
+RUN_OUTCOMES = {
+    RunStatus.EXCEPTION: "exception", RunStatus.SIGNATURE: "signature", RunStatus.BAD_OUTPUT: "bad_output",
+    RunStatus.TIMEOUT: "timeout", RunStatus.MEMORY: "memory", RunStatus.CPU: "cpu",
+    RunStatus.CRASHED: "crashed", RunStatus.NOT_RUN: "not_run",
+}
+
+
+def static_error(problem: Problem, submission: Submission, module: str | None) -> str | None:
+    """What stops the submission before it runs: no file, a syntax error, a forbidden API."""
+    sources = submission.python_sources()
+    if not sources:
+        return f"{submission.label}: no Python file found; write {problem.signature} in a .py file"
+    if module is None:
+        return (f"no file in {submission.label} defines {problem.entry_point}(); "
+                f"the grader calls {problem.signature}")
+    source = sources[module]
+    try:
+        ast.parse(source, filename=module)
+    except SyntaxError as exc:
+        pointer = ""
+        if exc.text:
+            pointer = f"\n    {exc.text.rstrip()}\n    {' ' * max((exc.offset or 1) - 1, 0)}^"
+        return f"SyntaxError in {module} line {exc.lineno}: {exc.msg}{pointer}"
+    forbidden = problem.spec.get("forbidden", [])
+    if forbidden:
+        uses = []
+        for name, text in sources.items():
+            try:
+                uses += find_forbidden(text, forbidden, filename=name)
+            except SyntaxError:
+                continue  # only the entry module must parse; others fail when imported
+        if uses:
+            lines = "\n".join(u.message() for u in uses[:10])
+            return f"forbidden API used; this problem scores 0 until it is removed:\n{lines}"
+    return None
+
+
+def grade_function(problem: Problem, submission: Submission, *, bank: Bank, executor: Executor,
+                   seed: int = 0, limits: Limits | None = None, student: str | None = None,
+                   prepared: list[PreparedCase] | None = None, module_name: str | None = None) -> ProblemResult:
+    """Grade one submission for one function problem."""
+    start = time.monotonic()
+    prepared = prepared if prepared is not None else prepare_cases(problem, bank, seed)
+    max_scores = split_points(problem.points, [p.weight for p in prepared])
+    module = find_module(submission, problem.entry_point, module_name)
+    result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
+                           tests=[], kind=problem.kind, submission=submission.label, seed=seed, student=student,
+                           feedback=list(submission.notes))
+    error = static_error(problem, submission, module)
+    if error is None:
+        base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
+        job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
+                  framework=problem.framework, calls=[p.call for p in prepared], limits=base,
+                  label=f"{submission.label}:{problem.id}")
+        run = executor.run(job)
+        result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
+        result.limits_hit = run.limits_hit
+        if run.load_error is not None:
+            error = run.load_error
+        else:
+            runs = {r.name: r for r in run.cases}
+            result.tests = [_test_result(problem, bank, p, runs[p.name], m, seed)
+                            for p, m in zip(prepared, max_scores)]
+    if error is not None:
+        result.error = error
+        result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,
+                                   output=f"not run: {error.splitlines()[0]}", outcome="not_run", device="cpu")
+                        for p, m in zip(prepared, max_scores)]
+    result.score = sum(t.score for t in result.tests)
+    _add_problem_feedback(problem, result)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _bounded(text: str, dropped: int) -> str:
+    return text + (f"\n[... {dropped} more bytes not shown]" if dropped else "")
+
+
+def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: CaseRun,
+                 max_score: float, seed: int) -> TestResult:
+    test = TestResult(name=prepared.name, score=0.0, max_score=max_score, status=Status.FAILED,
+                      visible=prepared.visible, device="cpu", seconds=run.seconds)
+    if run.status is not RunStatus.OK:
+        test.outcome = RUN_OUTCOMES[run.status]
+        test.output = f"{prepared.call.text}: {run.message}" if run.status is RunStatus.EXCEPTION else run.message
+        return test
+    message = check_output(problem, prepared.case, run.value, prepared.expected)
+    if message is None:
+        test.status, test.score, test.outcome = Status.PASSED, max_score, "passed"
+        return test
+    test.outcome = "wrong"
+    mistake = matching_mistake(problem, bank, prepared, run.value)
+    lines = [message]
+    if mistake:
+        test.mistake = mistake["name"]
+        lines.append(f"This matches a known mistake ({mistake['name']}): {mistake['feedback']}")
+    seed_flag = f" --seed {seed}" if seed else ""
+    lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.name}{seed_flag}")
+    test.output = "\n".join(lines)
+    return test
+
+
+def _add_problem_feedback(problem: Problem, result: ProblemResult) -> None:
+    seen = []
+    for test in result.tests:
+        if test.mistake and test.mistake not in seen:
+            seen.append(test.mistake)
+    for mistake in problem.spec.get("mistakes", []):
+        if mistake["name"] in seen and mistake.get("hint"):
+            result.feedback.append(f"Hint ({mistake['name']}): {mistake['hint']}")
+    if not result.passed and not seen and problem.hints and not result.error:
+        result.feedback.extend(f"Hint: {h}" for h in problem.hints)

@@ -1,0 +1,51 @@
+"""Terminal rendering of results and problems, for students."""
+from __future__ import annotations
+
+import click
+
+from ..result import ProblemResult, TestResult
+
+
+def _score(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x)}"
+
+
+def _escape(text: str) -> str:
+    """Control characters from student output shown escaped, never interpreted by the terminal."""
+    return "".join(ch if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127) else repr(ch)[1:-1] for ch in text)
+
+
+def test_line(test: TestResult, width: int, color: bool) -> list[str]:
+    mark = "PASS" if test.passed else "FAIL"
+    if color:
+        mark = click.style(mark, fg="green" if test.passed else "red", bold=True)
+    hidden = " (hidden)" if not test.visible else ""
+    lines = [f"  {mark}  {test.name.ljust(width)}  {_score(test.score):>5}/{_score(test.max_score):<5}{hidden}"]
+    if test.output and not test.passed:
+        lines += ["        " + line for line in _escape(test.output).splitlines()]
+    return lines
+
+
+def render_result(result: ProblemResult, color: bool = False, show_output: bool = True) -> str:
+    """A table of tests with scores and feedback, then the total."""
+    lines = [f"{result.problem}: {result.title}" + (f"  [{result.submission}]" if result.submission else "")]
+    if result.error:
+        lines += ["  " + line for line in _escape(result.error).splitlines()]
+    width = max((len(t.name) for t in result.tests), default=4)
+    if not result.error:
+        for test in result.tests:
+            lines += test_line(test, width, color)
+    for note in result.feedback:
+        lines.append(f"  {note}")
+    if show_output and (result.stdout or result.stderr):
+        for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+            if text.strip():
+                lines.append(f"  your code printed ({label}):")
+                lines += ["    | " + line for line in _escape(text).splitlines()[:20]]
+    if result.grader_error:
+        lines.append("  The grader ran into an error: this is not your fault; tell course staff.")
+    total = f"Score: {_score(result.score)} / {_score(result.max_score)}"
+    if color:
+        total = click.style(total, bold=True)
+    lines.append(total)
+    return "\n".join(lines)

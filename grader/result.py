@@ -1,0 +1,74 @@
+"""Result records: what grading produced, as plain data. Renderers only read these.
+
+Words used consistently: `max_score` is what a test or problem is worth, `score` what was
+earned; `status` is `passed` or `failed` (a contract of `grader check --json`).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+
+
+class Status(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+@dataclass
+class TestResult:
+    """One test: usually one case of a problem on one device."""
+
+    name: str
+    score: float
+    max_score: float
+    status: Status
+    output: str = ""               #: feedback for the student
+    visible: bool = True           #: hidden tests are graded but their inputs are not shown
+    device: str | None = None
+    seconds: float | None = None
+    outcome: str = ""              #: finer reason: passed, wrong, exception, timeout, memory, ...
+    mistake: str | None = None     #: the known mistake the output matched
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+
+@dataclass
+class ProblemResult:
+    """The grade of one submission for one problem."""
+
+    problem: str
+    title: str
+    score: float
+    max_score: float
+    tests: list[TestResult]
+    kind: str = "function"
+    submission: str | None = None
+    seed: int | None = None
+    student: str | None = None
+    error: str | None = None       #: why nothing could run (syntax error, missing function, forbidden API)
+    grader_error: bool = False     #: the grader failed, not the student: tell course staff
+    feedback: list[str] = field(default_factory=list)  #: problem-level notes (mistakes, hints)
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    limits_hit: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and all(t.passed for t in self.tests) and bool(self.tests)
+
+    def to_dict(self) -> dict:
+        """The `--json` shape: problem, score, max_score, tests[{name, score, max_score, status, output}]..."""
+        data = asdict(self)
+        data["status"] = Status.PASSED.value if self.passed else Status.FAILED.value
+        for test in data["tests"]:
+            test["status"] = Status(test["status"]).value
+        return data
+
+
+def split_points(points: float, weights: list[float]) -> list[float]:
+    """Each case's max_score: the problem's points shared out by weight."""
+    total = sum(weights)
+    return [points * w / total for w in weights] if total else [0.0 for _ in weights]

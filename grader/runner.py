@@ -1,0 +1,397 @@
+"""Running a submission's calls in a child process and reading back what it returned.
+
+This is the trusted side of the boundary described in design.md. A `Job` is plain data (the
+submission's files, the entry point, the inputs of each case, the limits); an `Executor` runs
+it in one or more child processes and returns a `RunResult`: one `CaseRun` per call, each
+with the decoded output or the reason there is none (exception, time limit, crash...).
+Anything the student's code causes is a result here, never an exception.
+
+The executor starts a child, feeds it the request, then reads result frames with a deadline
+per case. When a case hangs or kills its process, that case is marked and the remaining
+cases go to a fresh child, so one bad case costs only its own points.
+"""
+from __future__ import annotations
+
+import enum
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import codec, sandbox
+from .limits import Limits
+
+
+class RunStatus(str, enum.Enum):
+    """How one call ended in the child."""
+
+    OK = "ok"                  #: returned a value (not yet compared)
+    EXCEPTION = "exception"    #: raised
+    SIGNATURE = "signature"    #: the function cannot be called with the case's arguments
+    BAD_OUTPUT = "bad_output"  #: returned something the grader does not accept
+    TIMEOUT = "timeout"        #: passed the wall-time limit
+    MEMORY = "memory"          #: ran out of memory
+    CPU = "cpu"                #: passed the CPU-time limit
+    CRASHED = "crashed"        #: the process died (signal, os._exit, ...)
+    NOT_RUN = "not_run"        #: never reached (the submission did not load)
+
+
+@dataclass
+class Call:
+    """One case's call of the student's function."""
+
+    name: str
+    args: list
+    kwargs: dict
+    text: str            #: how it reads, e.g. "sigmoid_backward(x, grad_output)"
+    time_limit: float | None = None
+
+
+@dataclass
+class Job:
+    """Everything a child needs, and nothing secret."""
+
+    files: dict[str, bytes]
+    module: str
+    entry_point: str
+    framework: str
+    calls: list[Call]
+    limits: Limits = field(default_factory=Limits)
+    label: str = ""
+
+
+@dataclass
+class CaseRun:
+    name: str
+    status: RunStatus
+    value: Any = None
+    message: str = ""
+    seconds: float | None = None
+
+
+@dataclass
+class RunResult:
+    cases: list[CaseRun]
+    load_error: str | None = None
+    load_error_kind: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_dropped: int = 0
+    stderr_dropped: int = 0
+    wall: float = 0.0
+    children: int = 0
+    limits_hit: list[str] = field(default_factory=list)
+
+
+class Executor(Protocol):
+    """Runs jobs. The local fresh-process executor and the warm fork server both fit."""
+
+    def run(self, job: Job) -> RunResult: ...
+
+
+class ChildHandle(Protocol):
+    """A started child: the pipes to read and a way to end it and everything it started."""
+
+    pid: int
+    result_fd: int
+    stdout_fd: int
+    stderr_fd: int
+
+    def kill(self) -> None: ...
+    def wait(self, timeout: float) -> int | None: ...
+    def close(self) -> None: ...
+
+
+class CappedBuffer:
+    """Keeps the first `limit` bytes of a stream and counts the rest (a flood costs nothing)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.data = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.limit - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="backslashreplace")
+
+
+def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> bytes:
+    header = {"framework": job.framework, "workdir": workdir, "module": job.module,
+              "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd}
+    payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text} for c in calls]
+    return codec.encode(payload, header=header)
+
+
+SIGNAL_MEANINGS = {
+    signal.SIGXCPU: (RunStatus.CPU, "used more CPU time than allowed ({cpu:g} s)"),
+    signal.SIGXFSZ: (RunStatus.CRASHED, "wrote a file larger than allowed ({file_size_mb} MB)"),
+    signal.SIGSEGV: (RunStatus.CRASHED, "crashed with a segmentation fault (very deep recursion?)"),
+    signal.SIGKILL: (RunStatus.MEMORY, "was killed (SIGKILL), most likely for using more memory than allowed "
+                                       "({memory_mb} MB)"),
+    signal.SIGABRT: (RunStatus.CRASHED, "aborted (SIGABRT)"),
+}
+
+
+def describe_death(returncode: int | None, limits: Limits) -> tuple[RunStatus, str]:
+    """Why a child that stopped talking is gone."""
+    if returncode is None:
+        return RunStatus.CRASHED, "stopped responding"
+    if returncode < 0:
+        sig = -returncode
+        if sig in SIGNAL_MEANINGS:
+            status, text = SIGNAL_MEANINGS[signal.Signals(sig)]
+            return status, text.format(**limits.as_dict())
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return RunStatus.CRASHED, f"was killed by {name}"
+    return RunStatus.CRASHED, (f"exited (status {returncode}) before returning a result; "
+                               "do not call os._exit or exit the process from your code")
+
+
+@dataclass
+class _Attempt:
+    """What one child managed before it finished or was stopped."""
+
+    runs: list[CaseRun] = field(default_factory=list)
+    load_error: str | None = None
+    load_error_kind: str | None = None
+    finished: bool = False
+    limit_hit: str | None = None
+
+
+def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
+            out: CappedBuffer, err: CappedBuffer) -> _Attempt:
+    """Read frames from a started child until it is done, hangs or dies."""
+    attempt = _Attempt()
+    reader = codec.FrameReader(max_frame_bytes=limits.result_mb << 20, max_total_bytes=limits.result_mb << 20)
+    sel = selectors.DefaultSelector()
+    sinks = {handle.result_fd: None, handle.stdout_fd: out, handle.stderr_fd: err}
+    for fd in sinks:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    ready = False
+    deadline = time.monotonic() + limits.load_time
+
+    def case_deadline() -> float:
+        index = len(attempt.runs)
+        limit = calls[index].time_limit if index < len(calls) and calls[index].time_limit else limits.time
+        return time.monotonic() + limit
+
+    def fail_current(status: RunStatus, message: str) -> None:
+        if not ready:
+            attempt.load_error, attempt.load_error_kind = message, status.value
+        elif len(attempt.runs) < len(calls):
+            attempt.runs.append(CaseRun(calls[len(attempt.runs)].name, status, message=message))
+
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                handle.kill()
+                limit = limits.load_time if not ready else (calls[len(attempt.runs)].time_limit or limits.time)
+                what = "loading the submission" if not ready else "this case"
+                fail_current(RunStatus.TIMEOUT, f"time limit: {what} took longer than {limit:g} s "
+                                                "(an infinite loop, or far too slow?)")
+                attempt.limit_hit = "time"
+                return attempt
+            result_open = False
+            for key, _ in sel.select(timeout=min(remaining, 0.5)):
+                fd = key.fd
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    sel.unregister(fd)
+                    continue
+                if sinks[fd] is not None:
+                    sinks[fd].add(chunk)
+                    continue
+                try:
+                    frames = reader.feed(chunk)
+                    decoded = [codec.decode(f, max_bytes=limits.result_mb << 20) for f in frames]
+                except codec.DecodeError as exc:
+                    handle.kill()
+                    fail_current(RunStatus.BAD_OUTPUT, f"sent data the grader cannot accept: {exc}")
+                    return attempt
+                for header, value in decoded:
+                    kind = header.get("type")
+                    if kind == "ready" and not ready:
+                        ready = True
+                        deadline = case_deadline()
+                    elif kind == "load_error" and not ready:
+                        attempt.load_error = str(header.get("message", "the submission could not be loaded"))
+                        attempt.load_error_kind = str(header.get("kind", "exception"))
+                        if attempt.load_error_kind == "memory":
+                            attempt.limit_hit = "memory"
+                        return attempt
+                    elif kind == "case" and ready and len(attempt.runs) < len(calls) \
+                            and header.get("name") == calls[len(attempt.runs)].name:
+                        status = RunStatus(header.get("status")) if header.get("status") in RunStatus._value2member_map_ \
+                            else RunStatus.BAD_OUTPUT
+                        seconds = header.get("seconds")
+                        attempt.runs.append(CaseRun(
+                            calls[len(attempt.runs)].name, status,
+                            value=value if status is RunStatus.OK else None,
+                            message=str(header.get("message", "")),
+                            seconds=float(seconds) if isinstance(seconds, (int, float)) else None))
+                        if status is RunStatus.MEMORY:
+                            attempt.limit_hit = "memory"
+                        deadline = case_deadline()
+                    elif kind == "done" and ready and len(attempt.runs) == len(calls):
+                        attempt.finished = True
+                        return attempt
+                    elif kind == "crash":
+                        fail_current(RunStatus.CRASHED, f"the grader's helper failed: {header.get('message')}")
+                        return attempt
+                    # Anything else (frames out of order, forged names) is ignored: only data counts.
+            result_open = handle.result_fd in sel.get_map()
+            if not result_open:
+                returncode = handle.wait(timeout=5)
+                status, text = describe_death(returncode, limits)
+                if status in (RunStatus.MEMORY, RunStatus.CPU):
+                    attempt.limit_hit = status.value
+                what = "while loading" if not ready else "during this case"
+                fail_current(status, f"the process {text} {what}")
+                return attempt
+    finally:
+        sel.close()
+
+
+def drain(fd: int, sink: CappedBuffer) -> None:
+    """Read what is left in a pipe without waiting."""
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return
+            sink.add(chunk)
+    except (BlockingIOError, OSError):
+        return
+
+
+def run_with(launch, job: Job) -> RunResult:
+    """Run `job` with `launch(job, calls, workdir) -> ChildHandle`, restarting after a lost case."""
+    start = time.monotonic()
+    out = CappedBuffer(job.limits.output_kb * 1024)
+    err = CappedBuffer(job.limits.output_kb * 1024)
+    result = RunResult(cases=[])
+    remaining = list(job.calls)
+    workdir = sandbox.make_workdir(job.files)
+    try:
+        first = True
+        while first or remaining:
+            first = False
+            handle = launch(job, remaining, workdir)
+            result.children += 1
+            try:
+                attempt = collect(handle, remaining, job.limits, out, err)
+            finally:
+                handle.kill()
+                drain(handle.stdout_fd, out)
+                drain(handle.stderr_fd, err)
+                handle.close()
+            if attempt.limit_hit and attempt.limit_hit not in result.limits_hit:
+                result.limits_hit.append(attempt.limit_hit)
+            result.cases.extend(attempt.runs)
+            if attempt.load_error is not None:
+                result.load_error, result.load_error_kind = attempt.load_error, attempt.load_error_kind
+                break
+            remaining = remaining[len(attempt.runs):]
+            if attempt.finished:
+                break
+    finally:
+        sandbox.remove_workdir(workdir)
+    done = {r.name for r in result.cases}
+    for call in job.calls:
+        if call.name not in done:
+            result.cases.append(CaseRun(call.name, RunStatus.NOT_RUN, message=result.load_error or "not run"))
+    result.stdout, result.stderr = out.text(), err.text()
+    result.stdout_dropped, result.stderr_dropped = out.dropped, err.dropped
+    result.wall = time.monotonic() - start
+    return result
+
+
+class _PopenHandle:
+    """A child started as a fresh Python interpreter."""
+
+    def __init__(self, proc: subprocess.Popen, result_fd: int):
+        self.proc = proc
+        self.pid = proc.pid
+        self.result_fd = result_fd
+        self.stdout_fd = proc.stdout.fileno()
+        self.stderr_fd = proc.stderr.fileno()
+
+    def kill(self) -> None:
+        sandbox.kill_tree(self.proc.pid)
+        try:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        self.kill()
+        self.wait(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
+        try:
+            os.close(self.result_fd)
+        except OSError:
+            pass
+
+
+GRADER_HOME = str(Path(__file__).resolve().parent.parent)
+CHILD_CODE = ("import sys; sys.path.append({home!r}); "
+              "from grader.child import main; main()")
+
+
+def launch_fresh(job: Job, calls: list[Call], workdir: str) -> _PopenHandle:
+    """Start a fresh `python -I` child (isolated mode: no PYTHON* variables, no user site)."""
+    read_fd, write_fd = os.pipe()
+    frame = request_frame(job, calls, workdir, write_fd)
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-c", CHILD_CODE.format(home=GRADER_HOME)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        pass_fds=(write_fd,), cwd=workdir, env=sandbox.child_env(workdir),
+        start_new_session=True, close_fds=True)
+    os.close(write_fd)
+
+    def feed():
+        try:
+            proc.stdin.write(frame)
+        except (BrokenPipeError, OSError):
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    return _PopenHandle(proc, read_fd)
+
+
+class SubprocessExecutor:
+    """One fresh Python per submission: simple and slow to start (each child imports torch)."""
+
+    def run(self, job: Job) -> RunResult:
+        return run_with(launch_fresh, job)

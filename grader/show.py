@@ -1,0 +1,103 @@
+"""What `grader show` tells a student about a problem, as data and as text."""
+from __future__ import annotations
+
+from .bank import Bank
+from .inputs import case_arguments, literal_source
+from .spec import Problem
+
+
+def summarize(value) -> str:
+    """A short description of an input value: shape and dtype, or the value itself."""
+    import numpy as np
+
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (int, float)):
+        dtype = str(value.dtype).replace("torch.", "")
+        kind = "np.ndarray" if isinstance(value, np.ndarray) else "tensor"
+        return f"{kind} of shape {tuple(shape)}, {dtype}"
+    return repr(value)
+
+
+def describe_problem(problem: Problem, seed: int, student: str | None, bank: Bank) -> dict:
+    """Everything a student may see: statement, signature, visible cases (never expected outputs)."""
+    from .kinds import DESCRIBERS
+
+    data = {"id": problem.id, "title": problem.title, "topic": problem.topic, "kind": problem.kind,
+            "points": problem.points, "framework": problem.framework, "statement": problem.statement,
+            "hints": problem.hints, "seed": seed, "student": student}
+    if problem.kind in DESCRIBERS:
+        data.update(DESCRIBERS[problem.kind](problem, seed, student, bank))
+        return data
+    data["entry_point"] = problem.entry_point
+    data["signature"] = problem.signature
+    data["forbidden"] = problem.spec.get("forbidden", [])
+    cases = []
+    for case in problem.cases:
+        entry = {"name": case["name"], "visible": bool(case.get("visible", False)),
+                 "weight": case.get("weight", 1), "description": case.get("description", "")}
+        if entry["visible"]:
+            entry["inputs"] = {a.name: summarize(a.value) for a in case_arguments(problem, case, seed)}
+        cases.append(entry)
+    data["cases"] = cases
+    return data
+
+
+def render_problem(data: dict) -> str:
+    lines = [f"{data['id']}: {data['title']}  ({data['topic']}, {data['points']:g} points, {data['kind']})", ""]
+    lines += [data["statement"].rstrip(), ""]
+    if data.get("question"):
+        lines += [data["question"].rstrip(), ""]
+    for i, option in enumerate(data.get("options", [])):
+        lines.append(f"  {option['label']}) {option['text']}")
+    if data.get("signature"):
+        lines.append(f"Implement: {data['signature']}")
+        if data.get("forbidden"):
+            lines.append(f"Not allowed: {', '.join(data['forbidden'])}")
+    cases = data.get("cases", [])
+    if cases:
+        hidden = [c for c in cases if not c["visible"]]
+        lines += ["", "Visible cases:"]
+        for case in (c for c in cases if c["visible"]):
+            desc = f" - {case['description']}" if case["description"] else ""
+            lines.append(f"  {case['name']}{desc}")
+            for name, summary in case.get("inputs", {}).items():
+                lines.append(f"      {name}: {summary}")
+        if hidden:
+            lines.append(f"Hidden cases: {len(hidden)} ({', '.join(c['name'] for c in hidden)})")
+        lines.append(f"\nRebuild a case: grader show {data['id']} --case NAME")
+    return "\n".join(lines)
+
+
+def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None) -> str:
+    """Python that rebuilds a case's inputs and calls the student's function on them."""
+    from .errors import UsageError
+
+    if problem.kind != "function":
+        raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
+    case = problem.case(case_name)
+    args = case_arguments(problem, case, seed)
+    who = f", student={student!r}" if student else (f", seed={seed}" if seed else "")
+    lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
+             "import torch" if problem.framework == "torch" else "import numpy as np",
+             f"from {problem.entry_point}_solution import {problem.entry_point}  # adjust to your file name", ""]
+    exact = []
+    for arg in args:
+        source = literal_source(arg.value, problem.framework)
+        if source is None:
+            exact = []
+            break
+        exact.append(f"{arg.name} = {source}")
+    if exact and len(args) == len(exact):
+        lines += exact
+    else:
+        lines += ["# The inputs are too big to print; the grader rebuilds them exactly:",
+                  "from grader import case_inputs",
+                  f"inputs = case_inputs({problem.id!r}, {case_name!r}{_seed_arg(seed)})"]
+        lines += [f"{a.name} = inputs[{a.name!r}]  # {summarize(a.value)}" for a in args]
+    call = ", ".join(f"{a.name}={a.name}" if a.keyword else a.name for a in args)
+    lines += ["", f"result = {problem.entry_point}({call})", "print(result)"]
+    return "\n".join(lines)
+
+
+def _seed_arg(seed: int) -> str:
+    return f", seed={seed}" if seed else ""

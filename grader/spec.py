@@ -1,0 +1,175 @@
+"""Problem specs: YAML files validated against the JSON Schema shipped in the package.
+
+An instructor never reads the engine's code: a spec is data, and every error names the file,
+the field (as a JSON path such as `$.cases[2].dtype`) and what was expected.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import SpecError
+
+SCHEMA_FILE = "problem.schema.json"
+
+
+@functools.lru_cache(maxsize=None)
+def load_schema(name: str = SCHEMA_FILE) -> dict:
+    """The JSON Schema `name` shipped in grader/schema/."""
+    return json.loads(resources.files("grader.schema").joinpath(name).read_text(encoding="utf-8"))
+
+
+def json_path(parts) -> str:
+    """Render a jsonschema error path as `$.cases[2].dtype`."""
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def schema_errors(data: Any, schema: dict) -> list[str]:
+    """Every schema violation as 'path: message', the most relevant first."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = list(validator.iter_errors(data))
+    if not errors:
+        return []
+    best = jsonschema.exceptions.best_match(errors)
+    ordered = [best] + [e for e in sorted(errors, key=lambda e: list(e.absolute_path)) if e is not best]
+    lines = []
+    for error in ordered:
+        # For oneOf/anyOf failures the most specific sub-error says what is really wrong.
+        leaf = jsonschema.exceptions.best_match(error.context) if error.context else error
+        line = f"{json_path(leaf.absolute_path)}: {leaf.message}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def read_yaml(path: Path, what: str = "spec") -> Any:
+    """Parse a YAML file; syntax errors name the line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: {what} is not UTF-8 text") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"{path}:{where}: invalid YAML: {problem}",
+                        "Check the indentation and quoting around that line.") from None
+
+
+@dataclass
+class Problem:
+    """A validated problem spec. Kind-specific modules interpret `spec`."""
+
+    id: str
+    title: str
+    topic: str
+    points: float
+    kind: str
+    statement: str
+    path: Path
+    bank_root: Path
+    spec: dict = field(repr=False)
+
+    @property
+    def framework(self) -> str:
+        return self.spec.get("framework", "torch")
+
+    @property
+    def hints(self) -> list[str]:
+        return list(self.spec.get("hints", []))
+
+    @property
+    def entry_point(self) -> str | None:
+        entry = self.spec.get("entry_point")
+        return entry["name"] if entry else None
+
+    @property
+    def signature(self) -> str | None:
+        entry = self.spec.get("entry_point")
+        return entry["signature"] if entry else None
+
+    @property
+    def cases(self) -> list[dict]:
+        return list(self.spec.get("cases", []))
+
+    def case(self, name: str) -> dict:
+        for case in self.cases:
+            if case["name"] == name:
+                return case
+        names = ", ".join(c["name"] for c in self.cases) or "none"
+        raise SpecError(f"problem '{self.id}' has no case '{name}' (cases: {names})")
+
+
+def check_function_spec(data: dict) -> list[str]:
+    """Consistency rules the schema cannot express for kind `function`."""
+    problems = []
+    inputs = data.get("inputs", {})
+    sizes = set(data.get("sizes", {}))
+    seen = set()
+    for i, case in enumerate(data.get("cases", [])):
+        where = f"$.cases[{i}]"
+        if case["name"] in seen:
+            problems.append(f"{where}.name: case name '{case['name']}' is used twice")
+        seen.add(case["name"])
+        for name in case.get("inputs", {}):
+            if name not in inputs:
+                problems.append(f"{where}.inputs.{name}: no input named '{name}' (inputs: {', '.join(inputs)})")
+        case_sizes = sizes | set(case.get("sizes", {}))
+        for name, spec in inputs.items():
+            override = case.get("inputs", {}).get(name)
+            shape = override.get("shape", spec.get("shape", [])) if isinstance(override, dict) else spec.get("shape", [])
+            literal = override is not None and not isinstance(override, dict)
+            if literal or (isinstance(override, dict) and "value" in override) or "value" in spec:
+                continue
+            for dim in shape or []:
+                if isinstance(dim, str) and dim not in case_sizes:
+                    problems.append(f"{where}: input '{name}' has shape dimension '{dim}' but no size '{dim}' "
+                                    f"is set in $.sizes or in the case's sizes")
+    for name, spec in inputs.items():
+        if spec["type"] == "tensor" and "shape" not in spec and "value" not in spec:
+            problems.append(f"$.inputs.{name}: a tensor input needs a 'shape' (or a fixed 'value')")
+    names = [m["name"] for m in data.get("mistakes", [])]
+    for dup in {n for n in names if names.count(n) > 1}:
+        problems.append(f"$.mistakes: mistake name '{dup}' is used twice")
+    return problems
+
+
+def parse_problem(data: Any, path: Path, bank_root: Path) -> Problem:
+    """Validate already-parsed spec data; raise SpecError naming `path` and each bad field."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a problem spec must be a YAML mapping (id: ..., title: ...), "
+                        f"got {type(data).__name__}")
+    errors = schema_errors(data, load_schema())
+    if not errors and data.get("kind") == "function":
+        errors = check_function_spec(data)
+    if not errors:
+        from .kinds import kind_checks  # the question kinds add their own rules
+        errors = kind_checks(data)
+    if errors:
+        shown = "\n".join(f"  {line}" for line in errors[:10])
+        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise SpecError(f"{path}: invalid problem spec:\n{shown}{more}",
+                        "See 'grader schema' for every field, or docs/writing-problems.md.")
+    return Problem(id=data["id"], title=data["title"], topic=data["topic"], points=float(data["points"]),
+                   kind=data["kind"], statement=data["statement"], path=path, bank_root=bank_root, spec=data)
+
+
+def load_problem(path: Path, bank_root: Path | None = None) -> Problem:
+    """Load and validate one spec file."""
+    path = Path(path)
+    root = bank_root if bank_root is not None else path.resolve().parent.parent.parent
+    return parse_problem(read_yaml(path), path, root)

@@ -1,0 +1,56 @@
+"""Shared test helpers: run the real CLI, write student-like submissions."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+class CliResult:
+    def __init__(self, exit_code: int, output: str, stderr: str = ""):
+        self.exit_code = exit_code
+        self.output = output
+        self.stderr = stderr
+
+    def json(self):
+        return json.loads(self.output)
+
+
+@pytest.fixture
+def cli():
+    """Run `grader ARGS...` in this process (the student's code still runs in a child)."""
+    def run(*args: str) -> CliResult:
+        result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+    return run
+
+
+@pytest.fixture
+def grader_cmd():
+    """Run the installed `python -m grader ARGS...` as a separate process, like a user would."""
+    def run(*args: str, timeout: float = 120, **kwargs) -> CliResult:
+        proc = subprocess.run([sys.executable, "-m", "grader", *map(str, args)], capture_output=True,
+                              text=True, timeout=timeout, **kwargs)
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    return run
+
+
+@pytest.fixture
+def submission(tmp_path):
+    """Write a student's file: submission("code...", name="solution.py") -> path."""
+    def write(source: str, name: str = "solution.py") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        return path
+    return write

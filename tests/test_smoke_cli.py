@@ -1,0 +1,31 @@
+"""The card examples through the real CLI: correct ones pass, buggy ones fail with feedback."""
+import pytest
+
+from conftest import EXAMPLES
+
+CARD = ["sigmoid-backward", "adam-step", "coin-entropy", "conv-output-size", "attention"]
+
+
+@pytest.mark.parametrize("problem", CARD)
+def test_correct_example_gets_full_marks(cli, problem):
+    result = cli("check", problem, EXAMPLES / problem / "correct.py", "--json")
+    data = result.json()
+    assert result.exit_code == 0, result.output
+    assert data["score"] == data["max_score"] == 10
+    assert all(t["status"] == "passed" for t in data["tests"])
+
+
+@pytest.mark.parametrize("problem", CARD)
+def test_buggy_example_loses_marks_with_a_named_mistake(cli, problem):
+    result = cli("check", problem, EXAMPLES / problem / "buggy.py", "--json")
+    data = result.json()
+    assert result.exit_code == 1
+    assert data["score"] < data["max_score"]
+    failed = [t for t in data["tests"] if t["status"] == "failed"]
+    assert failed and any(t["mistake"] for t in failed), failed
+
+
+def test_module_entry_point_runs_as_a_process(grader_cmd):
+    result = grader_cmd("check", "conv-output-size", EXAMPLES / "conv-output-size" / "correct.py")
+    assert result.exit_code == 0, result.stderr
+    assert "Score: 10 / 10" in result.output

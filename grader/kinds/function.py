@@ -255,7 +255,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,
                                    output=f"not run: {error.splitlines()[0]}", outcome="not_run", device="cpu")
                         for p, m in zip(prepared, max_scores)]
-    result.score = sum(t.score for t in result.tests)
+    result.score = round(sum(t.score for t in result.tests), 9)
     _add_problem_feedback(problem, result)
     result.seconds = time.monotonic() - start
     return result

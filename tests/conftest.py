@@ -54,3 +54,29 @@ def submission(tmp_path):
         path.write_text(textwrap.dedent(source), encoding="utf-8")
         return path
     return write
+
+
+@pytest.fixture(scope="session")
+def executor():
+    """The executor tests grade with (one place to switch to the warm fork server)."""
+    from grader.runner import SubprocessExecutor
+
+    return SubprocessExecutor()
+
+
+@pytest.fixture
+def grade_source(tmp_path, executor):
+    """grade_source(problem_id, source, **options) -> ProblemResult: grade a student's source text
+    through the real engine (the code runs in a sandboxed child)."""
+    from grader.grading import grade
+
+    counter = {"n": 0}
+
+    def run(problem_id: str, source: str, name: str = "solution.py", **options):
+        counter["n"] += 1
+        folder = tmp_path / f"submission{counter['n']}"
+        folder.mkdir()
+        path = folder / name
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        return grade(problem_id, path, executor=executor, **options)
+    return run

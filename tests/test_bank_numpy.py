@@ -1,0 +1,322 @@
+"""The NumPy (CS231n-style) problems in problems/cs231n/, graded through the real engine.
+
+For each problem:
+* CORRECT: different but equivalent formulations a student could write (loops vs vectorised,
+  np.einsum vs @, reshape vs flatten, ...). Each must get full marks.
+* WRONG: each known mistake written as a student would write it, which must lose marks and be
+  named in the feedback, plus submissions that return the wrong TYPE (a torch tensor, a list,
+  a numpy scalar where a Python float is expected), which must fail with a message saying so.
+
+Every grade starts a sandboxed child, so each list is kept short.
+"""
+from __future__ import annotations
+
+import pytest
+
+# ---------------------------------------------------------------- submissions that must pass
+
+CORRECT: dict[str, dict[str, str]] = {}
+# problem -> label -> (source, expected): expected is ("mistake", name) or ("message", text)
+WRONG: dict[str, dict[str, tuple[str, tuple[str, str]]]] = {}
+
+
+def mistake(name: str) -> tuple[str, str]:
+    return ("mistake", name)
+
+
+def message(text: str) -> tuple[str, str]:
+    return ("message", text)
+
+
+# ---------------------------------------------------------------- affine-forward
+
+CORRECT["affine-forward"] = {
+    "reshape-matmul": """
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            N = x.shape[0]
+            return x.reshape(N, -1) @ w + b
+    """,
+    "einsum-flatten-rows": """
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            x2 = np.stack([row.flatten() for row in x])
+            return np.einsum("nd,dm->nm", x2, w) + b[None, :]
+    """,
+    "loops-dtype-kept": """
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            N, M = x.shape[0], w.shape[1]
+            x2 = np.reshape(x, (N, np.prod(x.shape[1:])))
+            out = np.zeros((N, M), dtype=x.dtype)
+            for i in range(N):
+                out[i] = np.dot(x2[i], w) + b
+            return out
+    """,
+}
+WRONG["affine-forward"] = {
+    "no-bias": ("""
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            return np.dot(x.reshape(x.shape[0], -1), w)
+    """, mistake("no-bias")),
+    "transposed-reshape": ("""
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            N = x.shape[0]
+            x2 = x.reshape(-1, N).T    # (N, D), or so it seems
+            return x2.dot(w) + b
+    """, mistake("transposed-reshape")),
+    "float64-output": ("""
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            N = x.shape[0]
+            x2 = x.reshape(N, -1)
+            out = np.zeros((N, w.shape[1]))
+            for i in range(N):
+                for j in range(w.shape[1]):
+                    out[i, j] = x2[i] @ w[:, j] + b[j]
+            return out
+    """, mistake("float64-output")),
+    "returns-cache-tuple": ("""
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            out = x.reshape(x.shape[0], -1) @ w + b
+            return out, (x, w, b)
+    """, message("output should be a numpy.ndarray, got a tuple of 2 items")),
+    "torch-tensor": ("""
+        import numpy as np
+        import torch
+
+        def affine_forward(x, w, b):
+            xt = torch.from_numpy(x).reshape(x.shape[0], -1)
+            return xt @ torch.from_numpy(w) + torch.from_numpy(b)
+    """, message("output should be a numpy.ndarray, got a torch.Tensor")),
+}
+
+# ---------------------------------------------------------------- affine-backward
+
+CORRECT["affine-backward"] = {
+    "vectorised": """
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            x2 = x.reshape(x.shape[0], -1)
+            dx = (dout @ w.T).reshape(x.shape)
+            dw = x2.T @ dout
+            db = np.sum(dout, axis=0)
+            return dx, dw, db
+    """,
+    "einsum-list-ok": """
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            x2 = np.reshape(x, (len(x), -1))
+            dx = np.einsum("nm,dm->nd", dout, w).reshape(*x.shape)
+            dw = np.einsum("nd,nm->dm", x2, dout)
+            db = np.ones(len(x), dtype=dout.dtype) @ dout
+            return (dx, dw, db)
+    """,
+    "outer-product-loop": """
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            N = x.shape[0]
+            x2 = x.reshape(N, -1)
+            dw = np.zeros_like(w)
+            db = np.zeros_like(b)
+            for i in range(N):
+                dw += np.outer(x2[i], dout[i])
+                db += dout[i]
+            dx = dout.dot(w.T).reshape(x.shape)
+            return dx, dw, db
+    """,
+}
+WRONG["affine-backward"] = {
+    "dx-not-reshaped": ("""
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            x2 = x.reshape(x.shape[0], -1)
+            return dout @ w.T, x2.T @ dout, dout.sum(axis=0)
+    """, mistake("dx-not-reshaped")),
+    "db-mean": ("""
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            x2 = x.reshape(x.shape[0], -1)
+            return (dout @ w.T).reshape(x.shape), x2.T @ dout, np.mean(dout, axis=0)
+    """, mistake("db-mean")),
+    "dw-transposed": ("""
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            x2 = x.reshape(x.shape[0], -1)
+            return (dout @ w.T).reshape(x.shape), dout.T @ x2, dout.sum(axis=0)
+    """, mistake("dw-transposed")),
+    "divided-by-n": ("""
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            N = x.shape[0]
+            x2 = x.reshape(N, -1)
+            return (dout @ w.T).reshape(x.shape), (x2.T @ dout) / N, dout.sum(axis=0) / N
+    """, mistake("divided-by-n")),
+    "list-of-gradients": ("""
+        import numpy as np
+
+        def affine_backward(dout, x, w, b):
+            x2 = x.reshape(x.shape[0], -1)
+            return [(dout @ w.T).reshape(x.shape), x2.T @ dout, dout.sum(axis=0)]
+    """, message("output should be a tuple of 3 items, got a list of 3 items")),
+}
+
+# ---------------------------------------------------------------- relu-forward-numpy
+
+CORRECT["relu-forward-numpy"] = {
+    "maximum": """
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(x, 0)
+    """,
+    "mask-multiply": """
+        def relu_forward(x):
+            return x * (x > 0)
+    """,
+    "where-zeros-like": """
+        import numpy as np
+
+        def relu_forward(x):
+            out = np.zeros_like(x)
+            np.copyto(out, x, where=x > 0)
+            return out
+    """,
+    "copy-and-assign": """
+        def relu_forward(x):
+            out = x.copy()
+            out[out < 0] = 0
+            return out
+    """,
+}
+WRONG["relu-forward-numpy"] = {
+    "reduce-max": ("""
+        import numpy as np
+
+        def relu_forward(x):
+            return np.max(x, 0)
+    """, mistake("reduce-max")),
+    "leaky-relu": ("""
+        import numpy as np
+
+        def relu_forward(x):
+            return np.where(x > 0, x, 0.01 * x)
+    """, mistake("leaky-relu")),
+    "absolute-value": ("""
+        def relu_forward(x):
+            return abs(x)
+    """, mistake("absolute-value")),
+    "float64-output": ("""
+        import numpy as np
+
+        def relu_forward(x):
+            out = np.zeros(x.shape)
+            out[x > 0] = x[x > 0]
+            return out
+    """, mistake("float64-output")),
+    "python-list": ("""
+        def relu_forward(x):
+            return [max(0.0, float(v)) for v in x.ravel()]
+    """, message("output should be a numpy.ndarray, got a list")),
+}
+
+# ---------------------------------------------------------------- relu-backward-numpy
+
+CORRECT["relu-backward-numpy"] = {
+    "mask-multiply": """
+        def relu_backward(dout, x):
+            return dout * (x > 0)
+    """,
+    "copy-and-zero": """
+        def relu_backward(dout, x):
+            dx = dout.copy()
+            dx[x <= 0] = 0
+            return dx
+    """,
+    "where": """
+        import numpy as np
+
+        def relu_backward(dout, x):
+            return np.where(x > 0, dout, np.zeros_like(dout))
+    """,
+}
+WRONG["relu-backward-numpy"] = {
+    "gradient-at-zero": ("""
+        def relu_backward(dout, x):
+            dx = dout.copy()
+            dx[x < 0] = 0
+            return dx
+    """, mistake("gradient-at-zero")),
+    "no-upstream-gradient": ("""
+        import numpy as np
+
+        def relu_backward(dout, x):
+            return (x > 0).astype(x.dtype)
+    """, mistake("no-upstream-gradient")),
+    "mask-from-dout": ("""
+        import numpy as np
+
+        def relu_backward(dout, x):
+            return np.maximum(dout, 0)
+    """, mistake("mask-from-dout")),
+    "times-relu-output": ("""
+        import numpy as np
+
+        def relu_backward(dout, x):
+            return dout * np.maximum(0, x)
+    """, mistake("times-relu-output")),
+    "bool-mask-dtype": ("""
+        def relu_backward(dout, x):
+            return (dout != 0) & (x > 0)
+    """, message("output has dtype bool, expected float")),
+}
+
+
+# ---------------------------------------------------------------- the tests
+
+def _cases(table):
+    return [pytest.param(problem, label, id=f"{problem}:{label}")
+            for problem, variants in table.items() for label in variants]
+
+
+@pytest.mark.parametrize("problem, label", _cases(CORRECT))
+def test_correct_formulation_gets_full_marks(grade_source, problem, label):
+    result = grade_source(problem, CORRECT[problem][label])
+    failed = [(t.name, t.output) for t in result.tests if not t.passed]
+    assert result.error is None, result.error
+    assert not failed, failed
+    assert result.score == result.max_score
+
+
+@pytest.mark.parametrize("problem, label", _cases(WRONG))
+def test_wrong_submission_loses_marks_with_named_feedback(grade_source, problem, label):
+    source, (kind, expected) = WRONG[problem][label]
+    result = grade_source(problem, source)
+    assert result.error is None, result.error
+    assert result.score < result.max_score
+    failed = [t for t in result.tests if not t.passed]
+    if kind == "mistake":
+        named = [t for t in failed if t.mistake == expected]
+        assert named, [(t.name, t.mistake, t.output) for t in failed]
+        assert all(t.mistake in (None, expected) for t in failed), [(t.name, t.mistake) for t in failed]
+        assert any(f"known mistake ({expected})" in t.output for t in named)
+        assert any(t.name and not t.visible for t in named), "the mistake must fail a hidden case"
+    else:
+        assert any(expected in t.output for t in failed), [(t.name, t.output) for t in failed]

@@ -1,0 +1,416 @@
+"""Bank problems on regularization, normalization, optimizers and CNN layers, graded through the
+real engine: correct alternative formulations get full marks; each known mistake, written as a
+student would write it, loses marks and is named in the feedback."""
+from __future__ import annotations
+
+import pytest
+
+# problem id -> sources of correct submissions (different but equivalent formulations)
+CORRECT: dict[str, list[str]] = {}
+# problem id -> (mistake name, source of a submission making that mistake)
+WRONG: dict[str, list[tuple[str, str]]] = {}
+# problem id -> source using a forbidden API (scores 0 before it runs)
+FORBIDDEN: dict[str, str] = {}
+
+# ---------------------------------------------------------------- regularization
+
+CORRECT["l2-penalty-grad"] = [
+    """
+    import torch
+
+    def l2_penalty_grad(w, lam):
+        return lam * torch.sum(w ** 2), 2 * lam * w
+    """,
+    """
+    import torch
+
+    def l2_penalty_grad(w, lam):
+        flat = w.reshape(-1)
+        penalty = lam * torch.dot(flat, flat)
+        grad = w.clone()
+        grad.mul_(2 * lam)
+        return penalty, grad
+    """,
+    """
+    import torch
+
+    def l2_penalty_grad(w, lam):
+        return lam * torch.linalg.vector_norm(w) ** 2, w * lam * 2
+    """,
+]
+WRONG["l2-penalty-grad"] = [
+    ("half-convention", """
+    def l2_penalty_grad(w, lam):
+        return 0.5 * lam * (w ** 2).sum(), lam * w
+    """),
+    ("gradient-missing-two", """
+    def l2_penalty_grad(w, lam):
+        return lam * (w * w).sum(), lam * w
+    """),
+    ("norm-not-squared", """
+    import torch
+
+    def l2_penalty_grad(w, lam):
+        n = torch.norm(w)
+        return lam * n, lam * w / n
+    """),
+    ("mean-not-sum", """
+    def l2_penalty_grad(w, lam):
+        return lam * (w ** 2).mean(), 2 * lam * w / w.numel()
+    """),
+]
+
+CORRECT["l1-penalty-grad"] = [
+    """
+    import torch
+
+    def l1_penalty_grad(w, lam):
+        return lam * w.abs().sum(), lam * torch.sign(w)
+    """,
+    """
+    import torch
+
+    def l1_penalty_grad(w, lam):
+        grad = torch.zeros_like(w)
+        grad[w > 0] = lam
+        grad[w < 0] = -lam
+        return lam * torch.linalg.vector_norm(w, ord=1), grad
+    """,
+    """
+    import torch
+
+    def l1_penalty_grad(w, lam):
+        sign = (w > 0).to(w.dtype) - (w < 0).to(w.dtype)
+        return (lam * w.abs()).sum(), sign * lam
+    """,
+]
+WRONG["l1-penalty-grad"] = [
+    ("sign-at-zero", """
+    import torch
+
+    def l1_penalty_grad(w, lam):
+        grad = torch.where(w >= 0, lam, -lam).to(w.dtype)
+        return lam * w.abs().sum(), grad
+    """),
+    ("l2-gradient", """
+    def l1_penalty_grad(w, lam):
+        return lam * w.abs().sum(), lam * w
+    """),
+    ("missing-abs", """
+    import torch
+
+    def l1_penalty_grad(w, lam):
+        return lam * w.sum(), lam * torch.ones_like(w)
+    """),
+    ("half-factor", """
+    import torch
+
+    def l1_penalty_grad(w, lam):
+        return lam / 2 * w.abs().sum(), lam / 2 * torch.sign(w)
+    """),
+]
+
+# ---------------------------------------------------------------- normalization
+
+CORRECT["batchnorm-forward"] = [
+    """
+    import torch
+
+    def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(dim=0)
+        var = x.var(dim=0, unbiased=False)
+        return gamma * (x - mu) / torch.sqrt(var + eps) + beta
+    """,
+    """
+    import torch
+
+    def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        # CS231n step by step, keepdim and rsqrt
+        N = x.shape[0]
+        mu = x.sum(dim=0, keepdim=True) / N
+        xc = x - mu
+        var = (xc * xc).sum(dim=0, keepdim=True) / N
+        inv_std = torch.rsqrt(var + eps)
+        return xc * inv_std * gamma + beta
+    """,
+    """
+    import torch
+
+    def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        var, mu = torch.var_mean(x, dim=0, correction=0)
+        out = (x - mu).div_(torch.sqrt(var + eps))
+        out.mul_(gamma).add_(beta)
+        return out
+    """,
+]
+WRONG["batchnorm-forward"] = [
+    ("unbiased-variance", """
+    import torch
+
+    def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(0)
+        var = x.var(0)
+        return gamma * (x - mu) / torch.sqrt(var + eps) + beta
+    """),
+    ("eps-outside-sqrt", """
+    def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(0)
+        std = x.std(0, unbiased=False)
+        return gamma * (x - mu) / (std + eps) + beta
+    """),
+    ("normalised-over-features", """
+    import torch
+
+    def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(dim=1, keepdim=True)
+        var = x.var(dim=1, keepdim=True, unbiased=False)
+        return gamma * (x - mu) / torch.sqrt(var + eps) + beta
+    """),
+    ("missing-gamma-beta", """
+    import torch
+
+    def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(0)
+        var = x.var(0, unbiased=False)
+        return (x - mu) / torch.sqrt(var + eps)
+    """),
+]
+FORBIDDEN["batchnorm-forward"] = """
+import torch.nn.functional as F
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    return F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+"""
+
+CORRECT["batchnorm-backward"] = [
+    """
+    import torch
+
+    def batchnorm_backward(dout, x, gamma, eps=1e-5):
+        N = x.shape[0]
+        mu = x.mean(0)
+        var = x.var(0, unbiased=False)
+        sigma = torch.sqrt(var + eps)
+        x_hat = (x - mu) / sigma
+        dbeta = dout.sum(0)
+        dgamma = (dout * x_hat).sum(0)
+        dx = gamma / (N * sigma) * (N * dout - dbeta - x_hat * dgamma)
+        return dx, dgamma, dbeta
+    """,
+    """
+    import torch
+
+    def batchnorm_backward(dout, x, gamma, eps=1e-5):
+        # CS231n computational graph, one node at a time
+        N, D = x.shape
+        mu = x.sum(0) / N
+        xmu = x - mu
+        sq = xmu ** 2
+        var = sq.sum(0) / N
+        sqrtvar = torch.sqrt(var + eps)
+        ivar = 1.0 / sqrtvar
+        xhat = xmu * ivar
+        dbeta = dout.sum(0)
+        dgamma = (dout * xhat).sum(0)
+        dxhat = dout * gamma
+        divar = (dxhat * xmu).sum(0)
+        dxmu1 = dxhat * ivar
+        dsqrtvar = -1.0 / sqrtvar ** 2 * divar
+        dvar = 0.5 / sqrtvar * dsqrtvar
+        dsq = torch.ones((N, D), dtype=x.dtype) / N * dvar
+        dxmu2 = 2 * xmu * dsq
+        dx1 = dxmu1 + dxmu2
+        dmu = -dx1.sum(0)
+        dx2 = torch.ones((N, D), dtype=x.dtype) / N * dmu
+        return dx1 + dx2, dgamma, dbeta
+    """,
+    """
+    import torch
+
+    def batchnorm_backward(dout, x, gamma, eps=1e-5):
+        # dL/dx_hat, then the mean and variance terms
+        N = x.shape[0]
+        mu = x.mean(0, keepdim=True)
+        var = ((x - mu) ** 2).mean(0, keepdim=True)
+        inv = torch.rsqrt(var + eps)
+        x_hat = (x - mu) * inv
+        dx_hat = dout * gamma
+        dvar = (dx_hat * (x - mu)).sum(0, keepdim=True) * -0.5 * inv ** 3
+        dmu = -(dx_hat * inv).sum(0, keepdim=True) + dvar * (-2.0 * (x - mu)).mean(0, keepdim=True)
+        dx = dx_hat * inv + dvar * 2.0 * (x - mu) / N + dmu / N
+        return dx, (dout * x_hat).sum(0), dout.sum(0)
+    """,
+]
+WRONG["batchnorm-backward"] = [
+    ("direct-path-only", """
+    import torch
+
+    def batchnorm_backward(dout, x, gamma, eps=1e-5):
+        mu = x.mean(0)
+        sigma = torch.sqrt(x.var(0, unbiased=False) + eps)
+        x_hat = (x - mu) / sigma
+        return dout * gamma / sigma, (dout * x_hat).sum(0), dout.sum(0)
+    """),
+    ("missing-variance-path", """
+    import torch
+
+    def batchnorm_backward(dout, x, gamma, eps=1e-5):
+        mu = x.mean(0)
+        sigma = torch.sqrt(x.var(0, unbiased=False) + eps)
+        x_hat = (x - mu) / sigma
+        dx_hat = dout * gamma
+        dx = (dx_hat - dx_hat.mean(0)) / sigma
+        return dx, (dout * x_hat).sum(0), dout.sum(0)
+    """),
+    ("unbiased-variance", """
+    import torch
+
+    def batchnorm_backward(dout, x, gamma, eps=1e-5):
+        N = x.shape[0]
+        sigma = torch.sqrt(x.var(0) + eps)
+        x_hat = (x - x.mean(0)) / sigma
+        dbeta = dout.sum(0)
+        dgamma = (dout * x_hat).sum(0)
+        dx = gamma / (N * sigma) * (N * dout - dbeta - x_hat * dgamma)
+        return dx, dgamma, dbeta
+    """),
+    ("dgamma-uses-x", """
+    import torch
+
+    def batchnorm_backward(dout, x, gamma, eps=1e-5):
+        N = x.shape[0]
+        sigma = torch.sqrt(x.var(0, unbiased=False) + eps)
+        x_hat = (x - x.mean(0)) / sigma
+        dbeta = dout.sum(0)
+        dx = gamma / (N * sigma) * (N * dout - dbeta - x_hat * (dout * x_hat).sum(0))
+        return dx, (dout * x).sum(0), dbeta
+    """),
+]
+FORBIDDEN["batchnorm-backward"] = """
+import torch
+
+def batchnorm_backward(dout, x, gamma, eps=1e-5):
+    x = x.clone().requires_grad_(True)
+    g = gamma.clone().requires_grad_(True)
+    b = torch.zeros_like(gamma, requires_grad=True)
+    mu, var = x.mean(0), x.var(0, unbiased=False)
+    out = g * (x - mu) / torch.sqrt(var + eps) + b
+    out.backward(dout)
+    return x.grad, g.grad, b.grad
+"""
+
+CORRECT["layernorm-forward"] = [
+    """
+    import torch
+
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True, unbiased=False)
+        return gamma * (x - mu) / torch.sqrt(var + eps) + beta
+    """,
+    """
+    import torch
+
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        # transpose trick: reuse a batch-norm-style computation over dim 0
+        D = x.shape[-1]
+        rows = x.reshape(-1, D).T                     # (D, rows)
+        mu = rows.mean(0)
+        var = ((rows - mu) ** 2).mean(0)
+        x_hat = ((rows - mu) / torch.sqrt(var + eps)).T.reshape(x.shape)
+        return x_hat * gamma + beta
+    """,
+    """
+    import torch
+
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        var, mu = torch.var_mean(x, dim=-1, keepdim=True, correction=0)
+        return torch.addcmul(beta, (x - mu) * torch.rsqrt(var + eps), gamma)
+    """,
+]
+WRONG["layernorm-forward"] = [
+    ("normalised-over-batch", """
+    import torch
+
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(0, keepdim=True)
+        var = x.var(0, keepdim=True, unbiased=False)
+        return gamma * (x - mu) / torch.sqrt(var + eps) + beta
+    """),
+    ("unbiased-variance", """
+    import torch
+
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(-1, keepdim=True)
+        var = x.var(-1, keepdim=True)
+        return gamma * (x - mu) / torch.sqrt(var + eps) + beta
+    """),
+    ("eps-outside-sqrt", """
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(-1, keepdim=True)
+        std = x.std(-1, keepdim=True, unbiased=False)
+        return gamma * (x - mu) / (std + eps) + beta
+    """),
+    ("missing-gamma-beta", """
+    import torch
+
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(-1, keepdim=True)
+        var = x.var(-1, keepdim=True, unbiased=False)
+        return (x - mu) / torch.sqrt(var + eps)
+    """),
+]
+FORBIDDEN["layernorm-forward"] = """
+import torch
+
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    return torch.nn.functional.layer_norm(x, (x.shape[-1],), gamma, beta, eps)
+"""
+
+# ---------------------------------------------------------------- tests
+
+
+def _cases(table):
+    return [pytest.param(pid, src, id=f"{pid}-{i}") for pid, sources in table.items() for i, src in enumerate(sources)]
+
+
+def _wrong_cases():
+    return [pytest.param(pid, name, src, id=f"{pid}-{name}") for pid, items in WRONG.items() for name, src in items]
+
+
+@pytest.mark.parametrize("problem_id, source", _cases(CORRECT))
+def test_correct_formulation_gets_full_marks(grade_source, problem_id, source):
+    result = grade_source(problem_id, source)
+    failed = {t.name: t.output for t in result.tests if not t.passed}
+    assert result.error is None, result.error
+    assert result.score == result.max_score, failed
+
+
+@pytest.mark.parametrize("problem_id, mistake, source", _wrong_cases())
+def test_known_mistake_loses_marks_and_is_named(grade_source, problem_id, mistake, source):
+    result = grade_source(problem_id, source)
+    assert result.error is None, result.error
+    assert result.score < result.max_score
+    named = [t.mistake for t in result.tests if not t.passed]
+    assert mistake in named, {t.name: t.output for t in result.tests if not t.passed}
+    hidden_named = [t for t in result.tests if not t.passed and not t.visible and t.mistake == mistake]
+    assert hidden_named, f"{mistake} is not caught by a hidden case"
+
+
+@pytest.mark.parametrize("problem_id, source", [pytest.param(p, s, id=p) for p, s in FORBIDDEN.items()])
+def test_forbidden_api_scores_zero(grade_source, problem_id, source):
+    result = grade_source(problem_id, source)
+    assert result.score == 0
+    assert result.error and "forbid" in result.error
+
+
+def test_every_mistake_of_these_problems_is_exercised():
+    from grader.bank import Bank
+
+    bank = Bank()
+    for problem_id, items in WRONG.items():
+        listed = {m["name"] for m in bank.get(problem_id).spec["mistakes"]}
+        assert listed == {name for name, _ in items}, problem_id
+        assert len(listed) >= 3, problem_id
+    for problem_id in CORRECT:
+        assert len(CORRECT[problem_id]) >= 2, problem_id

@@ -154,8 +154,17 @@ def tolerance_overrides(problem: Problem, case: dict) -> dict:
     return {**problem.spec.get("tolerance", {}), **case.get("tolerance", {})}
 
 
-def check_output(problem: Problem, case: dict, actual, expected) -> str | None:
-    """None when `actual` is right, else a message saying what differs, where and by how much."""
+def arguments_dict(args: list[Argument] | None) -> dict:
+    """A case's arguments by name (omitted ones absent), for comparators that need them."""
+    return {a.name: a.value for a in args or []}
+
+
+def check_output(problem: Problem, case: dict, actual, expected, args: list[Argument] | None = None,
+                 against: str = "reference") -> str | None:
+    """None when `actual` is right, else a message saying what differs, where and by how much.
+
+    `args` are the case's arguments (statistical comparators need them); `against` is
+    "mistake" when `expected` is a known mistake's output (see grader.comparators)."""
     comparator = problem.spec.get("comparator", "tolerance")
     if comparator == "exact":
         overrides = {k: {"rtol": 0.0, "atol": 0.0} for k in
@@ -165,7 +174,8 @@ def check_output(problem: Problem, case: dict, actual, expected) -> str | None:
     if isinstance(comparator, dict):
         from ..comparators import run_comparator  # comparators beyond tolerance/exact
 
-        return run_comparator(problem, case, comparator, actual, expected, overrides)
+        return run_comparator(problem, case, comparator, actual, expected, overrides,
+                              args=arguments_dict(args), against=against)
     mismatch = cmp.compare(actual, expected, overrides=overrides)
     return mismatch.message if mismatch else None
 
@@ -180,7 +190,7 @@ def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actua
                              f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
         except SpecError:
             continue  # a mistake that cannot run on this case simply does not match it
-        if check_output(problem, prepared.case, actual, wrong) is None:
+        if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake") is None:
             return mistake
     return None
 
@@ -273,7 +283,7 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         test.outcome = RUN_OUTCOMES[run.status]
         test.output = f"{prepared.call.text}: {run.message}" if run.status is RunStatus.EXCEPTION else run.message
         return test
-    message = check_output(problem, prepared.case, run.value, prepared.expected)
+    message = check_output(problem, prepared.case, run.value, prepared.expected, prepared.args)
     if message is None:
         test.status, test.score, test.outcome = Status.PASSED, max_score, "passed"
         return test

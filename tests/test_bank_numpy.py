@@ -289,6 +289,222 @@ WRONG["relu-backward-numpy"] = {
 }
 
 
+# ---------------------------------------------------------------- softmax-loss
+
+CORRECT["softmax-loss"] = {
+    "shift-then-probabilities": """
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N = x.shape[0]
+            shifted = x - np.max(x, axis=1, keepdims=True)
+            probs = np.exp(shifted)
+            probs /= np.sum(probs, axis=1, keepdims=True)
+            loss = -np.sum(np.log(probs[np.arange(N), y])) / N
+            dx = probs.copy()
+            dx[np.arange(N), y] -= 1
+            dx /= N
+            return float(loss), dx
+    """,
+    "log-sum-exp": """
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N = len(y)
+            m = x.max(axis=1, keepdims=True)
+            lse = m + np.log(np.exp(x - m).sum(axis=1, keepdims=True))   # (N, 1)
+            log_p = x - lse
+            loss = -log_p[np.arange(N), y].mean()
+            dx = (np.exp(log_p) - np.eye(x.shape[1], dtype=x.dtype)[y]) / N
+            return loss.item(), dx
+    """,
+    "loop-over-samples": """
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N, C = x.shape
+            loss = 0.0
+            dx = np.zeros_like(x)
+            for i in range(N):
+                s = x[i] - x[i].max()
+                p = np.exp(s) / np.exp(s).sum()
+                loss += np.log(np.exp(s).sum()) - s[y[i]]
+                for j in range(C):
+                    dx[i, j] = (p[j] - (j == y[i])) / N
+            return float(loss / N), dx
+    """,
+}
+WRONG["softmax-loss"] = {
+    "no-max-shift": ("""
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N = x.shape[0]
+            probs = np.exp(x) / np.sum(np.exp(x), axis=1, keepdims=True)
+            loss = -np.mean(np.log(probs[np.arange(N), y]))
+            dx = probs.copy()
+            dx[np.arange(N), y] -= 1
+            return float(loss), dx / N
+    """, mistake("no-max-shift")),
+    "summed-not-averaged": ("""
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N = x.shape[0]
+            shifted = x - x.max(axis=1, keepdims=True)
+            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            loss = -np.log(probs[np.arange(N), y]).sum()
+            probs[np.arange(N), y] -= 1
+            return float(loss), probs
+    """, mistake("summed-not-averaged")),
+    "dx-not-averaged": ("""
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N = x.shape[0]
+            shifted = x - x.max(axis=1, keepdims=True)
+            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            loss = -np.log(probs[np.arange(N), y]).mean()
+            probs[np.arange(N), y] -= 1
+            return float(loss), probs
+    """, mistake("dx-not-averaged")),
+    "dx-sign-flipped": ("""
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N, C = x.shape
+            shifted = x - x.max(axis=1, keepdims=True)
+            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            loss = -np.log(probs[np.arange(N), y]).mean()
+            onehot = np.eye(C, dtype=x.dtype)[y]
+            return float(loss), (onehot - probs) / N
+    """, mistake("dx-sign-flipped")),
+    "numpy-scalar-loss": ("""
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N = x.shape[0]
+            shifted = x - x.max(axis=1, keepdims=True)
+            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            loss = -np.log(probs[np.arange(N), y]).mean()     # numpy.float64
+            probs[np.arange(N), y] -= 1
+            return loss, probs / N
+    """, message("output[0] should be a float, got a numpy.float64")),
+}
+
+# ---------------------------------------------------------------- svm-loss
+
+CORRECT["svm-loss"] = {
+    "vectorised": """
+        import numpy as np
+
+        def svm_loss(x, y):
+            N = x.shape[0]
+            correct = x[np.arange(N), y]
+            margins = np.maximum(0, x - correct[:, np.newaxis] + 1.0)
+            margins[np.arange(N), y] = 0
+            loss = np.sum(margins) / N
+            num_pos = np.sum(margins > 0, axis=1)
+            dx = np.zeros_like(x)
+            dx[margins > 0] = 1
+            dx[np.arange(N), y] -= num_pos
+            dx /= N
+            return float(loss), dx
+    """,
+    "naive-loops": """
+        import numpy as np
+
+        def svm_loss(x, y):
+            N, C = x.shape
+            loss = 0.0
+            dx = np.zeros_like(x)
+            for i in range(N):
+                for j in range(C):
+                    if j == y[i]:
+                        continue
+                    margin = x[i, j] - x[i, y[i]] + 1
+                    if margin > 0:
+                        loss += margin
+                        dx[i, j] += 1
+                        dx[i, y[i]] -= 1
+            return float(loss / N), dx / N
+    """,
+    "masks": """
+        import numpy as np
+
+        def svm_loss(x, y):
+            N, C = x.shape
+            is_correct = np.arange(C)[None, :] == y[:, None]          # (N, C) bool
+            correct = np.sum(np.where(is_correct, x, 0), axis=1, keepdims=True)
+            margins = np.where(is_correct, 0, np.clip(x - correct + 1, 0, None))
+            active = (margins > 0).astype(x.dtype)
+            dx = (active - is_correct * active.sum(axis=1, keepdims=True)) / N
+            return float(margins.sum() / N), dx.astype(x.dtype)
+    """,
+}
+WRONG["svm-loss"] = {
+    "counts-correct-class": ("""
+        import numpy as np
+
+        def svm_loss(x, y):
+            N = x.shape[0]
+            margins = np.maximum(0, x - x[np.arange(N), y][:, None] + 1)
+            loss = margins.sum() / N
+            active = (margins > 0).astype(x.dtype)
+            active[np.arange(N), y] -= active.sum(axis=1)
+            return float(loss), active / N
+    """, mistake("counts-correct-class")),
+    "not-averaged": ("""
+        import numpy as np
+
+        def svm_loss(x, y):
+            N, C = x.shape
+            loss = 0.0
+            dx = np.zeros_like(x)
+            for i in range(N):
+                for j in range(C):
+                    margin = x[i, j] - x[i, y[i]] + 1
+                    if j != y[i] and margin > 0:
+                        loss += margin
+                        dx[i, j] += 1
+                        dx[i, y[i]] -= 1
+            return float(loss), dx
+    """, mistake("not-averaged")),
+    "no-correct-class-gradient": ("""
+        import numpy as np
+
+        def svm_loss(x, y):
+            N = x.shape[0]
+            margins = np.maximum(0, x - x[np.arange(N), y][:, None] + 1)
+            margins[np.arange(N), y] = 0
+            dx = (margins > 0).astype(x.dtype) / N
+            return float(margins.sum() / N), dx
+    """, mistake("no-correct-class-gradient")),
+    "zero-margin": ("""
+        import numpy as np
+
+        def svm_loss(x, y):
+            N = x.shape[0]
+            margins = np.maximum(0, x - x[np.arange(N), y][:, None])
+            margins[np.arange(N), y] = 0
+            dx = (margins > 0).astype(x.dtype)
+            dx[np.arange(N), y] = -dx.sum(axis=1)
+            return float(margins.sum() / N), dx / N
+    """, mistake("zero-margin")),
+    "swapped-return-order": ("""
+        import numpy as np
+
+        def svm_loss(x, y):
+            N = x.shape[0]
+            margins = np.maximum(0, x - x[np.arange(N), y][:, None] + 1)
+            margins[np.arange(N), y] = 0
+            dx = (margins > 0).astype(x.dtype)
+            dx[np.arange(N), y] = -dx.sum(axis=1)
+            return dx / N, float(margins.sum() / N)
+    """, message("output[0] should be a float, got a numpy.ndarray")),
+}
+
+
 # ---------------------------------------------------------------- the tests
 
 def _cases(table):

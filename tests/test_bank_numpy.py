@@ -505,6 +505,192 @@ WRONG["svm-loss"] = {
 }
 
 
+# ---------------------------------------------------------------- batchnorm-forward-numpy
+
+CORRECT["batchnorm-forward-numpy"] = {
+    "np-var": """
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            mu = np.mean(x, axis=0)
+            var = np.var(x, axis=0)
+            x_hat = (x - mu) / np.sqrt(var + eps)
+            return gamma * x_hat + beta
+    """,
+    "second-moment-inverse-std": """
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            N = x.shape[0]
+            mu = x.sum(axis=0) / N
+            var = (x ** 2).mean(axis=0) - mu ** 2       # E[x^2] - E[x]^2
+            inv_std = 1.0 / np.sqrt(var + eps)
+            return (x - mu) * (gamma * inv_std) + beta
+    """,
+    "loop-over-features": """
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            out = np.empty_like(x)
+            for d in range(x.shape[1]):
+                col = x[:, d]
+                m = col.mean()
+                v = ((col - m) ** 2).mean()
+                out[:, d] = gamma[d] * (col - m) / np.sqrt(v + eps) + beta[d]
+            return out
+    """,
+}
+WRONG["batchnorm-forward-numpy"] = {
+    "unbiased-variance": ("""
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            mu = x.mean(axis=0)
+            var = x.var(axis=0, ddof=1)
+            return gamma * (x - mu) / np.sqrt(var + eps) + beta
+    """, mistake("unbiased-variance")),
+    "eps-outside-sqrt": ("""
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            mu = x.mean(axis=0)
+            std = x.std(axis=0)
+            return gamma * (x - mu) / (std + eps) + beta
+    """, mistake("eps-outside-sqrt")),
+    "normalised-over-features": ("""
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            mu = x.mean(axis=1, keepdims=True)
+            var = x.var(axis=1, keepdims=True)
+            return gamma * (x - mu) / np.sqrt(var + eps) + beta
+    """, mistake("normalised-over-features")),
+    "no-scale-shift": ("""
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            return (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    """, mistake("no-scale-shift")),
+    "returns-out-and-cache": ("""
+        import numpy as np
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            mu, var = x.mean(axis=0), x.var(axis=0)
+            x_hat = (x - mu) / np.sqrt(var + eps)
+            out = gamma * x_hat + beta
+            return out, (x_hat, gamma, var, eps)
+    """, message("output should be a numpy.ndarray, got a tuple of 2 items")),
+}
+
+# ---------------------------------------------------------------- batchnorm-backward-numpy
+
+CORRECT["batchnorm-backward-numpy"] = {
+    "staged-graph": """
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            N, D = x.shape
+            # forward, one node at a time
+            mu = 1.0 / N * np.sum(x, axis=0)
+            xmu = x - mu
+            sq = xmu ** 2
+            var = 1.0 / N * np.sum(sq, axis=0)
+            sqrtvar = np.sqrt(var + eps)
+            ivar = 1.0 / sqrtvar
+            xhat = xmu * ivar
+            # backward, in reverse
+            dbeta = np.sum(dout, axis=0)
+            dgamma = np.sum(dout * xhat, axis=0)
+            dxhat = dout * gamma
+            divar = np.sum(dxhat * xmu, axis=0)
+            dxmu1 = dxhat * ivar
+            dsqrtvar = -1.0 / (sqrtvar ** 2) * divar
+            dvar = 0.5 * 1.0 / np.sqrt(var + eps) * dsqrtvar
+            dsq = 1.0 / N * np.ones((N, D), dtype=x.dtype) * dvar
+            dxmu2 = 2 * xmu * dsq
+            dx1 = dxmu1 + dxmu2
+            dmu = -1 * np.sum(dxmu1 + dxmu2, axis=0)
+            dx2 = 1.0 / N * np.ones((N, D), dtype=x.dtype) * dmu
+            return dx1 + dx2, dgamma, dbeta
+    """,
+    "compact-means": """
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)
+            x_hat = (x - x.mean(axis=0)) * inv_std
+            dgamma = (dout * x_hat).sum(axis=0)
+            dbeta = dout.sum(axis=0)
+            dx = gamma * inv_std * (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0))
+            return dx, dgamma, dbeta
+    """,
+    "dvar-dmu": """
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            N = x.shape[0]
+            mu = x.mean(axis=0)
+            var = (x * x).mean(axis=0) - mu * mu
+            x_hat = (x - mu) / np.sqrt(var + eps)
+            dx_hat = dout * gamma
+            dvar = np.sum(dx_hat * (x - mu) * -0.5 * (var + eps) ** -1.5, axis=0)
+            dmu = np.sum(-dx_hat / np.sqrt(var + eps), axis=0) + dvar * np.mean(-2 * (x - mu), axis=0)
+            dx = dx_hat / np.sqrt(var + eps) + dvar * 2 * (x - mu) / N + dmu / N
+            return dx, np.einsum("nd,nd->d", dout, x_hat), dout.sum(axis=0)
+    """,
+}
+WRONG["batchnorm-backward-numpy"] = {
+    "constant-statistics": ("""
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+            dx = dout * gamma / np.sqrt(x.var(axis=0) + eps)
+            return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """, mistake("constant-statistics")),
+    "mean-path-only": ("""
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)
+            x_hat = (x - x.mean(axis=0)) * inv_std
+            dx = gamma * inv_std * (dout - dout.mean(axis=0))
+            return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+    """, mistake("mean-path-only")),
+    "dgamma-uses-x": ("""
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)
+            x_hat = (x - x.mean(axis=0)) * inv_std
+            dx = gamma * inv_std * (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0))
+            return dx, (dout * x).sum(axis=0), dout.sum(axis=0)
+    """, mistake("dgamma-uses-x")),
+    "dgamma-dbeta-swapped": ("""
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)
+            x_hat = (x - x.mean(axis=0)) * inv_std
+            dgamma = (dout * x_hat).sum(axis=0)
+            dbeta = dout.sum(axis=0)
+            dx = gamma * inv_std * (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0))
+            return dx, dbeta, dgamma
+    """, mistake("dgamma-dbeta-swapped")),
+    "keepdims-gradients": ("""
+        import numpy as np
+
+        def batchnorm_backward(dout, x, gamma, beta, eps=1e-5):
+            inv_std = 1.0 / np.sqrt(x.var(axis=0, keepdims=True) + eps)
+            x_hat = (x - x.mean(axis=0, keepdims=True)) * inv_std
+            dgamma = (dout * x_hat).sum(axis=0, keepdims=True)
+            dbeta = dout.sum(axis=0, keepdims=True)
+            dx = gamma * inv_std / x.shape[0] * (x.shape[0] * dout - dbeta - x_hat * dgamma)
+            return dx, dgamma, dbeta
+    """, message("output[1] has shape (1, 3), expected (3,)")),
+}
+
+
 # ---------------------------------------------------------------- the tests
 
 def _cases(table):

@@ -367,6 +367,296 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     return torch.nn.functional.layer_norm(x, (x.shape[-1],), gamma, beta, eps)
 """
 
+# ---------------------------------------------------------------- optimizers
+
+CORRECT["sgd-momentum-step"] = [
+    """
+    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+        v = momentum * velocity + grad
+        return param - lr * v, v
+    """,
+    """
+    import torch
+
+    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+        # in place, like torch.optim.SGD does on its buffers
+        v = velocity.clone()
+        v.mul_(momentum).add_(grad)
+        p = param.clone()
+        p.add_(v, alpha=-lr)
+        return p, v
+    """,
+    """
+    import torch
+
+    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+        v = torch.addcmul(grad, velocity, torch.full_like(velocity, momentum))
+        return torch.sub(param, v, alpha=lr), v
+    """,
+]
+WRONG["sgd-momentum-step"] = [
+    ("cs231n-form", """
+    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+        v = momentum * velocity - lr * grad
+        param = param + v
+        return param, v
+    """),
+    ("param-before-velocity", """
+    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+        param = param - lr * velocity
+        velocity = momentum * velocity + grad
+        return param, velocity
+    """),
+    ("dampened-average", """
+    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+        v = momentum * velocity + (1 - momentum) * grad
+        return param - lr * v, v
+    """),
+    ("gradient-ascent", """
+    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+        v = momentum * velocity + grad
+        return param + lr * v, v
+    """),
+]
+FORBIDDEN["sgd-momentum-step"] = """
+import torch
+
+def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
+    p = param.clone().requires_grad_(True)
+    opt = torch.optim.SGD([p], lr=lr, momentum=momentum)
+    p.grad = grad.clone()
+    opt.step()
+    return p.detach(), opt.state[p]["momentum_buffer"]
+"""
+
+CORRECT["adagrad-step"] = [
+    """
+    import torch
+
+    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+        cache = cache + grad ** 2
+        return param - lr * grad / (torch.sqrt(cache) + eps), cache
+    """,
+    """
+    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+        new_cache = cache.clone()
+        new_cache.addcmul_(grad, grad)
+        std = new_cache.sqrt().add_(eps)
+        new_param = param.clone()
+        new_param.addcdiv_(grad, std, value=-lr)
+        return new_param, new_cache
+    """,
+    """
+    import torch
+
+    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+        cache = cache + grad * grad
+        divider = cache ** 0.5 + eps
+        return param - lr * (grad / divider), cache
+    """,
+]
+WRONG["adagrad-step"] = [
+    ("missing-sqrt", """
+    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+        cache = cache + grad * grad
+        return param - lr * grad / (cache + eps), cache
+    """),
+    ("decaying-cache", """
+    import torch
+
+    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+        dr = 0.99
+        cache = dr * cache + (1 - dr) * grad * grad
+        return param - lr * grad / (torch.sqrt(cache) + eps), cache
+    """),
+    ("eps-inside-sqrt", """
+    import torch
+
+    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+        cache = cache + grad ** 2
+        return param - lr * grad / torch.sqrt(cache + eps), cache
+    """),
+    ("stale-cache", """
+    import torch
+
+    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+        param = param - lr * grad / (torch.sqrt(cache) + eps)
+        cache = cache + grad ** 2
+        return param, cache
+    """),
+]
+FORBIDDEN["adagrad-step"] = """
+from torch.optim import Adagrad
+
+def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
+    raise NotImplementedError(Adagrad)
+"""
+
+CORRECT["rmsprop-step"] = [
+    """
+    import torch
+
+    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
+        cache = decay_rate * cache + (1 - decay_rate) * grad ** 2
+        return param - lr * grad / (torch.sqrt(cache) + eps), cache
+    """,
+    """
+    import torch
+
+    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
+        # torch.lerp: cache + (1 - rho) * (g^2 - cache)
+        cache = torch.lerp(cache, grad * grad, 1 - decay_rate)
+        return param - lr * grad / (cache.sqrt() + eps), cache
+    """,
+    """
+    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
+        new_cache = cache.clone()
+        new_cache.mul_(decay_rate).addcmul_(grad, grad, value=1 - decay_rate)
+        new_param = param.clone()
+        new_param.addcdiv_(grad, new_cache.sqrt().add_(eps), value=-lr)
+        return new_param, new_cache
+    """,
+]
+WRONG["rmsprop-step"] = [
+    ("adagrad-cache", """
+    import torch
+
+    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
+        cache = cache + grad * grad
+        return param - lr * grad / (torch.sqrt(cache) + eps), cache
+    """),
+    ("decay-swapped", """
+    import torch
+
+    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
+        cache = (1 - decay_rate) * cache + decay_rate * grad ** 2
+        return param - lr * grad / (torch.sqrt(cache) + eps), cache
+    """),
+    ("eps-inside-sqrt", """
+    import torch
+
+    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
+        cache = decay_rate * cache + (1 - decay_rate) * grad ** 2
+        return param - lr * grad / torch.sqrt(cache + eps), cache
+    """),
+    ("missing-sqrt", """
+    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
+        cache = decay_rate * cache + (1 - decay_rate) * grad ** 2
+        return param - lr * grad / (cache + eps), cache
+    """),
+]
+
+CORRECT["lr-schedule"] = [
+    """
+    import math
+
+    def lr_at(step, kind, lr0, gamma=0.5, step_size=10, k=0.01, warmup_steps=0, total_steps=100):
+        if kind == "step":
+            return lr0 * gamma ** (step // step_size)
+        if kind == "exponential":
+            return lr0 * math.exp(-k * step)
+        if kind == "inverse":
+            return lr0 / (1 + k * step)
+        if step < warmup_steps:
+            return lr0 * step / warmup_steps
+        return lr0 * max(0.0, (total_steps - step) / (total_steps - warmup_steps))
+    """,
+    """
+    import math
+    import numpy as np
+
+    def lr_at(step, kind, lr0, gamma=0.5, step_size=10, k=0.01, warmup_steps=0, total_steps=100):
+        def linear():
+            if warmup_steps and step < warmup_steps:
+                return step / warmup_steps
+            return min(1.0, max(0.0, 1 - (step - warmup_steps) / (total_steps - warmup_steps)))
+        factors = {
+            "step": lambda: math.pow(gamma, math.floor(step / step_size)),
+            "exponential": lambda: np.exp(-k * step),
+            "inverse": lambda: 1.0 / (1.0 + k * step),
+            "linear": linear,
+        }
+        return float(lr0 * factors[kind]())
+    """,
+    """
+    import torch
+
+    def lr_at(step, kind, lr0, gamma=0.5, step_size=10, k=0.01, warmup_steps=0, total_steps=100):
+        # float32 torch arithmetic, converted with .item()
+        t = torch.tensor(float(step))
+        if kind == "step":
+            lr = lr0 * torch.tensor(gamma) ** torch.div(t, step_size, rounding_mode="floor")
+        elif kind == "exponential":
+            lr = lr0 * torch.exp(-k * t)
+        elif kind == "inverse":
+            lr = lr0 / (1 + k * t)
+        elif step < warmup_steps:
+            lr = lr0 * t / warmup_steps
+        else:
+            lr = lr0 * torch.clamp((total_steps - t) / (total_steps - warmup_steps), min=0)
+        return lr.item()
+    """,
+]
+WRONG["lr-schedule"] = [
+    ("step-not-floored", """
+    import math
+
+    def lr_at(step, kind, lr0, gamma=0.5, step_size=10, k=0.01, warmup_steps=0, total_steps=100):
+        if kind == "step":
+            return lr0 * gamma ** (step / step_size)
+        if kind == "exponential":
+            return lr0 * math.exp(-k * step)
+        if kind == "inverse":
+            return lr0 / (1 + k * step)
+        if step < warmup_steps:
+            return lr0 * step / warmup_steps
+        return lr0 * max(0, total_steps - step) / (total_steps - warmup_steps)
+    """),
+    ("warmup-off-by-one", """
+    import math
+
+    def lr_at(step, kind, lr0, gamma=0.5, step_size=10, k=0.01, warmup_steps=0, total_steps=100):
+        if kind == "step":
+            return lr0 * gamma ** (step // step_size)
+        if kind == "exponential":
+            return lr0 * math.exp(-k * step)
+        if kind == "inverse":
+            return lr0 / (1 + k * step)
+        if step < warmup_steps:
+            return lr0 * (step + 1) / warmup_steps
+        return lr0 * max(0, total_steps - step) / (total_steps - warmup_steps)
+    """),
+    ("decay-ignores-warmup", """
+    import math
+
+    def lr_at(step, kind, lr0, gamma=0.5, step_size=10, k=0.01, warmup_steps=0, total_steps=100):
+        if kind == "step":
+            return lr0 * gamma ** (step // step_size)
+        if kind == "exponential":
+            return lr0 * math.exp(-k * step)
+        if kind == "inverse":
+            return lr0 / (1 + k * step)
+        if step < warmup_steps:
+            return lr0 * step / warmup_steps
+        return lr0 * max(0.0, 1 - step / total_steps)
+    """),
+    ("returns-tensor", """
+    import torch
+
+    def lr_at(step, kind, lr0, gamma=0.5, step_size=10, k=0.01, warmup_steps=0, total_steps=100):
+        t = torch.tensor(float(step))
+        if kind == "step":
+            return lr0 * torch.tensor(gamma) ** (step // step_size)
+        if kind == "exponential":
+            return lr0 * torch.exp(-k * t)
+        if kind == "inverse":
+            return lr0 / (1 + k * t)
+        if step < warmup_steps:
+            return lr0 * t / warmup_steps
+        return lr0 * torch.clamp((total_steps - t) / (total_steps - warmup_steps), min=0)
+    """),
+]
+
 # ---------------------------------------------------------------- tests
 
 

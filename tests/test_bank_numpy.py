@@ -691,6 +691,290 @@ WRONG["batchnorm-backward-numpy"] = {
 }
 
 
+# ---------------------------------------------------------------- conv-forward-naive
+
+CORRECT["conv-forward-naive"] = {
+    "four-loops-np-sum": """
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            H_out = 1 + (H + 2 * pad - HH) // stride
+            W_out = 1 + (W + 2 * pad - WW) // stride
+            x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+            out = np.zeros((N, F, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for f in range(F):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            hs, ws = i * stride, j * stride
+                            window = x_pad[n, :, hs:hs + HH, ws:ws + WW]
+                            out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+            return out
+    """,
+    "scalar-accumulation": """
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            Hp, Wp = H + 2 * pad, W + 2 * pad
+            x_pad = np.zeros((N, C, Hp, Wp), dtype=x.dtype)
+            x_pad[:, :, pad:pad + H, pad:pad + W] = x
+            H_out = (Hp - HH) // stride + 1
+            W_out = (Wp - WW) // stride + 1
+            out = np.empty((N, F, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for f in range(F):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            acc = b[f]
+                            for c in range(C):
+                                for k in range(HH):
+                                    for l in range(WW):
+                                        acc += x_pad[n, c, i * stride + k, j * stride + l] * w[f, c, k, l]
+                            out[n, f, i, j] = acc
+            return out
+    """,
+    "im2col-einsum": """
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            x_pad = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
+            H_out = 1 + (H + 2 * pad - HH) // stride
+            W_out = 1 + (W + 2 * pad - WW) // stride
+            cols = np.empty((N, C, HH, WW, H_out, W_out), dtype=x.dtype)
+            for k in range(HH):
+                for l in range(WW):
+                    cols[:, :, k, l] = x_pad[:, :, k:k + stride * H_out:stride, l:l + stride * W_out:stride]
+            return np.einsum("nckhij,fckh->nfij", cols, w) + b[None, :, None, None]
+    """,
+}
+WRONG["conv-forward-naive"] = {
+    "no-padding": ("""
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            H_out = 1 + (H - HH) // stride
+            W_out = 1 + (W - WW) // stride
+            out = np.zeros((N, F, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for f in range(F):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            window = x[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                            out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+            return out
+    """, mistake("no-padding")),
+    "no-bias": ("""
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            H_out = 1 + (H + 2 * pad - HH) // stride
+            W_out = 1 + (W + 2 * pad - WW) // stride
+            x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            out = np.zeros((N, F, H_out, W_out), dtype=x.dtype)
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))
+            return out
+    """, mistake("no-bias")),
+    "flipped-kernel": ("""
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            H_out = 1 + (H + 2 * pad - HH) // stride
+            W_out = 1 + (W + 2 * pad - WW) // stride
+            x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            kernel = np.flip(w, axis=(2, 3))     # "convolution flips the kernel"
+            out = np.zeros((N, F, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for f in range(F):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                            out[n, f, i, j] = np.sum(window * kernel[f]) + b[f]
+            return out
+    """, mistake("flipped-kernel")),
+    "ignores-stride": ("""
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            H_out = H + 2 * pad - HH + 1
+            W_out = W + 2 * pad - WW + 1
+            x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            out = np.zeros((N, F, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for f in range(F):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            out[n, f, i, j] = np.sum(x_pad[n, :, i:i + HH, j:j + WW] * w[f]) + b[f]
+            return out
+    """, mistake("ignores-stride")),
+    "torch-conv2d": ("""
+        import torch
+        import torch.nn.functional as F
+
+        def conv_forward_naive(x, w, b, stride, pad):
+            return F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
+                            stride=stride, padding=pad)
+    """, message("output should be a numpy.ndarray, got a torch.Tensor")),
+}
+
+# ---------------------------------------------------------------- max-pool-forward-naive
+
+CORRECT["max-pool-forward-naive"] = {
+    "two-loops-vectorised-window": """
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = 1 + (H - pool_height) // stride
+            W_out = 1 + (W - pool_width) // stride
+            out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+            for i in range(H_out):
+                for j in range(W_out):
+                    hs, ws = i * stride, j * stride
+                    out[:, :, i, j] = np.max(x[:, :, hs:hs + pool_height, ws:ws + pool_width], axis=(2, 3))
+            return out
+    """,
+    "four-loops-running-max": """
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = (H - pool_height) // stride + 1
+            W_out = (W - pool_width) // stride + 1
+            out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for c in range(C):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            best = -np.inf
+                            for k in range(pool_height):
+                                for l in range(pool_width):
+                                    best = max(best, x[n, c, i * stride + k, j * stride + l])
+                            out[n, c, i, j] = best
+            return out
+    """,
+    "strided-offsets": """
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = 1 + (H - pool_height) // stride
+            W_out = 1 + (W - pool_width) // stride
+            out = None
+            for k in range(pool_height):
+                for l in range(pool_width):
+                    part = x[:, :, k:k + stride * (H_out - 1) + 1:stride, l:l + stride * (W_out - 1) + 1:stride]
+                    out = part.copy() if out is None else np.maximum(out, part)
+            return out
+    """,
+}
+WRONG["max-pool-forward-naive"] = {
+    "average-pooling": ("""
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = 1 + (H - pool_height) // stride
+            W_out = 1 + (W - pool_width) // stride
+            out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[:, :, i * stride:i * stride + pool_height, j * stride:j * stride + pool_width]
+                    out[:, :, i, j] = window.mean(axis=(2, 3))
+            return out
+    """, mistake("average-pooling")),
+    "max-over-channels": ("""
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = 1 + (H - pool_height) // stride
+            W_out = 1 + (W - pool_width) // stride
+            out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        out[n, :, i, j] = np.max(x[n, :, i * stride:i * stride + pool_height,
+                                                   j * stride:j * stride + pool_width])
+            return out
+    """, mistake("max-over-channels")),
+    "stride-is-pool-size": ("""
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out, W_out = H // pool_height, W // pool_width
+            out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[:, :, i * pool_height:(i + 1) * pool_height, j * pool_width:(j + 1) * pool_width]
+                    out[:, :, i, j] = window.max(axis=(2, 3))
+            return out
+    """, mistake("stride-is-pool-size")),
+    "height-width-swapped": ("""
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = 1 + (H - pool_height) // stride
+            W_out = 1 + (W - pool_width) // stride
+            out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[:, :, i * stride:i * stride + pool_width, j * stride:j * stride + pool_height]
+                    out[:, :, i, j] = window.max(axis=(2, 3))
+            return out
+    """, mistake("height-width-swapped")),
+    "max-starts-at-zero": ("""
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = 1 + (H - pool_height) // stride
+            W_out = 1 + (W - pool_width) // stride
+            out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+            for n in range(N):
+                for c in range(C):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            m = 0
+                            for k in range(pool_height):
+                                for l in range(pool_width):
+                                    v = x[n, c, i * stride + k, j * stride + l]
+                                    if v > m:
+                                        m = v
+                            out[n, c, i, j] = m
+            return out
+    """, mistake("max-starts-at-zero")),
+    "nested-lists": ("""
+        import numpy as np
+
+        def max_pool_forward_naive(x, pool_height, pool_width, stride):
+            N, C, H, W = x.shape
+            H_out = 1 + (H - pool_height) // stride
+            W_out = 1 + (W - pool_width) // stride
+            return [[[[float(x[n, c, i * stride:i * stride + pool_height, j * stride:j * stride + pool_width].max())
+                       for j in range(W_out)] for i in range(H_out)] for c in range(C)] for n in range(N)]
+    """, message("output should be a numpy.ndarray, got a list")),
+}
+
+
 # ---------------------------------------------------------------- the tests
 
 def _cases(table):

@@ -356,6 +356,11 @@ def max_pool_height_width_swapped(x, pool_height, pool_width, stride):
     return out
 
 
+def max_pool_zero_start(x, pool_height, pool_width, stride):
+    """Starts the running maximum at 0, so a window of negative numbers gives 0."""
+    return _pool(x, pool_height, pool_width, stride, lambda win: np.maximum(win.max(axis=(2, 3)), 0))
+
+
 # ---------------------------------------------------------------- sgd_momentum
 
 

@@ -975,6 +975,248 @@ WRONG["max-pool-forward-naive"] = {
 }
 
 
+# ---------------------------------------------------------------- sgd-momentum-numpy
+
+CORRECT["sgd-momentum-numpy"] = {
+    "two-lines": """
+        def sgd_momentum(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+            v = momentum * velocity - learning_rate * dw
+            next_w = w + v
+            return next_w, v
+    """,
+    "in-place": """
+        def sgd_momentum(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+            velocity *= momentum
+            velocity -= learning_rate * dw
+            w += velocity
+            return w, velocity
+    """,
+    "config-dict-inside": """
+        import numpy as np
+
+        def sgd_momentum(w, dw, velocity, **kwargs):
+            config = {"learning_rate": 1e-2, "momentum": 0.9, "velocity": velocity}
+            config.update(kwargs)
+            v = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
+            config["velocity"] = v
+            return np.add(w, v), config["velocity"]
+    """,
+}
+WRONG["sgd-momentum-numpy"] = {
+    "pytorch-form": ("""
+        def sgd_momentum(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+            v = momentum * velocity + dw
+            return w - learning_rate * v, v
+    """, mistake("pytorch-form")),
+    "old-velocity": ("""
+        def sgd_momentum(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+            next_w = w + velocity
+            velocity = momentum * velocity - learning_rate * dw
+            return next_w, velocity
+    """, mistake("old-velocity")),
+    "gradient-ascent": ("""
+        def sgd_momentum(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+            v = momentum * velocity + learning_rate * dw
+            return w + v, v
+    """, mistake("gradient-ascent")),
+    "nesterov": ("""
+        def sgd_momentum(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+            v = momentum * velocity - learning_rate * dw
+            return w + momentum * v - learning_rate * dw, v
+    """, mistake("nesterov")),
+    "returns-config-dict": ("""
+        def sgd_momentum(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+            v = momentum * velocity - learning_rate * dw
+            return w + v, {"velocity": v}
+    """, message("output[1] should be a numpy.ndarray, got a dict")),
+}
+
+# ---------------------------------------------------------------- rmsprop-numpy
+
+CORRECT["rmsprop-numpy"] = {
+    "two-lines": """
+        import numpy as np
+
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            cache = decay_rate * cache + (1 - decay_rate) * dw ** 2
+            return w - learning_rate * dw / (np.sqrt(cache) + epsilon), cache
+    """,
+    "in-place-square": """
+        import numpy as np
+
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            cache *= decay_rate
+            cache += (1 - decay_rate) * np.square(dw)
+            w -= learning_rate * dw / (np.sqrt(cache) + epsilon)
+            return w, cache
+    """,
+    "config-kwargs": """
+        import numpy as np
+
+        def rmsprop(w, dw, cache, **config):
+            lr = config.get("learning_rate", 1e-2)
+            decay = config.get("decay_rate", 0.99)
+            eps = config.get("epsilon", 1e-8)
+            new_cache = decay * cache + (1.0 - decay) * dw * dw
+            step = lr * dw / (np.power(new_cache, 0.5) + eps)
+            return w - step, new_cache
+    """,
+}
+WRONG["rmsprop-numpy"] = {
+    "eps-inside-sqrt": ("""
+        import numpy as np
+
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            cache = decay_rate * cache + (1 - decay_rate) * dw ** 2
+            return w - learning_rate * dw / np.sqrt(cache + epsilon), cache
+    """, mistake("eps-inside-sqrt")),
+    "adagrad-cache": ("""
+        import numpy as np
+
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            cache = cache + dw ** 2
+            return w - learning_rate * dw / (np.sqrt(cache) + epsilon), cache
+    """, mistake("adagrad-cache")),
+    "decay-swapped": ("""
+        import numpy as np
+
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            cache = (1 - decay_rate) * cache + decay_rate * dw ** 2
+            return w - learning_rate * dw / (np.sqrt(cache) + epsilon), cache
+    """, mistake("decay-swapped")),
+    "old-cache": ("""
+        import numpy as np
+
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon)
+            cache = decay_rate * cache + (1 - decay_rate) * dw ** 2
+            return next_w, cache
+    """, mistake("old-cache")),
+    "no-sqrt": ("""
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            cache = decay_rate * cache + (1 - decay_rate) * dw * dw
+            return w - learning_rate * dw / (cache + epsilon), cache
+    """, mistake("no-sqrt")),
+    "returns-config-dict": ("""
+        import numpy as np
+
+        def rmsprop(w, dw, cache, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8):
+            config = {"learning_rate": learning_rate, "decay_rate": decay_rate, "epsilon": epsilon}
+            config["cache"] = decay_rate * cache + (1 - decay_rate) * dw ** 2
+            next_w = w - learning_rate * dw / (np.sqrt(config["cache"]) + epsilon)
+            return next_w, config
+    """, message("output[1] should be a numpy.ndarray, got a dict")),
+}
+
+# ---------------------------------------------------------------- adam-numpy
+
+CORRECT["adam-numpy"] = {
+    "cs231n-order": """
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            t += 1
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * (dw ** 2)
+            mt = m / (1 - beta1 ** t)
+            vt = v / (1 - beta2 ** t)
+            next_w = w - learning_rate * mt / (np.sqrt(vt) + epsilon)
+            return next_w, m, v, t
+    """,
+    "folded-step-size": """
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            step = t + 1
+            m_new = beta1 * m + (1 - beta1) * dw
+            v_new = beta2 * v + (1 - beta2) * dw * dw
+            v_hat = v_new / (1 - beta2 ** step)
+            alpha = learning_rate / (1 - beta1 ** step)
+            return w - alpha * m_new / (np.sqrt(v_hat) + epsilon), m_new, v_new, step
+    """,
+    "config-dict-in-place": """
+        import numpy as np
+
+        def adam(w, dw, m, v, t, **kwargs):
+            config = dict(learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, m=m, v=v, t=t)
+            config.update(kwargs)
+            b1, b2 = config["beta1"], config["beta2"]
+            config["t"] += 1
+            config["m"] *= b1
+            config["m"] += (1 - b1) * dw
+            config["v"] *= b2
+            config["v"] += (1 - b2) * dw ** 2
+            m_hat = config["m"] / (1 - b1 ** config["t"])
+            v_hat = config["v"] / (1 - b2 ** config["t"])
+            w -= config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+            return w, config["m"], config["v"], config["t"]
+    """,
+}
+WRONG["adam-numpy"] = {
+    "t-not-incremented-first": ("""
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            m_hat = m / (1 - beta1 ** t)
+            v_hat = v / (1 - beta2 ** t)
+            next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+            return next_w, m, v, t + 1
+    """, mistake("t-not-incremented-first")),
+    "t-not-returned": ("""
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            m_hat = m / (1 - beta1 ** (t + 1))
+            v_hat = v / (1 - beta2 ** (t + 1))
+            return w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon), m, v, t
+    """, mistake("t-not-returned")),
+    "no-bias-correction": ("""
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            return w - learning_rate * m / (np.sqrt(v) + epsilon), m, v, t + 1
+    """, mistake("no-bias-correction")),
+    "eps-inside-sqrt": ("""
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            t = t + 1
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            return w - learning_rate * m_hat / np.sqrt(v_hat + epsilon), m, v, t
+    """, mistake("eps-inside-sqrt")),
+    "returns-w-and-config": ("""
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            t = t + 1
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+            return next_w, {"m": m, "v": v, "t": t}
+    """, message("output has 2 items, expected 4 items")),
+    "t-as-numpy-int": ("""
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            t = np.int64(t) + 1
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+            return next_w, m, v, t
+    """, message("output[3] should be an int, got a numpy.int64")),
+}
+
+
 # ---------------------------------------------------------------- the tests
 
 def _cases(table):

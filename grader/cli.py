@@ -181,6 +181,25 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
 
 
 @main.command()
+@click.argument("quiz_arg", metavar="QUIZ")
+@seed_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (questions go to stderr).")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), help="Also write your answers to this YAML file.")
+@click.pass_context
+@handle_errors
+def quiz(ctx: click.Context, quiz_arg: str, seed: int | None, student: str | None, as_json: bool,
+         save: Path | None) -> None:
+    """Take a quiz in the terminal: QUIZ is a quiz .yaml file or one question id.
+
+    Questions come one by one; Enter skips (skipped ones come back), 'quit' finishes. Input may be
+    piped. Exit status: 0 when every answer is right, 1 otherwise, 2 for a usage or quiz file error.
+    """
+    from .quiz import quiz_command
+
+    quiz_command(ctx, quiz_arg, seed, student, as_json, save)
+
+
+@main.command()
 @click.argument("name", default="problem", type=click.Choice(["problem"]))
 def schema(name: str) -> None:
     """Print the JSON Schema of problem specs (for editors and CI)."""

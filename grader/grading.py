@@ -29,7 +29,10 @@ def grade(problem_id: str, submission: Submission | Path | str, *, bank: Bank | 
     bank = bank or Bank()
     problem = bank.get(problem_id)
     if not isinstance(submission, Submission):
-        submission = read_submission(submission)
+        from .kinds import SUBMISSION_READERS  # question kinds read an answers file instead
+
+        reader = SUBMISSION_READERS.get(problem.kind)
+        submission = reader(problem.id, submission) if reader else read_submission(submission)
     grade_kind = grader_for(problem.kind)
     return grade_kind(problem, submission, bank=bank, executor=executor or SubprocessExecutor(),
                       seed=resolve_seed(seed, student), limits=limits, student=student, **options)

@@ -49,6 +49,8 @@ def render_problem(data: dict) -> str:
         lines += [data["question"].rstrip(), ""]
     for i, option in enumerate(data.get("options", [])):
         lines.append(f"  {option['label']}) {option['text']}")
+    if data.get("how_to_answer"):  # numeric and choice questions
+        lines += ([""] if data.get("options") else []) + [f"({data['answer_format']})", data["how_to_answer"]]
     if data.get("signature"):
         lines.append(f"Implement: {data['signature']}")
         if data.get("forbidden"):

@@ -33,3 +33,22 @@ GRADERS: dict[str, Callable] = {}
 
 # kind name -> function(problem, seed, student, bank) -> dict of extra `grader show` fields
 DESCRIBERS: dict[str, Callable] = {}
+
+# kind name -> function(problem_id, path) -> the submission object that kind's grader takes
+# (the function kind reads files with grader.submission.read_submission)
+SUBMISSION_READERS: dict[str, Callable] = {}
+
+
+def _register_question_kinds() -> None:
+    """`numeric` and `choice`: quiz questions answered with an answers file (grader.answers)."""
+    from ..answers import answer_for
+    from . import choice, numeric
+
+    for name, module, grade, describe, check in (
+            ("numeric", numeric, numeric.grade_numeric, numeric.describe_numeric, numeric.check_numeric_spec),
+            ("choice", choice, choice.grade_choice, choice.describe_choice, choice.check_choice_spec)):
+        GRADERS[name], DESCRIBERS[name], SPEC_CHECKS[name] = grade, describe, check
+        SUBMISSION_READERS[name] = answer_for
+
+
+_register_question_kinds()

@@ -1,0 +1,193 @@
+"""Students' answers to quiz questions: answers files and answers as people type them.
+
+An answers file is YAML (or JSON, which is YAML) mapping problem id -> answer:
+
+    coin-entropy-quiz: 0.47          # a number: 0.47, .47, 47%, 1e-3, 3/4, 0,47
+    which-activation-zero-centered: b
+    l1-vs-l2: B, D                   # several letters: "B, D", "b,d", "bd", [b, d]
+    conv-output-size: conv.py        # a code problem: a .py path relative to this file
+
+A file holding a single scalar (just `0.47`) answers the one problem named on the command line.
+Nothing here raises for a bad *answer*: parsing returns an `AnswerError` message that grading turns
+into 0 points for that question. Only an unreadable or malformed *file* is a `UsageError` (exit 2).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UsageError
+
+MAX_ANSWERS_BYTES = 1 << 20
+MAX_ANSWER_CHARS = 200
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass
+class Answer:
+    """One student's raw answer to one question (None: not answered) and where it came from."""
+
+    value: Any
+    source: str = "answer"
+    base: Path | None = None   #: folder that relative paths in the answer are resolved against
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None or (isinstance(self.value, str) and not self.value.strip())
+
+
+class AnswerError(ValueError):
+    """An answer that cannot be read; the message is written for the student."""
+
+
+# ---------------------------------------------------------------- answers files
+
+def read_answers_file(path: Path | str) -> dict[str, Any] | Any:
+    """The answers in `path`: a mapping id -> answer, or a bare scalar. UsageError if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        what = "no such file" if not path.exists() else "not a regular file"
+        raise UsageError(f"{path}: {what}", "Give the answers file: a YAML mapping of question id -> answer.")
+    if path.stat().st_size > MAX_ANSWERS_BYTES:
+        raise UsageError(f"{path}: the answers file is too big (limit {MAX_ANSWERS_BYTES} bytes)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: the answers file is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        raise UsageError(f"{path}:{where} the answers file is not valid YAML ({getattr(exc, 'problem', None) or exc})",
+                         "Write one 'question-id: answer' per line; quote answers that start with '%' or ':'.") from None
+    if data is None:
+        return {}
+    if isinstance(data, dict):
+        return {str(k): v for k, v in data.items()}
+    if isinstance(data, (str, int, float, list)):
+        return data
+    raise UsageError(f"{path}: the answers file must map question ids to answers (question-id: answer), "
+                     f"got {type(data).__name__}")
+
+
+def answer_for(problem_id: str, path: Path | str) -> Answer:
+    """The answer to `problem_id` in the answers file `path` (a missing one is Answer(None))."""
+    if isinstance(path, Answer):
+        return path
+    path = Path(path)
+    data = read_answers_file(path)
+    if isinstance(data, dict):
+        return Answer(data.get(problem_id), f"{path}", path.parent)
+    return Answer(data, f"{path}", path.parent)
+
+
+def other_ids(problem_ids, path: Path | str) -> list[str]:
+    """Ids answered in `path` that are not among `problem_ids` (typos, other quizzes)."""
+    data = read_answers_file(path)
+    return [k for k in data if k not in set(problem_ids)] if isinstance(data, dict) else []
+
+
+# ---------------------------------------------------------------- numbers
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def parse_number(value: Any) -> float | int:
+    """A number as people type it: 0.47, .47, 47%, 3, 1e-3, 3/4, 0,47 (decimal comma), −2."""
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise AnswerError(f"expected a number, got {_show(value)}")
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise AnswerError(f"{value} is not a finite number")
+        return value
+    text = str(value).strip()
+    if len(text) > MAX_ANSWER_CHARS:
+        raise AnswerError("that answer is too long to be a number")
+    original = text
+    text = text.replace("\u2212", "-").replace("\u2013", "-").replace(" ", "").replace("_", "")
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1]
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", text) and not text.lstrip("+-").startswith("0"):
+        text = text.replace(",", "")        # 1,000 or 12,345.6: thousands separators
+    elif text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")       # 0,47: a decimal comma
+    number: float | int
+    if _NUMBER.fullmatch(text):
+        number = int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
+    elif re.fullmatch(r"[+-]?\d+/\d+", text):
+        num, den = text.split("/")
+        if int(den) == 0:
+            raise AnswerError(f"'{original}' divides by zero")
+        number = float(Fraction(int(num), int(den)))
+    else:
+        raise AnswerError(f"could not read '{_clip(original)}' as a number; write just the number, "
+                          f"e.g. 0.47, .47, 47%, 1e-3 or 3/4 (no units)")
+    if isinstance(number, float) and not math.isfinite(number):
+        raise AnswerError(f"'{_clip(original)}' is not a finite number")
+    return number / 100 if percent else number
+
+
+# ---------------------------------------------------------------- option letters
+
+def parse_letters(value: Any, n_options: int) -> list[int]:
+    """Option indices (0 = A) from "b", "B, D", "b,d", "bd", "b and d", "(b)", ["b", "d"]."""
+    if value is None or isinstance(value, (bool, dict)):
+        raise AnswerError(f"expected option letters such as b or B, D; got {_show(value)}")
+    if isinstance(value, (list, tuple)):
+        parts = []
+        for item in value:
+            parts += parse_letters_text(str(item))
+        text_letters = parts
+    else:
+        text_letters = parse_letters_text(str(value))
+    last = LETTERS[n_options - 1]
+    picks: list[int] = []
+    for letter in text_letters:
+        index = LETTERS.index(letter)
+        if index >= n_options:
+            raise AnswerError(f"there is no option {letter}: the options are A to {last}")
+        if index not in picks:
+            picks.append(index)
+    if not picks:
+        raise AnswerError(f"no option letter in the answer; write letters A to {last}, e.g. b or B, D")
+    return sorted(picks)
+
+
+def parse_letters_text(text: str) -> list[str]:
+    original = text.strip()
+    if len(original) > MAX_ANSWER_CHARS:
+        raise AnswerError("that answer is too long; write option letters such as b or B, D")
+    cleaned = re.sub(r"\band\b|&|\+", ",", original, flags=re.IGNORECASE)
+    cleaned = re.sub(r"[()\[\].:;)/]", " ", cleaned)
+    tokens = [t for t in re.split(r"[\s,]+", cleaned) if t]
+    letters = []
+    for token in tokens:
+        if not re.fullmatch(r"[A-Za-z]+", token) or (len(token) > 1 and len(set(token.upper())) != len(token)):
+            raise AnswerError(f"could not read '{_clip(original)}' as option letters; write e.g. b or B, D")
+        if len(token) > 1 and len(token) > 6:
+            raise AnswerError(f"could not read '{_clip(original)}' as option letters; write e.g. b or B, D")
+        letters += list(token.upper())
+    return letters
+
+
+def letters(indices) -> str:
+    return ", ".join(LETTERS[i] for i in sorted(indices))
+
+
+def _clip(text: str, n: int = 40) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return f"a {type(value).__name__} ({_clip(repr(value))})"

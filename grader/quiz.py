@@ -1,0 +1,325 @@
+"""Quizzes: a YAML file naming problems of the bank (code problems and questions mixed) with
+their points, graded from an answers file or taken interactively.
+
+    title: Week 3 quiz
+    reveal: true                 # show answers and explanations afterwards (false for exams)
+    problems:
+      - {id: conv-output-size, points: 4}   # a code problem: answered with a .py path
+      - coin-entropy-quiz                   # a question, worth its own points
+
+Library: `load_quiz`, `grade_quiz` -> `QuizResult`, `run_interactive`. The two CLI helpers at
+the end (`check_quiz_file`, `quiz_command`) only parse, call those and render.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .answers import Answer, AnswerError, parse_letters, parse_number, read_answers_file
+from .bank import Bank
+from .errors import ExitCode, SpecError, UsageError
+from .result import ProblemResult, Status, TestResult
+from .spec import Problem, load_schema, read_yaml, schema_errors
+
+QUIZ_SCHEMA = "quiz.schema.json"
+QUESTION_KINDS = ("numeric", "choice")
+
+
+@dataclass
+class QuizEntry:
+    problem: Problem
+    points: float
+
+
+@dataclass
+class Quiz:
+    name: str
+    title: str
+    entries: list[QuizEntry]
+    reveal: bool = True
+    description: str = ""
+    path: Path | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return [e.problem.id for e in self.entries]
+
+
+@dataclass
+class QuizResult:
+    """The grade of one student's quiz: one ProblemResult per problem, scaled to the quiz points."""
+
+    quiz: str
+    title: str
+    score: float
+    max_score: float
+    problems: list[ProblemResult]
+    seed: int | None = None
+    student: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.problems)
+
+    @property
+    def grader_error(self) -> bool:
+        return any(p.grader_error for p in self.problems)
+
+    def to_dict(self) -> dict:
+        return {"quiz": self.quiz, "title": self.title, "score": self.score, "max_score": self.max_score,
+                "status": Status.PASSED.value if self.passed else Status.FAILED.value, "seed": self.seed,
+                "student": self.student, "notes": list(self.notes), "problems": [p.to_dict() for p in self.problems]}
+
+
+# ---------------------------------------------------------------- loading
+
+def load_quiz(path: Path | str, bank: Bank) -> Quiz:
+    """Read and validate a quiz file; every problem must exist in `bank` (SpecError otherwise)."""
+    path = Path(path)
+    data = read_yaml(path, "quiz")
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a quiz must be a YAML mapping with a 'problems' list")
+    errors = schema_errors(data, load_schema(QUIZ_SCHEMA))
+    if errors:
+        raise SpecError(f"{path}: invalid quiz:\n" + "\n".join(f"  {e}" for e in errors[:10]),
+                        "A quiz has a 'problems' list of ids or {id: ..., points: ...}; see docs/questions.md.")
+    entries, seen = [], set()
+    for i, item in enumerate(data["problems"]):
+        item = {"id": item} if isinstance(item, str) else item
+        if item["id"] in seen:
+            raise SpecError(f"{path}: $.problems[{i}]: '{item['id']}' is listed twice")
+        seen.add(item["id"])
+        try:
+            problem = bank.get(item["id"])
+        except UsageError as exc:
+            raise SpecError(f"{path}: $.problems[{i}]: {exc.message}", exc.hint) from None
+        entries.append(QuizEntry(problem, float(item.get("points", problem.points))))
+    return Quiz(name=data.get("name", path.stem), title=data.get("title", path.stem), entries=entries,
+                reveal=data.get("reveal", True), description=data.get("description", ""), path=path)
+
+
+def single_question_quiz(problem: Problem) -> Quiz:
+    return Quiz(name=problem.id, title=problem.title, entries=[QuizEntry(problem, problem.points)])
+
+
+# ---------------------------------------------------------------- grading
+
+def scaled(result: ProblemResult, points: float) -> ProblemResult:
+    """`result` with its scores rescaled so that its maximum is `points`."""
+    if result.max_score and result.max_score != points:
+        factor = points / result.max_score
+        for test in result.tests:
+            test.score, test.max_score = round(test.score * factor, 6), round(test.max_score * factor, 6)
+        result.score = round(result.score * factor, 6)
+        result.max_score = points
+    return result
+
+
+def failed_result(problem: Problem, points: float, message: str, outcome: str, source: str | None) -> ProblemResult:
+    test = TestResult(name="answer", score=0.0, max_score=points, status=Status.FAILED, output=message, outcome=outcome)
+    return ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=points, tests=[test],
+                         kind=problem.kind, submission=source)
+
+
+def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: str | None, base: Path | None,
+                source: str, reveal: bool, executor=None, limits=None) -> ProblemResult:
+    """One problem of a quiz: questions from the raw answer, code problems from a .py path."""
+    from .grading import grade
+    from .kinds import grader_for
+
+    problem = entry.problem
+    if problem.kind in QUESTION_KINDS:
+        result = grader_for(problem.kind)(problem, Answer(raw, source, base), bank=bank, seed=seed, student=student,
+                                          reveal=reveal, executor=executor, limits=limits)
+        return scaled(result, entry.points)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return failed_result(problem, entry.points, f"no file given for the code problem '{problem.id}' "
+                             f"(answer it with the path of your .py file)", "missing", source)
+    if not isinstance(raw, str):
+        return failed_result(problem, entry.points, f"the answer to the code problem '{problem.id}' must be the "
+                             f"path of a .py file, not {type(raw).__name__}", "unreadable", source)
+    path = Path(raw).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    try:
+        result = grade(problem.id, path, bank=bank, executor=executor, seed=seed, limits=limits)
+    except SpecError:
+        raise
+    except UsageError as exc:  # the student's file is missing or unreadable: 0 for this problem
+        return failed_result(problem, entry.points, exc.message, "unreadable", str(path))
+    result.student = student
+    return scaled(result, entry.points)
+
+
+def grade_quiz(quiz: Quiz, answers: dict[str, Any], *, bank: Bank, seed: int, student: str | None = None,
+               base: Path | None = None, source: str = "answers", executor=None, limits=None) -> QuizResult:
+    """Grade a whole quiz from a mapping problem id -> raw answer (code problems: a .py path)."""
+    results = [grade_entry(e, answers.get(e.problem.id), bank=bank, seed=seed, student=student, base=base,
+                           source=source, reveal=quiz.reveal, executor=executor, limits=limits)
+               for e in quiz.entries]
+    notes = []
+    for other in (k for k in answers if k not in quiz.ids):
+        close = difflib.get_close_matches(other, quiz.ids, n=1)
+        notes.append(f"'{other}' is not a question of this quiz; its answer was ignored"
+                     + (f" (did you mean '{close[0]}'?)" if close else ""))
+    return QuizResult(quiz=quiz.name, title=quiz.title, score=round(sum(r.score for r in results), 6),
+                      max_score=round(sum(e.points for e in quiz.entries), 6), problems=results,
+                      seed=seed, student=student, notes=notes)
+
+
+# ---------------------------------------------------------------- interactive
+
+SKIP_WORDS = {"", "skip", "?"}
+QUIT_WORDS = {"quit", "done", "exit", ":q"}
+
+
+def question_text(entry: QuizEntry, bank: Bank, seed: int, student: str | None) -> list[str]:
+    from .show import describe_problem
+
+    problem = entry.problem
+    data = describe_problem(problem, seed, student, bank)
+    lines = [data["statement"].rstrip(), ""]
+    if problem.kind in QUESTION_KINDS:
+        lines.append(data["question"])
+        lines += [f"  {o['label']}) {o['text']}" for o in data.get("options", [])]
+        lines.append(f"({data['answer_format']})")
+    else:
+        lines += [f"Implement: {data['signature']}  (write it with 'grader start {problem.id}')",
+                  "(answer with the path of your .py file)"]
+    return lines
+
+
+def validate(entry: QuizEntry, text: str, bank: Bank, seed: int) -> str | None:
+    """Why an interactively typed answer cannot be used (None when it can)."""
+    problem = entry.problem
+    try:
+        if problem.kind == "numeric":
+            parse_number(text)
+        elif problem.kind == "choice":
+            from .kinds.choice import variant
+
+            v = variant(problem, bank, seed)
+            picks = parse_letters(text, len(v.options))
+            if not v.multiple and len(picks) > 1:
+                return "pick one option"
+        elif not Path(text).expanduser().is_file():
+            return f"no file '{text}'"
+    except AnswerError as exc:
+        return str(exc)
+    return None
+
+
+def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
+                    read_line: Callable[[], str], write: Callable[[str], None], echo: bool = False,
+                    executor=None, limits=None) -> tuple[QuizResult, dict[str, Any]]:
+    """Ask the quiz's questions one by one; Enter or 'skip' skips (skipped ones come back),
+    'quit' ends. Works on a pipe: end of input ends the quiz. Returns the result and the answers."""
+    n = len(quiz.entries)
+    write(f"{quiz.title}: {n} question{'s' if n != 1 else ''}, {sum(e.points for e in quiz.entries):g} points"
+          + (f" (student {student})" if student else ""))
+    write("Press Enter or type 'skip' to skip a question (you come back to it later); type 'quit' to finish.\n")
+    answers: dict[str, Any] = {}
+    pending = list(range(n))
+    finished = False
+    while pending and not finished:
+        skipped = []
+        for i in pending:
+            entry = quiz.entries[i]
+            write(f"[{i + 1}/{n}] {entry.problem.id} ({entry.points:g} points)")
+            for line in question_text(entry, bank, seed, student):
+                write(line)
+            while True:
+                line = read_line()
+                if line == "":  # end of input
+                    finished = True
+                    break
+                text = line.strip()
+                if echo:
+                    write(f"> {text}")
+                if text.lower() in QUIT_WORDS:
+                    finished = True
+                    break
+                if text.lower() in SKIP_WORDS:
+                    skipped.append(i)
+                    write("skipped\n")
+                    break
+                problem_msg = validate(entry, text, bank, seed)
+                if problem_msg:
+                    write(f"{problem_msg}. Try again (Enter skips).")
+                    continue
+                answers[entry.problem.id] = text
+                write("recorded\n")
+                break
+            if finished:
+                break
+        pending = skipped
+        if pending and not finished:
+            write(f"You skipped {len(pending)} question{'s' if len(pending) != 1 else ''}: back to "
+                  f"{'them' if len(pending) != 1 else 'it'} now.\n")
+    unanswered = [e.problem.id for e in quiz.entries if e.problem.id not in answers]
+    if unanswered:
+        write(f"Unanswered: {', '.join(unanswered)} (0 points each).")
+    result = grade_quiz(quiz, answers, bank=bank, seed=seed, student=student, base=Path.cwd(),
+                        source="interactive", executor=executor, limits=limits)
+    return result, answers
+
+
+# ---------------------------------------------------------------- CLI helpers
+
+def _exit_status(result: QuizResult) -> int:
+    if result.grader_error:
+        return int(ExitCode.INTERNAL_ERROR)
+    return int(ExitCode.OK if result.passed else ExitCode.TESTS_FAILED)
+
+
+def check_quiz_file(ctx, quiz_path: Path, answers_path: Path, seed: int | None, student: str | None,
+                    as_json: bool) -> None:
+    """`grader check QUIZ.yaml answers.yaml`: grade a whole quiz, print it, exit 0/1 (2: bad files)."""
+    import click
+
+    from .grading import resolve_seed
+    from .render.quiz import render_quiz
+
+    bank = Bank(ctx.obj.get("bank") if ctx and ctx.obj else None)
+    quiz = load_quiz(quiz_path, bank)
+    seed_value = resolve_seed(seed, student)
+    answers = read_answers_file(answers_path)
+    if not isinstance(answers, dict):
+        raise UsageError(f"{answers_path}: a quiz's answers file must map question ids to answers "
+                         f"(question-id: answer), one per line")
+    result = grade_quiz(quiz, answers, bank=bank, seed=seed_value, student=student,
+                        base=Path(answers_path).parent, source=str(answers_path))
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else render_quiz(result, color=sys.stdout.isatty()))
+    sys.exit(_exit_status(result))
+
+
+def quiz_command(ctx, quiz_arg: str, seed: int | None, student: str | None, as_json: bool,
+                 save: Path | None) -> None:
+    """`grader quiz QUIZ`: QUIZ is a quiz file or one question id."""
+    import click
+    import yaml
+
+    from .grading import resolve_seed
+    from .render.quiz import render_quiz
+
+    bank = Bank(ctx.obj.get("bank") if ctx and ctx.obj else None)
+    if Path(quiz_arg).is_file():
+        quiz = load_quiz(Path(quiz_arg), bank)
+    else:
+        quiz = single_question_quiz(bank.get(quiz_arg))
+    seed_value = resolve_seed(seed, student)
+    stdin = sys.stdin
+    interactive = stdin.isatty() if hasattr(stdin, "isatty") else False
+    out = (lambda text: click.echo(text, err=True)) if as_json else click.echo
+    result, answers = run_interactive(quiz, bank=bank, seed=seed_value, student=student, read_line=stdin.readline,
+                                      write=out, echo=not interactive)
+    if save:
+        Path(save).write_text(yaml.safe_dump(answers, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        out(f"Your answers are saved in {save}.")
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n" + render_quiz(result, color=sys.stdout.isatty()))
+    sys.exit(_exit_status(result))

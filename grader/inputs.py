@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +67,27 @@ def resolve_shape(shape: list, sizes: dict[str, int], where: str) -> tuple[int, 
 
 
 def _number(x) -> float:
-    return float(x) if not isinstance(x, str) else float(x.replace("inf", "inf"))
+    """A number from a spec value: numbers as they are, and the strings 'nan', 'inf', '-inf'."""
+    return float(x)
 
 
-def draw_array(spec: dict, shape: tuple[int, ...], rng: np.random.Generator, where: str) -> np.ndarray:
+def bound(value, sizes: dict[str, int], where: str) -> float:
+    """A low/high bound: a number, or a size name with an optional offset ('C - 1')."""
+    if not isinstance(value, str):
+        return value
+    match = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*(?:([+-])\s*(\d+)\s*)?", value)
+    if not match or match.group(1) not in sizes:
+        raise SpecError(f"{where}: bound '{value}' must be a number or a size name such as 'C - 1'")
+    offset = int(match.group(3) or 0) * (-1 if match.group(2) == "-" else 1)
+    return sizes[match.group(1)] + offset
+
+
+def draw_array(spec: dict, shape: tuple[int, ...], rng: np.random.Generator, where: str,
+               sizes: dict | None = None) -> np.ndarray:
     """Random values for a tensor input, as a float64 (or bool/int64) NumPy array."""
     dist = spec.get("distribution", "normal")
+    if sizes is not None:
+        spec = {**spec, **{k: bound(spec[k], sizes, where) for k in ("low", "high") if k in spec}}
     if dist == "normal":
         arr = spec.get("mean", 0.0) + spec.get("std", 1.0) * rng.standard_normal(shape)
     elif dist == "uniform":
@@ -88,6 +104,15 @@ def draw_array(spec: dict, shape: tuple[int, ...], rng: np.random.Generator, whe
             keep = rng.integers(0, shape[-1], size=rows.shape[0])
             rows[np.arange(rows.shape[0]), keep] = True
             arr = rows.reshape(shape)
+    elif dist == "simplex":
+        if not shape or shape[-1] == 0:
+            raise SpecError(f"{where}: a simplex input needs a non-empty last dimension")
+        logits = spec.get("std", 1.0) * rng.standard_normal(shape)
+        zeros = rng.random(shape) < spec.get("zero_fraction", 0.0)
+        keep = rng.integers(0, shape[-1], size=shape[:-1])
+        np.put_along_axis(zeros, keep[..., None], False, axis=-1)  # every row keeps one entry
+        weights = np.where(zeros, 0.0, np.exp(logits - logits.max(axis=-1, keepdims=True)))
+        arr = weights / weights.sum(axis=-1, keepdims=True)
     elif dist == "causal":
         if len(shape) < 2:
             raise SpecError(f"{where}: a causal mask needs at least 2 dimensions")
@@ -131,7 +156,7 @@ def make_value(spec: dict, *, sizes: dict, dtype: str, framework: str, rng: np.r
             if "shape" in spec:
                 arr = np.broadcast_to(arr, resolve_shape(spec["shape"], sizes, where)).copy()
         else:
-            arr = draw_array(spec, resolve_shape(spec["shape"], sizes, where), rng, where)
+            arr = draw_array(spec, resolve_shape(spec["shape"], sizes, where), rng, where, sizes)
         return to_framework(arr, tensor_dtype, framework, where)
     if "value" in spec:
         value = spec["value"]
@@ -143,9 +168,11 @@ def make_value(spec: dict, *, sizes: dict, dtype: str, framework: str, rng: np.r
             return int(value)
         return value
     if kind == "int":
-        return int(rng.integers(int(spec.get("low", 0)), int(spec.get("high", 10)) + 1))
+        low, high = bound(spec.get("low", 0), sizes, where), bound(spec.get("high", 10), sizes, where)
+        return int(rng.integers(int(low), int(high) + 1))
     if kind == "float":
-        return float(spec.get("low", 0.0) + (spec.get("high", 1.0) - spec.get("low", 0.0)) * rng.random())
+        low, high = bound(spec.get("low", 0.0), sizes, where), bound(spec.get("high", 1.0), sizes, where)
+        return float(low + (high - low) * rng.random())
     if kind == "bool":
         return bool(rng.random() < spec.get("p", 0.5))
     raise SpecError(f"{where}: input of type '{kind}' needs a 'value'")

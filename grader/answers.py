@@ -36,6 +36,18 @@ class Answer:
     value: Any
     source: str = "answer"
     base: Path | None = None   #: folder that relative paths in the answer are resolved against
+    others: list[str] | None = None  #: the ids the answers file does answer, when this one is missing
+
+    def missing_message(self, problem_id: str) -> str:
+        """What to tell a student whose answers file has no answer for `problem_id`."""
+        import difflib
+
+        text = f"no answer given for '{problem_id}'" + (f" in {self.source}" if self.source != "answer" else "")
+        if self.others:
+            close = difflib.get_close_matches(problem_id, self.others, n=1)
+            text += (f" (did you mean '{problem_id}' instead of '{close[0]}'?)" if close
+                     else f" (it answers: {', '.join(self.others[:5])})")
+        return text
 
     @property
     def missing(self) -> bool:
@@ -84,7 +96,8 @@ def answer_for(problem_id: str, path: Path | str) -> Answer:
     path = Path(path)
     data = read_answers_file(path)
     if isinstance(data, dict):
-        return Answer(data.get(problem_id), f"{path}", path.parent)
+        others = None if problem_id in data else sorted(data)
+        return Answer(data.get(problem_id), f"{path}", path.parent, others)
     return Answer(data, f"{path}", path.parent)
 
 

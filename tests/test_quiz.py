@@ -199,6 +199,7 @@ def test_missing_answer_is_a_failed_question_not_a_usage_error(cli, tmp_path):
     result = cli("check", "coin-entropy-quiz", path, "--json")
     assert result.exit_code == 1
     assert "no answer given for 'coin-entropy-quiz'" in result.json()["tests"][0]["output"]
+    assert "did you mean 'coin-entropy-quiz' instead of 'coin-entropy-quizz'" in result.json()["tests"][0]["output"]
 
 
 @pytest.mark.parametrize("content", ["a: [b\n", "\xff\xfe", None])

@@ -81,7 +81,7 @@ def grade_choice(problem: Problem, submission: Any, *, bank: Bank, seed: int, st
     lines: list[str] = []
     if answer.missing:
         test.outcome = "missing"
-        lines.append(f"no answer given for '{problem.id}'" + (f" in {answer.source}" if answer.source != "answer" else ""))
+        lines.append(answer.missing_message(problem.id))
     else:
         try:
             picks = parse_letters(answer.value, len(v.options))

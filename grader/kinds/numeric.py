@@ -123,7 +123,7 @@ def grade_numeric(problem: Problem, submission: Any, *, bank: Bank, seed: int, s
     expected = f"{format_number(v.answer)} ({v.tolerance_text()})"
     if answer.missing:
         test.outcome = "missing"
-        test.output = f"no answer given for '{problem.id}'" + (f" in {answer.source}" if answer.source != "answer" else "")
+        test.output = answer.missing_message(problem.id)
     else:
         try:
             value = parse_number(answer.value)

@@ -208,5 +208,43 @@ def schema(name: str) -> None:
     click.echo(json.dumps(load_schema(), indent=2))
 
 
+@main.command()
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@click.option("--workers", type=int, metavar="N", help="Problems validated in parallel (default: CPU count).")
+@click.pass_context
+@handle_errors
+def validate(ctx: click.Context, path: Path | None, as_json: bool, workers: int | None) -> None:
+    """Check problems: schema, reference, mistakes killed, inputs, starter (default: whole bank).
+
+    PATH is a spec file, a topic folder, or nothing for the whole bank. Exit status: 0 all
+    valid, 1 a check failed (each failure names the problem and the reason), 2 a malformed spec.
+    """
+    from .validate import find_bank_root, render_problem_line, render_report, validate as run_validation
+
+    bank_root = ctx.obj.get("bank") or (find_bank_root(path) if path is not None else None)
+    progress = None if as_json else (lambda report: click.echo(render_problem_line(report)))
+    report = run_validation(path, bank=Bank(bank_root), workers=workers, progress=progress)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_report(report))
+    sys.exit(int(report.exit_code))
+
+
+@main.command()
+@click.argument("problem_id")
+@click.option("--topic", required=True, help="Topic folder under problems/.")
+@click.option("--kind", type=click.Choice(["function", "numeric", "choice"]), default="function", show_default=True)
+@click.option("--title", help="Title (default: from the id).")
+@click.pass_context
+@handle_errors
+def new(ctx: click.Context, problem_id: str, topic: str, kind: str, title: str | None) -> None:
+    """Scaffold a problem: problems/TOPIC/ID.yaml plus reference and mistake stubs."""
+    from .scaffold import scaffold
+
+    bank = get_bank(ctx)
+    for path in scaffold(bank.root, problem_id, topic, kind, title=title):
+        click.echo(f"wrote {path.relative_to(bank.root)}")
+    click.echo(f"fill in the TODOs, then run: grader validate problems/{topic}/{problem_id}.yaml")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

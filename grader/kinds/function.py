@@ -145,6 +145,13 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0) -> list[PreparedC
                     kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
                     time_limit=case.get("time_limit"))
         prepared.append(PreparedCase(case, args, call, expected))
+    if problem.spec.get("gradcheck"):  # extra cases: finite differences of a trusted forward
+        from ..gradcheck import prepared_gradcheck_cases
+
+        prepared += prepared_gradcheck_cases(problem, bank, seed, lambda case, args, expected: PreparedCase(
+            case, args, Call(name=case["name"], args=[a.value for a in args if not a.keyword],
+                             kwargs={a.name: a.value for a in args if a.keyword},
+                             text=call_text(problem, args), time_limit=case.get("time_limit")), expected))
     return prepared
 
 

@@ -31,12 +31,6 @@ CORRECT["l2-penalty-grad"] = [
         grad.mul_(2 * lam)
         return penalty, grad
     """,
-    """
-    import torch
-
-    def l2_penalty_grad(w, lam):
-        return lam * torch.linalg.vector_norm(w) ** 2, w * lam * 2
-    """,
 ]
 WRONG["l2-penalty-grad"] = [
     ("half-convention", """
@@ -75,13 +69,6 @@ CORRECT["l1-penalty-grad"] = [
         grad[w > 0] = lam
         grad[w < 0] = -lam
         return lam * torch.linalg.vector_norm(w, ord=1), grad
-    """,
-    """
-    import torch
-
-    def l1_penalty_grad(w, lam):
-        sign = (w > 0).to(w.dtype) - (w < 0).to(w.dtype)
-        return (lam * w.abs()).sum(), sign * lam
     """,
 ]
 WRONG["l1-penalty-grad"] = [
@@ -386,13 +373,6 @@ CORRECT["sgd-momentum-step"] = [
         p.add_(v, alpha=-lr)
         return p, v
     """,
-    """
-    import torch
-
-    def sgd_momentum_step(param, grad, velocity, lr=0.01, momentum=0.9):
-        v = torch.addcmul(grad, velocity, torch.full_like(velocity, momentum))
-        return torch.sub(param, v, alpha=lr), v
-    """,
 ]
 WRONG["sgd-momentum-step"] = [
     ("cs231n-form", """
@@ -445,14 +425,6 @@ CORRECT["adagrad-step"] = [
         new_param = param.clone()
         new_param.addcdiv_(grad, std, value=-lr)
         return new_param, new_cache
-    """,
-    """
-    import torch
-
-    def adagrad_step(param, grad, cache, lr=0.01, eps=1e-7):
-        cache = cache + grad * grad
-        divider = cache ** 0.5 + eps
-        return param - lr * (grad / divider), cache
     """,
 ]
 WRONG["adagrad-step"] = [
@@ -507,14 +479,6 @@ CORRECT["rmsprop-step"] = [
         # torch.lerp: cache + (1 - rho) * (g^2 - cache)
         cache = torch.lerp(cache, grad * grad, 1 - decay_rate)
         return param - lr * grad / (cache.sqrt() + eps), cache
-    """,
-    """
-    def rmsprop_step(param, grad, cache, lr=0.01, decay_rate=0.99, eps=1e-7):
-        new_cache = cache.clone()
-        new_cache.mul_(decay_rate).addcmul_(grad, grad, value=1 - decay_rate)
-        new_param = param.clone()
-        new_param.addcdiv_(grad, new_cache.sqrt().add_(eps), value=-lr)
-        return new_param, new_cache
     """,
 ]
 WRONG["rmsprop-step"] = [
@@ -654,6 +618,451 @@ WRONG["lr-schedule"] = [
         if step < warmup_steps:
             return lr0 * t / warmup_steps
         return lr0 * torch.clamp((total_steps - t) / (total_steps - warmup_steps), min=0)
+    """),
+]
+
+# ---------------------------------------------------------------- cnn
+
+CORRECT["conv-param-count"] = [
+    """
+    def conv_param_count(F, C, K):
+        return K * (F ** 2 * C + 1)
+    """,
+    """
+    def conv_param_count(F, C, K):
+        weights = F * F * C * K
+        biases = K
+        return int(weights + biases)
+    """,
+]
+WRONG["conv-param-count"] = [
+    ("no-bias", """
+    def conv_param_count(F, C, K):
+        return F * F * C * K
+    """),
+    ("no-channels", """
+    def conv_param_count(F, C, K):
+        return K * (F * F + 1)
+    """),
+    ("bias-per-channel", """
+    def conv_param_count(F, C, K):
+        return (F * F + 1) * C * K
+    """),
+    ("float-result", """
+    import math
+
+    def conv_param_count(F, C, K):
+        return K * (math.pow(F, 2) * C + 1)
+    """),
+]
+
+CORRECT["conv2d-forward"] = [
+    """
+    import torch
+    import torch.nn.functional as F
+
+    def conv2d_forward(x, w, b, stride=1, pad=0):
+        # im2col with F.unfold, then one matrix product
+        N, C, H, W = x.shape
+        K, _, f, _ = w.shape
+        H_out = (H - f + 2 * pad) // stride + 1
+        W_out = (W - f + 2 * pad) // stride + 1
+        cols = F.unfold(x, kernel_size=f, padding=pad, stride=stride)     # (N, C*f*f, L)
+        out = w.reshape(K, -1) @ cols + b.reshape(1, K, 1)                # (N, K, L)
+        return out.reshape(N, K, H_out, W_out)
+    """,
+    """
+    import torch
+    import torch.nn.functional as F
+
+    def conv2d_forward(x, w, b, stride=1, pad=0):
+        # Tensor.unfold windows + einsum
+        f = w.shape[-1]
+        xp = F.pad(x, (pad, pad, pad, pad))
+        win = xp.unfold(2, f, stride).unfold(3, f, stride)      # (N, C, H', W', f, f)
+        return torch.einsum("nchwuv,kcuv->nkhw", win, w) + b[None, :, None, None]
+    """,
+    """
+    import torch
+
+    def conv2d_forward(x, w, b, stride=1, pad=0):
+        # CS231n naive loops over samples, filters and output positions
+        N, C, H, W = x.shape
+        K, _, f, _ = w.shape
+        xp = torch.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
+        xp[:, :, pad:pad + H, pad:pad + W] = x
+        H_out = 1 + (H + 2 * pad - f) // stride
+        W_out = 1 + (W + 2 * pad - f) // stride
+        out = torch.zeros((N, K, H_out, W_out), dtype=x.dtype)
+        for n in range(N):
+            for k in range(K):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        window = xp[n, :, i * stride:i * stride + f, j * stride:j * stride + f]
+                        out[n, k, i, j] = (window * w[k]).sum() + b[k]
+        return out
+    """,
+]
+WRONG["conv2d-forward"] = [
+    ("flipped-kernel", """
+    import torch
+    import torch.nn.functional as F
+
+    def conv2d_forward(x, w, b, stride=1, pad=0):
+        f = w.shape[-1]
+        wf = w.flip(-1).flip(-2)   # "convolution flips the kernel"
+        win = F.pad(x, (pad, pad, pad, pad)).unfold(2, f, stride).unfold(3, f, stride)
+        return torch.einsum("nchwuv,kcuv->nkhw", win, wf) + b[None, :, None, None]
+    """),
+    ("missing-bias", """
+    import torch
+    import torch.nn.functional as F
+
+    def conv2d_forward(x, w, b, stride=1, pad=0):
+        f = w.shape[-1]
+        win = F.pad(x, (pad, pad, pad, pad)).unfold(2, f, stride).unfold(3, f, stride)
+        return torch.einsum("nchwuv,kcuv->nkhw", win, w)
+    """),
+    ("stride-ignored", """
+    import torch
+    import torch.nn.functional as F
+
+    def conv2d_forward(x, w, b, stride=1, pad=0):
+        f = w.shape[-1]
+        xp = F.pad(x, (pad, pad, pad, pad))
+        H_out = xp.shape[2] - f + 1
+        W_out = xp.shape[3] - f + 1
+        out = torch.zeros(x.shape[0], w.shape[0], H_out, W_out, dtype=x.dtype)
+        for i in range(H_out):
+            for j in range(W_out):
+                out[:, :, i, j] = torch.einsum("ncuv,kcuv->nk", xp[:, :, i:i + f, j:j + f], w) + b
+        return out
+    """),
+    ("padding-ignored", """
+    import torch
+
+    def conv2d_forward(x, w, b, stride=1, pad=0):
+        f = w.shape[-1]
+        win = x.unfold(2, f, stride).unfold(3, f, stride)
+        return torch.einsum("nchwuv,kcuv->nkhw", win, w) + b[None, :, None, None]
+    """),
+]
+FORBIDDEN["conv2d-forward"] = """
+import torch.nn.functional as F
+
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    return F.conv2d(x, w, b, stride=stride, padding=pad)
+"""
+
+CORRECT["maxpool2d-forward"] = [
+    """
+    import torch
+
+    def maxpool2d_forward(x, pool=2, stride=2):
+        N, C, H, W = x.shape
+        H_out = (H - pool) // stride + 1
+        W_out = (W - pool) // stride + 1
+        out = torch.empty((N, C, H_out, W_out), dtype=x.dtype)
+        for i in range(H_out):
+            for j in range(W_out):
+                window = x[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool]
+                out[:, :, i, j] = window.reshape(N, C, -1).max(dim=2).values
+        return out
+    """,
+    """
+    def maxpool2d_forward(x, pool=2, stride=2):
+        return x.unfold(2, pool, stride).unfold(3, pool, stride).amax(dim=(-2, -1))
+    """,
+    """
+    import torch.nn.functional as F
+
+    def maxpool2d_forward(x, pool=2, stride=2):
+        N, C, H, W = x.shape
+        cols = F.unfold(x.reshape(N * C, 1, H, W), kernel_size=pool, stride=stride)   # (N*C, pool*pool, L)
+        return cols.max(dim=1).values.reshape(N, C, (H - pool) // stride + 1, (W - pool) // stride + 1)
+    """,
+]
+WRONG["maxpool2d-forward"] = [
+    ("average-not-max", """
+    def maxpool2d_forward(x, pool=2, stride=2):
+        return x.unfold(2, pool, stride).unfold(3, pool, stride).mean(dim=(-2, -1))
+    """),
+    ("stride-is-pool", """
+    def maxpool2d_forward(x, pool=2, stride=2):
+        return x.unfold(2, pool, pool).unfold(3, pool, pool).amax(dim=(-2, -1))
+    """),
+    ("ceil-mode", """
+    import math
+    import torch
+
+    def maxpool2d_forward(x, pool=2, stride=2):
+        N, C, H, W = x.shape
+        H_out = math.ceil((H - pool) / stride) + 1
+        W_out = math.ceil((W - pool) / stride) + 1
+        if (H_out - 1) * stride >= H:
+            H_out -= 1
+        if (W_out - 1) * stride >= W:
+            W_out -= 1
+        out = torch.empty((N, C, H_out, W_out), dtype=x.dtype)
+        for i in range(H_out):
+            for j in range(W_out):
+                out[:, :, i, j] = x[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool].amax(dim=(2, 3))
+        return out
+    """),
+    ("max-over-channels", """
+    import torch
+
+    def maxpool2d_forward(x, pool=2, stride=2):
+        N, C, H, W = x.shape
+        H_out, W_out = (H - pool) // stride + 1, (W - pool) // stride + 1
+        out = torch.empty((N, C, H_out, W_out), dtype=x.dtype)
+        for n in range(N):
+            for i in range(H_out):
+                for j in range(W_out):
+                    out[n, :, i, j] = x[n, :, i * stride:i * stride + pool, j * stride:j * stride + pool].max()
+        return out
+    """),
+]
+FORBIDDEN["maxpool2d-forward"] = """
+import torch
+
+def maxpool2d_forward(x, pool=2, stride=2):
+    return torch.nn.functional.max_pool2d(x, pool, stride)
+"""
+
+CORRECT["maxpool2d-backward"] = [
+    """
+    import torch
+
+    def maxpool2d_backward(dout, x, pool=2, stride=2):
+        # CS231n-style loops; argmax picks the first maximum
+        N, C, H_out, W_out = dout.shape
+        dx = torch.zeros_like(x)
+        for n in range(N):
+            for c in range(C):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        window = x[n, c, i * stride:i * stride + pool, j * stride:j * stride + pool]
+                        idx = int(torch.argmax(window))
+                        u, v = divmod(idx, pool)
+                        dx[n, c, i * stride + u, j * stride + v] += dout[n, c, i, j]
+        return dx
+    """,
+    """
+    import torch
+    import torch.nn.functional as F
+
+    def maxpool2d_backward(dout, x, pool=2, stride=2):
+        # im2col: one-hot of the argmax per column, then fold (sums overlapping windows)
+        N, C, H, W = x.shape
+        cols = F.unfold(x.reshape(N * C, 1, H, W), kernel_size=pool, stride=stride)   # (N*C, k*k, L)
+        first = cols.argmax(dim=1, keepdim=True)
+        onehot = torch.zeros_like(cols).scatter_(1, first, 1.0)
+        dcols = onehot * dout.reshape(N * C, 1, -1)
+        dx = F.fold(dcols, output_size=(H, W), kernel_size=pool, stride=stride)
+        return dx.reshape(N, C, H, W)
+    """,
+    """
+    import torch
+
+    def maxpool2d_backward(dout, x, pool=2, stride=2):
+        # flat indices of the maxima, then index_add on the flattened input
+        N, C, H, W = x.shape
+        win = x.unfold(2, pool, stride).unfold(3, pool, stride)              # (N, C, H', W', k, k)
+        Ho, Wo = win.shape[2], win.shape[3]
+        arg = win.reshape(N, C, Ho, Wo, pool * pool).argmax(dim=-1)          # (N, C, H', W')
+        rows = torch.arange(Ho).view(Ho, 1) * stride + arg // pool
+        cols = torch.arange(Wo).view(1, Wo) * stride + arg % pool
+        flat = (rows * W + cols).reshape(N * C, -1)
+        dx = torch.zeros(N * C, H * W, dtype=x.dtype)
+        dx.scatter_add_(1, flat, dout.reshape(N * C, -1))
+        return dx.reshape(N, C, H, W)
+    """,
+]
+WRONG["maxpool2d-backward"] = [
+    ("overwrite-not-accumulate", """
+    import torch
+
+    def maxpool2d_backward(dout, x, pool=2, stride=2):
+        N, C, H_out, W_out = dout.shape
+        dx = torch.zeros_like(x)
+        for n in range(N):
+            for c in range(C):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        window = x[n, c, i * stride:i * stride + pool, j * stride:j * stride + pool]
+                        u, v = divmod(int(torch.argmax(window)), pool)
+                        dx[n, c, i * stride + u, j * stride + v] = dout[n, c, i, j]
+        return dx
+    """),
+    ("all-ties-get-gradient", """
+    import torch
+
+    def maxpool2d_backward(dout, x, pool=2, stride=2):
+        N, C, H_out, W_out = dout.shape
+        dx = torch.zeros_like(x)
+        for i in range(H_out):
+            for j in range(W_out):
+                window = x[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool]
+                mask = window == window.amax(dim=(2, 3), keepdim=True)
+                dx[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool] += mask * dout[:, :, i:i + 1, j:j + 1]
+        return dx
+    """),
+    ("spread-over-window", """
+    import torch
+
+    def maxpool2d_backward(dout, x, pool=2, stride=2):
+        dx = torch.zeros_like(x)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dx[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool] += dout[:, :, i:i + 1, j:j + 1] / pool ** 2
+        return dx
+    """),
+    ("mask-without-dout", """
+    import torch
+
+    def maxpool2d_backward(dout, x, pool=2, stride=2):
+        N, C, H_out, W_out = dout.shape
+        dx = torch.zeros_like(x)
+        for n in range(N):
+            for c in range(C):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        window = x[n, c, i * stride:i * stride + pool, j * stride:j * stride + pool]
+                        u, v = divmod(int(torch.argmax(window)), pool)
+                        dx[n, c, i * stride + u, j * stride + v] += 1
+        return dx
+    """),
+]
+FORBIDDEN["maxpool2d-backward"] = """
+import torch
+
+def maxpool2d_backward(dout, x, pool=2, stride=2):
+    x = x.clone().requires_grad_()
+    torch.nn.functional.max_pool2d(x, pool, stride).backward(dout)
+    return x.grad
+"""
+
+CORRECT["avgpool2d-forward"] = [
+    """
+    import torch
+
+    def avgpool2d_forward(x, pool=2, stride=2):
+        N, C, H, W = x.shape
+        H_out, W_out = (H - pool) // stride + 1, (W - pool) // stride + 1
+        out = torch.empty((N, C, H_out, W_out), dtype=x.dtype)
+        for i in range(H_out):
+            for j in range(W_out):
+                out[:, :, i, j] = x[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool].sum(dim=(2, 3)) / pool ** 2
+        return out
+    """,
+    """
+    import torch
+    import torch.nn.functional as F
+
+    def avgpool2d_forward(x, pool=2, stride=2):
+        # a depthwise convolution with a constant kernel, written as unfold + matmul
+        N, C, H, W = x.shape
+        cols = F.unfold(x.reshape(N * C, 1, H, W), kernel_size=pool, stride=stride)
+        kernel = torch.full((1, pool * pool), 1.0 / pool ** 2, dtype=x.dtype)
+        out = kernel @ cols                                                   # (N*C, 1, L)
+        return out.reshape(N, C, (H - pool) // stride + 1, (W - pool) // stride + 1)
+    """,
+]
+WRONG["avgpool2d-forward"] = [
+    ("sum-not-mean", """
+    def avgpool2d_forward(x, pool=2, stride=2):
+        return x.unfold(2, pool, stride).unfold(3, pool, stride).sum(dim=(-2, -1))
+    """),
+    ("divide-by-pool", """
+    def avgpool2d_forward(x, pool=2, stride=2):
+        return x.unfold(2, pool, stride).unfold(3, pool, stride).sum(dim=(-2, -1)) / pool
+    """),
+    ("stride-is-pool", """
+    import torch
+
+    def avgpool2d_forward(x, pool=2, stride=2):
+        N, C, H, W = x.shape
+        H_out, W_out = (H - pool) // pool + 1, (W - pool) // pool + 1
+        out = torch.empty((N, C, H_out, W_out), dtype=x.dtype)
+        for i in range(H_out):
+            for j in range(W_out):
+                out[:, :, i, j] = x[:, :, i * pool:(i + 1) * pool, j * pool:(j + 1) * pool].mean(dim=(2, 3))
+        return out
+    """),
+]
+FORBIDDEN["avgpool2d-forward"] = """
+from torch.nn.functional import avg_pool2d
+
+def avgpool2d_forward(x, pool=2, stride=2):
+    return avg_pool2d(x, pool, stride)
+"""
+
+CORRECT["avgpool2d-backward"] = [
+    """
+    import torch
+
+    def avgpool2d_backward(dout, x, pool=2, stride=2):
+        dx = torch.zeros_like(x)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dx[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool] += dout[:, :, i:i + 1, j:j + 1] / (pool * pool)
+        return dx
+    """,
+    """
+    import torch
+    import torch.nn.functional as F
+
+    def avgpool2d_backward(dout, x, pool=2, stride=2):
+        # col2im: every column gets dout / pool^2, fold sums the overlaps
+        N, C, H, W = x.shape
+        dcols = dout.reshape(N * C, 1, -1).expand(N * C, pool * pool, -1) / pool ** 2
+        return F.fold(dcols, output_size=(H, W), kernel_size=pool, stride=stride).reshape(N, C, H, W)
+    """,
+    """
+    import torch
+    import torch.nn.functional as F
+
+    def avgpool2d_backward(dout, x, pool=2, stride=2):
+        # a transposed convolution with a constant kernel, zero-padded to x's size
+        N, C, H, W = x.shape
+        Ho, Wo = dout.shape[2], dout.shape[3]
+        kernel = torch.full((1, 1, pool, pool), 1.0 / pool ** 2, dtype=x.dtype)
+        dx = F.conv_transpose2d(dout.reshape(N * C, 1, Ho, Wo), kernel, stride=stride)
+        dx = F.pad(dx, (0, W - dx.shape[3], 0, H - dx.shape[2]))
+        return dx.reshape(N, C, H, W)
+    """,
+]
+WRONG["avgpool2d-backward"] = [
+    ("no-division", """
+    import torch
+
+    def avgpool2d_backward(dout, x, pool=2, stride=2):
+        dx = torch.zeros_like(x)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dx[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool] += dout[:, :, i:i + 1, j:j + 1]
+        return dx
+    """),
+    ("divide-by-pool", """
+    import torch
+
+    def avgpool2d_backward(dout, x, pool=2, stride=2):
+        dx = torch.zeros_like(x)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dx[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool] += dout[:, :, i:i + 1, j:j + 1] / pool
+        return dx
+    """),
+    ("overwrite-not-accumulate", """
+    import torch
+
+    def avgpool2d_backward(dout, x, pool=2, stride=2):
+        dx = torch.zeros_like(x)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dx[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool] = dout[:, :, i:i + 1, j:j + 1] / pool ** 2
+        return dx
     """),
 ]
 

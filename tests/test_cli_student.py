@@ -3,7 +3,9 @@ import json
 
 import pytest
 
-from conftest import EXAMPLES
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def check(cli, submission, source, problem="conv-output-size", *extra):

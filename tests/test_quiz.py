@@ -6,7 +6,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from conftest import EXAMPLES
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
 from grader.answers import AnswerError, parse_letters, parse_number
 from grader.bank import Bank
 from grader.cli import main

@@ -1,7 +1,9 @@
 """The card examples through the real CLI: correct ones pass, buggy ones fail with feedback."""
 import pytest
 
-from conftest import EXAMPLES
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 CARD = ["sigmoid-backward", "adam-step", "coin-entropy", "conv-output-size", "attention"]
 

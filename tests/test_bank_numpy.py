@@ -823,14 +823,23 @@ WRONG["conv-forward-naive"] = {
                             out[n, f, i, j] = np.sum(x_pad[n, :, i:i + HH, j:j + WW] * w[f]) + b[f]
             return out
     """, mistake("ignores-stride")),
-    "torch-conv2d": ("""
-        import torch
-        import torch.nn.functional as F
+    "returns-out-and-cache": ("""
+        import numpy as np
 
         def conv_forward_naive(x, w, b, stride, pad):
-            return F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
-                            stride=stride, padding=pad)
-    """, message("output should be a numpy.ndarray, got a torch.Tensor")),
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            H_out = 1 + (H + 2 * pad - HH) // stride
+            W_out = 1 + (W + 2 * pad - WW) // stride
+            x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            out = np.zeros((N, F, H_out, W_out), dtype=x.dtype)
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+            cache = (x, w, b, {"stride": stride, "pad": pad})
+            return out, cache
+    """, message("output should be a numpy.ndarray, got a tuple of 2 items")),
 }
 
 # ---------------------------------------------------------------- max-pool-forward-naive

@@ -24,6 +24,8 @@ exact types and never call methods on objects of types we do not know, except
 
 from __future__ import annotations
 
+import sys
+
 import collections
 import math
 from dataclasses import dataclass
@@ -192,6 +194,11 @@ def _describe_expected_type(e) -> str:
     return f"a {_type_name(e)}"
 
 
+def _is_numpy_float64(x) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and type(x) is np.float64
+
+
 def _conversion_hint(a, e) -> str:
     """A suggestion when a scalar came back as the wrong kind of number."""
     target = {float: "float", int: "int", bool: "bool", complex: "complex"}.get(type(e))
@@ -243,6 +250,8 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
         return _type_mismatch(a, e, path)
 
     if te in (bool, int, str, float, complex):
+        if te is float and _is_numpy_float64(a):
+            a = float(a)  # numpy.float64 *is* a Python float (a subclass, same precision): not worth a false fail
         if type(a) is not te:
             return _type_mismatch(a, e, path)
         if te is float or te is complex:

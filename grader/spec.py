@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -52,6 +53,21 @@ def schema_errors(data: Any, schema: dict) -> list[str]:
     return lines
 
 
+class SpecLoader(yaml.SafeLoader):
+    """Safe YAML with YAML 1.2 floats: `1.0e6` and `1e-3` are numbers, as instructors expect
+    (PyYAML's YAML 1.1 rules read them as strings)."""
+
+
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
 def read_yaml(path: Path, what: str = "spec") -> Any:
     """Parse a YAML file; syntax errors name the line and column."""
     try:
@@ -61,7 +77,7 @@ def read_yaml(path: Path, what: str = "spec") -> Any:
     except UnicodeDecodeError:
         raise SpecError(f"{path}: {what} is not UTF-8 text") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SpecLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -118,6 +134,13 @@ def check_function_spec(data: dict) -> list[str]:
     """Consistency rules the schema cannot express for kind `function`."""
     problems = []
     inputs = data.get("inputs", {})
+    input_schema = {"$ref": "#/$defs/input", "$defs": load_schema()["$defs"]}
+    for i, case in enumerate(data.get("cases", [])):
+        for name, override in case.get("inputs", {}).items():
+            if isinstance(override, dict) and name in inputs:
+                merged = {**inputs[name], **override}
+                for line in schema_errors(merged, input_schema):
+                    problems.append(f"$.cases[{i}].inputs.{name}{line[1:]}")
     sizes = set(data.get("sizes", {}))
     seen = set()
     for i, case in enumerate(data.get("cases", [])):

@@ -386,10 +386,10 @@ WRONG["softmax-loss"] = {
             N = x.shape[0]
             shifted = x - x.max(axis=1, keepdims=True)
             probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-            loss = -np.log(probs[np.arange(N), y]).mean()     # numpy.float64
+            loss = np.float32(-np.log(probs[np.arange(N), y]).mean())  # numpy.float32, not a float
             probs[np.arange(N), y] -= 1
             return loss, probs / N
-    """, message("output[0] should be a float, got a numpy.float64")),
+    """, message("output[0] should be a float, got a numpy.float32")),
 }
 
 # ---------------------------------------------------------------- svm-loss

@@ -157,8 +157,45 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0) -> list[PreparedC
 
 # ---------------------------------------------------------------- comparing
 
-def tolerance_overrides(problem: Problem, case: dict) -> dict:
-    return {**problem.spec.get("tolerance", {}), **case.get("tolerance", {})}
+FLOAT_PRECISION = ["float16", "bfloat16", "float32", "float64"]  # coarse to fine (float16 vs bfloat16: both coarse)
+
+
+def tolerance_overrides(problem: Problem, case: dict, loosen_to: str | None = None) -> dict:
+    """The spec's tolerances for a case. A Python float answer gets the tolerance of the case's
+    dtype (a loss computed from float32 tensors carries float32 round-off) unless the spec sets
+    `float`. With `loosen_to`, finer float dtypes get that dtype's tolerance (see matching_mistake)."""
+    overrides = {**problem.spec.get("tolerance", {}), **case.get("tolerance", {})}
+    dtype = case.get("dtype") or problem.spec.get("dtype") or "float32"
+    if "float" not in overrides and dtype in FLOAT_PRECISION:
+        base = cmp.tolerance_for(dtype, overrides)
+        overrides["float"] = {"rtol": base.rtol, "atol": base.atol}
+    if loosen_to in FLOAT_PRECISION:
+        coarse = cmp.tolerance_for(loosen_to, overrides)
+        for finer in FLOAT_PRECISION[FLOAT_PRECISION.index(loosen_to) + 1:] + ["float"]:
+            tol = cmp.tolerance_for(finer, overrides)
+            overrides[finer] = {"rtol": max(tol.rtol, coarse.rtol), "atol": max(tol.atol, coarse.atol)}
+    return overrides
+
+
+def coarsest_float_dtype(value) -> str | None:
+    """The least precise floating dtype among a value's tensors and arrays (None if none)."""
+    found: list[str] = []
+
+    def visit(x):
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and not isinstance(x, (int, float)):
+            name = str(dtype).replace("torch.", "")
+            if name in FLOAT_PRECISION:
+                found.append(name)
+        elif isinstance(x, (list, tuple)):
+            for item in x:
+                visit(item)
+        elif isinstance(x, dict):
+            for item in x.values():
+                visit(item)
+
+    visit(value)
+    return min(found, key=FLOAT_PRECISION.index) if found else None
 
 
 def arguments_dict(args: list[Argument] | None) -> dict:
@@ -167,7 +204,7 @@ def arguments_dict(args: list[Argument] | None) -> dict:
 
 
 def check_output(problem: Problem, case: dict, actual, expected, args: list[Argument] | None = None,
-                 against: str = "reference") -> str | None:
+                 against: str = "reference", loosen_to: str | None = None) -> str | None:
     """None when `actual` is right, else a message saying what differs, where and by how much.
 
     `args` are the case's arguments (statistical comparators need them); `against` is
@@ -177,7 +214,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
         overrides = {k: {"rtol": 0.0, "atol": 0.0} for k in
                      ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "float")}
     else:
-        overrides = tolerance_overrides(problem, case)
+        overrides = tolerance_overrides(problem, case, loosen_to)
     if isinstance(comparator, dict):
         from ..comparators import run_comparator  # comparators beyond tolerance/exact
 
@@ -188,7 +225,11 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
 
 
 def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
-    """The first known mistake whose output on this case equals the student's."""
+    """The first known mistake whose output on this case equals the student's.
+
+    Matching uses the tolerance of the expected output's coarsest dtype: a dtype mistake
+    (float64 returned for float32 input) carries float32 round-off in its own order."""
+    loosen_to = coarsest_float_dtype(prepared.expected)
     for mistake in problem.spec.get("mistakes", []):
         func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
         precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
@@ -197,7 +238,8 @@ def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actua
                              f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
         except SpecError:
             continue  # a mistake that cannot run on this case simply does not match it
-        if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake") is None:
+        if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
+                        loosen_to=loosen_to) is None:
             return mistake
     return None
 

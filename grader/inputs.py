@@ -185,14 +185,16 @@ def case_arguments(problem: Problem, case: dict | str, seed: int = 0) -> list[Ar
     sizes = {**problem.spec.get("sizes", {}), **case.get("sizes", {})}
     dtype = case.get("dtype") or problem.spec.get("dtype") or "float32"
     args = []
+    skipped = False  # after an omitted argument, later ones must go by keyword to reach their slot
     for name in problem.spec["inputs"]:
         spec = input_spec(problem, case, name)
         if spec.get("omit"):
+            skipped = True
             continue
         where = f"{problem.path}: case '{case['name']}', input '{name}'"
         rng = stream(seed, problem.id, case["name"], name)
         value = make_value(spec, sizes=sizes, dtype=dtype, framework=problem.framework, rng=rng, where=where)
-        args.append(Argument(name, value, keyword=bool(spec.get("keyword"))))
+        args.append(Argument(name, value, keyword=bool(spec.get("keyword")) or skipped))
     return args
 
 

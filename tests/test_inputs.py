@@ -47,3 +47,15 @@ def test_randint_bounds_may_name_sizes():
 def test_edge_values_are_written_in():
     arr = draw_array({"distribution": "normal", "edge": [0.0, "inf", 80.0]}, (10,), stream(0, "e"), "w")
     assert 0.0 in arr and np.inf in arr and 80.0 in arr
+
+
+def test_arguments_after_an_omitted_one_go_by_keyword():
+    from grader.bank import Bank
+    from grader.inputs import case_arguments
+
+    problem = Bank().get("attention")
+    args = case_arguments(problem, "small-mask")
+    assert [(a.name, a.keyword) for a in args] == [("q", False), ("k", False), ("v", False), ("mask", False)]
+    problem.spec["inputs"] = {**problem.spec["inputs"], "extra": {"type": "int", "value": 1}}
+    args = case_arguments(problem, "small")  # mask omitted: extra must not land in mask's slot
+    assert [(a.name, a.keyword) for a in args][-1] == ("extra", True)

@@ -110,6 +110,13 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
     except MemoryError:
         channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
         return
+    except RuntimeError as exc:
+        if "can't allocate memory" not in str(exc):  # torch's allocator says so with a RuntimeError
+            channel.send({"type": "case", "name": name, "status": "exception",
+                          "message": short_traceback(exc, {filename}), "seconds": time.perf_counter() - start})
+            return
+        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
+        return
     except RecursionError as exc:
         channel.send({"type": "case", "name": name, "status": "exception",
                       "message": short_traceback(exc, {filename})})
@@ -152,6 +159,12 @@ def serve(request: dict, channel: Channel) -> None:
     channel.send({"type": "ready"})
     for call in request["calls"]:
         run_case(func, call, os.path.basename(path), channel)
+    for stream in (sys.stdout, sys.stderr):  # before "done": the parent may end the process right after it
+        if stream is not None:
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a student may have replaced or closed the stream
+                pass
     channel.send({"type": "done"})
 
 
@@ -183,7 +196,12 @@ def run_request(request: dict) -> None:
 
     channel = Channel(request["result_fd"])
     try:
-        sandbox.confine(request["limits"], request["workdir"])
+        config = dict(request.get("sandbox") or {})
+        config["keep_fds"] = [0, 1, 2, channel.fd]  # anything else inherited (a fork server's sockets) goes
+        config["result_fd"] = channel.fd
+        from . import codec  # noqa: F401 - imported before confining: the worker never needs new grader files
+
+        sandbox.confine(request["limits"], request["workdir"], config)
         serve(request, channel)
     except BaseException as exc:  # noqa: BLE001 - report, then leave without running anything else
         try:

@@ -14,6 +14,7 @@ class Limits:
     memory_mb: int = 4096       #: address space (torch needs ~1 GB just to import)
     processes: int = 64         #: processes/threads the child may have at once
     file_size_mb: int = 64      #: largest file the child may write
+    disk_mb: int = 256          #: all files written together (the work folder is a tmpfs of this size)
     open_files: int = 256       #: open file descriptors
     output_kb: int = 64         #: captured stdout/stderr kept, each; the rest is counted and dropped
     result_mb: int = 512        #: largest result the child may send back

@@ -130,7 +130,8 @@ class CappedBuffer:
 
 def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> bytes:
     header = {"framework": job.framework, "workdir": workdir, "module": job.module,
-              "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd}
+              "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd,
+              "sandbox": sandbox.child_config(workdir, job)}
     payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text} for c in calls]
     return codec.encode(payload, header=header)
 
@@ -293,6 +294,7 @@ def run_with(launch, job: Job) -> RunResult:
     result = RunResult(cases=[])
     remaining = list(job.calls)
     workdir = sandbox.make_workdir(job.files)
+    box = sandbox.prepare(job.limits, workdir)  # parent-side confinement (cgroups), cleaned up below
     try:
         first = True
         while first or remaining:
@@ -316,6 +318,7 @@ def run_with(launch, job: Job) -> RunResult:
             if attempt.finished:
                 break
     finally:
+        box.cleanup()
         sandbox.remove_workdir(workdir)
     done = {r.name for r in result.cases}
     for call in job.calls:

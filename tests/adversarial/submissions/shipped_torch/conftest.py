@@ -1,0 +1,1 @@
+raise ImportError("the shipped conftest.py was imported")

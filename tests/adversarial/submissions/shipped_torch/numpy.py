@@ -1,0 +1,1 @@
+raise ImportError("the shipped numpy.py was imported")

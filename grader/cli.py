@@ -208,6 +208,12 @@ def schema(name: str) -> None:
     click.echo(json.dumps(load_schema(), indent=2))
 
 
+from .batch_cli import grade_cmd, gradescope_cmd  # noqa: E402 - class grading commands (issue 4)
+
+main.add_command(grade_cmd)
+main.add_command(gradescope_cmd)
+
+
 @main.command()
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")

@@ -1,0 +1,163 @@
+"""Throughput and added latency of class grading: the warm fork server against a fresh Python per job.
+
+    python benchmarks/bench_batch.py                       # 60 students x 5 card problems, baseline on 8
+    python benchmarks/bench_batch.py --students 200 --baseline-students 12 --jobs 2
+
+Synthetic class: N students, each one .py file with the five card problems (sigmoid-backward,
+adam-step, coin-entropy, conv-output-size, attention); half the students have every function
+right, half have the known mistakes from examples/<id>/buggy.py. Each file carries its student
+id in a comment so no two jobs share a content hash (nothing is deduplicated or cached).
+
+Measured in the same run, with the same pool (`--jobs` worker threads), the same prepared cases,
+comparisons and sandbox:
+
+* fork server: `grader.batch.grade_class` over all N students (the `grader grade` path);
+* baseline: the same on the first `--baseline-students` students with `SubprocessExecutor`:
+  a fresh `python -I` per problem-submission that imports torch, loads the file and runs the
+  same cases (the obvious alternative, and what `grader check` does for one submission).
+
+Throughput is problem-submissions per second of wall time. Added latency per problem-submission
+is what the executor adds around the student's own code: the wall time of `executor.run(job)`
+minus the time the child measured inside the student's function calls. It is measured in a
+separate sequential pass (one job at a time, so queueing on a loaded machine does not count).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.bank import Bank  # noqa: E402
+from grader.batch import LocalPool, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.forkserver import ForkServerExecutor  # noqa: E402
+from grader.runner import SubprocessExecutor  # noqa: E402
+
+CARD = ["sigmoid-backward", "adam-step", "coin-entropy", "conv-output-size", "attention"]
+
+
+def make_class(root: Path, n: int) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        variant = "correct" if i % 2 == 0 else "buggy"
+        parts = [f"# student {i:04d} ({variant})\nimport math\n\nimport torch\n\n"]
+        for problem in CARD:
+            text = (ROOT / "examples" / problem / f"{variant}.py").read_text()
+            parts.append("\n".join(l for l in text.splitlines() if not l.startswith("import ")).strip() + "\n\n\n")
+        (root / f"student{i:04d}.py").write_text("".join(parts))
+
+
+class Recording:
+    """Wraps an executor; records (wall of run, seconds inside the student's calls) per job."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.records: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
+
+    def run(self, job):
+        start = time.perf_counter()
+        result = self.inner.run(job)
+        wall = time.perf_counter() - start
+        inside = sum(c.seconds or 0.0 for c in result.cases)
+        with self._lock:
+            self.records.append((wall, inside))
+        return result
+
+
+def run_class(assignment, students, bank, executor, jobs: int):
+    recording = Recording(executor)
+    with LocalPool(jobs) as pool:
+        start = time.perf_counter()
+        report = grade_class(assignment, students, bank=bank, pool=pool, executor=recording)
+        wall = time.perf_counter() - start
+    return report, wall, recording.records
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (f"{os.cpu_count()} CPUs ({model or platform.processor() or platform.machine()}), "
+            f"Linux {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=60)
+    parser.add_argument("--baseline-students", type=int, default=8)
+    parser.add_argument("--latency-students", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+
+    bank = Bank()
+    assignment = parse_assignment({"name": "benchmark", "problems": CARD}, Path("<benchmark>"), bank)
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+        make_class(Path(tmp, "class"), args.students)
+        students = find_students(Path(tmp, "class"))
+        load_before = os.getloadavg()
+        with ForkServerExecutor() as fork:
+            run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
+            fork_report, fork_wall, _ = run_class(assignment, students, bank, fork, args.jobs)
+            _, _, latency = run_class(assignment, students[:args.latency_students], bank, fork, 1)
+        base_students = students[:args.baseline_students]
+        base_report, base_wall, base_latency = run_class(assignment, base_students, bank, SubprocessExecutor(),
+                                                         args.jobs)
+        load_after = os.getloadavg()
+
+    n_fork = len(students) * len(CARD)
+    n_base = len(base_students) * len(CARD)
+    fork_rate, base_rate = n_fork / fork_wall, n_base / base_wall
+    added = [1000 * (wall - inside) for wall, inside in latency]
+    base_added = [1000 * (wall - inside) for wall, inside in base_latency]
+    # Same students, same verdicts: the executors must agree on every score they both graded.
+    fork_scores = {s.student: s.score for s in fork_report.students}
+    mismatches = [s.student for s in base_report.students if abs(fork_scores[s.student] - s.score) > 1e-9]
+    full = sum(1 for s in fork_report.students if s.score == s.max_score)
+
+    lines = [
+        f"machine: {machine()}",
+        f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (other work shares these CPUs)",
+        f"command: python benchmarks/bench_batch.py --students {args.students} "
+        f"--baseline-students {args.baseline_students} --latency-students {args.latency_students} --jobs {args.jobs}",
+        "",
+        "| executor | problem-submissions | wall (s) | per second | added latency median (ms) | p95 (ms) |",
+        "|---|---|---|---|---|---|",
+        f"| fork server, {args.jobs} workers | {n_fork} | {fork_wall:.1f} | {fork_rate:.1f} | "
+        f"{statistics.median(added):.0f} | {percentile(added, 0.95):.0f} |",
+        f"| baseline: fresh python per job, {args.jobs} workers | {n_base} | {base_wall:.1f} | {base_rate:.2f} | "
+        f"{statistics.median(base_added):.0f} | {percentile(base_added, 0.95):.0f} |",
+        "",
+        f"ratio (throughput, fork server / baseline): {fork_rate / base_rate:.1f}x",
+        f"scores: {full}/{len(students)} students with full marks (expected {(len(students) + 1) // 2}); "
+        f"baseline and fork server disagree on {len(mismatches)} of {len(base_students)} students",
+        "(added latency: wall of executor.run minus time inside the student's calls; fork server measured "
+        f"one job at a time over {min(args.latency_students, len(students))} students, baseline from its run)",
+    ]
+    print("\n".join(lines))
+    if mismatches:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Stable job ids and the result cache that lets a regrade skip what did not change.
+
+A grading job is identified by the content hash of everything its result depends on: the
+submission's files, the problem spec (with the assignment's points), the reference sources,
+the seed, the limits and the engine version (the grader package's own source). The same id
+twice means the same result, so a re-run records one result per id, and a scheduler (the
+local pool today, Ray tomorrow) may run a job again without changing anything.
+
+Results are stored as JSON under `<out>/.cache/<id[:2]>/<id>.json`. Only results the student's
+code caused are cached; a grader failure is retried on the next run.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+
+from . import __version__
+from .result import ProblemResult, Status, TestResult
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def canonical(data) -> bytes:
+    """JSON with sorted keys: equal data, equal bytes."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def tree_digest(root: Path, patterns: tuple[str, ...] = ("*.py",)) -> str:
+    """A digest of every matching file under `root` (names and contents)."""
+    parts = []
+    if root.is_dir():
+        for pattern in patterns:
+            for path in sorted(root.rglob(pattern)):
+                if "__pycache__" in path.parts or not path.is_file():
+                    continue
+                parts += [path.relative_to(root).as_posix().encode(), path.read_bytes()]
+    return _digest(*parts)
+
+
+def _reference_imports(path: Path) -> set[str]:
+    """Names of reference modules that a reference module imports (`from . import x`, `from .x import y`)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level >= 1:
+                base = module.split(".") if module else []
+                if base:
+                    names.add(".".join(base))
+                names.update(".".join(base + [a.name]) for a in node.names)
+            elif module == "reference" or module.startswith("reference."):
+                rest = module.split(".")[1:]
+                if rest:
+                    names.add(".".join(rest))
+                names.update(".".join(rest + [a.name]) for a in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("reference."):
+                    names.add(alias.name.split(".", 1)[1])
+    return names
+
+
+def reference_digest(reference_dir: Path, spec: dict) -> str:
+    """A digest of the reference sources a problem depends on: its reference, its mistakes and what they import."""
+    todo = [str(spec.get("reference", "")).partition(":")[0]]
+    todo += [str(m.get("impl", "")).partition(":")[0] for m in spec.get("mistakes", [])]
+    comparator = spec.get("comparator")
+    if isinstance(comparator, dict):
+        todo += [str(v).partition(":")[0] for v in comparator.values() if isinstance(v, str) and ":" in v]
+    seen: set[Path] = set()
+    parts = []
+    init = reference_dir / "__init__.py"
+    if init.is_file():
+        parts += [b"__init__.py", init.read_bytes()]
+    while todo:
+        name = todo.pop()
+        if not name:
+            continue
+        for candidate in (reference_dir / (name.replace(".", "/") + ".py"),
+                          reference_dir / name.replace(".", "/") / "__init__.py"):
+            if candidate.is_file() and candidate not in seen:
+                seen.add(candidate)
+                parts += [candidate.relative_to(reference_dir).as_posix().encode(), candidate.read_bytes()]
+                todo += sorted(_reference_imports(candidate))
+    return _digest(*parts)
+
+
+@functools.lru_cache(maxsize=None)
+def engine_version() -> str:
+    """The package version plus a digest of its own source: editing the engine invalidates results."""
+    package = Path(__file__).resolve().parent
+    return f"{__version__}+{tree_digest(package, ('*.py', '*.json'))[:16]}"
+
+
+def files_digest(files: dict[str, bytes]) -> str:
+    parts = []
+    for name in sorted(files):
+        parts += [name.encode(), files[name]]
+    return _digest(*parts)
+
+
+def job_id(*, files: dict[str, bytes], problem_spec: dict, points: float, reference: str, seed: int,
+           limits: dict, module_name: str | None, engine: str | None = None) -> str:
+    """The content hash that identifies one grading job."""
+    return _digest(b"grader-job-1", files_digest(files).encode(), canonical(problem_spec), canonical(points),
+                   reference.encode(), canonical(seed), canonical(limits), canonical(module_name),
+                   (engine or engine_version()).encode())
+
+
+def result_from_dict(data: dict) -> ProblemResult:
+    """Rebuild a ProblemResult from its `to_dict()` form."""
+    test_names = {f.name for f in fields(TestResult)}
+    tests = [TestResult(**{k: (Status(v) if k == "status" else v) for k, v in t.items() if k in test_names})
+             for t in data.get("tests", [])]
+    names = {f.name for f in fields(ProblemResult)}
+    values = {k: v for k, v in data.items() if k in names and k != "tests"}
+    return ProblemResult(tests=tests, **values)
+
+
+class ResultCache:
+    """Results by job id under `root` (usually `<out>/.cache`)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def _path(self, job: str) -> Path:
+        return self.root / job[:2] / f"{job}.json"
+
+    def get(self, job: str) -> ProblemResult | None:
+        path = self._path(job)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("job") != job:
+                return None
+            return result_from_dict(data["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged: grade again
+
+    def put(self, job: str, result: ProblemResult) -> None:
+        if result.grader_error:
+            return
+        path = self._path(job)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"job": job, "engine": engine_version(), "result": result.to_dict()}, fh)
+        os.replace(tmp, path)  # atomic: a crash never leaves half an entry

@@ -1,0 +1,432 @@
+"""A warm fork server: one template process with torch and numpy imported forks a child per launch.
+
+`import torch` costs 1 to 2 s; forking a process that already has it costs milliseconds. The
+template is started fresh (`python -I`, the scrubbed child environment, its own session), imports
+torch, numpy and the child side of the grader (nothing secret: no reference, no bank, no results),
+and then only ever forks. It never initialises CUDA and never runs a torch op: an op would start
+intra-op threads, and a fork of a multithreaded process can deadlock. The environment pins
+OMP/MKL/OpenBLAS to one thread so that importing numpy and torch starts none either; the template
+checks it is single-threaded and says so in its handshake.
+
+Protocol (a SOCK_SEQPACKET socket pair between the grader and the template):
+
+    grader -> template: b"spawn" + SCM_RIGHTS [request_r, result_w, stdout_w, stderr_w, status_w]
+    template -> grader: struct "i" pid of the forked child (or -errno when fork failed)
+
+The template closes its copies of the first four pipe ends right after forking, keeps `status_w`
+and, when it reaps the child, writes its exit status (struct "i", a `subprocess` style return
+code: negative for a signal) to it and closes it. The forked child makes itself a session leader
+(so the grader can kill its whole tree with killpg), reads its request from `request_r`, moves the
+result pipe to fd 3 and stdout/stderr onto 1/2, closes every other descriptor, takes the fresh
+child's environment, and then runs `grader.child.run_request` exactly like a fresh child does
+(which confines itself first).
+
+`ForkServer.launch` fits `runner.run_with`, so `ForkServerExecutor.run(job)` behaves exactly like
+`SubprocessExecutor.run(job)`, only faster.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from typing import TYPE_CHECKING
+
+from . import sandbox
+
+if TYPE_CHECKING:  # the template imports this module: it loads no more of the grader than a child needs
+    from .runner import Call, Job, RunResult
+
+RESULT_FD = 3          #: where the forked child finds its result pipe (as a fresh child's header says)
+SPAWN = b"spawn"
+READY = b"ready"
+TEMPLATE_CODE = ("import sys; sys.path.append({home!r}); "
+                 "from grader.forkserver import template_main; template_main(int(sys.argv[1]))")
+START_TIMEOUT = 120.0  # seconds to import torch on a loaded machine
+
+
+class ForkServerError(RuntimeError):
+    """The template could not be started or stopped answering (a grader failure, not a student's)."""
+
+
+# ---------------------------------------------------------------- the template process
+
+def _thread_count() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # pragma: no cover - not Linux
+        return 1
+
+
+def template_main(sock_fd: int) -> None:
+    """Entry point of the template: warm up, then fork one child per spawn request until EOF."""
+    import gc
+
+    import numpy  # noqa: F401 - the point of the template: imported once, shared by every child
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover - numpy-only installs
+        pass
+    from . import child, codec  # noqa: F401 - the child side of the boundary, nothing secret
+
+    _become_subreaper()
+    sock = socket.socket(fileno=sock_fd)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    gc.collect()
+    gc.freeze()  # keep the imported objects' pages shared with every child (no refcount COW churn)
+    status_fds: dict[int, int] = {}
+    sock.send(READY + struct.pack("i", _thread_count()))
+
+    def reap() -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            fd = status_fds.pop(pid, None)
+            if fd is not None:
+                try:
+                    os.write(fd, struct.pack("i", os.waitstatus_to_exitcode(status)))
+                except OSError:
+                    pass
+                os.close(fd)
+
+    while True:
+        try:
+            readable, _, _ = select.select([sock, wake_r], [], [])
+        except InterruptedError:  # pragma: no cover - PEP 475 retries select
+            continue
+        if wake_r in readable:
+            try:
+                while os.read(wake_r, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+        reap()
+        if sock not in readable:
+            continue
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 64, 8)
+        except OSError:
+            message, fds = b"", []
+        if not message:  # the grader is gone: stop (its children are killed by the grader or die on EPIPE)
+            for fd in fds:
+                os.close(fd)
+            os._exit(0)
+        if message != SPAWN or len(fds) != 5:
+            for fd in fds:
+                os.close(fd)
+            sock.send(struct.pack("i", -errno.EINVAL))
+            continue
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            sock.send(struct.pack("i", -(exc.errno or errno.EAGAIN)))
+            continue
+        if pid == 0:
+            _forked_child(fds)  # never returns
+        for fd in fds[:4]:
+            os.close(fd)
+        status_fds[pid] = fds[4]
+        sock.send(struct.pack("i", pid))
+
+
+def _become_subreaper() -> None:
+    """Orphans of a child (a student's subprocesses) become the template's to reap, not zombies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
+def _forked_child(fds: list[int]) -> None:
+    """In the freshly forked child: become a fresh-looking child, then run the request."""
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()  # own session and process group: the grader kills the whole tree with killpg
+        request_r, result_w, out_w, err_w, _status_w = fds
+        chunks = []
+        while True:
+            chunk = os.read(request_r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(request_r)
+        # Move the three pipes above any low descriptor, then into place: 1, 2 and RESULT_FD.
+        import fcntl
+
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (out_w, err_w, result_w)]
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        for fd, target in zip(high, (1, 2, RESULT_FD)):
+            os.dup2(fd, target)
+        os.closerange(RESULT_FD + 1, _max_fd())  # the socket, other children's status pipes, ...
+        from . import codec
+        from .child import run_request
+
+        header, calls = codec.decode(b"".join(chunks), max_bytes=1 << 34)
+        header["calls"] = calls
+        header["result_fd"] = RESULT_FD
+        os.environ.clear()
+        os.environ.update(sandbox.child_env(header["workdir"]))
+        _reseed()
+        run_request(header)  # confines, serves, os._exit
+    except BaseException:  # noqa: BLE001 - never return into the template's loop
+        pass
+    os._exit(70)
+
+
+def _max_fd() -> int:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return soft if soft != resource.RLIM_INFINITY else 65536
+    except (ImportError, ValueError):  # pragma: no cover
+        return 65536
+
+
+def _reseed() -> None:
+    """Each child gets fresh random state, as a fresh interpreter would (not the template's copy)."""
+    import random
+
+    random.seed()
+    try:
+        import numpy
+
+        numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
+    except ImportError:  # pragma: no cover
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1))
+
+
+# ---------------------------------------------------------------- the grader's side
+
+class ForkHandle:
+    """A forked child (a `runner.ChildHandle`): its pipes, killpg for its tree, status from the template."""
+
+    def __init__(self, pid: int, result_fd: int, stdout_fd: int, stderr_fd: int, status_fd: int):
+        self.pid = pid
+        self.result_fd = result_fd
+        self.stdout_fd = stdout_fd
+        self.stderr_fd = stderr_fd
+        self._status_fd = status_fd
+        self._returncode: int | None = None
+        self._status_done = False
+        self._closed = False
+
+    def kill(self) -> None:
+        sandbox.kill_tree(self.pid)
+
+    def wait(self, timeout: float) -> int | None:
+        """The child's exit status (negative: killed by that signal), or None if not known in time."""
+        if self._status_done:
+            return self._returncode
+        deadline = time.monotonic() + max(timeout, 0)
+        data = b""
+        while len(data) < 4:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._status_fd], [], [], max(remaining, 0))
+            if not ready:
+                return None
+            chunk = os.read(self._status_fd, 4 - len(data))
+            if not chunk:  # the template died before reporting
+                self._status_done = True
+                return None
+            data += chunk
+        self._returncode = struct.unpack("i", data)[0]
+        self._status_done = True
+        return self._returncode
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.kill()
+        self.wait(timeout=5)
+        for fd in (self.result_fd, self.stdout_fd, self.stderr_fd, self._status_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class ForkServer:
+    """The template process and the launcher that asks it for children. Thread-safe."""
+
+    def __init__(self, python: str = sys.executable):
+        self.python = python
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._sock: socket.socket | None = None
+        self._home: str | None = None
+        self.template_threads: int | None = None
+        self.starts = 0
+
+    # -- lifecycle
+    def start(self) -> None:
+        with self._lock:
+            self._ensure_started()
+
+    def _ensure_started(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            return
+        self._stop_locked()
+        from .runner import GRADER_HOME
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._home = tempfile.mkdtemp(prefix="grader-template-")
+        log_path = os.path.join(self._home, "template.log")
+        try:
+            with open(log_path, "wb") as log:
+                proc = subprocess.Popen(
+                    [self.python, "-I", "-c", TEMPLATE_CODE.format(home=GRADER_HOME), str(theirs.fileno())],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                    pass_fds=(theirs.fileno(),), cwd=self._home, env=sandbox.child_env(self._home),
+                    start_new_session=True, close_fds=True)
+        finally:
+            theirs.close()
+        ready, _, _ = select.select([ours], [], [], START_TIMEOUT)
+        message = ours.recv(64) if ready else b""
+        if not message.startswith(READY):
+            proc.kill()
+            proc.wait()
+            ours.close()
+            with open(log_path, "rb") as log:
+                err = log.read().decode("utf-8", "replace")[-2000:]
+            sandbox.remove_workdir(self._home)
+            self._home = None
+            raise ForkServerError("the fork server's template process did not start"
+                                  + (f":\n{err}" if err.strip() else f" within {START_TIMEOUT:g} s"))
+        self.template_threads = struct.unpack("i", message[len(READY):len(READY) + 4])[0]
+        self._proc, self._sock = proc, ours
+        self.starts += 1
+
+    def _stop_locked(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._proc is not None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._proc.wait()
+            self._proc = None
+        if self._home is not None:
+            sandbox.remove_workdir(self._home)
+            self._home = None
+
+    def close(self) -> None:
+        """Stop the template (children already launched are the callers' to close)."""
+        with self._lock:
+            self._stop_locked()
+
+    def __enter__(self) -> "ForkServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- launching
+    def _spawn(self, fds: list[int]) -> int:
+        """Ask the template for a child holding `fds`; restart a dead template once."""
+        for attempt in range(3):
+            with self._lock:
+                try:
+                    self._ensure_started()
+                    socket.send_fds(self._sock, [SPAWN], fds)
+                    ready, _, _ = select.select([self._sock], [], [], 30)
+                    reply = self._sock.recv(16) if ready else b""
+                except OSError:
+                    reply = b""
+                if len(reply) != 4:
+                    self._stop_locked()  # dead or wedged: a fresh template next time
+                    continue
+            pid = struct.unpack("i", reply)[0]
+            if pid > 0:
+                return pid
+            if -pid in (errno.EAGAIN, errno.ENOMEM):  # fork failed for now: try again shortly
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise ForkServerError(f"the fork server could not fork: {os.strerror(-pid)}")
+        raise ForkServerError("the fork server's template process stopped answering")
+
+    def launch(self, job: Job, calls: list[Call], workdir: str) -> ForkHandle:
+        """A `runner.run_with` launcher: a child forked from the warm template."""
+        request_r, request_w = os.pipe()
+        result_r, result_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        status_r, status_w = os.pipe()
+        theirs = [request_r, result_w, out_w, err_w, status_w]
+        try:
+            pid = self._spawn(theirs)
+        except BaseException:
+            for fd in (request_w, result_r, out_r, err_r, status_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        from .runner import request_frame
+
+        frame = request_frame(job, calls, workdir, RESULT_FD)
+        threading.Thread(target=_feed, args=(request_w, frame), daemon=True).start()
+        return ForkHandle(pid, result_r, out_r, err_r, status_r)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class ForkServerExecutor:
+    """`Executor.run(job) -> RunResult` on children forked from one warm template."""
+
+    def __init__(self, server: ForkServer | None = None):
+        self.server = server or ForkServer()
+
+    def run(self, job: Job) -> RunResult:
+        from .runner import run_with
+
+        return run_with(self.server.launch, job)
+
+    def close(self) -> None:
+        self.server.close()
+
+    def __enter__(self) -> "ForkServerExecutor":
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

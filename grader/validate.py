@@ -150,15 +150,40 @@ def validate(path: Path | str | None = None, *, bank: Bank | None = None, execut
              workers: int | None = None, progress=None) -> ValidationReport:
     """Validate the problems under `path` (default: the whole bank)."""
     start = time.monotonic()
+    _forget_reference_modules()  # a long-lived process sees the instructor's latest edits
     if bank is None:
         root = find_bank_root(Path(path)) if path is not None else None
         bank = Bank(root)
-    if executor is None:
+    own_executor = executor is None
+    if own_executor:
+        executor = default_executor()
+    try:
+        return _validate_files(spec_files(Path(path) if path is not None else None, bank), bank, executor,
+                               workers, progress, start)
+    finally:
+        close = getattr(executor, "close", None) if own_executor else None
+        if close:
+            close()
+
+
+def default_executor():
+    """The warm fork server when this install has it (children in milliseconds), else a fresh
+    Python per job."""
+    try:
+        from .batch import AutoExecutor
+    except ImportError:
         from .runner import SubprocessExecutor
 
-        executor = SubprocessExecutor()
-    files = spec_files(Path(path) if path is not None else None, bank)
+        return SubprocessExecutor()
+    return AutoExecutor("fork")
+
+
+def _validate_files(files, bank, executor, workers, progress, start) -> ValidationReport:
     workers = workers or max(1, min(len(files), os.cpu_count() or 1))
+    if (bank.reference_dir / "__init__.py").exists():
+        from .bank import _register_reference_package
+
+        _register_reference_package(bank.reference_dir)  # once, before threads import from it
 
     def one(spec_path: Path) -> ProblemReport:
         report = validate_file(spec_path, bank, executor)
@@ -172,6 +197,13 @@ def validate(path: Path | str | None = None, *, bank: Bank | None = None, execut
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             reports = list(pool.map(one, files))
     return ValidationReport(reports, seconds=time.monotonic() - start)
+
+
+def _forget_reference_modules() -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "reference" or m.startswith("reference.")]:
+        del sys.modules[name]
 
 
 def validate_file(spec_path: Path, bank: Bank, executor) -> ProblemReport:

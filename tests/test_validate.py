@@ -1,0 +1,128 @@
+"""grader validate: passes on sound problems, fails (exit 1) on a weak one, exit 2 on a malformed spec."""
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.validate import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+MY_PROBLEMS = ["clustering", "unsupervised", "association", "initialization/xavier-init.yaml",
+               "initialization/he-init.yaml", "regularization/inverted-dropout.yaml",
+               "regularization/dropout-numpy.yaml", "activations/sigmoid-backward.yaml"]
+
+
+def write_bank(root: Path, spec: str, reference: str, mistakes: str) -> Path:
+    (root / "problems" / "basics").mkdir(parents=True)
+    (root / "reference" / "mistakes").mkdir(parents=True)
+    (root / "reference" / "__init__.py").write_text("")
+    (root / "reference" / "mistakes" / "__init__.py").write_text("")
+    (root / "reference" / "basics.py").write_text(textwrap.dedent(reference))
+    (root / "reference" / "mistakes" / "basics.py").write_text(textwrap.dedent(mistakes))
+    path = root / "problems" / "basics" / "double.yaml"
+    path.write_text(textwrap.dedent(spec))
+    return path
+
+
+SPEC = """\
+id: double
+title: Double
+topic: basics
+points: 10
+kind: function
+statement: |
+  Return `double(x)` = 2x, a tensor like x.
+entry_point: {name: double, signature: double(x)}
+starter: |
+  def double(x):
+      raise NotImplementedError
+reference: basics:double
+inputs:
+  x: {type: tensor, shape: [6], distribution: uniform, low: 0.0, high: 1.0}
+cases:
+  - {name: visible-negatives, visible: true, inputs: {x: [-1.0, 2.0, -3.0]}}
+  - {name: hidden-1}
+  - {name: hidden-2, inputs: {x: {shape: [3, 4]}}}
+mistakes:
+  - {name: plus, impl: "mistakes.basics:plus", feedback: "x + x + 1 is not 2x"}
+  - {name: triple, impl: "mistakes.basics:triple", feedback: "3x is not 2x"}
+  - {name: abs, impl: "mistakes.basics:absolute", feedback: "2|x| differs from 2x for negative x"}
+"""
+REFERENCE = """\
+def double(x):
+    return 2 * x
+"""
+MISTAKES = """\
+def plus(x):
+    return x + x + 1
+
+def triple(x):
+    return 3 * x
+
+def absolute(x):
+    return 2 * x.abs()
+"""
+
+
+def test_weak_problem_fails_naming_the_surviving_mistake(tmp_path, cli):
+    path = write_bank(tmp_path, SPEC, REFERENCE, MISTAKES)
+    result = cli("validate", path)
+    assert result.exit_code == 1, result.output
+    assert "FAIL  double" in result.output
+    assert "mistake 'abs' passes every hidden case" in result.output
+    assert "2/3" in result.output and "66.7%" in result.output
+
+
+def test_sound_problem_passes_and_reports_kill_rate(tmp_path):
+    spec = SPEC.replace("low: 0.0", "low: -1.0")  # hidden cases now have negative inputs
+    path = write_bank(tmp_path, spec, REFERENCE, MISTAKES)
+    report = validate(path)
+    assert report.ok, [p.failures() for p in report.problems]
+    [problem] = report.problems
+    assert problem.killed == 3 and report.kill_rate == 1.0
+    assert {c.name for c in problem.checks} >= {"spec", "statement", "inputs", "reference", "mistakes", "starter"}
+
+
+def test_reference_failing_its_own_cases_and_scoring_starter_are_reported(tmp_path):
+    spec = SPEC.replace("low: 0.0", "low: -1.0").replace(
+        "      raise NotImplementedError", "      return 2 * x").replace("Return `double(x)`", "Return twice x,")
+    reference = "import torch\n\ndef double(x):\n    return (2 * x.double()).to(x.dtype) if x.dtype == torch.float64 else x * 2.0001\n"
+    path = write_bank(tmp_path, spec, reference, MISTAKES)
+    [problem] = validate(path).problems
+    failures = "\n".join(problem.failures())
+    assert "statement: the statement never names the entry point 'double'" in failures
+    assert "starter: the starter stub scores 10" in failures
+    assert "reference: case 'visible-negatives': the reference's own output" in failures
+
+
+def test_malformed_spec_exits_2(tmp_path, cli):
+    path = write_bank(tmp_path, SPEC.replace("kind: function", "kind: funktion"), REFERENCE, MISTAKES)
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    assert "$.kind" in result.output
+    bad = write_bank(tmp_path / "b", SPEC.replace("uniform, low", "uniform, lo"), REFERENCE, MISTAKES)
+    assert cli("validate", bad).exit_code == 2
+
+
+def test_comparator_argument_names_are_checked(tmp_path, cli):
+    spec = SPEC + "comparator: {type: dropout, input: y, p: 0.5}\n"
+    path = write_bank(tmp_path, spec, REFERENCE, MISTAKES)
+    result = cli("validate", path)
+    assert result.exit_code == 2 and "'y' is not an input" in result.output
+
+
+def test_my_problems_validate_with_full_kill_rate():
+    for path in MY_PROBLEMS:
+        report = validate(ROOT / "problems" / path)
+        assert report.ok, [(p.problem, p.failures()) for p in report.problems if not p.ok]
+        assert report.kill_rate == 1.0
+
+
+@pytest.mark.skipif(not os.environ.get("GRADER_VALIDATE_BANK"), reason="whole bank: set GRADER_VALIDATE_BANK=1 (CI)")
+def test_whole_bank_validates(grader_cmd):
+    result = grader_cmd("validate", timeout=1800)
+    assert result.exit_code == 0, result.output[-5000:] + result.stderr[-2000:]
+    assert "Overall mistake kill rate" in result.output and "(100.0%)" in result.output

@@ -4,6 +4,9 @@ case), against GRADER_SANDBOX=off (rlimits only).
 
     python benchmarks/sandbox_cost.py [REPEATS]
 
+It then grades examples/sigmoid-backward/correct.py REPEATS times on a warm fork server
+(grader.forkserver), with the sandbox off and on: the whole cost per submission where it matters most.
+
 As in `runner.run_with`, this process makes the work folder and the Box (cgroups) and passes
 the child its config; each child is a fresh `python -I` that times `confine` and prints the
 result from the worker, the process that would run the student's code.
@@ -62,6 +65,39 @@ def main() -> None:
             ms = [s * 1000 for s, _ in runs]
             print(f"torch imported: {torch!s:<5}  GRADER_SANDBOX={mode:<3}  confine median {statistics.median(ms):6.1f} ms"
                   f" (min {min(ms):.1f}, max {max(ms):.1f}, n={repeats});  applied: {', '.join(runs[0][1])}")
+    fork_server(repeats)
+
+
+FORK_SERVER = r"""
+import statistics, sys, time
+sys.path.insert(0, {root!r})
+from grader.forkserver import ForkServerExecutor
+from grader.grading import grade
+executor = ForkServerExecutor()
+path = {path!r}
+grade("sigmoid-backward", path, executor=executor)  # warm up
+times = []
+for _ in range({repeats}):
+    start = time.perf_counter()
+    result = grade("sigmoid-backward", path, executor=executor)
+    times.append(time.perf_counter() - start)
+    assert result.score == result.max_score, result
+print(f"{{statistics.median(times) * 1000:.0f}} {{min(times) * 1000:.0f}}")
+"""
+
+
+def fork_server(repeats: int) -> None:
+    import os
+
+    path = str(ROOT / "examples" / "sigmoid-backward" / "correct.py")
+    for mode in ("off", "on"):
+        proc = subprocess.run([sys.executable, "-c", FORK_SERVER.format(root=str(ROOT), path=path, repeats=repeats)],
+                              capture_output=True, text=True, env=dict(os.environ, GRADER_SANDBOX=mode))
+        if proc.returncode != 0:
+            print(f"fork server, GRADER_SANDBOX={mode}: failed\n{proc.stderr[-2000:]}")
+            continue
+        median, best = proc.stdout.split()
+        print(f"fork server, GRADER_SANDBOX={mode:<3}  grading a correct submission: median {median} ms (min {best}, n={repeats})")
 
 
 if __name__ == "__main__":

@@ -147,8 +147,9 @@ def run(tmp_path_factory):
         with ThreadPoolExecutor(max_workers=3) as pool:
             graded = {name: (result, seconds) for name, result, seconds in pool.map(one, paths)}
         # after delete_beside has run: the other student's folder is graded as usual
-        graded["other (after delete_beside)"] = (grade(PROBLEM, tmp / "other" / "solution.py", bank=bank,
-                                                       limits=LIMITS), 0.0)
+        if (tmp / "other" / "solution.py").exists():  # (without a filesystem view, delete_beside wins)
+            graded["other (after delete_beside)"] = (grade(PROBLEM, tmp / "other" / "solution.py", bank=bank,
+                                                           limits=LIMITS), 0.0)
     finally:
         tempfile.tempdir = old_tempdir
         if old_env is None:
@@ -279,6 +280,7 @@ def test_memory_bomb_hits_the_memory_limit(run):
     assert_only_1d_cases_lost(run, "memory_bomb.py", "memory", "memory")
 
 
+@needs_namespaces
 def test_fork_bomb_is_bounded(run):
     result = result_of(run, "fork_bomb.py")
     assert_zero(result, "exception", "forked")
@@ -319,6 +321,7 @@ def test_reference_cannot_be_read_from_disk(run):
     assert_zero(result_of(run, "read_reference.py"), "exception", "no reference to read")
 
 
+@needs_namespaces
 def test_reference_cannot_be_imported(run):
     assert_zero(result_of(run, "import_reference.py"), "exception", "could not import the reference")
 
@@ -328,6 +331,7 @@ def test_other_submissions_cannot_be_read(run):
     assert_zero(result_of(run, "read_other_submission.py"), "exception", "FileNotFoundError")
 
 
+@needs_namespaces
 def test_environment_secrets_are_not_passed(run):
     result = result_of(run, "env_secrets.py")
     assert_full_marks(result)
@@ -358,11 +362,13 @@ def test_shipped_torch_numpy_and_conftest_never_shadow(run):
 
 # ---------------------------------------------------------------- harming the grader or others
 
+@needs_namespaces
 def test_results_file_cannot_be_overwritten(run):
     assert_full_marks(result_of(run, "overwrite_results.py"))
     assert (run["tmp"] / "results" / "results.json").read_text() == '{"score": 0}'
 
 
+@needs_namespaces
 def test_files_beside_the_submission_survive(run):
     assert_full_marks(result_of(run, "delete_beside.py"))
     assert (run["tmp"] / "beside" / "victim.txt").read_text() == "keep me"
@@ -379,6 +385,7 @@ def test_other_students_scores_are_unchanged(run):
     assert_full_marks(result_of(run, "correct (another student)"))
 
 
+@needs_namespaces
 def test_killing_the_parent_through_the_cli(tmp_path, grader_cmd):
     sub = materialise(SUBMISSIONS / "kill_parent.py", tmp_path / "kill_parent.py", {})
     out = grader_cmd("check", PROBLEM, sub, "--json", "--time-limit", "4", timeout=180)
@@ -406,6 +413,34 @@ def test_nothing_is_left_behind(run):
 
 def test_the_suite_is_quick(run):
     assert run["seconds"] < 240, run["seconds"]
+
+
+@needs_namespaces
+def test_fork_server_children_are_confined_too(tmp_path):
+    """The warm fork server's children go through the same `confine`."""
+    forkserver = pytest.importorskip("grader.forkserver")
+    values = {"__TMP__": str(tmp_path), "__BANK__": str(Bank().root), "__PORT__": "9"}
+    executor = forkserver.ForkServerExecutor()
+    expect = {"proc_parent.py": "full", "env_secrets.py": "full", "orphan_setsid.py": "full",
+              "read_reference.py": 0, "fork_bomb.py": 0}
+    os.environ["GRADER_TEST_SECRET"] = SECRET
+    try:
+        for name, want in expect.items():
+            path = materialise(SUBMISSIONS / name, tmp_path / name, values)
+            result = grade(PROBLEM, path, executor=executor, limits=LIMITS)
+            if want == "full":
+                assert_full_marks(result)
+            else:
+                assert result.score == 0, [(t.name, t.outcome, t.output) for t in result.tests]
+    finally:
+        os.environ.pop("GRADER_TEST_SECRET", None)
+        close = getattr(executor, "close", None) or getattr(executor.server, "close", None)
+        if close:
+            close()
+    deadline = time.monotonic() + 10
+    while orphans() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert orphans() == []
 
 
 def test_report_timings(run, capsys):

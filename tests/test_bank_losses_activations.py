@@ -17,21 +17,6 @@ WRONG: dict[str, list[tuple[str, str]]] = {}
 FORBIDDEN: dict[str, str] = {}
 
 
-@pytest.fixture(scope="module")
-def executor():
-    """The warm fork server when the engine has one (about 0.15 s a submission instead of 1-3 s for
-    a fresh interpreter that imports torch), else a fresh process per submission."""
-    try:
-        from grader.forkserver import ForkServerExecutor
-    except ImportError:
-        from grader.runner import SubprocessExecutor
-
-        yield SubprocessExecutor()
-        return
-    with ForkServerExecutor() as fork_executor:
-        yield fork_executor
-
-
 # ================================================================ activations
 
 CORRECT["tanh-backward"] = [

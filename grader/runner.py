@@ -140,8 +140,8 @@ SIGNAL_MEANINGS = {
     signal.SIGXCPU: (RunStatus.CPU, "used more CPU time than allowed ({cpu:g} s)"),
     signal.SIGXFSZ: (RunStatus.CRASHED, "wrote a file larger than allowed ({file_size_mb} MB)"),
     signal.SIGSEGV: (RunStatus.CRASHED, "crashed with a segmentation fault (very deep recursion?)"),
-    signal.SIGKILL: (RunStatus.MEMORY, "was killed (SIGKILL), most likely for using more memory than allowed "
-                                       "({memory_mb} MB)"),
+    signal.SIGKILL: (RunStatus.MEMORY, "was killed (SIGKILL): it used more memory than allowed ({memory_mb} MB), "
+                                       "or it killed itself"),
     signal.SIGABRT: (RunStatus.CRASHED, "aborted (SIGABRT)"),
 }
 

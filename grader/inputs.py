@@ -136,12 +136,12 @@ def to_framework(arr: np.ndarray, dtype: str, framework: str, where: str):
     if framework == "numpy":
         if dtype == "bfloat16":
             raise SpecError(f"{where}: NumPy has no bfloat16")
-        return np.ascontiguousarray(arr.astype(dtype))
+        return np.array(arr, dtype=dtype, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
     import torch
 
     if dtype == "bfloat16":
-        return torch.from_numpy(np.ascontiguousarray(arr.astype(np.float32))).to(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(arr.astype(dtype)))
+        return torch.from_numpy(np.array(arr, dtype=np.float32, order="C")).to(torch.bfloat16)
+    return torch.from_numpy(np.array(arr, dtype=dtype, order="C"))
 
 
 def make_value(spec: dict, *, sizes: dict, dtype: str, framework: str, rng: np.random.Generator, where: str):

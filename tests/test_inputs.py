@@ -59,3 +59,11 @@ def test_arguments_after_an_omitted_one_go_by_keyword():
     problem.spec["inputs"] = {**problem.spec["inputs"], "extra": {"type": "int", "value": 1}}
     args = case_arguments(problem, "small")  # mask omitted: extra must not land in mask's slot
     assert [(a.name, a.keyword) for a in args][-1] == ("extra", True)
+
+
+@pytest.mark.parametrize("framework", ["torch", "numpy"])
+def test_zero_dimensional_values_keep_their_shape(framework):
+    from grader.inputs import to_framework
+
+    value = to_framework(np.array(1.5), "float32", framework, "x")
+    assert tuple(value.shape) == ()

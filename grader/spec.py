@@ -126,6 +126,12 @@ class Problem:
         for case in self.cases:
             if case["name"] == name:
                 return case
+        if name.startswith("gradcheck-") and self.spec.get("gradcheck"):
+            from .gradcheck import gradcheck_case_dicts  # extra float64 gradient-check cases
+
+            for case in gradcheck_case_dicts(self):
+                if case["name"] == name:
+                    return case
         names = ", ".join(c["name"] for c in self.cases) or "none"
         raise SpecError(f"problem '{self.id}' has no case '{name}' (cases: {names})")
 

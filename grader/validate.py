@@ -146,20 +146,20 @@ def spec_files(path: Path | None, bank: Bank) -> list[Path]:
 # ---------------------------------------------------------------- the checks
 
 
-def validate(path: Path | str | None = None, *, bank: Bank | None = None, executor=None,
+def validate(path: Path | str | list | tuple | None = None, *, bank: Bank | None = None, executor=None,
              workers: int | None = None, progress=None) -> ValidationReport:
-    """Validate the problems under `path` (default: the whole bank)."""
+    """Validate the problems under `path` (a spec, a folder, a list of them; default: the whole bank)."""
     start = time.monotonic()
     _forget_reference_modules()  # a long-lived process sees the instructor's latest edits
+    paths = [Path(p) for p in path] if isinstance(path, (list, tuple)) else [Path(path)] if path is not None else []
     if bank is None:
-        root = find_bank_root(Path(path)) if path is not None else None
-        bank = Bank(root)
+        bank = Bank(find_bank_root(paths[0]) if paths else None)
+    files = [f for p in paths for f in spec_files(p, bank)] if paths else spec_files(None, bank)
     own_executor = executor is None
     if own_executor:
         executor = default_executor()
     try:
-        return _validate_files(spec_files(Path(path) if path is not None else None, bank), bank, executor,
-                               workers, progress, start)
+        return _validate_files(files, bank, executor, workers, progress, start)
     finally:
         close = getattr(executor, "close", None) if own_executor else None
         if close:

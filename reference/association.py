@@ -40,3 +40,26 @@ def apriori(transactions, min_support):
                     level.append(cand)
                     result.append((cand, s))
     return result
+
+
+def association_rules(transactions, min_support, min_confidence):
+    """Association rules X -> Y from the frequent itemsets (notes 000: support, confidence, lift).
+
+    For every frequent itemset S (support >= min_support) and every split of S into non-empty
+    disjoint X and Y = S - X:
+        support(X -> Y)    = support(S)
+        confidence(X -> Y) = support(S) / support(X)      (an estimate of P(Y | X))
+        lift(X -> Y)       = confidence(X -> Y) / support(Y)
+    Keep the rules with confidence >= min_confidence. Returns a list of tuples
+    (antecedent, consequent, support, confidence, lift), itemsets as sorted tuples.
+    """
+    support = dict(apriori(transactions, min_support))   # every subset of a frequent set is frequent
+    rules = []
+    for itemset, s in support.items():
+        for size in range(1, len(itemset)):
+            for x in combinations(itemset, size):
+                y = tuple(i for i in itemset if i not in x)
+                confidence = s / support[x]
+                if confidence >= min_confidence:
+                    rules.append((x, y, s, confidence, confidence / support[y]))
+    return rules

@@ -429,7 +429,8 @@ def _truthy_mode(value) -> bool:
 def compare_dropout(actual, expected, ctx: Context) -> str | None:
     """Inverted dropout: every element 0 or input/(1-p); the fraction of zeros close to p.
 
-    Elements whose input is 0 say nothing about the mask and are not counted.
+    Elements whose kept value would be within tolerance of 0 (input 0 or tiny) say nothing
+    about the mask and are not counted in the rate.
     With `training: <argument>`, an evaluation-mode call (False, or a str other than
     'train'/'training') must return the input unchanged (p = 0).
     """
@@ -465,7 +466,7 @@ def compare_dropout(actual, expected, ctx: Context) -> str | None:
 
 def _infer_dropout_law(x, e, tol) -> tuple[float, float, int] | None:
     """(scale, zero rate, sample size) of a mistake's dropout output, or None if it is not one."""
-    counted = x != 0
+    counted = np.abs(x) > 2 * tol.atol
     n = int(counted.sum())
     if n == 0:
         return None
@@ -481,14 +482,16 @@ def _infer_dropout_law(x, e, tol) -> tuple[float, float, int] | None:
 
 
 def _check_dropout(a, x, scale, rate, n_ref, tol, z, training, p_name) -> str | None:
-    counted = x != 0
     zero = np.abs(a) <= tol.atol
     if math.isinf(scale):
         kept_ok = np.zeros_like(zero)
         target = np.zeros_like(x)
+        counted = x != 0
     else:
         target = x * scale
         kept_ok = np.abs(a - target) <= tol.atol + tol.rtol * np.abs(target)
+        # an element whose kept value is itself within tolerance of 0 says nothing about the mask
+        counted = np.abs(target) > 2 * tol.atol + tol.rtol * np.abs(target)
     bad = ~(zero | kept_ok)
     mode = "" if training else " (not training: the input unchanged)"
     scale_text = "x" if scale == 1 else ("0" if math.isinf(scale) else f"x · {fmt(scale)}")

@@ -92,3 +92,24 @@ def test_numpy_dropout_passes_and_float64_mask_is_named(grade_source):
     assert not result.passed
     assert mistakes(result) == {"float64-output"}
     assert any("dtype float64, expected float32" in t.output for t in result.tests if not t.passed)
+
+
+def test_statistical_problems_never_fail_their_reference_across_seeds():
+    """A fresh random run of the reference passes every case for many seeds (no false fails),
+    and every known mistake fails a hidden case for each of them (power)."""
+    from grader.bank import Bank
+    from grader.kinds.function import check_output, evaluate, prepare_cases
+
+    bank = Bank()
+    for problem_id, seeds in (("inverted-dropout", 25), ("dropout-numpy", 25), ("xavier-init", 4), ("he-init", 4)):
+        problem = bank.get(problem_id)
+        reference = bank.load_callable(problem.spec["reference"])
+        mistakes = [(m, bank.load_callable(m["impl"])) for m in problem.spec["mistakes"]]
+        for seed in range(100, 100 + seeds):
+            prepared = prepare_cases(problem, bank, seed)
+            for case in prepared:
+                fresh = evaluate(reference, case.args, "native", "reference")
+                assert check_output(problem, case.case, fresh, case.expected, case.args) is None, (problem_id, seed)
+            for mistake, impl in mistakes:
+                assert any(check_output(problem, c.case, evaluate(impl, c.args, mistake.get("precision", "float64"), "m"),
+                                        c.expected, c.args) for c in prepared if not c.visible), (problem_id, mistake)

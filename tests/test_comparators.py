@@ -270,3 +270,12 @@ def test_schema_accepts_each_comparator_and_rejects_typos():
     for comparator in ({"type": "sign", "vectors": "diagonal"}, {"type": "dropout", "input": "x"},
                        {"type": "permutation", "fixd": [-1]}, "approximate"):
         assert schema_errors(comparator, schema), comparator
+
+
+def test_dropout_ignores_tiny_inputs_in_the_rate():
+    # an input within tolerance of 0 gives an output within tolerance of 0 even when kept
+    x = torch.randn(400, 50)
+    x[0, :20] = 1e-7
+    args = {"x": x, "p": 0.0}
+    assert check(DROPOUT, x.clone(), x.clone(), args) is None
+    assert check({**DROPOUT, "training": "t"}, x.clone(), x.clone(), {**args, "t": False, "p": 0.4}) is None

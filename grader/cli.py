@@ -215,22 +215,22 @@ main.add_command(gradescope_cmd)
 
 
 @main.command()
-@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @click.option("--workers", type=int, metavar="N", help="Problems validated in parallel (default: CPU count).")
 @click.pass_context
 @handle_errors
-def validate(ctx: click.Context, path: Path | None, as_json: bool, workers: int | None) -> None:
+def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
     """Check problems: schema, reference, mistakes killed, inputs, starter (default: whole bank).
 
-    PATH is a spec file, a topic folder, or nothing for the whole bank. Exit status: 0 all
+    PATHS are spec files or topic folders; none: the whole bank. Exit status: 0 all
     valid, 1 a check failed (each failure names the problem and the reason), 2 a malformed spec.
     """
     from .validate import find_bank_root, render_problem_line, render_report, validate as run_validation
 
-    bank_root = ctx.obj.get("bank") or (find_bank_root(path) if path is not None else None)
+    bank_root = ctx.obj.get("bank") or (find_bank_root(paths[0]) if paths else None)
     progress = None if as_json else (lambda report: click.echo(render_problem_line(report)))
-    report = run_validation(path, bank=Bank(bank_root), workers=workers, progress=progress)
+    report = run_validation(list(paths) or None, bank=Bank(bank_root), workers=workers, progress=progress)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_report(report))
     sys.exit(int(report.exit_code))
 

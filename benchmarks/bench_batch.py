@@ -1,7 +1,7 @@
 """Throughput and added latency of class grading: the warm fork server against a fresh Python per job.
 
     python benchmarks/bench_batch.py                       # 60 students x 5 card problems, baseline on 8
-    python benchmarks/bench_batch.py --students 200 --baseline-students 12 --jobs 2
+    python benchmarks/bench_batch.py --students 200 --baseline-students 12 --jobs 4
 
 Synthetic class: N students, each one .py file with the five card problems (sigmoid-backward,
 adam-step, coin-entropy, conv-output-size, attention); half the students have every function
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.bank import Bank  # noqa: E402
-from grader.batch import LocalPool, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.batch import LocalPool, default_jobs, find_students, grade_class, parse_assignment  # noqa: E402
 from grader.forkserver import ForkServerExecutor  # noqa: E402
 from grader.runner import SubprocessExecutor  # noqa: E402
 
@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--baseline-students", type=int, default=8)
     parser.add_argument("--latency-students", type=int, default=10)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--jobs", type=int, default=default_jobs())
     args = parser.parse_args()
 
     bank = Bank()
@@ -120,6 +120,17 @@ def main() -> None:
             run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
             fork_report, fork_wall, _ = run_class(assignment, students, bank, fork, args.jobs)
             _, _, latency = run_class(assignment, students[:args.latency_students], bank, fork, 1)
+            # The same pass with the sandbox's namespaces, filesystem view and cgroups off (rlimits only):
+            # what the fork server itself adds, apart from the sandbox's set-up and tear-down.
+            saved = os.environ.get("GRADER_SANDBOX")
+            os.environ["GRADER_SANDBOX"] = "off"
+            try:
+                _, _, bare = run_class(assignment, students[:args.latency_students], bank, fork, 1)
+            finally:
+                if saved is None:
+                    os.environ.pop("GRADER_SANDBOX", None)
+                else:
+                    os.environ["GRADER_SANDBOX"] = saved
         base_students = students[:args.baseline_students]
         base_report, base_wall, base_latency = run_class(assignment, base_students, bank, SubprocessExecutor(),
                                                          args.jobs)
@@ -130,6 +141,7 @@ def main() -> None:
     fork_rate, base_rate = n_fork / fork_wall, n_base / base_wall
     added = [1000 * (wall - inside) for wall, inside in latency]
     base_added = [1000 * (wall - inside) for wall, inside in base_latency]
+    bare_added = [1000 * (wall - inside) for wall, inside in bare]
     # Same students, same verdicts: the executors must agree on every score they both graded.
     fork_scores = {s.student: s.score for s in fork_report.students}
     mismatches = [s.student for s in base_report.students if abs(fork_scores[s.student] - s.score) > 1e-9]
@@ -148,6 +160,8 @@ def main() -> None:
         f"| baseline: fresh python per job, {args.jobs} workers | {n_base} | {base_wall:.1f} | {base_rate:.2f} | "
         f"{statistics.median(base_added):.0f} | {percentile(base_added, 0.95):.0f} |",
         "",
+        f"added latency of the fork server with the sandbox off (GRADER_SANDBOX=off, rlimits only): "
+        f"median {statistics.median(bare_added):.0f} ms, p95 {percentile(bare_added, 0.95):.0f} ms",
         f"ratio (throughput, fork server / baseline): {fork_rate / base_rate:.1f}x",
         f"scores: {full}/{len(students)} students with full marks (expected {(len(students) + 1) // 2}); "
         f"baseline and fork server disagree on {len(mismatches)} of {len(base_students)} students",

@@ -186,11 +186,18 @@ class Pool(Protocol):
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator[tuple]: ...
 
 
+def default_jobs() -> int:
+    """Two worker slots per core. A sandboxed child spends about two thirds of its life off the CPU
+    (namespace and cgroup set-up and tear-down; see docs/benchmarks.md), so one slot per core
+    leaves the cores idle; two per core measured 1.5 to 2x the throughput on a 2-core machine."""
+    return 2 * (os.cpu_count() or 1)
+
+
 class LocalPool:
     """N worker threads; each one's job runs in a child forked from a warm template (the executor)."""
 
     def __init__(self, jobs: int | None = None):
-        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.jobs = max(1, jobs or default_jobs())
         self._threads = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grader-worker")
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator[tuple]:
@@ -266,10 +273,15 @@ class ClassGrader:
     def prepare_shared(self, indices: Iterable[int] | None = None) -> None:
         """Cases of the problems (all, or `indices`) for the shared seed, once, before any student runs:
         a reference that fails on a case is a spec error, reported before grading starts."""
-        if self.assignment.seed == "per-student":
-            return
         for index, entry in enumerate(self.assignment.problems):
-            if entry.problem.kind == "function" and (indices is None or index in indices):
+            if indices is not None and index not in indices:
+                continue
+            # Import references and mistakes here, once, before worker threads compare in parallel.
+            if entry.problem.spec.get("reference"):
+                self.bank.load_callable(entry.problem.spec["reference"])
+            for mistake in entry.problem.spec.get("mistakes", []):
+                self.bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
+            if entry.problem.kind == "function" and self.assignment.seed != "per-student":
                 self._prepare(index, int(self.assignment.seed))
 
     def _prepare(self, index: int, seed: int):

@@ -19,7 +19,7 @@ from .errors import ExitCode, UsageError
               help="The assignment YAML (name, problems).")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("grader-out"),
               show_default=True, help="Folder for grades.csv, junit.xml, students/*.json and the cache.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker slots (default: all cores).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker slots (default: two per core, which keeps every core busy).")
 @click.option("--force", is_flag=True, help="Grade everything again, ignoring cached results.")
 @click.option("--fail-under", metavar="SCORE",
               help="Exit 1 when a student's total is below SCORE (points, or a percentage like 70%).")

@@ -365,3 +365,61 @@ def test_examples_class_demo_assignment_is_valid():
                                                    "conv-output-size", "attention"]
     students = {s.student: s.path.suffix or "folder" for s in find_students(EXAMPLES / "class")}
     assert {".py", ".ipynb", "folder"} <= set(students.values()) and len(students) >= 4
+
+
+# ---------------------------------------------------------------- the acceptance run (slow: -m slow)
+
+def make_big_class(root: Path, n: int) -> dict[str, float]:
+    """n students cycling through .py files, folders and notebooks, right and wrong; -> expected total
+    (None where only 'less than full marks' is known)."""
+    root.mkdir(parents=True)
+    expected = {}
+    for i in range(n):
+        student, kind = f"st{i:03d}", i % 7
+        correct = all_in_one(CORRECT) + f"# {student}\n"
+        if kind in (0, 1):
+            (root / f"{student}.py").write_text(correct)
+            expected[student] = 25.0
+        elif kind == 2:
+            (root / f"{student}.py").write_text(all_in_one(BUGGY) + f"# {student}\n")
+            expected[student] = None
+        elif kind == 3:
+            (root / student).mkdir()
+            (root / student / "answers.py").write_text(correct)
+            (root / student / "notes.md").write_text("notes\n")
+            expected[student] = 25.0
+        elif kind == 4:
+            cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                      "source": ["%load_ext autoreload\n", correct]}]
+            (root / f"{student}.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                                               "nbformat_minor": 5}))
+            expected[student] = 25.0
+        elif kind == 5:
+            (root / f"{student}.py").write_text(correct + "def oops(:\n")
+            expected[student] = 0.0
+        else:
+            (root / f"{student}.py").write_text(correct + "raise SystemExit('bye')\n")
+            expected[student] = 0.0
+    return expected
+
+
+@pytest.mark.slow
+def test_two_hundred_students_end_to_end(tmp_path, grader_cmd):
+    expected = make_big_class(tmp_path / "class", 200)
+    assignment = tmp_path / "a.yaml"
+    assignment.write_text("name: Big\nproblems: [sigmoid-backward, {id: conv-output-size, points: 5}, coin-entropy]\n")
+    out = tmp_path / "out"
+    result = grader_cmd("grade", tmp_path / "class", "--assignment", assignment, "--out", out, timeout=1800)
+    assert result.exit_code == 0, result.stderr
+    rows = {r["student"]: r for r in read_gradebook(out)}
+    assert set(rows) == set(expected)
+    for student, total in expected.items():
+        got = float(rows[student]["total"])
+        data = json.loads((out / "students" / f"{student}.json").read_text())
+        assert data["score"] == pytest.approx(got, abs=1e-5)
+        assert got == total if total is not None else got < 25, student
+    root = ET.parse(out / "junit.xml").getroot()
+    per_student = sum(len(p["tests"]) for p in json.loads((out / "students" / "st000.json").read_text())["problems"])
+    assert len(root.findall(".//testcase")) == 200 * per_student
+    again = grader_cmd("grade", tmp_path / "class", "--assignment", assignment, "--out", out, timeout=600)
+    assert again.exit_code == 0 and "0 graded" in again.output and "600 from cache" in again.output

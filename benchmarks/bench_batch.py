@@ -8,7 +8,7 @@ adam-step, coin-entropy, conv-output-size, attention); half the students have ev
 right, half have the known mistakes from examples/<id>/buggy.py. Each file carries its student
 id in a comment so no two jobs share a content hash (nothing is deduplicated or cached).
 
-Measured in the same run, with the same pool (`--jobs` worker threads), the same prepared cases,
+Measured in the same run, interleaved in rounds (so both see the same machine load), with the same pool (`--jobs` worker threads), the same prepared cases,
 comparisons and sandbox:
 
 * fork server: `grader.batch.grade_class` over all N students (the `grader grade` path);
@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--baseline-students", type=int, default=8)
     parser.add_argument("--latency-students", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=default_jobs())
+    parser.add_argument("--rounds", type=int, default=4, help="Interleaved rounds of fork server and baseline.")
     args = parser.parse_args()
 
     bank = Bank()
@@ -116,9 +117,24 @@ def main() -> None:
         make_class(Path(tmp, "class"), args.students)
         students = find_students(Path(tmp, "class"))
         load_before = os.getloadavg()
+        base_students = students[:args.baseline_students]
+        # Interleave the two in rounds, so that both see the same share of a machine whose load
+        # (other people's work) drifts during the run; each side's wall time is summed over rounds.
+        fork_wall = base_wall = 0.0
+        fork_reports, base_reports, base_latency = [], [], []
+        rounds = max(1, min(args.rounds, len(base_students)))
         with ForkServerExecutor() as fork:
             run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
-            fork_report, fork_wall, _ = run_class(assignment, students, bank, fork, args.jobs)
+            for r in range(rounds):
+                part = students[r * len(students) // rounds:(r + 1) * len(students) // rounds]
+                report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
+                fork_reports.append(report)
+                fork_wall += wall
+                part = base_students[r * len(base_students) // rounds:(r + 1) * len(base_students) // rounds]
+                report, wall, records = run_class(assignment, part, bank, SubprocessExecutor(), args.jobs)
+                base_reports.append(report)
+                base_wall += wall
+                base_latency += records
             _, _, latency = run_class(assignment, students[:args.latency_students], bank, fork, 1)
             # The same pass with the sandbox's namespaces, filesystem view and cgroups off (rlimits only):
             # what the fork server itself adds, apart from the sandbox's set-up and tear-down.
@@ -131,9 +147,6 @@ def main() -> None:
                     os.environ.pop("GRADER_SANDBOX", None)
                 else:
                     os.environ["GRADER_SANDBOX"] = saved
-        base_students = students[:args.baseline_students]
-        base_report, base_wall, base_latency = run_class(assignment, base_students, bank, SubprocessExecutor(),
-                                                         args.jobs)
         load_after = os.getloadavg()
 
     n_fork = len(students) * len(CARD)
@@ -143,15 +156,17 @@ def main() -> None:
     base_added = [1000 * (wall - inside) for wall, inside in base_latency]
     bare_added = [1000 * (wall - inside) for wall, inside in bare]
     # Same students, same verdicts: the executors must agree on every score they both graded.
-    fork_scores = {s.student: s.score for s in fork_report.students}
-    mismatches = [s.student for s in base_report.students if abs(fork_scores[s.student] - s.score) > 1e-9]
-    full = sum(1 for s in fork_report.students if s.score == s.max_score)
+    fork_scores = {s.student: s.score for report in fork_reports for s in report.students}
+    mismatches = [s.student for report in base_reports for s in report.students
+                  if abs(fork_scores[s.student] - s.score) > 1e-9]
+    full = sum(1 for report in fork_reports for s in report.students if s.score == s.max_score)
 
     lines = [
         f"machine: {machine()}",
         f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (other work shares these CPUs)",
         f"command: python benchmarks/bench_batch.py --students {args.students} "
-        f"--baseline-students {args.baseline_students} --latency-students {args.latency_students} --jobs {args.jobs}",
+        f"--baseline-students {args.baseline_students} --latency-students {args.latency_students} --jobs {args.jobs} "
+        f"--rounds {rounds}",
         "",
         "| executor | problem-submissions | wall (s) | per second | added latency median (ms) | p95 (ms) |",
         "|---|---|---|---|---|---|",

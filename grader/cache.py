@@ -127,11 +127,14 @@ def job_id(*, files: dict[str, bytes], problem_spec: dict, points: float, refere
 def result_from_dict(data: dict) -> ProblemResult:
     """Rebuild a ProblemResult from its `to_dict()` form."""
     test_names = {f.name for f in fields(TestResult)}
-    tests = [TestResult(**{k: (Status(v) if k == "status" else v) for k, v in t.items() if k in test_names})
-             for t in data.get("tests", [])]
+
+    def tests_of(key: str) -> list[TestResult]:
+        return [TestResult(**{k: (Status(v) if k == "status" else v) for k, v in t.items() if k in test_names})
+                for t in data.get(key, [])]
+
     names = {f.name for f in fields(ProblemResult)}
-    values = {k: v for k, v in data.items() if k in names and k != "tests"}
-    return ProblemResult(tests=tests, **values)
+    values = {k: v for k, v in data.items() if k in names and k not in ("tests", "skipped")}
+    return ProblemResult(tests=tests_of("tests"), skipped=tests_of("skipped"), **values)
 
 
 class ResultCache:

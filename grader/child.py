@@ -91,11 +91,50 @@ def load_submission(path: str, entry_point: str, channel: Channel):
     return func
 
 
+def to_device(value, device: str):
+    """The tensors of a nested argument moved to `device` (the first one initialises CUDA here)."""
+    import torch
+
+    if type(value) is torch.Tensor:
+        return value.to(device)
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    return value
+
+
+def use_gpu(request: dict) -> None:
+    """Before any CUDA call: see the GPUs the grader sees, and cap this process's GPU memory.
+
+    The cap is set inside the student's process, so a student can lift it; the sandbox's
+    cgroup limits host memory, not GPU memory (see docs/threat-model.md)."""
+    visible = request.get("cuda_visible_devices")
+    if visible is None:
+        os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+    else:
+        os.environ["CUDA_VISIBLE_DEVICES"] = visible
+    import torch
+
+    cap = int(request["limits"].get("gpu_memory_mb") or 0)
+    if cap and torch.cuda.is_available():
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, cap * (1 << 20) / total))
+
+
 def run_case(func, call: dict, filename: str, channel: Channel) -> None:
     from . import codec
 
     name = call["name"]
     args, kwargs = call["args"], call["kwargs"]
+    device = call.get("device", "cpu")
+    if device != "cpu":
+        try:
+            args, kwargs = to_device(args, device), to_device(kwargs, device)
+        except Exception as exc:  # noqa: BLE001 - a broken GPU fails this case, not the grader
+            channel.send({"type": "case", "name": name, "status": "crashed",
+                          "message": f"could not put the inputs on {device}: {type(exc).__name__}: {exc}"})
+            return
     try:
         inspect.signature(func).bind(*args, **kwargs)
     except TypeError as exc:
@@ -146,6 +185,9 @@ def serve(request: dict, channel: Channel) -> None:
 
         torch.set_num_threads(1)
     import numpy  # noqa: F401 - imported before student code so it cannot be shadowed
+
+    if request.get("cuda"):
+        use_gpu(request)
 
     workdir = request["workdir"]
     os.chdir(workdir)

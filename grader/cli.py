@@ -155,11 +155,13 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -
 @click.argument("submission", type=click.Path(path_type=Path))
 @seed_options
 @limit_options
+@click.option("--device", type=click.Choice(["all", "cpu", "cuda"]), default="all", show_default=True,
+              help="Run the cases on these of the problem's devices (unavailable ones are reported as skipped).")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON result.")
 @click.pass_context
 @handle_errors
 def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | None, student: str | None,
-          as_json: bool, **kwargs) -> None:
+          as_json: bool, device: str, **kwargs) -> None:
     """Grade one submission FILE (or folder) for a problem.
 
     Exit status: 0 when every test passed, 1 when any failed, 2 for a usage or spec error.
@@ -170,7 +172,8 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
 
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
-    result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits)
+    result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits,
+                   device=device)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -18,6 +18,7 @@ class Limits:
     open_files: int = 256       #: open file descriptors
     output_kb: int = 64         #: captured stdout/stderr kept, each; the rest is counted and dropped
     result_mb: int = 512        #: largest result the child may send back
+    gpu_memory_mb: int = 8192   #: CUDA memory a GPU child may allocate (set inside the child: see threat model)
 
     def with_overrides(self, overrides: dict | None) -> "Limits":
         """A copy with the non-None values of `overrides` applied (unknown keys ignored)."""

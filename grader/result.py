@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 class Status(str, enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
+    SKIPPED = "skipped"  #: only in ProblemResult.skipped: not run here (a CUDA case without a GPU)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class ProblemResult:
     stderr: str = ""
     seconds: float = 0.0
     limits_hit: list[str] = field(default_factory=list)
+    skipped: list[TestResult] = field(default_factory=list)  #: cases not run here, with the reason
 
     @property
     def passed(self) -> bool:
@@ -63,7 +65,7 @@ class ProblemResult:
         """The `--json` shape: problem, score, max_score, tests[{name, score, max_score, status, output}]..."""
         data = asdict(self)
         data["status"] = Status.PASSED.value if self.passed else Status.FAILED.value
-        for test in data["tests"]:
+        for test in data["tests"] + data["skipped"]:
             test["status"] = Status(test["status"]).value
         return data
 

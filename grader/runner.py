@@ -53,6 +53,7 @@ class Call:
     kwargs: dict
     text: str            #: how it reads, e.g. "sigmoid_backward(x, grad_output)"
     time_limit: float | None = None
+    device: str = "cpu"  #: where the child puts the tensor arguments before the call
 
 
 @dataclass
@@ -66,6 +67,11 @@ class Job:
     calls: list[Call]
     limits: Limits = field(default_factory=Limits)
     label: str = ""
+
+    @property
+    def cuda(self) -> bool:
+        """Whether a call runs on a CUDA device (the child then gets the GPU, see sandbox)."""
+        return any(c.device.startswith("cuda") for c in self.calls)
 
 
 @dataclass
@@ -131,8 +137,10 @@ class CappedBuffer:
 def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> bytes:
     header = {"framework": job.framework, "workdir": workdir, "module": job.module,
               "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd,
-              "sandbox": sandbox.child_config(workdir, job)}
-    payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text} for c in calls]
+              "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
+              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+    payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device}
+               for c in calls]
     return codec.encode(payload, header=header)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import glob
 import itertools
 import json
 import os
@@ -189,7 +190,7 @@ def child_config(workdir: str, job=None) -> dict:
     """The `sandbox` field of a request header: what `confine` should set up."""
     box = _BOXES.get(workdir)
     return {"mode": sandbox_mode(), "hide": hidden_paths(getattr(job, "hide", ()) or ()),
-            "cgroups": list(box.cgroups) if box else []}
+            "cgroups": list(box.cgroups) if box else [], "cuda": bool(getattr(job, "cuda", False))}
 
 
 def _own_cgroup(controller: str) -> str | None:
@@ -403,12 +404,16 @@ def set_rlimit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
 
 
-def apply_rlimits(limits: dict) -> None:
+def apply_rlimits(limits: dict, cuda: bool = False) -> None:
+    """The per-process limits. A CUDA child gets no address-space limit: the CUDA driver maps
+    far more virtual memory than it uses and fails under one; its host memory is bounded by the
+    cgroup (as root) instead."""
     if resource is None:  # pragma: no cover - Windows
         return
     set_rlimit(resource.RLIMIT_CORE, 0)
     set_rlimit(resource.RLIMIT_CPU, int(limits["cpu"]) + 1)
-    set_rlimit(resource.RLIMIT_AS, int(limits["memory_mb"]) * MB)
+    if not cuda:
+        set_rlimit(resource.RLIMIT_AS, int(limits["memory_mb"]) * MB)
     set_rlimit(resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) * MB)
     set_rlimit(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     set_rlimit(resource.RLIMIT_NPROC, int(limits["processes"]))
@@ -442,7 +447,7 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
     elif mode != "off" and hasattr(os, "geteuid") and os.geteuid() == 0:
         _drop_root(workdir, _sandbox_uid(os.getpid()))  # no namespaces (a container without them)
         APPLIED.append("privilege-drop")
-    apply_rlimits(limits)
+    apply_rlimits(limits, cuda=bool(config.get("cuda")))
     APPLIED.append("rlimits")
 
 
@@ -665,8 +670,9 @@ def _build_root(limits: dict, workdir: str, config: dict, uid: int | None) -> No
     dev = new + "/dev"
     os.makedirs(dev, exist_ok=True)
     _mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755")
-    for name in DEVICES:
-        if os.path.exists("/dev/" + name):
+    gpu_nodes = [os.path.basename(p) for p in sorted(glob.glob("/dev/nvidia*"))] if config.get("cuda") else []
+    for name in list(DEVICES) + gpu_nodes:  # a CUDA child also needs the NVIDIA device nodes
+        if os.path.exists("/dev/" + name) and not os.path.isdir("/dev/" + name):
             _bind("/dev/" + name, f"{dev}/{name}", writable=True)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):

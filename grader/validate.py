@@ -249,7 +249,8 @@ def check_function_problem(problem: Problem, bank: Bank, executor, report: Probl
         report.add("statement", False, f"the statement never names the entry point '{entry}' "
                                        f"(students call {problem.signature})")
     check_inputs(problem, report)
-    prepared = prepare_cases(problem, bank, seed=0)  # the reference runs on every case (SpecError if not)
+    # the reference runs on every case (SpecError if not); cases on unavailable devices are skipped
+    prepared = [p for p in prepare_cases(problem, bank, seed=0) if not p.skipped]
     check_reference(problem, bank, executor, prepared, report)
     check_mistakes(problem, bank, prepared, report)
     check_starter(problem, bank, executor, prepared, report)
@@ -291,13 +292,10 @@ def check_inputs(problem: Problem, report: ProblemReport) -> None:
 
 def available_devices(listed: list[str]) -> tuple[list[str], list[str]]:
     """(devices the engine can run cases on here, skipped devices with the reason)."""
-    run, skipped = [], []
-    for device in listed:
-        if device == "cpu":
-            run.append(device)
-        else:
-            skipped.append(f"{device} (not available to the grader's children on this machine)")
-    return run, skipped
+    from .devices import select_devices
+
+    run, skipped = select_devices(listed)
+    return run, [f"{device} ({reason})" for device, reason in skipped]
 
 
 def reference_submission(problem: Problem, bank: Bank):

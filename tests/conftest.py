@@ -82,3 +82,15 @@ def grade_source(tmp_path, executor):
         path.write_text(textwrap.dedent(source), encoding="utf-8")
         return grade(problem_id, path, executor=executor, **options)
     return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` run only where a CUDA device is available, and skip cleanly elsewhere."""
+    from grader.devices import cuda_available
+
+    if cuda_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA device available")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

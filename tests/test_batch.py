@@ -179,7 +179,7 @@ def test_junit_has_one_testcase_per_student_problem_case(graded):
     expected = 0
     for student in graded["kinds"]:
         data = json.loads((graded["out"] / "students" / f"{student}.json").read_text())
-        expected += sum(len(p["tests"]) for p in data["problems"])
+        expected += sum(len(p["tests"]) + len(p.get("skipped", [])) for p in data["problems"])  # skipped: CUDA cases
     per_student = sum(len(Bank().get(p).cases) for p in PROBLEMS)
     testcases = root.findall(".//testcase")
     assert len(testcases) == expected == int(root.get("tests")) >= len(graded["kinds"]) * per_student
@@ -187,6 +187,7 @@ def test_junit_has_one_testcase_per_student_problem_case(graded):
     assert len(names) == len(testcases)
     failed = [t for t in testcases if t.find("failure") is not None]
     assert int(root.get("failures")) == len(failed) > 0
+    assert int(root.get("skipped")) == len([t for t in testcases if t.find("skipped") is not None])
     assert all(t.find("failure") is None for t in testcases if t.get("classname").startswith("s01."))
 
 
@@ -423,3 +424,19 @@ def test_two_hundred_students_end_to_end(tmp_path, grader_cmd):
     assert len(root.findall(".//testcase")) == 200 * per_student
     again = grader_cmd("grade", tmp_path / "class", "--assignment", assignment, "--out", out, timeout=600)
     assert again.exit_code == 0 and "0 graded" in again.output and "600 from cache" in again.output
+
+
+def test_notebook_cell_magics_are_skipped_whole():
+    from grader.notebook import notebook_to_python
+
+    nb = {"cells": [{"cell_type": "code", "source": "%%bash\necho hi\n"},
+                    {"cell_type": "code", "source": ["%%time\n", "x = 1\n", "!ls\n"]},
+                    {"cell_type": "markdown", "source": "not code"},
+                    {"cell_type": "code", "source": "def f():\n    return x\n"}]}
+    source, notes = notebook_to_python(json.dumps(nb).encode(), "hw.ipynb")
+    compile(source, "hw.py", "exec")
+    namespace = {}
+    exec(source, namespace)
+    assert namespace["f"]() == 1
+    assert any("skipped 2 IPython magic/shell line" in n for n in notes)
+    assert any("skipped 1 cell(s)" in n for n in notes)

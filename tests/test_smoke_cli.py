@@ -15,6 +15,9 @@ def test_correct_example_gets_full_marks(cli, problem):
     assert result.exit_code == 0, result.output
     assert data["score"] == data["max_score"] == 10
     assert all(t["status"] == "passed" for t in data["tests"])
+    # CUDA cases run where a GPU is available and are reported as skipped elsewhere, never dropped
+    cuda = [t for t in data["tests"] + data["skipped"] if t["device"] == "cuda"]
+    assert cuda and all(t["status"] in ("passed", "skipped") for t in cuda)
 
 
 @pytest.mark.parametrize("problem", CARD)

@@ -28,12 +28,14 @@ class PreparedCase:
 
     case: dict
     args: list[Argument]
-    call: Call
+    call: Call | None
     expected: Any
+    device: str = "cpu"
+    skipped: str | None = None  #: why this case does not run here (its device is not available)
 
     @property
     def name(self) -> str:
-        return self.case["name"]
+        return test_name(self.case["name"], self.device)
 
     @property
     def visible(self) -> bool:
@@ -133,19 +135,42 @@ def call_text(problem: Problem, args: list[Argument]) -> str:
     return f"{problem.entry_point}({', '.join(parts)})"
 
 
-def prepare_cases(problem: Problem, bank: Bank, seed: int = 0) -> list[PreparedCase]:
-    """Every case of `problem` with its inputs and expected output for `seed`."""
+def test_name(case_name: str, device: str) -> str:
+    """A test's name: the case's, with the device when it is not the CPU ("small [cuda]")."""
+    return case_name if device == "cpu" else f"{case_name} [{device}]"
+
+
+def case_devices(problem: Problem, case: dict) -> list[str]:
+    """The devices a case is meant to run on: the case's list, else the problem's, else the CPU."""
+    return list(case.get("devices") or problem.spec.get("devices") or ["cpu"])
+
+
+def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "all") -> list[PreparedCase]:
+    """Every case of `problem` on each of its devices, with inputs and expected output for `seed`.
+
+    `device` selects among the listed devices ("all", "cpu" or "cuda"); a selected device that
+    is not available gives a case marked `skipped`, so it is reported, never silently dropped.
+    The reference always runs on the CPU here; for a CUDA case the expected output is moved to
+    the GPU so that the device check compares like with like."""
+    from ..devices import select_devices
+
     reference = bank.load_callable(problem.spec["reference"])
     precision = problem.spec.get("reference_precision", "float64")
     prepared = []
     for case in problem.cases:
+        run, skipped = select_devices(case_devices(problem, case), device)
         args = case_arguments(problem, case, seed)
-        expected = evaluate(reference, args, precision, f"{problem.path}: the reference on case '{case['name']}'")
-        call = Call(name=case["name"], args=[a.value for a in args if not a.keyword],
-                    kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
-                    time_limit=case.get("time_limit"))
-        prepared.append(PreparedCase(case, args, call, expected))
-    if problem.spec.get("gradcheck"):  # extra cases: finite differences of a trusted forward
+        expected = evaluate(reference, args, precision, f"{problem.path}: the reference on case '{case['name']}'") \
+            if run else None
+        for dev in run:
+            call = Call(name=test_name(case["name"], dev), args=[a.value for a in args if not a.keyword],
+                        kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
+                        time_limit=case.get("time_limit"), device=dev)
+            on_device = expected if dev == "cpu" else _map(expected, lambda t: t.to(dev), lambda a: a)
+            prepared.append(PreparedCase(case, args, call, on_device, device=dev))
+        for dev, reason in skipped:
+            prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason))
+    if problem.spec.get("gradcheck") and device in ("all", "cpu"):  # finite differences, on the CPU in float64
         from ..gradcheck import prepared_gradcheck_cases
 
         prepared += prepared_gradcheck_cases(problem, bank, seed, lambda case, args, expected: PreparedCase(
@@ -288,16 +313,21 @@ def static_error(problem: Problem, submission: Submission, module: str | None) -
 
 def grade_function(problem: Problem, submission: Submission, *, bank: Bank, executor: Executor,
                    seed: int = 0, limits: Limits | None = None, student: str | None = None,
-                   prepared: list[PreparedCase] | None = None, module_name: str | None = None) -> ProblemResult:
+                   prepared: list[PreparedCase] | None = None, module_name: str | None = None,
+                   device: str = "all") -> ProblemResult:
     """Grade one submission for one function problem."""
     start = time.monotonic()
-    prepared = prepared if prepared is not None else prepare_cases(problem, bank, seed)
+    prepared = prepared if prepared is not None else prepare_cases(problem, bank, seed, device)
+    skipped = [p for p in prepared if p.skipped]
+    prepared = [p for p in prepared if not p.skipped]
     max_scores = split_points(problem.points, [p.weight for p in prepared])
     module = find_module(submission, problem.entry_point, module_name)
     result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
                            tests=[], kind=problem.kind, submission=submission.label, seed=seed, student=student,
                            feedback=list(submission.notes))
     error = static_error(problem, submission, module)
+    if error is None and not prepared:
+        error = "nothing to run here: " + "; ".join(sorted({f"{p.device}: {p.skipped}" for p in skipped}))
     if error is None:
         base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
@@ -315,8 +345,11 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     if error is not None:
         result.error = error
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,
-                                   output=f"not run: {error.splitlines()[0]}", outcome="not_run", device="cpu")
+                                   output=f"not run: {error.splitlines()[0]}", outcome="not_run", device=p.device)
                         for p, m in zip(prepared, max_scores)]
+    result.skipped = [TestResult(name=p.name, score=0.0, max_score=0.0, status=Status.SKIPPED, visible=p.visible,
+                                 output=f"skipped: {p.skipped}", outcome="skipped", device=p.device)
+                      for p in skipped]
     result.score = round(sum(t.score for t in result.tests), 9)
     _add_problem_feedback(problem, result)
     result.seconds = time.monotonic() - start
@@ -330,7 +363,7 @@ def _bounded(text: str, dropped: int) -> str:
 def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: CaseRun,
                  max_score: float, seed: int) -> TestResult:
     test = TestResult(name=prepared.name, score=0.0, max_score=max_score, status=Status.FAILED,
-                      visible=prepared.visible, device="cpu", seconds=run.seconds)
+                      visible=prepared.visible, device=prepared.device, seconds=run.seconds)
     if run.status is not RunStatus.OK:
         test.outcome = RUN_OUTCOMES[run.status]
         test.output = f"{prepared.call.text}: {run.message}" if run.status is RunStatus.EXCEPTION else run.message
@@ -342,6 +375,10 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
     test.outcome = "wrong"
     mistake = matching_mistake(problem, bank, prepared, run.value)
     lines = [message]
+    if prepared.device != "cpu" and f"expected {prepared.device}" in message and " is on " in message:
+        test.outcome = "device"
+        lines.append(f"The inputs were on {prepared.device}: keep the result there. Avoid .cpu() and .numpy(), "
+                     "and create new tensors with device=x.device (torch.zeros_like(x) does this for you).")
     if mistake:
         test.mistake = mistake["name"]
         lines.append(f"This matches a known mistake ({mistake['name']}): {mistake['feedback']}")

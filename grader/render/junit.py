@@ -16,14 +16,14 @@ def _clean(text: str, limit: int = 20000) -> str:
 def junit_xml(report) -> str:
     """The report as JUnit XML: a testsuite per problem, classname `student.problem`, name = case."""
     root = ET.Element("testsuites", name=_clean(report.assignment.name))
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for index, item in enumerate(report.assignment.problems):
         suite = ET.SubElement(root, "testsuite", name=item.id)
-        counts = {"tests": 0, "failures": 0, "errors": 0}
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         seconds = 0.0
         for student in report.students:
             problem = student.problems[index]
-            for test in problem.tests:
+            for test in problem.tests + problem.skipped:  # skipped: e.g. CUDA cases where no GPU is available
                 case = ET.SubElement(suite, "testcase", classname=f"{student.student}.{item.id}", name=test.name,
                                      time=f"{test.seconds or 0.0:.6f}")
                 seconds += test.seconds or 0.0
@@ -35,6 +35,9 @@ def junit_xml(report) -> str:
                     counts["errors"] += 1
                     error = ET.SubElement(case, "error", message=_clean(problem.error or "grader error", 500))
                     error.text = _clean(problem.stderr or problem.error or "")
+                elif test.status.value == "skipped":  # e.g. a CUDA case where no GPU is available
+                    counts["skipped"] += 1
+                    ET.SubElement(case, "skipped", message=_clean(test.output or "skipped", 500))
                 elif not test.passed:
                     counts["failures"] += 1
                     message = test.output.splitlines()[0] if test.output else (test.outcome or "failed")
@@ -44,6 +47,7 @@ def junit_xml(report) -> str:
         suite.set("tests", str(counts["tests"]))
         suite.set("failures", str(counts["failures"]))
         suite.set("errors", str(counts["errors"]))
+        suite.set("skipped", str(counts["skipped"]))
         suite.set("time", f"{seconds:.6f}")
         for key in totals:
             totals[key] += counts[key]

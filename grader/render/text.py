@@ -31,10 +31,16 @@ def render_result(result: ProblemResult, color: bool = False, show_output: bool 
     lines = [f"{result.problem}: {result.title}" + (f"  [{result.submission}]" if result.submission else "")]
     if result.error:
         lines += ["  " + line for line in _escape(result.error).splitlines()]
-    width = max((len(t.name) for t in result.tests), default=4)
+    ran, skipped = result.tests, result.skipped
+    width = max((len(t.name) for t in ran), default=4)
     if not result.error:
-        for test in result.tests:
+        for test in ran:
             lines += test_line(test, width, color)
+    for device in sorted({t.device or "?" for t in skipped}):
+        on = [t for t in skipped if (t.device or "?") == device]
+        mark = click.style("SKIP", fg="yellow", bold=True) if color else "SKIP"
+        reason = on[0].output.removeprefix("skipped: ")
+        lines.append(f"  {mark}  {len(on)} case(s) on {device}: {reason}")
     for note in result.feedback:
         lines.append(f"  {note}")
     if show_output and (result.stdout or result.stderr):

@@ -118,7 +118,7 @@ def run(tmp_path_factory):
     shutil.copy(ROOT / "examples" / PROBLEM / "correct.py", tmp / "other" / "solution.py")
     (tmp / "secret-outside.txt").write_text(SECRET)
     bank = Bank()
-    one_d = [p.name for p in prepare_cases(bank.get(PROBLEM), bank) if p.call.args[0].dim() == 1]
+    one_d = [p.name for p in prepare_cases(bank.get(PROBLEM), bank, device="cpu") if p.call.args[0].dim() == 1]
     assert one_d, "the problem needs a 1-D case for the 'only on the 1-D case' attacks"
     subs = tmp / "subs"
     subs.mkdir()

@@ -1,0 +1,103 @@
+"""Devices: CUDA cases run where a GPU is available, are reported as skipped elsewhere, and a
+result left on the wrong device fails with a message that says so."""
+import json
+
+import pytest
+
+from grader.devices import cuda_available, select_devices
+
+CORRECT = """
+    import torch
+    def sigmoid_backward(x, grad_output):
+        s = torch.sigmoid(x)
+        return grad_output * s * (1 - s)
+    """
+
+MOVES_TO_CPU = """
+    import torch
+    def sigmoid_backward(x, grad_output):
+        s = torch.sigmoid(x.cpu())
+        return grad_output.cpu() * s * (1 - s)
+    """
+
+NEW_TENSOR_ON_DEFAULT_DEVICE = """
+    import torch
+    def sigmoid_backward(x, grad_output):
+        out = torch.empty(x.shape, dtype=x.dtype)   # on the default device (the CPU)
+        s = torch.sigmoid(x)
+        out.copy_(grad_output * s * (1 - s))
+        return out
+    """
+
+CUDA_CRASH = """
+    import torch
+    def sigmoid_backward(x, grad_output):
+        if x.is_cuda:
+            index = torch.tensor([10 ** 9], device=x.device)
+            x[index] = 0          # out of bounds on the GPU: a device-side assert
+            torch.cuda.synchronize()
+        s = torch.sigmoid(x)
+        return grad_output * s * (1 - s)
+    """
+
+
+def test_selection_and_skips(monkeypatch):
+    monkeypatch.setenv("GRADER_NO_CUDA", "1")
+    cuda_available.cache_clear()
+    try:
+        assert select_devices(["cpu", "cuda"], "all") == (["cpu"], [("cuda", "no CUDA device is available on this machine")])
+        assert select_devices(["cpu", "cuda"], "cpu") == (["cpu"], [])
+        assert select_devices(["cpu"], "cuda") == ([], [])
+    finally:
+        cuda_available.cache_clear()
+
+
+def test_without_a_gpu_cuda_cases_are_skipped_not_dropped(cli, submission, monkeypatch):
+    monkeypatch.setenv("GRADER_NO_CUDA", "1")
+    cuda_available.cache_clear()
+    try:
+        data = json.loads(cli("check", "sigmoid-backward", submission(CORRECT), "--json").output)
+        assert data["tests"] and all(t["status"] == "passed" and t["device"] == "cpu" for t in data["tests"])
+        cuda = data["skipped"]  # reported beside the tests (whose status stays passed|failed)
+        assert len(cuda) == 7 and all(t["status"] == "skipped" and t["device"] == "cuda" for t in cuda)
+        assert all("no CUDA device" in t["output"] for t in cuda)
+        assert data["score"] == data["max_score"] == 10
+        text = cli("check", "sigmoid-backward", submission(CORRECT)).output
+        assert "SKIP  7 case(s) on cuda" in text
+        only_cuda = cli("check", "sigmoid-backward", submission(CORRECT), "--device", "cuda", "--json")
+        assert only_cuda.exit_code == 1 and "nothing to run here" in json.loads(only_cuda.output)["error"]
+    finally:
+        cuda_available.cache_clear()
+
+
+def test_device_cpu_runs_only_cpu_cases(cli, submission):
+    data = json.loads(cli("check", "coin-entropy", submission("""
+        import torch
+        def coin_entropy(p):
+            return -(torch.special.xlogy(p, p) + torch.special.xlogy(1 - p, 1 - p)) / torch.log(torch.tensor(2.0))
+        """), "--device", "cpu", "--json").output)
+    assert data["tests"] and all(t["device"] == "cpu" for t in data["tests"])
+
+
+@pytest.mark.cuda
+def test_card_problem_runs_on_cuda(cli, submission):
+    data = json.loads(cli("check", "sigmoid-backward", submission(CORRECT), "--device", "cuda", "--json").output)
+    cuda = [t for t in data["tests"] if t["device"] == "cuda"]
+    assert cuda and all(t["status"] == "passed" for t in cuda), cuda
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("source", [MOVES_TO_CPU, NEW_TENSOR_ON_DEFAULT_DEVICE])
+def test_result_on_the_wrong_device_fails_with_a_device_message(cli, submission, source):
+    data = json.loads(cli("check", "sigmoid-backward", submission(source), "--device", "cuda", "--json").output)
+    failed = [t for t in data["tests"] if t["status"] == "failed"]
+    assert failed and all(t["outcome"] == "device" for t in failed), failed
+    assert "keep the result there" in failed[0]["output"]
+
+
+@pytest.mark.cuda
+def test_a_cuda_crash_fails_that_submission_only(grade_source):
+    crashed = grade_source("sigmoid-backward", CUDA_CRASH, device="cuda")
+    assert crashed.score < crashed.max_score
+    after = grade_source("sigmoid-backward", CORRECT, device="cuda")
+    assert after.score == after.max_score

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import compare as cmp
@@ -32,6 +32,8 @@ class PreparedCase:
     expected: Any
     device: str = "cpu"
     skipped: str | None = None  #: why this case does not run here (its device is not available)
+    #: known mistakes' outputs on this case, computed once and shared by every student graded with it
+    mistake_outputs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -252,6 +254,9 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
     return mismatch.message if mismatch else None
 
 
+_CANNOT_RUN = object()  # a mistake that raised on a case
+
+
 def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
     """The first known mistake whose output on this case equals the student's.
 
@@ -259,12 +264,19 @@ def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actua
     (float64 returned for float32 input) carries float32 round-off in its own order."""
     loosen_to = coarsest_float_dtype(prepared.expected)
     for mistake in problem.spec.get("mistakes", []):
-        func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
-        precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
-        try:
-            wrong = evaluate(func, prepared.args, precision,
-                             f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
-        except SpecError:
+        if mistake["name"] not in prepared.mistake_outputs:
+            func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
+            precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
+            try:
+                wrong = evaluate(func, prepared.args, precision,
+                                 f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
+                if prepared.device != "cpu":
+                    wrong = _map(wrong, lambda t: t.to(prepared.device), lambda a: a)
+            except SpecError:
+                wrong = _CANNOT_RUN
+            prepared.mistake_outputs[mistake["name"]] = wrong
+        wrong = prepared.mistake_outputs[mistake["name"]]
+        if wrong is _CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
                         loosen_to=loosen_to) is None:

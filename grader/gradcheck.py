@@ -135,11 +135,10 @@ def _flat(x):
     return x.reshape(-1)
 
 
-def prepared_gradcheck_cases(problem, bank, seed: int, make_prepared) -> list:
-    """PreparedCases for the gradcheck entries: float64 inputs, finite-difference expected."""
-    prepared = []
+def gradcheck_cases(problem, bank, seed: int) -> list[tuple[dict, list, object]]:
+    """(case, arguments, expected) for each gradcheck entry: float64 inputs, finite-difference expected."""
+    cases = []
     for case in gradcheck_case_dicts(problem):
         args = case_arguments(problem, case, seed)
-        expected = numerical_gradient(problem, bank, args)
-        prepared.append(make_prepared(case, args, expected))
-    return prepared
+        cases.append((case, args, numerical_gradient(problem, bank, args)))
+    return cases

@@ -137,6 +137,18 @@ def call_text(problem: Problem, args: list[Argument]) -> str:
     return f"{problem.entry_point}({', '.join(parts)})"
 
 
+def to_device(value, device: str):
+    """`value` with its tensors on `device` (arrays and scalars as they are)."""
+    return value if device == "cpu" else _map(value, lambda t: t.to(device), lambda a: a)
+
+
+def make_call(problem: Problem, case: dict, args: list[Argument], device: str = "cpu") -> Call:
+    """The child's call for one case on one device."""
+    return Call(name=test_name(case["name"], device), args=[a.value for a in args if not a.keyword],
+                kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
+                time_limit=case.get("time_limit"), device=device)
+
+
 def test_name(case_name: str, device: str) -> str:
     """A test's name: the case's, with the device when it is not the CPU ("small [cuda]")."""
     return case_name if device == "cpu" else f"{case_name} [{device}]"
@@ -165,20 +177,15 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
         expected = evaluate(reference, args, precision, f"{problem.path}: the reference on case '{case['name']}'") \
             if run else None
         for dev in run:
-            call = Call(name=test_name(case["name"], dev), args=[a.value for a in args if not a.keyword],
-                        kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
-                        time_limit=case.get("time_limit"), device=dev)
-            on_device = expected if dev == "cpu" else _map(expected, lambda t: t.to(dev), lambda a: a)
-            prepared.append(PreparedCase(case, args, call, on_device, device=dev))
+            prepared.append(PreparedCase(case, args, make_call(problem, case, args, dev), to_device(expected, dev),
+                                         device=dev))
         for dev, reason in skipped:
             prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason))
     if problem.spec.get("gradcheck") and device in ("all", "cpu"):  # finite differences, on the CPU in float64
-        from ..gradcheck import prepared_gradcheck_cases
+        from ..gradcheck import gradcheck_cases
 
-        prepared += prepared_gradcheck_cases(problem, bank, seed, lambda case, args, expected: PreparedCase(
-            case, args, Call(name=case["name"], args=[a.value for a in args if not a.keyword],
-                             kwargs={a.name: a.value for a in args if a.keyword},
-                             text=call_text(problem, args), time_limit=case.get("time_limit")), expected))
+        prepared += [PreparedCase(case, args, make_call(problem, case, args), expected)
+                     for case, args, expected in gradcheck_cases(problem, bank, seed)]
     return prepared
 
 
@@ -270,8 +277,7 @@ def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actua
             try:
                 wrong = evaluate(func, prepared.args, precision,
                                  f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
-                if prepared.device != "cpu":
-                    wrong = _map(wrong, lambda t: t.to(prepared.device), lambda a: a)
+                wrong = to_device(wrong, prepared.device)
             except SpecError:
                 wrong = _CANNOT_RUN
             prepared.mistake_outputs[mistake["name"]] = wrong

@@ -9,6 +9,8 @@ import warnings
 
 import pytest
 
+from bank_suite import make_bank_tests
+
 # problem id -> sources of correct submissions (different but equivalent formulations)
 CORRECT: dict[str, list[str]] = {}
 # problem id -> (mistake name, source of a submission making that mistake)
@@ -986,51 +988,9 @@ WRONG["precision-recall-f1"] = [
 PROBLEMS = list(CORRECT)
 
 
-def _cases(table):
-    return [pytest.param(pid, src, id=f"{pid}-{i}") for pid, sources in table.items() for i, src in enumerate(sources)]
-
-
-def _wrong_cases():
-    return [pytest.param(pid, name, src, id=f"{pid}-{name}") for pid, items in WRONG.items() for name, src in items]
-
-
-@pytest.mark.parametrize("problem_id, source", _cases(CORRECT))
-def test_correct_formulation_gets_full_marks(grade_source, problem_id, source):
-    result = grade_source(problem_id, source)
-    failed = {t.name: t.output for t in result.tests if not t.passed}
-    assert result.error is None, result.error
-    assert result.score == result.max_score, failed
-
-
-@pytest.mark.parametrize("problem_id, mistake, source", _wrong_cases())
-def test_known_mistake_loses_marks_and_is_named(grade_source, problem_id, mistake, source):
-    result = grade_source(problem_id, source)
-    assert result.error is None, result.error
-    assert result.score < result.max_score
-    named = [t.mistake for t in result.tests if not t.passed]
-    assert mistake in named, {t.name: t.output for t in result.tests if not t.passed}
-    hidden_named = [t for t in result.tests if not t.passed and not t.visible and t.mistake == mistake]
-    assert hidden_named, f"{mistake} is not caught by a hidden case"
-
-
-@pytest.mark.parametrize("problem_id, source", [pytest.param(p, s, id=p) for p, s in FORBIDDEN.items()])
-def test_forbidden_api_scores_zero(grade_source, problem_id, source):
-    result = grade_source(problem_id, source)
-    assert result.score == 0
-    assert result.error and "forbid" in result.error
-
-
-def test_every_mistake_of_these_problems_is_exercised():
-    from grader.bank import Bank
-
-    bank = Bank()
-    for problem_id, items in WRONG.items():
-        listed = {m["name"] for m in bank.get(problem_id).spec["mistakes"]}
-        assert listed == {name for name, _ in items}, problem_id
-        assert len(listed) >= 3, problem_id
-    for problem_id in CORRECT:
-        assert len(CORRECT[problem_id]) >= 3, problem_id
-    assert set(WRONG) == set(CORRECT)
+(test_correct_formulation_gets_full_marks, test_known_mistake_loses_marks_and_is_named,
+ test_forbidden_api_scores_zero, test_every_mistake_of_these_problems_is_exercised) = \
+    make_bank_tests(CORRECT, WRONG, FORBIDDEN, min_correct=3)
 
 
 @pytest.mark.parametrize("problem_id", PROBLEMS)

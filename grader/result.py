@@ -27,8 +27,10 @@ class TestResult:
     visible: bool = True           #: hidden tests are graded but their inputs are not shown
     device: str | None = None
     seconds: float | None = None
-    outcome: str = ""              #: finer reason: passed, wrong, exception, timeout, memory, ...
+    outcome: str = ""              #: finer reason: passed, wrong, slow, exception, timeout, memory, ...
     mistake: str | None = None     #: the known mistake the output matched
+    #: a speed test's times: seconds, median, runs, reference_seconds, reference_runs, ratio, max_ratio, device
+    timing: dict | None = None
 
     @property
     def passed(self) -> bool:

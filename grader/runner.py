@@ -54,6 +54,7 @@ class Call:
     text: str            #: how it reads, e.g. "sigmoid_backward(x, grad_output)"
     time_limit: float | None = None
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
+    timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/performance.py)
 
 
 @dataclass
@@ -81,6 +82,7 @@ class CaseRun:
     value: Any = None
     message: str = ""
     seconds: float | None = None
+    timing: dict | None = None  #: a speed test's measurements: {"best", "median", "runs"} in seconds
 
 
 @dataclass
@@ -139,8 +141,8 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
               "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd,
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
               "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
-    payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device}
-               for c in calls]
+    payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
+                "timing": c.timing} for c in calls]
     return codec.encode(payload, header=header)
 
 
@@ -258,7 +260,8 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                             calls[len(attempt.runs)].name, status,
                             value=value if status is RunStatus.OK else None,
                             message=str(header.get("message", "")),
-                            seconds=float(seconds) if isinstance(seconds, (int, float)) else None))
+                            seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
+                            timing=read_timing(header.get("timing"))))
                         if status is RunStatus.MEMORY:
                             attempt.limit_hit = "memory"
                         deadline = case_deadline()
@@ -280,6 +283,19 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                 return attempt
     finally:
         sel.close()
+
+
+def read_timing(data) -> dict | None:
+    """A speed test's measurements from a case frame, if well formed (numbers only)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        timing = {"best": float(data["best"]), "median": float(data["median"]), "runs": int(data["runs"])}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(0 <= timing[k] < float("inf") for k in ("best", "median")) or timing["runs"] < 1:
+        return None
+    return timing
 
 
 def drain(fd: int, sink: CappedBuffer) -> None:

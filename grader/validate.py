@@ -12,7 +12,9 @@ For every function problem under a path (a spec file, a topic folder, or the who
    feedback reaches students; the kill rate is reported per problem and overall;
 5. inputs: the same seed gives the same inputs; problems with random inputs get different
    inputs for different seeds;
-6. starter: grading the starter stub through the engine scores 0 without a grader error.
+6. starter: grading the starter stub through the engine scores 0 without a grader error;
+7. speed (cases with `performance`): the reference, timed in a child, takes long enough to
+   time, and the spec's known slow solution is right but fails the speed test.
 
 Question kinds (numeric, choice) get the spec check and a draw of their parameters for two
 seeds. Problems run in parallel threads (each child is a process).
@@ -254,6 +256,7 @@ def check_function_problem(problem: Problem, bank: Bank, executor, report: Probl
     check_reference(problem, bank, executor, prepared, report)
     check_mistakes(problem, bank, prepared, report)
     check_starter(problem, bank, executor, prepared, report)
+    check_speed(problem, bank, executor, [p for p in prepared if p.speed], report)
 
 
 def check_inputs(problem: Problem, report: ProblemReport) -> None:
@@ -298,23 +301,10 @@ def available_devices(listed: list[str]) -> tuple[list[str], list[str]]:
     return run, [f"{device} ({reason})" for device, reason in skipped]
 
 
-def reference_submission(problem: Problem, bank: Bank):
-    """The reference module (and its sibling modules) as a submission for the real child."""
-    from .submission import Submission
-
-    module_name, _, func = problem.spec["reference"].partition(":")
-    files = {}
-    for item in sorted(bank.reference_dir.rglob("*.py")):
-        if "__pycache__" in item.parts:
-            continue
-        files["reference/" + item.relative_to(bank.reference_dir).as_posix()] = item.read_bytes()
-    module = "reference/" + module_name.replace(".", "/") + ".py"
-    return Submission(f"reference {problem.spec['reference']}", files), module, func
-
-
 def check_reference(problem: Problem, bank: Bank, executor, prepared, report: ProblemReport) -> None:
     from .kinds.function import check_output
     from .limits import Limits
+    from .performance import reference_submission
     from .runner import Job, RunStatus
 
     devices, skipped = available_devices(problem.spec.get("devices", ["cpu"]))
@@ -403,6 +393,53 @@ def check_starter(problem: Problem, bank: Bank, executor, prepared, report: Prob
         report.add("starter", True, "scores 0" + (f" ({result.error.splitlines()[0]})" if result.error else ""))
 
 
+#: below this, a run is mostly call overhead and timer noise, and ratios mean little
+MIN_REFERENCE_SECONDS = 2e-4
+
+
+def check_speed(problem: Problem, bank: Bank, executor, prepared, report: ProblemReport) -> None:
+    """Speed tests: the reference takes long enough to time, and a known slow solution fails."""
+    from .kinds.function import check_output
+    from .limits import Limits
+    from .performance import describe, judge, time_trusted
+
+    if not prepared:
+        return
+    limits = Limits().with_overrides(problem.spec.get("limits"))
+    problems, notes = [], []
+    for p in prepared:
+        reference = time_trusted(problem, bank, executor, p.call, limits)
+        if reference.timing is None:
+            problems.append(f"'{p.name}': {reference.error}")
+            continue
+        best = reference.timing["best"]
+        if best < MIN_REFERENCE_SECONDS:
+            problems.append(f"'{p.name}': the reference takes {describe(best)}, too little to time reliably "
+                            f"(at least {describe(MIN_REFERENCE_SECONDS)}); use larger sizes")
+            continue
+        note = f"'{p.name}': reference {describe(best)}"
+        slow_impl = p.speed.get("slow")
+        if slow_impl:
+            slow = time_trusted(problem, bank, executor, p.call, limits, impl=slow_impl)
+            if slow.timing is None:
+                problems.append(f"'{p.name}': the slow solution {slow.error}")
+                continue
+            wrong = check_output(problem, p.case, slow.value, p.expected, p.args)
+            if wrong is not None:
+                problems.append(f"'{p.name}': the slow solution {slow_impl} is wrong on this case: "
+                                f"{wrong.splitlines()[0]}")
+                continue
+            passed, _, record = judge(p.speed, p.device, slow.timing, reference.timing)
+            if passed:
+                problems.append(f"'{p.name}': the slow solution {slow_impl} passes the speed test "
+                                f"({record['ratio']:.1f}× ≤ {record['max_ratio']:g}×); use larger sizes or a "
+                                "smaller max_ratio")
+                continue
+            note += f", slow solution {record['ratio']:.0f}× (fails, as it should)"
+        notes.append(note)
+    report.add("speed", not problems, "; ".join(problems) if problems else "; ".join(notes))
+
+
 def check_question_problem(problem: Problem, bank: Bank, report: ProblemReport) -> None:
     """numeric/choice: the parameters and answer can be drawn for several seeds."""
     from .kinds import DESCRIBERS
@@ -428,7 +465,8 @@ def render_problem_line(report: ProblemReport) -> str:
         if report.kind == "function":
             mistakes = f"mistakes {report.killed}/{len(report.mistakes)} killed"
             skipped = [c.message for c in report.checks if c.skipped]
-            extra = f"; {'; '.join(skipped)}" if skipped else ""
+            speed = [f"speed {c.message}" for c in report.checks if c.name == "speed"]
+            extra = "".join(f"; {note}" for note in speed + skipped)
             return f"ok    {report.problem:<30} {mistakes}{extra} ({report.seconds:.1f} s)"
         return f"ok    {report.problem:<30} {report.kind}"
     lines = [f"FAIL  {report.problem:<30} {report.path}"]

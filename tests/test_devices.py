@@ -59,11 +59,11 @@ def test_without_a_gpu_cuda_cases_are_skipped_not_dropped(cli, submission, monke
         data = json.loads(cli("check", "sigmoid-backward", submission(CORRECT), "--json").output)
         assert data["tests"] and all(t["status"] == "passed" and t["device"] == "cpu" for t in data["tests"])
         cuda = data["skipped"]  # reported beside the tests (whose status stays passed|failed)
-        assert len(cuda) == 7 and all(t["status"] == "skipped" and t["device"] == "cuda" for t in cuda)
+        assert len(cuda) == 9 and all(t["status"] == "skipped" and t["device"] == "cuda" for t in cuda)
         assert all("no CUDA device" in t["output"] for t in cuda)
         assert data["score"] == data["max_score"] == 10
         text = cli("check", "sigmoid-backward", submission(CORRECT)).output
-        assert "SKIP  7 case(s) on cuda" in text
+        assert "SKIP  9 case(s) on cuda" in text
         only_cuda = cli("check", "sigmoid-backward", submission(CORRECT), "--device", "cuda", "--json")
         assert only_cuda.exit_code == 1 and "nothing to run here" in json.loads(only_cuda.output)["error"]
     finally:
@@ -101,3 +101,49 @@ def test_a_cuda_crash_fails_that_submission_only(grade_source):
     assert crashed.score < crashed.max_score
     after = grade_source("sigmoid-backward", CORRECT, device="cuda")
     assert after.score == after.max_score
+
+
+@pytest.mark.cuda
+def test_speed_test_runs_on_cuda_against_the_reference_on_cuda(grade_source):
+    from test_performance import LOOPS, VECTORISED
+
+    fast = grade_source("attention", VECTORISED, device="cuda")
+    speed = next(t for t in fast.tests if t.name == "long-sequence [cuda] (speed)")
+    assert speed.passed and speed.timing["device"] == "cuda", speed.output
+    slow = grade_source("attention", LOOPS.replace("dtype=q.dtype)", "dtype=q.dtype, device=q.device)"),
+                        device="cuda")
+    speed = next(t for t in slow.tests if t.name == "long-sequence [cuda] (speed)")
+    assert not speed.passed and speed.outcome == "slow", speed.output
+
+
+UPCASTS_AND_FORGETS = """
+    import torch
+    def sigmoid_backward(x, grad_output):
+        # computes 16-bit inputs in float32 for accuracy, then forgets to cast back
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x, grad_output = x.float(), grad_output.float()
+        s = torch.sigmoid(x)
+        return grad_output * s * (1 - s)
+    """
+
+
+@pytest.mark.parametrize("problem,source", [("sigmoid-backward", CORRECT), ("attention", """
+    import math
+    import torch
+    def attention(q, k, v, mask=None):
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ v
+    """)])
+def test_half_precision_cases_pass_in_their_own_dtype(grade_source, problem, source):
+    result = grade_source(problem, source, device="cpu")
+    half = [t for t in result.tests if t.name in ("float16", "bfloat16")]
+    assert len(half) == 2 and all(t.passed for t in half), [t.output for t in half]
+
+
+def test_a_16_bit_input_must_give_a_16_bit_output(grade_source):
+    result = grade_source("sigmoid-backward", UPCASTS_AND_FORGETS, device="cpu")
+    failed = {t.name: t.output for t in result.tests if not t.passed}
+    assert set(failed) == {"float16", "bfloat16"}, failed
+    assert "dtype" in failed["float16"] and "torch.float16" in failed["float16"]

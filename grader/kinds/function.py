@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import compare as cmp
+from .. import performance
 from ..bank import Bank
 from ..errors import SpecError
 from ..forbidden import find_forbidden
@@ -32,12 +33,14 @@ class PreparedCase:
     expected: Any
     device: str = "cpu"
     skipped: str | None = None  #: why this case does not run here (its device is not available)
+    speed: dict | None = None  #: a speed test's settings (grader/performance.py); None for a correctness test
     #: known mistakes' outputs on this case, computed once and shared by every student graded with it
     mistake_outputs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
-        return test_name(self.case["name"], self.device)
+        name = test_name(self.case["name"], self.device)
+        return performance.speed_name(name) if self.speed else name
 
     @property
     def visible(self) -> bool:
@@ -45,7 +48,7 @@ class PreparedCase:
 
     @property
     def weight(self) -> float:
-        return float(self.case.get("weight", 1))
+        return float(self.speed["weight"] if self.speed else self.case.get("weight", 1))
 
 
 # ---------------------------------------------------------------- values in the trusted process
@@ -170,17 +173,25 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
 
     reference = bank.load_callable(problem.spec["reference"])
     precision = problem.spec.get("reference_precision", "float64")
-    prepared = []
+    default_time = Limits().with_overrides(problem.spec.get("limits")).time
+    prepared, speed = [], []
     for case in problem.cases:
         run, skipped = select_devices(case_devices(problem, case), device)
         args = case_arguments(problem, case, seed)
         expected = evaluate(reference, args, precision, f"{problem.path}: the reference on case '{case['name']}'") \
             if run else None
+        config = performance.speed_config(case)
         for dev in run:
-            prepared.append(PreparedCase(case, args, make_call(problem, case, args, dev), to_device(expected, dev),
-                                         device=dev))
+            call = make_call(problem, case, args, dev)
+            prepared.append(PreparedCase(case, args, call, to_device(expected, dev), device=dev))
+            if config:  # timed after every correctness case, so a slow submission costs no other case
+                speed.append(PreparedCase(case, args, performance.speed_call(call, config, default_time),
+                                          prepared[-1].expected, device=dev, speed=config))
         for dev, reason in skipped:
             prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason))
+            if config:
+                prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason, speed=config))
+    prepared += speed
     if problem.spec.get("gradcheck") and device in ("all", "cpu"):  # finite differences, on the CPU in float64
         from ..gradcheck import gradcheck_cases
 
@@ -360,6 +371,10 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
             runs = {r.name: r for r in run.cases}
             result.tests = [_test_result(problem, bank, p, runs[p.name], m, seed)
                             for p, m in zip(prepared, max_scores)]
+            for index, p in enumerate(prepared):
+                if p.speed and result.tests[index].passed:
+                    result.grader_error |= _judge_speed(problem, bank, executor, base, p, runs[p.name],
+                                                        result.tests[index])
     if error is not None:
         result.error = error
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,
@@ -391,6 +406,10 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         test.status, test.score, test.outcome = Status.PASSED, max_score, "passed"
         return test
     test.outcome = "wrong"
+    if prepared.speed:
+        test.output = (f"not timed: the output is wrong (see the test '{test_name(prepared.case['name'], prepared.device)}'); "
+                       "only a right answer is timed")
+        return test
     mistake = matching_mistake(problem, bank, prepared, run.value)
     lines = [message]
     if prepared.device != "cpu" and f"expected {prepared.device}" in message and " is on " in message:
@@ -401,9 +420,30 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         test.mistake = mistake["name"]
         lines.append(f"This matches a known mistake ({mistake['name']}): {mistake['feedback']}")
     seed_flag = f" --seed {seed}" if seed else ""
-    lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.name}{seed_flag}")
+    lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.case['name']}{seed_flag}")
     test.output = "\n".join(lines)
     return test
+
+
+def _judge_speed(problem: Problem, bank: Bank, executor: Executor, limits: Limits, prepared: PreparedCase,
+                 run: CaseRun, test: TestResult) -> bool:
+    """Turn a speed test whose output was right into a pass or fail on time; True on a grader error.
+
+    The output check already ran (`test` passed it): code that is fast but wrong never passes."""
+    if run.timing is None:
+        test.status, test.score, test.outcome = Status.FAILED, 0.0, "bad_output"
+        test.output = "the timing of this run did not come back"
+        return False
+    measured = performance.reference_timing(problem, bank, executor, prepared.call, prepared.case, limits)
+    if measured.timing is None:
+        test.status, test.score, test.outcome = Status.FAILED, 0.0, "grader_error"
+        test.output = f"the grader could not time the reference: {measured.error}"
+        return True
+    passed, message, test.timing = performance.judge(prepared.speed, prepared.device, run.timing, measured.timing)
+    test.output = message
+    if not passed:
+        test.status, test.score, test.outcome = Status.FAILED, 0.0, "slow"
+    return False
 
 
 def _add_problem_feedback(problem: Problem, result: ProblemResult) -> None:

@@ -317,6 +317,7 @@ class _Decoder:
         self.used: set[int] = set()
         self.nodes = 0
         self.restore_devices = restore_devices
+        self.devices: dict[str, str] = {}  #: each tensor's path -> the device it was sent from
 
     def node(self, n, path: str, depth: int):
         self.nodes += 1
@@ -426,6 +427,7 @@ class _Decoder:
             raise DecodeError(f"{path}: requires_grad is not a bool")
         if type(device) is not str or not _DEVICE_RE.fullmatch(device):
             raise DecodeError(f"{path}: bad device {_short(device)}")
+        self.devices[path] = device
         out = torch.from_numpy(arr)
         if n["dtype"] == "bfloat16":
             out = out.view(torch.bfloat16)
@@ -453,7 +455,9 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: 
 
     Tensors recorded on another device are moved back there when
     ``restore_devices`` is true (DecodeError if that device is not available
-    here); with ``restore_devices=False`` every tensor comes back on CPU.
+    here); with ``restore_devices=False`` every tensor comes back on CPU, and
+    ``header["tensor_devices"]`` still says where each one was: {path: device},
+    e.g. {"output[0]": "cuda:0"} (set here, replacing any such key the sender wrote).
     """
     view = memoryview(data).cast("B")
     if len(view) > max_bytes:
@@ -477,6 +481,8 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: 
     value = decoder.node(header.pop("tree"), "output", 0)
     if len(decoder.used) != n_buffers:
         raise DecodeError(f"{n_buffers - len(decoder.used)} buffers are not used by any node")
+    if not restore_devices:
+        header["tensor_devices"] = decoder.devices
     return header, value
 
 

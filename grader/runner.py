@@ -83,6 +83,8 @@ class CaseRun:
     message: str = ""
     seconds: float | None = None
     timing: dict | None = None  #: a speed test's measurements: {"best", "median", "runs"} in seconds
+    #: where each tensor of `value` was in the child ({"output[0]": "cuda:0"}); `value` itself is on the CPU
+    devices: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -235,7 +237,9 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                     continue
                 try:
                     frames = reader.feed(chunk)
-                    decoded = [codec.decode(f, max_bytes=limits.result_mb << 20) for f in frames]
+                    # outputs come back on the CPU: the grader never initialises CUDA (grader/devices.py)
+                    decoded = [codec.decode(f, max_bytes=limits.result_mb << 20, restore_devices=False)
+                               for f in frames]
                 except codec.DecodeError as exc:
                     handle.kill()
                     fail_current(RunStatus.BAD_OUTPUT, f"sent data the grader cannot accept: {exc}")
@@ -261,7 +265,8 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                             value=value if status is RunStatus.OK else None,
                             message=str(header.get("message", "")),
                             seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
-                            timing=read_timing(header.get("timing"))))
+                            timing=read_timing(header.get("timing")),
+                            devices=header["tensor_devices"] if status is RunStatus.OK else {}))
                         if status is RunStatus.MEMORY:
                             attempt.limit_hit = "memory"
                         deadline = case_deadline()

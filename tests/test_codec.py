@@ -185,6 +185,15 @@ def test_mixed_structure_with_arrays():
     assert type(out["n"]) is np.int64 and out["xs"][0].shape == (0,)
 
 
+def test_tensors_decoded_on_the_cpu_say_where_they_were_and_a_forged_note_is_replaced():
+    data = frame({"tree": {"t": "list", "items": [tensor_node(device="cuda:0"), tensor_node(buf=1)]},
+                  "tensor_devices": {"output[0]": "cpu"}},
+                 [struct.pack("<2f", 1, 2), struct.pack("<2f", 3, 4)])
+    header, out = decode(data, restore_devices=False)
+    assert [t.device.type for t in out] == ["cpu", "cpu"]
+    assert header["tensor_devices"] == {"output[0]": "cuda:0", "output[1]": "cpu"}
+
+
 def test_device_not_cpu_is_restored_or_refused():
     data = frame({"tree": tensor_node(device="cuda:0")}, [struct.pack("<2f", 1, 2)])
     out = decode(data, restore_devices=False)[1]

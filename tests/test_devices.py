@@ -147,3 +147,39 @@ def test_a_16_bit_input_must_give_a_16_bit_output(grade_source):
     failed = {t.name: t.output for t in result.tests if not t.passed}
     assert set(failed) == {"float16", "bfloat16"}, failed
     assert "dtype" in failed["float16"] and "torch.float16" in failed["float16"]
+
+
+def test_cuda_cases_are_prepared_and_judged_without_touching_cuda(monkeypatch):
+    """The grader keeps every value on the CPU and judges a CUDA case's device from where the
+    child said each tensor was, so this runs (and must pass) on a machine without a GPU."""
+    import numpy as np
+
+    from grader.bank import Bank
+    from grader.kinds.function import _test_result, prepare_cases
+    from grader.runner import CaseRun, RunStatus
+
+    monkeypatch.setattr("grader.devices.cuda_available", lambda: True)
+    bank = Bank()
+    problem = bank.get("sigmoid-backward")
+    prepared = next(p for p in prepare_cases(problem, bank, device="cuda") if p.name == "batch [cuda]")
+    assert prepared.call.device == "cuda" and prepared.expected.device.type == "cpu"
+
+    def judge(value, devices):
+        run = CaseRun(prepared.name, RunStatus.OK, value=value, devices=devices)
+        return _test_result(problem, bank, prepared, run, 1.0, seed=0)
+
+    right = prepared.expected.clone()
+    assert judge(right, {"output": "cuda:0"}).passed
+    moved = judge(right, {"output": "cpu"})
+    assert moved.outcome == "device" and not moved.passed
+    assert moved.output.startswith("output is on cpu, expected cuda\nthe values are right")
+    assert "keep the result there" in moved.output
+    as_numpy = judge(right.numpy(), {})
+    assert as_numpy.outcome == "device" and "must stay tensors" in as_numpy.output
+    wrong_and_moved = judge(right * 2, {"output": "cpu"})
+    assert wrong_and_moved.outcome == "device" and "Mismatched elements" in wrong_and_moved.output
+
+
+def test_a_cpu_case_judges_the_cpu_as_its_device(grade_source):
+    result = grade_source("sigmoid-backward", CORRECT, device="cpu")
+    assert result.tests and all(t.passed and t.device == "cpu" for t in result.tests)

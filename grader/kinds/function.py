@@ -140,11 +140,6 @@ def call_text(problem: Problem, args: list[Argument]) -> str:
     return f"{problem.entry_point}({', '.join(parts)})"
 
 
-def to_device(value, device: str):
-    """`value` with its tensors on `device` (arrays and scalars as they are)."""
-    return value if device == "cpu" else _map(value, lambda t: t.to(device), lambda a: a)
-
-
 def make_call(problem: Problem, case: dict, args: list[Argument], device: str = "cpu") -> Call:
     """The child's call for one case on one device."""
     return Call(name=test_name(case["name"], device), args=[a.value for a in args if not a.keyword],
@@ -167,8 +162,9 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
 
     `device` selects among the listed devices ("all", "cpu" or "cuda"); a selected device that
     is not available gives a case marked `skipped`, so it is reported, never silently dropped.
-    The reference always runs on the CPU here; for a CUDA case the expected output is moved to
-    the GPU so that the device check compares like with like."""
+    Everything here stays on the CPU, CUDA cases included: the grader never initialises CUDA.
+    Only the child moves the inputs to the case's device; its outputs come back on the CPU with
+    a note of where each tensor was, which `device_mismatch` checks."""
     from ..devices import select_devices
 
     reference = bank.load_callable(problem.spec["reference"])
@@ -183,7 +179,7 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
         config = performance.speed_config(case)
         for dev in run:
             call = make_call(problem, case, args, dev)
-            prepared.append(PreparedCase(case, args, call, to_device(expected, dev), device=dev))
+            prepared.append(PreparedCase(case, args, call, expected, device=dev))
             if config:  # timed after every correctness case, so a slow submission costs no other case
                 speed.append(PreparedCase(case, args, performance.speed_call(call, config, default_time),
                                           prepared[-1].expected, device=dev, speed=config))
@@ -288,7 +284,6 @@ def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actua
             try:
                 wrong = evaluate(func, prepared.args, precision,
                                  f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
-                wrong = to_device(wrong, prepared.device)
             except SpecError:
                 wrong = _CANNOT_RUN
             prepared.mistake_outputs[mistake["name"]] = wrong
@@ -402,6 +397,14 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         test.output = f"{prepared.call.text}: {run.message}" if run.status is RunStatus.EXCEPTION else run.message
         return test
     message = check_output(problem, prepared.case, run.value, prepared.expected, prepared.args)
+    misplaced = device_mismatch(prepared, run)
+    if misplaced:
+        test.outcome = "device"
+        values = "the values are right; only the device is wrong" if message is None else message
+        test.output = (f"{misplaced}\n{values}\nThe inputs were on {prepared.device}: keep the result there. "
+                       "Avoid .cpu() and .numpy(), and create new tensors with device=x.device "
+                       "(torch.zeros_like(x) does this for you).")
+        return test
     if message is None:
         test.status, test.score, test.outcome = Status.PASSED, max_score, "passed"
         return test
@@ -412,10 +415,6 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         return test
     mistake = matching_mistake(problem, bank, prepared, run.value)
     lines = [message]
-    if prepared.device != "cpu" and f"expected {prepared.device}" in message and " is on " in message:
-        test.outcome = "device"
-        lines.append(f"The inputs were on {prepared.device}: keep the result there. Avoid .cpu() and .numpy(), "
-                     "and create new tensors with device=x.device (torch.zeros_like(x) does this for you).")
     if mistake:
         test.mistake = mistake["name"]
         lines.append(f"This matches a known mistake ({mistake['name']}): {mistake['feedback']}")
@@ -423,6 +422,33 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
     lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.case['name']}{seed_flag}")
     test.output = "\n".join(lines)
     return test
+
+
+def device_mismatch(prepared: PreparedCase, run: CaseRun) -> str | None:
+    """Where the output left the case's device, or None.
+
+    Every tensor returned must be on the case's device (any index of it: "cuda:0" is "cuda"),
+    and a case whose expected output holds tensors must get tensors back: a `.numpy()` or
+    `.tolist()` result on a CUDA case is a device mistake too. `run.devices` says where each
+    tensor was in the child (the values themselves come back on the CPU)."""
+    want = prepared.device.split(":")[0]
+    for path, device in run.devices.items():
+        if device.split(":")[0] != want:
+            return f"{path} is on {device}, expected {prepared.device}"
+    if want != "cpu" and len(run.devices) < _count_tensors(prepared.expected):
+        return f"the output holds fewer tensors than expected: tensors on {prepared.device} must stay tensors there"
+    return None
+
+
+def _count_tensors(value) -> int:
+    torch = _torch()
+    if torch is not None and isinstance(value, torch.Tensor):
+        return 1
+    if isinstance(value, (list, tuple)):
+        return sum(_count_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_count_tensors(v) for v in value.values())
+    return 0
 
 
 def _judge_speed(problem: Problem, bank: Bank, executor: Executor, limits: Limits, prepared: PreparedCase,

@@ -257,8 +257,12 @@ class ClassGrader:
     """Grades (student, problem) tasks for one assignment; safe to call from many threads."""
 
     def __init__(self, assignment: Assignment, bank: Bank, executor, limits: Limits | None = None,
-                 cache: ResultCache | None = None, force: bool = False):
+                 cache: ResultCache | None = None, force: bool = False, device: str = "all"):
+        from .devices import devices_here
+
         self.assignment = assignment
+        self.device = device  #: --device: all, cpu or cuda (of each problem's listed devices)
+        self.devices = devices_here(device)  #: where cases can run here: part of each job's cache key
         self.bank = bank
         self.executor = executor
         self.limits = (limits or Limits()).with_overrides(assignment.limits)
@@ -291,7 +295,7 @@ class ClassGrader:
         with self._lock:
             found = self._prepared.get(key)
         if found is None:
-            found = prepare_cases(self.assignment.problems[index].problem, self.bank, seed)
+            found = prepare_cases(self.assignment.problems[index].problem, self.bank, seed, self.device)
             if self.assignment.seed != "per-student":
                 with self._lock:
                     self._prepared[key] = found
@@ -313,7 +317,7 @@ class ClassGrader:
             job = job_id(files=files, problem_spec={"id": item.id, "kind": item.problem.kind, **item.problem.spec},
                          points=item.problem.points, reference=self.references[index], seed=seed,
                          limits=self.limits.with_overrides(item.problem.spec.get("limits")).as_dict(),
-                         module_name=item.file, engine=self.engine)
+                         module_name=item.file, engine=self.engine, device=self.device, devices=self.devices)
             tasks.append(Task(entry.student, index, job, seed))
         return tasks
 
@@ -362,10 +366,10 @@ ProgressFn = Callable[[int, int, int], None]   # (done, total, cached)
 
 def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: Bank, pool: Pool, executor,
                 cache: ResultCache | None = None, force: bool = False, limits: Limits | None = None,
-                progress: ProgressFn | None = None) -> ClassReport:
-    """Grade every student on every problem of the assignment."""
+                progress: ProgressFn | None = None, device: str = "all") -> ClassReport:
+    """Grade every student on every problem of the assignment (`device`: as `grader check --device`)."""
     start = time.monotonic()
-    grader = ClassGrader(assignment, bank, executor, limits=limits, cache=cache, force=force)
+    grader = ClassGrader(assignment, bank, executor, limits=limits, cache=cache, force=force, device=device)
     n_problems = len(assignment.problems)
     results: dict[str, list[ProblemResult | None]] = {s.student: [None] * n_problems for s in students}
     total = len(students) * n_problems

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .cli import get_bank, handle_errors, limit_options, limits_from
+from .cli import device_option, get_bank, handle_errors, limit_options, limits_from
 from .errors import ExitCode, UsageError
 
 
@@ -34,11 +34,12 @@ from .errors import ExitCode, UsageError
 @click.option("--executor", "executor_kind", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
               help="fork: a warm fork server; fresh: a new Python per job (slow; for comparison).")
 @limit_options
+@device_option
 @click.pass_context
 @handle_errors
 def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out: Path, jobs: int | None, force: bool,
               fail_under: str | None, single: bool, student: str | None, gradescope_path: Path | None,
-              classroom: bool, show_progress: bool, executor_kind: str, **kwargs) -> None:
+              classroom: bool, show_progress: bool, executor_kind: str, device: str, **kwargs) -> None:
     """Grade a class: every submission in SUBMISSIONS on every problem of an assignment.
 
     SUBMISSIONS holds one entry per student: a folder (any files) or a single .py/.ipynb file;
@@ -72,7 +73,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         with batch.LocalPool(jobs) as pool:
             report = batch.grade_class(assignment, students, bank=bank, pool=pool, executor=executor,
                                        cache=batch.ResultCache(out / ".cache"), force=force, limits=limits,
-                                       progress=progress)
+                                       progress=progress, device=device)
     finally:
         executor.close()
     if executor.warning:

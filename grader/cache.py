@@ -117,11 +117,15 @@ def files_digest(files: dict[str, bytes]) -> str:
 
 
 def job_id(*, files: dict[str, bytes], problem_spec: dict, points: float, reference: str, seed: int,
-           limits: dict, module_name: str | None, engine: str | None = None) -> str:
-    """The content hash that identifies one grading job."""
+           limits: dict, module_name: str | None, engine: str | None = None,
+           device: str = "all", devices: list[str] | None = None) -> str:
+    """The content hash that identifies one grading job.
+
+    `device` is the --device selection and `devices` the devices cases can run on here (a
+    result graded without a GPU, its CUDA cases skipped, is not the result on a machine with one)."""
     return _digest(b"grader-job-1", files_digest(files).encode(), canonical(problem_spec), canonical(points),
                    reference.encode(), canonical(seed), canonical(limits), canonical(module_name),
-                   (engine or engine_version()).encode())
+                   (engine or engine_version()).encode(), canonical([device, devices or ["cpu"]]))
 
 
 def result_from_dict(data: dict) -> ProblemResult:

@@ -52,6 +52,11 @@ def seed_options(func):
     return func
 
 
+device_option = click.option(
+    "--device", type=click.Choice(["all", "cpu", "cuda"]), default="all", show_default=True,
+    help="Run the cases on these of each problem's devices (unavailable ones are reported as skipped).")
+
+
 def limit_options(func):
     """Command-line overrides of the child's limits."""
     options = [
@@ -155,8 +160,7 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -
 @click.argument("submission", type=click.Path(path_type=Path))
 @seed_options
 @limit_options
-@click.option("--device", type=click.Choice(["all", "cpu", "cuda"]), default="all", show_default=True,
-              help="Run the cases on these of the problem's devices (unavailable ones are reported as skipped).")
+@device_option
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON result.")
 @click.pass_context
 @handle_errors

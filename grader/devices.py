@@ -44,3 +44,8 @@ def select_devices(listed: list[str], selection: str = "all") -> tuple[list[str]
         else:
             run.append(device)
     return run, skipped
+
+
+def devices_here(selection: str = "all") -> list[str]:
+    """The devices that cases can run on in this process, among those `selection` allows."""
+    return [d for d in ("cpu", "cuda") if selection in ("all", d) and (d == "cpu" or cuda_available())]

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import textwrap
@@ -221,6 +222,36 @@ def test_a_changed_submission_is_regraded_alone(graded, tmp_path):
     assert {r["student"]: r["total"] for r in read_gradebook(out)}["s05"] == "25"
 
 
+def test_device_selection_is_applied_and_keys_the_cache(graded, tmp_path):
+    """--device cpu grades without the CUDA cases (not even as skipped); a result graded where
+    no GPU is available is not served on a machine with one (the devices are in the job id)."""
+    out = tmp_path / "out"
+    shutil.copytree(graded["out"], out)
+    code, stdout, _ = run_cli("grade", graded["base"] / "submissions", "--assignment", graded["assignment"],
+                              "--out", out, "--no-progress", "--device", "cpu")
+    assert code == 0 and re.search(r"graded at .*, 0 from cache\)", stdout), stdout  # other devices: other jobs
+    problems = json.loads((out / "students" / "s01.json").read_text())["problems"]
+    sigmoid = next(p for p in problems if p["problem"] == "sigmoid-backward")
+    assert sigmoid["skipped"] == [] and all(t["device"] == "cpu" for t in sigmoid["tests"])
+    default = json.loads((graded["out"] / "students" / "s01.json").read_text())["problems"]
+    assert any(t["device"] == "cuda" for p in default for t in p["skipped"])  # no GPU here: reported skipped
+
+
+def test_jobs_graded_without_a_gpu_are_not_reused_with_one(monkeypatch):
+    from grader.bank import Bank
+    from grader.batch import ClassGrader, StudentEntry, parse_assignment
+    from grader.submission import Submission
+
+    bank = Bank()
+    assignment = parse_assignment({"name": "hw", "problems": ["sigmoid-backward"]}, Path("<test>"), bank)
+    entry, files = StudentEntry("s", Path("s.py")), Submission("s.py", {"s.py": b"x = 1\n"})
+    monkeypatch.setattr("grader.devices.cuda_available", lambda: False)
+    without = ClassGrader(assignment, bank, executor=None).tasks_for(entry, files)[0].job
+    monkeypatch.setattr("grader.devices.cuda_available", lambda: True)
+    with_gpu = ClassGrader(assignment, bank, executor=None).tasks_for(entry, files)[0].job
+    assert without != with_gpu
+
+
 def test_fail_under(graded):
     args = ["grade", graded["base"] / "submissions", "--assignment", graded["assignment"], "--out", graded["out"],
             "--no-progress"]
@@ -342,7 +373,7 @@ def test_job_id_is_a_content_hash():
     assert job_id(**base) == job_id(**dict(base))
     for key, value in [("files", {"a.py": b"y"}), ("problem_spec", {"id": "q"}), ("points", 5.0),
                        ("reference", "s"), ("seed", 1), ("limits", {"time": 2}), ("module_name", "a.py"),
-                       ("engine", "f")]:
+                       ("engine", "f"), ("devices", ["cpu", "cuda"]), ("device", "cpu")]:
         assert job_id(**{**base, key: value}) != job_id(**base), key
 
 

@@ -1,7 +1,8 @@
 """Turning a Jupyter notebook into the Python module it stands for.
 
 Code cells are joined in order; IPython magics (%...) and shell lines (!...) cannot run as
-Python, so they are commented out and the student is told which were skipped.
+Python, so each becomes `pass` with the line in a comment (also inside an indented block), and
+the student is told which were skipped.
 """
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def notebook_to_python(data: bytes, name: str) -> tuple[str, list[str]]:
         for line in text.splitlines():
             stripped = line.lstrip()
             if stripped.startswith(("%", "!")) or (stripped.endswith("?") and not stripped.startswith("#")):
-                lines.append("# skipped by grader: " + line)
+                # `pass` at the line's own indentation keeps a block whose only line it was valid
+                indent = line[:len(line) - len(stripped)]
+                lines.append(f"{indent}pass  # skipped by grader: {stripped}")
                 skipped += 1
             else:
                 lines.append(line)

@@ -471,3 +471,16 @@ def test_notebook_cell_magics_are_skipped_whole():
     assert namespace["f"]() == 1
     assert any("skipped 2 IPython magic/shell line" in n for n in notes)
     assert any("skipped 1 cell(s)" in n for n in notes)
+
+
+def test_notebook_magic_as_the_only_line_of_a_block_still_compiles(tmp_path, cli):
+    """`%time` or `!nvidia-smi` inside a loop or a function body becomes `pass`, not a syntax error."""
+    cells = [{"cell_type": "code", "source": "import torch\n\nfor _ in range(2):\n    !nvidia-smi\n"},
+             {"cell_type": "code", "source": ["def sigmoid_backward(x, grad_output):\n",
+                                              "    if x.is_cuda:\n", "        %time torch.cuda.synchronize()\n",
+                                              "    s = torch.sigmoid(x)\n", "    return grad_output * s * (1 - s)\n"]}]
+    path = tmp_path / "hw.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    result = cli("check", "sigmoid-backward", path, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "skipped 2 IPython magic/shell line(s)" in result.output

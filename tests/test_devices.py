@@ -183,3 +183,24 @@ def test_cuda_cases_are_prepared_and_judged_without_touching_cuda(monkeypatch):
 def test_a_cpu_case_judges_the_cpu_as_its_device(grade_source):
     result = grade_source("sigmoid-backward", CORRECT, device="cpu")
     assert result.tests and all(t.passed and t.device == "cpu" for t in result.tests)
+
+
+@pytest.mark.skipif(cuda_available(), reason="needs a machine without a GPU")
+def test_a_cuda_job_where_cuda_is_missing_fails_its_cases_cleanly(executor):
+    """The sandbox's CUDA branch (GPU device nodes bound if present, no address-space limit)
+    runs here too; without a GPU the child cannot place the inputs and says so per case."""
+    from grader.runner import Call, Job, RunStatus
+
+    def job(device):
+        return Job(files={"s.py": b"def f(x):\n    return x * 2\n"}, module="s.py", entry_point="f",
+                   framework="torch", calls=[Call(name="c", args=[__import__("torch").ones(3)], kwargs={},
+                                                  text="f(x)", device=device)])
+
+    assert job("cuda").cuda
+    run = executor.run(job("cuda"))
+    assert run.load_error is None
+    [case] = run.cases
+    assert case.status is RunStatus.CRASHED and "could not put the inputs on cuda" in case.message
+    [after] = executor.run(job("cpu")).cases
+    assert after.status is RunStatus.OK and after.value.tolist() == [2.0, 2.0, 2.0]
+    assert after.devices == {"output": "cpu"}

@@ -37,6 +37,8 @@ def describe_problem(problem: Problem, seed: int, student: str | None, bank: Ban
                  "weight": case.get("weight", 1), "description": case.get("description", "")}
         if entry["visible"]:
             entry["inputs"] = {a.name: summarize(a.value) for a in case_arguments(problem, case, seed)}
+        if case.get("performance"):
+            entry["max_ratio"] = case["performance"]["max_ratio"]  # a speed test: students are told the limit
         cases.append(entry)
     data["cases"] = cases
     return data
@@ -66,6 +68,9 @@ def render_problem(data: dict) -> str:
                 lines.append(f"      {name}: {summary}")
         if hidden:
             lines.append(f"Hidden cases: {len(hidden)} ({', '.join(c['name'] for c in hidden)})")
+        for case in (c for c in cases if c.get("max_ratio")):
+            lines.append(f"Speed test: on case '{case['name']}' your code must take at most {case['max_ratio']:g}x "
+                         "the reference's time, on the same device (test '" + case["name"] + " (speed)')")
         lines.append(f"\nRebuild a case: grader show {data['id']} --case NAME")
     return "\n".join(lines)
 

@@ -242,3 +242,10 @@ def test_a_reference_that_cannot_be_timed_is_a_grader_error_not_the_students(gra
     speed = next(t for t in result.tests if t.name == SPEED)
     assert result.grader_error and speed.outcome == "grader_error"
     assert "could not time the reference" in speed.output
+
+
+def test_show_tells_students_about_the_speed_test(cli):
+    result = cli("show", "attention")
+    assert "Speed test: on case 'long-sequence' your code must take at most 10x the reference's time" in result.output
+    data = cli("show", "attention", "--json").json()
+    assert next(c for c in data["cases"] if c["name"] == "long-sequence")["max_ratio"] == 10

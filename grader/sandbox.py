@@ -73,9 +73,16 @@ class SandboxError(RuntimeError):
 
 # ---------------------------------------------------------------- parent side
 
+def library_path() -> list[str]:
+    """The grader's LD_LIBRARY_PATH folders that exist: where a GPU machine often keeps the CUDA
+    driver's libraries (libcuda.so), which a CUDA child loads when it starts CUDA."""
+    return [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d and os.path.isdir(d)]
+
+
 def child_env(workdir: str) -> dict[str, str]:
-    """Only what Python and torch need: no secrets, tokens or paths of the grader's."""
-    return {
+    """Only what Python and torch need: no secrets, tokens or paths of the grader's (beyond the
+    library folders of `library_path`, which the sandbox also makes readable)."""
+    env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": workdir,
         "TMPDIR": workdir,
@@ -88,6 +95,9 @@ def child_env(workdir: str) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "CUDA_VISIBLE_DEVICES": "",
     }
+    if library_path():
+        env["LD_LIBRARY_PATH"] = ":".join(library_path())
+    return env
 
 
 def make_workdir(files: dict[str, bytes]) -> str:
@@ -616,6 +626,7 @@ def _readable_roots(hide: list[str], workdir: str) -> list[str]:
             spec = None
         if spec and spec.submodule_search_locations:
             wanted += list(spec.submodule_search_locations)
+    wanted += library_path()  # e.g. the CUDA driver's libraries on a GPU machine
     wanted.append(str(Path(__file__).resolve().parent))  # the grader package (real path)
     for entry in sys.path:
         if entry and os.path.isdir(entry):

@@ -204,3 +204,20 @@ def test_a_cuda_job_where_cuda_is_missing_fails_its_cases_cleanly(executor):
     [after] = executor.run(job("cpu")).cases
     assert after.status is RunStatus.OK and after.value.tolist() == [2.0, 2.0, 2.0]
     assert after.devices == {"output": "cpu"}
+
+
+def test_the_graders_library_path_reaches_the_sandboxed_child(tmp_path, monkeypatch):
+    """On GPU machines the CUDA driver's libraries often sit in an LD_LIBRARY_PATH folder: the
+    child gets the variable and can read the folder (hidden folders stay hidden)."""
+    from grader.runner import Call, Job, RunStatus, SubprocessExecutor
+
+    libs = tmp_path / "driver-libs"
+    libs.mkdir()
+    (libs / "libfake.so.1").write_text("")
+    monkeypatch.setenv("LD_LIBRARY_PATH", f"{libs}:/no/such/folder")
+    code = b"import os\n\ndef f():\n    return [os.environ.get('LD_LIBRARY_PATH'), sorted(os.listdir(os.environ['LD_LIBRARY_PATH']))]\n"
+    run = SubprocessExecutor().run(Job(files={"s.py": code}, module="s.py", entry_point="f", framework="numpy",
+                                       calls=[Call(name="c", args=[], kwargs={}, text="f()")]))
+    [case] = run.cases
+    assert case.status is RunStatus.OK, (case.message, run.load_error, run.stderr)
+    assert case.value == [str(libs), ["libfake.so.1"]]

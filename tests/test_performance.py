@@ -1,8 +1,8 @@
 """Speed tests (a case's `performance` block): vectorised code passes, loops fail, with both times.
 
-The pass/fail cases here are chosen far from the limit (about 1x and about 300x the reference's
-time against an allowed 10x), so machine load cannot flip them; the limit itself is checked
-with fixed numbers in the unit tests of `judge`.
+The pass/fail cases here are chosen far from the limit (about 1x against 300x or more, with an
+allowed 3x or 10x), so machine load cannot flip them; the limit itself is checked with fixed
+numbers in the unit tests of `judge`.
 """
 from __future__ import annotations
 
@@ -166,13 +166,13 @@ def test_well_formed_timing_frame_is_read():
 SPEED_CASE = """\
   - name: big
     inputs: {{x: {{shape: [2048, 2048]}}}}
-    performance: {{max_ratio: {ratio}, slow: "slow:{slow}", repeat: 5}}
+    performance: {{max_ratio: {ratio}, slow: "slow:{slow}", warmup: 1, repeat: 3, budget: 0.5}}
 """
 SLOW = """\
 import torch
 
 def loops(x):
-    return torch.stack([2 * row for row in x])  # one small operation per row
+    return x.clone().apply_(lambda value: 2 * value)  # a Python call per element: about 1000x slower
 
 def also_fast(x):
     return x + x
@@ -204,7 +204,7 @@ def test_validate_accepts_a_speed_test_that_its_slow_solution_fails(tmp_path):
 
 
 def test_validate_rejects_a_speed_test_that_the_slow_solution_passes(tmp_path):
-    check = speed_check(speed_bank(tmp_path, 1000, "loops"))
+    check = speed_check(speed_bank(tmp_path, 1e7, "loops"))
     assert not check.ok and "the slow solution slow:loops passes the speed test" in check.message
 
 

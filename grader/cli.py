@@ -192,10 +192,12 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
 @seed_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (questions go to stderr).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), help="Also write your answers to this YAML file.")
+@click.option("--feedback", type=click.Choice(["end", "each"]), default="end", show_default=True,
+              help="When to tell you whether an answer is right: after each answer, or all at the end.")
 @click.pass_context
 @handle_errors
 def quiz(ctx: click.Context, quiz_arg: str, seed: int | None, student: str | None, as_json: bool,
-         save: Path | None) -> None:
+         save: Path | None, feedback: str) -> None:
     """Take a quiz in the terminal: QUIZ is a quiz .yaml file or one question id.
 
     Questions come one by one; Enter skips (skipped ones come back), 'quit' finishes. Input may be
@@ -203,7 +205,7 @@ def quiz(ctx: click.Context, quiz_arg: str, seed: int | None, student: str | Non
     """
     from .quiz import quiz_command
 
-    quiz_command(ctx, quiz_arg, seed, student, as_json, save)
+    quiz_command(ctx, quiz_arg, seed, student, as_json, save, feedback)
 
 
 @main.command()

@@ -157,9 +157,14 @@ def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: s
 
 
 def grade_quiz(quiz: Quiz, answers: dict[str, Any], *, bank: Bank, seed: int, student: str | None = None,
-               base: Path | None = None, source: str = "answers", executor=None, limits=None) -> QuizResult:
-    """Grade a whole quiz from a mapping problem id -> raw answer (code problems: a .py path)."""
-    results = [grade_entry(e, answers.get(e.problem.id), bank=bank, seed=seed, student=student, base=base,
+               base: Path | None = None, source: str = "answers", executor=None, limits=None,
+               graded: dict[str, ProblemResult] | None = None) -> QuizResult:
+    """Grade a whole quiz from a mapping problem id -> raw answer (code problems: a .py path).
+
+    `graded` holds results already computed for some answers (feedback given as the quiz went)."""
+    graded = graded or {}
+    results = [graded.get(e.problem.id) or
+               grade_entry(e, answers.get(e.problem.id), bank=bank, seed=seed, student=student, base=base,
                            source=source, reveal=quiz.reveal, executor=executor, limits=limits)
                for e in quiz.entries]
     notes = []
@@ -214,16 +219,33 @@ def validate(entry: QuizEntry, text: str, bank: Bank, seed: int) -> str | None:
     return None
 
 
+def verdict(result: ProblemResult) -> str:
+    """One answer's result in a line or two, for feedback as the quiz goes."""
+    score = f"{result.score:g}/{result.max_score:g}"
+    if result.score >= result.max_score:
+        return f"right ({score})"
+    failed = [t for t in result.tests if not t.passed]
+    why = result.error or (failed[0].output if failed else "")
+    if len(result.tests) > 1:  # a code problem: how many tests passed, then the first failure
+        why = f"{len(result.tests) - len(failed)} of {len(result.tests)} tests passed; {failed[0].name}: " + \
+            (failed[0].output if failed else "")
+    return f"not right ({score})" + (f": {why.strip().splitlines()[0]}" if why.strip() else "")
+
+
 def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
                     read_line: Callable[[], str], write: Callable[[str], None], echo: bool = False,
-                    executor=None, limits=None) -> tuple[QuizResult, dict[str, Any]]:
+                    executor=None, limits=None, feedback_each: bool = False) -> tuple[QuizResult, dict[str, Any]]:
     """Ask the quiz's questions one by one; Enter or 'skip' skips (skipped ones come back),
-    'quit' ends. Works on a pipe: end of input ends the quiz. Returns the result and the answers."""
+    'quit' ends. Works on a pipe: end of input ends the quiz. Returns the result and the answers.
+
+    With `feedback_each`, each answer is graded as soon as it is given and the verdict shown
+    (with the explanation only where the quiz reveals answers); otherwise all at the end."""
     n = len(quiz.entries)
     write(f"{quiz.title}: {n} question{'s' if n != 1 else ''}, {sum(e.points for e in quiz.entries):g} points"
           + (f" (student {student})" if student else ""))
     write("Press Enter or type 'skip' to skip a question (you come back to it later); type 'quit' to finish.\n")
     answers: dict[str, Any] = {}
+    graded: dict[str, ProblemResult] = {}
     pending = list(range(n))
     finished = False
     while pending and not finished:
@@ -253,7 +275,13 @@ def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
                     write(f"{problem_msg}. Try again (Enter skips).")
                     continue
                 answers[entry.problem.id] = text
-                write("recorded\n")
+                if feedback_each:
+                    graded[entry.problem.id] = grade_entry(
+                        entry, text, bank=bank, seed=seed, student=student, base=Path.cwd(), source="interactive",
+                        reveal=quiz.reveal, executor=executor, limits=limits)
+                    write(verdict(graded[entry.problem.id]) + "\n")
+                else:
+                    write("recorded\n")
                 break
             if finished:
                 break
@@ -265,7 +293,7 @@ def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
     if unanswered:
         write(f"Unanswered: {', '.join(unanswered)} (0 points each).")
     result = grade_quiz(quiz, answers, bank=bank, seed=seed, student=student, base=Path.cwd(),
-                        source="interactive", executor=executor, limits=limits)
+                        source="interactive", executor=executor, limits=limits, graded=graded)
     return result, answers
 
 
@@ -299,7 +327,7 @@ def check_quiz_file(ctx, quiz_path: Path, answers_path: Path, seed: int | None, 
 
 
 def quiz_command(ctx, quiz_arg: str, seed: int | None, student: str | None, as_json: bool,
-                 save: Path | None) -> None:
+                 save: Path | None, feedback: str = "end") -> None:
     """`grader quiz QUIZ`: QUIZ is a quiz file or one question id."""
     import click
     import yaml
@@ -317,7 +345,7 @@ def quiz_command(ctx, quiz_arg: str, seed: int | None, student: str | None, as_j
     interactive = stdin.isatty() if hasattr(stdin, "isatty") else False
     out = (lambda text: click.echo(text, err=True)) if as_json else click.echo
     result, answers = run_interactive(quiz, bank=bank, seed=seed_value, student=student, read_line=stdin.readline,
-                                      write=out, echo=not interactive)
+                                      write=out, echo=not interactive, feedback_each=feedback == "each")
     if save:
         Path(save).write_text(yaml.safe_dump(answers, allow_unicode=True, sort_keys=False), encoding="utf-8")
         out(f"Your answers are saved in {save}.")

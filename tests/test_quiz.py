@@ -314,3 +314,21 @@ def test_interactive_quiz_json_and_quit(grader_cmd):
     scores = {p["problem"]: p["score"] for p in data["problems"]}
     assert scores["coin-entropy-quiz"] == 2 and scores["conv-output-size"] == 0
     assert "[2/6] coin-entropy-quiz" in result.stderr
+
+
+def test_interactive_quiz_can_give_feedback_after_each_answer(tmp_path):
+    lines = [str(EXAMPLES / "conv-output-size" / "buggy.py"),  # the code problem: graded at once
+             "0.5",          # coin entropy for ada is 0.469 bits: wrong, said at once
+             "16", "quit"]
+    result = run_quiz(["quiz", EXAMPLES / "quiz.yaml", "--student", "ada", "--feedback", "each"],
+                      "\n".join(lines) + "\n")
+    out = result.stdout
+    assert result.exit_code == 1, out
+    code_verdict = out.split("> " + lines[0])[1].splitlines()[1]
+    assert code_verdict.startswith("not right (") and "tests passed" in code_verdict
+    entropy_verdict = out.split("> 0.5")[1].splitlines()[1]
+    assert entropy_verdict.startswith("not right (0/2)")
+    assert "recorded" not in out
+    # the final report reuses the verdicts: same scores as grading the answers at the end
+    end = run_quiz(["quiz", EXAMPLES / "quiz.yaml", "--student", "ada"], "\n".join(lines) + "\n").stdout
+    assert out.split("Quiz score:")[1].split()[0] == end.split("Quiz score:")[1].split()[0]

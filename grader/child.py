@@ -92,17 +92,22 @@ def load_submission(path: str, entry_point: str, channel: Channel):
     return func
 
 
+def map_arrays(value, on_tensor, on_array=lambda a: a):
+    """A nested argument with its (plain) tensors and arrays replaced by on_tensor/on_array of them."""
+    if "torch" in sys.modules and type(value) is sys.modules["torch"].Tensor:
+        return on_tensor(value)
+    if "numpy" in sys.modules and type(value) is sys.modules["numpy"].ndarray:
+        return on_array(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_arrays(v, on_tensor, on_array) for v in value)
+    if isinstance(value, dict):
+        return {k: map_arrays(v, on_tensor, on_array) for k, v in value.items()}
+    return value
+
+
 def to_device(value, device: str):
     """The tensors of a nested argument moved to `device` (the first one initialises CUDA here)."""
-    import torch
-
-    if type(value) is torch.Tensor:
-        return value.to(device)
-    if isinstance(value, (list, tuple)):
-        return type(value)(to_device(v, device) for v in value)
-    if isinstance(value, dict):
-        return {k: to_device(v, device) for k, v in value.items()}
-    return value
+    return map_arrays(value, lambda t: t.to(device))
 
 
 def use_gpu(request: dict) -> None:
@@ -125,15 +130,7 @@ def use_gpu(request: dict) -> None:
 
 def copy_value(value):
     """A deep copy of the tensors and arrays in a nested argument (each timed run gets fresh inputs)."""
-    if "torch" in sys.modules and type(value) is sys.modules["torch"].Tensor:
-        return value.clone()
-    if "numpy" in sys.modules and type(value) is sys.modules["numpy"].ndarray:
-        return value.copy()
-    if isinstance(value, (list, tuple)):
-        return type(value)(copy_value(v) for v in value)
-    if isinstance(value, dict):
-        return {k: copy_value(v) for k, v in value.items()}
-    return value
+    return map_arrays(value, lambda t: t.clone(), lambda a: a.copy())
 
 
 def synchronizer(device: str):

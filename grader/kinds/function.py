@@ -441,14 +441,9 @@ def device_mismatch(prepared: PreparedCase, run: CaseRun) -> str | None:
 
 
 def _count_tensors(value) -> int:
-    torch = _torch()
-    if torch is not None and isinstance(value, torch.Tensor):
-        return 1
-    if isinstance(value, (list, tuple)):
-        return sum(_count_tensors(v) for v in value)
-    if isinstance(value, dict):
-        return sum(_count_tensors(v) for v in value.values())
-    return 0
+    tensors: list = []
+    _map(value, tensors.append, lambda a: a)
+    return len(tensors)
 
 
 def _judge_speed(problem: Problem, bank: Bank, executor: Executor, limits: Limits, prepared: PreparedCase,

@@ -253,10 +253,10 @@ def check_function_problem(problem: Problem, bank: Bank, executor, report: Probl
     check_inputs(problem, report)
     # the reference runs on every case (SpecError if not); cases on unavailable devices are skipped
     prepared = [p for p in prepare_cases(problem, bank, seed=0) if not p.skipped]
-    check_reference(problem, bank, executor, prepared, report)
+    reference_runs = check_reference(problem, bank, executor, prepared, report)
     check_mistakes(problem, bank, prepared, report)
     check_starter(problem, bank, executor, prepared, report)
-    check_speed(problem, bank, executor, [p for p in prepared if p.speed], report)
+    check_speed(problem, bank, executor, [p for p in prepared if p.speed], reference_runs, report)
 
 
 def check_inputs(problem: Problem, report: ProblemReport) -> None:
@@ -301,7 +301,9 @@ def available_devices(listed: list[str]) -> tuple[list[str], list[str]]:
     return run, [f"{device} ({reason})" for device, reason in skipped]
 
 
-def check_reference(problem: Problem, bank: Bank, executor, prepared, report: ProblemReport) -> None:
+def check_reference(problem: Problem, bank: Bank, executor, prepared, report: ProblemReport) -> dict:
+    """Run the reference as a submission on every prepared case (speed tests included, so it is
+    timed here too); returns its runs by test name ({} when it did not run)."""
     from .kinds.function import check_output
     from .limits import Limits
     from .performance import reference_submission
@@ -311,7 +313,7 @@ def check_reference(problem: Problem, bank: Bank, executor, prepared, report: Pr
     for device in skipped:
         report.add("reference", True, f"skipped on {device}", skipped=True)
     if not devices:
-        return
+        return {}
     submission, module, func = reference_submission(problem, bank)
     limits = Limits().with_overrides(problem.spec.get("limits"))
     job = Job(files=submission.files, module=module, entry_point=func, framework=problem.framework,
@@ -319,7 +321,7 @@ def check_reference(problem: Problem, bank: Bank, executor, prepared, report: Pr
     run = executor.run(job)
     if run.load_error is not None:
         report.add("reference", False, f"the reference did not load in the child: {run.load_error}")
-        return
+        return {}
     runs = {r.name: r for r in run.cases}
     failures = []
     for p in prepared:
@@ -337,6 +339,7 @@ def check_reference(problem: Problem, bank: Bank, executor, prepared, report: Pr
                                                                   if len(failures) > 3 else ""))
     else:
         report.add("reference", True, f"passes its {len(prepared)} cases on {', '.join(devices)}")
+    return runs
 
 
 def check_mistakes(problem: Problem, bank: Bank, prepared, report: ProblemReport) -> None:
@@ -398,8 +401,10 @@ def check_starter(problem: Problem, bank: Bank, executor, prepared, report: Prob
 MIN_REFERENCE_SECONDS = {"cpu": 2e-4, "cuda": 2e-5}
 
 
-def check_speed(problem: Problem, bank: Bank, executor, prepared, report: ProblemReport) -> None:
-    """Speed tests: the reference takes long enough to time, and a known slow solution fails."""
+def check_speed(problem: Problem, bank: Bank, executor, prepared, reference_runs: dict,
+                report: ProblemReport) -> None:
+    """Speed tests: the reference (timed by check_reference) takes long enough to time, and a
+    known slow solution fails."""
     from .kinds.function import check_output
     from .limits import Limits
     from .performance import describe, judge, time_trusted
@@ -409,9 +414,9 @@ def check_speed(problem: Problem, bank: Bank, executor, prepared, report: Proble
     limits = Limits().with_overrides(problem.spec.get("limits"))
     problems, notes = [], []
     for p in prepared:
-        reference = time_trusted(problem, bank, executor, p.call, limits)
-        if reference.timing is None:
-            problems.append(f"'{p.name}': {reference.error}")
+        reference = reference_runs.get(p.name)
+        if reference is None or reference.timing is None:
+            problems.append(f"'{p.name}': the reference was not timed (see the reference check)")
             continue
         best = reference.timing["best"]
         least = MIN_REFERENCE_SECONDS.get(p.device.split(":")[0], MIN_REFERENCE_SECONDS["cpu"])

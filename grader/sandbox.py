@@ -95,8 +95,9 @@ def child_env(workdir: str) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "CUDA_VISIBLE_DEVICES": "",
     }
-    if library_path():
-        env["LD_LIBRARY_PATH"] = ":".join(library_path())
+    folders = library_path()
+    if folders:
+        env["LD_LIBRARY_PATH"] = ":".join(folders)
     return env
 
 

@@ -225,10 +225,10 @@ def verdict(result: ProblemResult) -> str:
     if result.score >= result.max_score:
         return f"right ({score})"
     failed = [t for t in result.tests if not t.passed]
-    why = result.error or (failed[0].output if failed else "")
-    if len(result.tests) > 1:  # a code problem: how many tests passed, then the first failure
-        why = f"{len(result.tests) - len(failed)} of {len(result.tests)} tests passed; {failed[0].name}: " + \
-            (failed[0].output if failed else "")
+    if len(result.tests) > 1 and failed:  # a code problem: how many tests passed, then the first failure
+        why = f"{len(result.tests) - len(failed)} of {len(result.tests)} tests passed; {failed[0].name}: {failed[0].output}"
+    else:
+        why = result.error or (failed[0].output if failed else "")
     return f"not right ({score})" + (f": {why.strip().splitlines()[0]}" if why.strip() else "")
 
 

@@ -182,7 +182,7 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
             prepared.append(PreparedCase(case, args, call, expected, device=dev))
             if config:  # timed after every correctness case, so a slow submission costs no other case
                 speed.append(PreparedCase(case, args, performance.speed_call(call, config, default_time),
-                                          prepared[-1].expected, device=dev, speed=config))
+                                          expected, device=dev, speed=config))
         for dev, reason in skipped:
             prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason))
             if config:

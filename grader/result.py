@@ -6,6 +6,7 @@ earned; `status` is `passed` or `failed` (a contract of `grader check --json`).
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import asdict, dataclass, field
 
 
@@ -69,7 +70,39 @@ class ProblemResult:
         data["status"] = Status.PASSED.value if self.passed else Status.FAILED.value
         for test in data["tests"] + data["skipped"]:
             test["status"] = Status(test["status"]).value
+        data, replaced = json_safe(data)
+        if replaced:
+            data["non_finite"] = replaced  # where a number was inf or NaN (now null): say so
         return data
+
+
+def json_safe(data, path: str = "$") -> tuple[object, list[str]]:
+    """`data` ready for strict JSON: non-finite floats become None, lone surrogates (from a file
+    name that is not UTF-8, or a student's message) become the text `\\udcff`. Returns the new
+    data and the paths of the numbers it replaced (JSON has no inf or NaN; a consumer may reject them)."""
+    replaced: list[str] = []
+
+    def walk(value, where: str):
+        if isinstance(value, float) and not math.isfinite(value):
+            replaced.append(where)
+            return None
+        if isinstance(value, str):
+            return _no_surrogates(value)
+        if isinstance(value, dict):
+            return {_no_surrogates(str(k)): walk(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    return walk(data, path), replaced
+
+
+def _no_surrogates(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def split_points(points: float, weights: list[float]) -> list[float]:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import click
 
+from .safe import one_line
 from .text import _escape, _score, render_result
 
 
 def render_quiz(result, color: bool = False) -> str:
-    who = f" (student {result.student})" if result.student else ""
+    who = f" (student {one_line(result.student)})" if result.student else ""
     lines = [f"{result.title}{who}", ""]
     for problem in result.problems:
         block = render_result(problem, color=color).splitlines()
@@ -16,7 +17,7 @@ def render_quiz(result, color: bool = False) -> str:
             block.insert(2 if not problem.error else len(block) - 1, "        " + _escape(problem.tests[0].output))
         lines += block + [""]
     for note in result.notes:
-        lines.append(f"Note: {note}")
+        lines.append(f"Note: {_escape(note)}")
     total = f"Quiz score: {_score(result.score)} / {_score(result.max_score)}"
     lines.append(click.style(total, bold=True) if color else total)
     return "\n".join(lines)

@@ -1,7 +1,13 @@
-"""The terminal summary of a graded class: a pure function of a ClassReport."""
+"""The terminal summary of a graded class: a pure function of a ClassReport.
+
+Student ids and error lines are shown escaped (`eve\\x1b[31m`): a name is a file name the
+student chose, and the summary goes to a terminal and to summary.txt."""
 from __future__ import annotations
 
+import math
+
 from .gradebook import number
+from .safe import first_line, one_line
 
 BAR = 30
 
@@ -17,6 +23,11 @@ def _histogram(fractions: list[float], bins: int = 10) -> list[str]:
         label = f"{lo:>3}-{hi}%" if i < bins - 1 else f"{lo:>3}-100%"
         lines.append(f"  {label:<9} {'#' * round(BAR * count / top):<{BAR}} {count}")
     return lines
+
+
+def _seconds(problem) -> float:
+    value = problem.seconds
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else 0.0
 
 
 def render_summary(report, slowest: int = 5) -> str:
@@ -47,21 +58,23 @@ def render_summary(report, slowest: int = 5) -> str:
         extra = f", {errors} did not run" if errors else ""
         lines.append(f"  {item.id:<{width}}  {passed:>4}/{len(results)} full marks ({pct:5.1f}%)  "
                      f"mean {mean:.1f}/{number(item.problem.points)}{extra}")
-    ranked = sorted(students, key=lambda s: s.seconds, reverse=True)[:slowest]
+    spent = {id(s): sum(_seconds(p) for p in s.problems) for s in students}
+    ranked = sorted(students, key=lambda s: spent[id(s)], reverse=True)[:slowest]
     if ranked:
         lines += ["", f"Slowest submissions (grading time, all problems; cached results count their first run):"]
         for s in ranked:
-            worst = max(s.problems, key=lambda p: p.seconds)
-            lines.append(f"  {s.student:<24} {s.seconds:7.2f} s  (slowest: {worst.problem} {worst.seconds:.2f} s)")
-    hit = [(s.student, p.problem, p.limits_hit) for s in students for p in s.problems if p.limits_hit]
+            worst = max(s.problems, key=_seconds)
+            lines.append(f"  {one_line(s.student):<24} {spent[id(s)]:7.2f} s  "
+                         f"(slowest: {worst.problem} {_seconds(worst):.2f} s)")
+    hit = [(one_line(s.student), p.problem, p.limits_hit) for s in students for p in s.problems if p.limits_hit]
     lines += ["", f"Submissions that hit limits: {len(hit) or 'none'}"]
     for student, problem, limits in hit[:20]:
-        lines.append(f"  {student:<24} {problem}: {', '.join(limits)}")
+        lines.append(f"  {student:<24} {problem}: {one_line(', '.join(limits))}")
     if len(hit) > 20:
         lines.append(f"  ... and {len(hit) - 20} more (see the per-student JSON)")
     errors = report.grader_errors
     if errors:
         lines += ["", f"GRADER ERRORS: {len(errors)} problem-submissions could not be graded (not the students' fault):"]
         for student, p in errors[:10]:
-            lines.append(f"  {student}: {p.problem}: {(p.error or '').splitlines()[0]}")
+            lines.append(f"  {one_line(student)}: {p.problem}: {first_line(p.error)}")
     return "\n".join(lines)

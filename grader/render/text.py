@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..result import ProblemResult, TestResult
+from .safe import one_line, printable
 
 
 def _score(x: float) -> str:
@@ -11,8 +12,9 @@ def _score(x: float) -> str:
 
 
 def _escape(text: str) -> str:
-    """Control characters from student output shown escaped, never interpreted by the terminal."""
-    return "".join(ch if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127) else repr(ch)[1:-1] for ch in text)
+    """Control characters, direction overrides and lone surrogates from student output shown
+    escaped, never interpreted by the terminal (and never a UnicodeEncodeError on the way)."""
+    return printable(text)
 
 
 def test_line(test: TestResult, width: int, color: bool) -> list[str]:
@@ -28,7 +30,7 @@ def test_line(test: TestResult, width: int, color: bool) -> list[str]:
 
 def render_result(result: ProblemResult, color: bool = False, show_output: bool = True) -> str:
     """A table of tests with scores and feedback, then the total."""
-    lines = [f"{result.problem}: {result.title}" + (f"  [{result.submission}]" if result.submission else "")]
+    lines = [f"{result.problem}: {result.title}" + (f"  [{one_line(result.submission)}]" if result.submission else "")]
     if result.error:
         lines += ["  " + line for line in _escape(result.error).splitlines()]
     ran, skipped = result.tests, result.skipped
@@ -39,10 +41,10 @@ def render_result(result: ProblemResult, color: bool = False, show_output: bool 
     for device in sorted({t.device or "?" for t in skipped}):
         on = [t for t in skipped if (t.device or "?") == device]
         mark = click.style("SKIP", fg="yellow", bold=True) if color else "SKIP"
-        reason = on[0].output.removeprefix("skipped: ")
+        reason = one_line(on[0].output.removeprefix("skipped: "))
         lines.append(f"  {mark}  {len(on)} case(s) on {device}: {reason}")
     for note in result.feedback:
-        lines.append(f"  {note}")
+        lines += ["  " + line for line in _escape(note).splitlines()]
     if show_output and (result.stdout or result.stderr):
         for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
             if text.strip():

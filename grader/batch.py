@@ -416,7 +416,7 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
 
 def write_outputs(report: ClassReport, out: Path | str) -> dict[str, Path]:
     """Write the gradebook, JUnit XML, per-student JSON and the summary under `out`; return their paths."""
-    from .render.gradebook import gradebook_csv, student_json
+    from .render.gradebook import gradebook_csv, student_file_name, student_json
     from .render.junit import junit_xml
     from .render.summary import render_summary
 
@@ -428,7 +428,7 @@ def write_outputs(report: ClassReport, out: Path | str) -> dict[str, Path]:
     _write(paths["gradebook"], gradebook_csv(report))
     _write(paths["junit"], junit_xml(report))
     for student in report.students:
-        _write(students_dir / f"{student.student}.json", student_json(student))
+        _write(students_dir / student_file_name(student.student), student_json(student))
     _write(paths["summary"], render_summary(report) + "\n")
     return paths
 

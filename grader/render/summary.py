@@ -35,7 +35,7 @@ def render_summary(report, slowest: int = 5) -> str:
     students = report.students
     n_sub = sum(len(s.problems) for s in students)
     rate = report.graded / report.wall if report.wall > 0 else 0.0
-    lines = [f"{a.name}: {len(students)} students x {len(a.problems)} problems = {n_sub} problem-submissions "
+    lines = [f"{one_line(a.name)}: {len(students)} students x {len(a.problems)} problems = {n_sub} problem-submissions "
              f"in {report.wall:.1f} s ({report.graded} graded at {rate:.1f}/s on {report.jobs} workers, "
              f"{report.cached} from cache)"]
     max_total = a.max_score

@@ -1,7 +1,7 @@
 """`grader grade` and `grader gradescope`: a thin layer over grader.batch and the renderers."""
 from __future__ import annotations
 
-import json
+import functools
 import os
 import sys
 import time
@@ -11,6 +11,42 @@ import click
 
 from .cli import device_option, get_bank, handle_errors, limit_options, limits_from
 from .errors import ExitCode, UsageError
+from .render.safe import one_line
+
+
+def _emit_classroom(encoded: str) -> None:
+    """The runner result on stdout and, in GitHub Actions, as the step output `result`."""
+    click.get_current_context().meta["classroom_result"] = encoded
+    click.echo(encoded)
+    github_output = os.environ.get("GITHUB_OUTPUT")
+    if github_output:
+        with open(github_output, "a", encoding="utf-8") as fh:
+            fh.write(f"result={encoded}\n")
+
+
+def _classroom_fallback(func):
+    """With --classroom, a grader that fails before printing its result still leaves a valid one
+    (status `error`, no points, the reason), so the reporter never reads an empty result."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            if kwargs.get("classroom") and "classroom_result" not in click.get_current_context().meta:
+                from .render.classroom import encode, error_result
+
+                _emit_classroom(encode(error_result(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")))
+            raise
+    return wrapper
+
+
+def check_student_id(student: str) -> str:
+    """--student: an id that names one student, not a path (it becomes part of file names)."""
+    if (not student.strip() or len(student) > 200 or student in (".", "..") or "/" in student or "\\" in student
+            or one_line(student) != student):
+        raise UsageError(f"--student {one_line(student)[:80]!r}: not a usable student id",
+                         "Give an id of at most 200 characters without '/', '\\' or control characters.")
+    return student
 
 
 @click.command("grade")
@@ -37,6 +73,7 @@ from .errors import ExitCode, UsageError
 @device_option
 @click.pass_context
 @handle_errors
+@_classroom_fallback
 def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out: Path, jobs: int | None, force: bool,
               fail_under: str | None, single: bool, student: str | None, gradescope_path: Path | None,
               classroom: bool, show_progress: bool, executor_kind: str, device: str, **kwargs) -> None:
@@ -58,6 +95,8 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     assignment = batch.load_assignment(assignment_path, bank)
     if (gradescope_path or classroom or student) and not single:
         raise UsageError("--gradescope, --classroom and --student grade one submission: add --single")
+    if student is not None:
+        check_student_id(student)
     if single:
         if not submissions.exists():
             raise UsageError(f"{submissions}: no such file or folder")
@@ -82,21 +121,17 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     click.echo(render_summary(report), file=say)
     click.echo(f"\nWrote {paths['gradebook']}, {paths['junit']} and {paths['students']}/<student>.json", file=say)
     if gradescope_path:
+        from .render.gradebook import strict_json
         from .render.gradescope import results_json
 
         gradescope_path.parent.mkdir(parents=True, exist_ok=True)
-        gradescope_path.write_text(json.dumps(results_json(report.students[0], assignment,
-                                                           time.monotonic() - start), indent=2), encoding="utf-8")
+        gradescope_path.write_text(strict_json(results_json(report.students[0], assignment,
+                                                            time.monotonic() - start), indent=2), encoding="utf-8")
         click.echo(f"Wrote {gradescope_path}", file=say)
     if classroom:
         from .render.classroom import encode, runner_result
 
-        encoded = encode(runner_result(report.students[0]))
-        click.echo(encoded)
-        github_output = os.environ.get("GITHUB_OUTPUT")
-        if github_output:
-            with open(github_output, "a", encoding="utf-8") as fh:
-                fh.write(f"result={encoded}\n")
+        _emit_classroom(encode(runner_result(report.students[0])))
     if report.grader_errors:
         click.echo(f"Error: the grader failed on {len(report.grader_errors)} problem-submissions "
                    "(see the summary); their results were not cached, so a re-run retries them.", err=True)
@@ -104,7 +139,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     if threshold is not None:
         below = [s for s in report.students if s.score < threshold - 1e-9]
         if below:
-            names = ", ".join(s.student for s in below[:10]) + (" ..." if len(below) > 10 else "")
+            names = ", ".join(one_line(s.student) for s in below[:10]) + (" ..." if len(below) > 10 else "")
             click.echo(f"{len(below)} student(s) scored below {threshold:g}: {names}", err=True)
             sys.exit(int(ExitCode.TESTS_FAILED))
     sys.exit(int(ExitCode.OK))

@@ -5,16 +5,24 @@ Fields (https://gradescope-autograders.readthedocs.io/en/latest/specs/): top lev
 `score`, `max_score`, `status` (passed|failed), `name`, `number`, `output`, `tags`, `visibility`.
 A hidden case is graded but shown only `after_published` (the default; the assignment's
 `gradescope.hidden_visibility` may choose `after_due_date`, or `hidden` for cases worth nothing).
+
+Every text is plain text (`output_format`, `test_output_format`, `test_name_format` and each
+test's `output_format` / `name_format` are `text`): a student's message is never read as HTML or
+Markdown, and control characters in it are shown escaped. A test that could not run says why:
+the problem's whole error (a load failure's traceback line), not only its first line.
 """
 from __future__ import annotations
 
 import math
 
+from .safe import printable, with_reason
+
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
 def _round(x: float) -> float:
-    return round(float(x), 6)
+    x = float(x)
+    return round(x, 6) if math.isfinite(x) else 0.0
 
 
 def overview(student) -> str:
@@ -26,7 +34,7 @@ def overview(student) -> str:
             lines += ["    " + line for line in problem.error.splitlines()]
         lines += ["    " + note for note in problem.feedback]
     lines.append(f"Total: {_round(student.score):g} / {_round(student.max_score):g}")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def results_json(student, assignment, execution_time: float) -> dict:
@@ -41,16 +49,22 @@ def results_json(student, assignment, execution_time: float) -> dict:
                 "score": _round(test.score),
                 "max_score": _round(test.max_score),
                 "status": "passed" if test.passed else "failed",
-                "name": f"{problem.problem}: {test.name}",
+                "name": printable(f"{problem.problem}: {test.name}"),
+                "name_format": "text",
                 "number": f"{p_number}.{t_number}",
-                "output": test.output or ("passed" if test.passed else ""),
-                "tags": tags,
+                "output": printable(test.output if test.passed else with_reason(test.output, problem.error))
+                or ("passed" if test.passed else test.outcome or "failed"),
+                "output_format": "text",
+                "tags": [printable(tag) for tag in tags],
                 "visibility": "visible" if test.visible else hidden,
             })
     return {
         "score": _round(student.score),
-        "execution_time": int(math.ceil(execution_time)),
+        "execution_time": int(math.ceil(execution_time)) if math.isfinite(execution_time) else 0,
         "output": overview(student),
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
         "visibility": "visible",
         "stdout_visibility": settings.get("stdout_visibility", "hidden"),
         "tests": tests,

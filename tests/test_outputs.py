@@ -399,3 +399,19 @@ def test_setup_sh_quotes_the_torch_setting(tmp_path):
     with zipfile.ZipFile(tmp_path / "z.zip") as zf:
         setup = zf.read("setup.sh").decode()
     assert "install 'torch;' touch /tmp/pwned" in setup  # one word each, never a second command
+
+
+def test_docs_classroom_workflow_always_reports_and_has_a_valid_fallback():
+    import yaml
+
+    text = (ROOT / "docs" / "batch.md").read_text(encoding="utf-8")
+    block = text.split("## GitHub Classroom", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    steps = yaml.safe_load(block)["jobs"]["run-autograding-tests"]["steps"]
+    reporter = next(s for s in steps if "autograding-grading-reporter" in s.get("uses", ""))
+    assert reporter["if"] == "always()"
+    fallback = next(s for s in steps if s.get("id") == "fallback")
+    assert "steps.fallback.outputs.result" in reporter["env"]["GRADER_RESULTS"]
+    result = strict_load(re.search(r"result='(\{.*\})'", fallback["run"]).group(1))
+    assert result["status"] == "error" and result["tests"][0]["line_no"] == 0
+    grade = next(s for s in steps if s.get("id") == "grader")
+    assert "${{" not in grade["run"]  # event values and secrets come in through env, not the script text

@@ -8,8 +8,8 @@ line", anything else is printed as `name - line N`). It adds up the tests' `scor
 JavaScript numbers, left to right, and records `Points <sum>/<max_score>` for the classroom.
 
 So that the points are exactly the gradebook's total (not 60.00000300000004), the scores are
-shared out in integer micro-points and one test absorbs the rounding, checked with the same
-float additions the reporter does. The whole result stays under `MAX_ENCODED` base64
+shared out in integer micro-points (largest remainders first), then checked with the same float
+additions the reporter does; where float noise is left, one score moves by a few units in the last place. The whole result stays under `MAX_ENCODED` base64
 characters: one environment string may hold at most 128 KiB on Linux (`Argument list too long`
 past it), so long messages are cut first (saying so), then a problem's cases are merged into one test.
 """

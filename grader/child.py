@@ -128,6 +128,7 @@ def load_submission(path: str, entry_point: str, channel: Channel):
         channel.send({"type": "load_error", "kind": "memory", "message": f"ran out of memory while loading {filename}"})
         return None
     except BaseException as exc:  # noqa: BLE001 - anything the student's module raises is a result
+        flush_output()  # what the cells before the failing one printed comes back with the error
         channel.send({"type": "load_error", "kind": "exception", "message": load_failure(exc, filename)})
         return None
     func = module.__dict__.get(entry_point)
@@ -312,13 +313,17 @@ def serve(request: dict, channel: Channel) -> None:
     channel.send({"type": "ready"})
     for call in request["calls"]:
         run_case(func, call, os.path.basename(path), channel)
-    for stream in (sys.stdout, sys.stderr):  # before "done": the parent may end the process right after it
+    flush_output()  # before "done": the parent may end the process right after it
+    channel.send({"type": "done"})
+
+
+def flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             try:
                 stream.flush()
             except Exception:  # noqa: BLE001 - a student may have replaced or closed the stream
                 pass
-    channel.send({"type": "done"})
 
 
 def read_request(fd: int = 0) -> dict:

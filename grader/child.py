@@ -114,7 +114,7 @@ def load_submission(path: str, entry_point: str, channel: Channel):
         code = compile(source, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:
         channel.send({"type": "load_error", "kind": "syntax",
-                      "message": f"SyntaxError in {filename} line {exc.lineno}: {exc.msg}"})
+                      "message": f"SyntaxError in {source_location(path, exc.lineno)}: {exc.msg}"})
         return None
     except (OSError, ValueError) as exc:
         channel.send({"type": "load_error", "kind": "exception", "message": f"cannot read {filename}: {exc}"})

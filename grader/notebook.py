@@ -511,6 +511,8 @@ def convert(data: bytes, name: str, mode: str = DEFAULT_MODE) -> Converted:
     for cell in cells:
         try:
             tree = ast.parse("\n".join(cell.lines) + "\n")
+            if mode == "run":  # what only the compiler refuses ('return' outside a function, top-level await)
+                compile(tree, f"cell {cell.number}", "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as exc:
             error = exc if isinstance(exc, SyntaxError) else SyntaxError(str(exc))
             parsed.append(_Parsed(cell, None, error))

@@ -311,3 +311,14 @@ def test_cell_magics():
     assert timed.lines == ["", "x = 1"] and not timed.skipped_body
     written = transform_cell(1, "%%writefile -a helper.py\ndef f():\n    return 1\n")
     assert written.writefile == ("helper.py", "def f():\n    return 1\n", True)
+
+
+def test_run_mode_turns_what_only_the_compiler_refuses_into_that_cells_error():
+    from grader.notebook import convert
+
+    nb = new_notebook(cells=[code("x = 1"), code("return x  # works in no notebook either")])
+    source = convert(nbformat.writes(nb).encode(), "hw.ipynb", "run").source
+    namespace: dict = {}
+    with pytest.raises(SyntaxError, match=r"'return' outside function \(cell 2 line 1\)"):
+        exec(compile(source, "hw.py", "exec"), namespace)
+    assert namespace["x"] == 1  # the cells before it ran

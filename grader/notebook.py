@@ -41,10 +41,9 @@ from .errors import SubmissionError
 MODES = ("definitions", "run")
 DEFAULT_MODE = "definitions"
 
-#: Code in a notebook's code cells, all together: far above any real notebook (a long course
-#: notebook holds ~50 KB of code), low enough that `ast` stays in seconds (1 MB of trivial lines:
-#: ~3 s and ~600 MB in ast.parse).
-MAX_CODE_CHARS = 1 << 20
+#: Code in a notebook's code cells, all together: ten times a long course notebook (~50 KB of
+#: code), low enough that the grader's own parsing stays within seconds (docs/notebooks.md).
+MAX_CODE_CHARS = 512 << 10
 
 #: Cell magics whose body is plain Python: only the magic line does nothing.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
@@ -52,6 +51,9 @@ PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 _ASSIGN_MAGIC = re.compile(r"(?P<lhs>[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*(?P<esc>!|%)(?P<rest>.*)")
 _HELP = re.compile(r"(\?{1,2})?(?P<name>[A-Za-z_][\w.]*)(\?{1,2})?")
 _SAFE_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*")
+
+#: What can carry a logical line onto the next physical line: brackets, strings, a backslash.
+_OPENERS = frozenset("([{'\"\\")
 
 CELL_MARK = "# grader: cell "
 NOTEBOOK_MARK = "# grader: notebook "
@@ -322,6 +324,8 @@ def transform_cell(number: int, text: str) -> _Cell:
                 if names:
                     cell.writefile = (names[0].strip("'\""), body, append)
             return cell
+    if not any(_magic_to_python(line.strip()) for line in lines):
+        return cell  # no line could be a magic: nothing to find out (the common case, and fast)
     index = first
     while index < len(lines):
         line = lines[index]
@@ -331,6 +335,9 @@ def transform_cell(number: int, text: str) -> _Cell:
             continue
         python = _magic_to_python(stripped)
         if python is None:
+            if not _OPENERS.intersection(line):  # nothing that can continue the line: no need to tokenize
+                index += 1
+                continue
             index = _python_line_end(lines, index) + 1
             continue
         end = index
@@ -349,17 +356,45 @@ def transform_cell(number: int, text: str) -> _Cell:
 
 # ---------------------------------------------------------------- definitions
 
-def _loaded_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+@dataclass
+class _Scan:
+    """What one walk over a top-level statement finds."""
+
+    loads: set[str] = field(default_factory=set)    #: global names it reads (anywhere, bodies included)
+    modules: set[str] = field(default_factory=set)  #: modules it imports (anywhere)
+    calls: bool = False  #: whether running the statement itself calls anything (bodies of def/lambda/class aside)
 
 
-def _has_call(node: ast.AST) -> bool:
-    """Whether evaluating `node` calls anything (a lambda's body is not evaluated)."""
-    if isinstance(node, ast.Lambda):
-        return _has_call(node.args)
-    if isinstance(node, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
-        return True
-    return any(_has_call(child) for child in ast.iter_child_nodes(node))
+_DEFERRED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_CALLS = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)
+
+
+def _scan(node: ast.AST) -> _Scan:
+    """One walk (the grader's parsing budget: a single pass per statement)."""
+    found = _Scan()
+    stack = [(node, False)]
+    while stack:
+        item, deferred = stack.pop()
+        if isinstance(item, ast.Name):
+            if isinstance(item.ctx, ast.Load):
+                found.loads.add(item.id)
+            continue
+        if isinstance(item, ast.expr_context):
+            continue
+        if isinstance(item, _CALLS) and not deferred:
+            found.calls = True
+        elif isinstance(item, ast.Import):
+            found.modules.update(alias.name for alias in item.names)
+        elif isinstance(item, ast.ImportFrom) and item.module and not item.level:
+            found.modules.add(item.module)
+        deferred = deferred or isinstance(item, _DEFERRED)
+        for name in item._fields:
+            value = getattr(item, name, None)
+            if isinstance(value, list):
+                stack.extend((v, deferred) for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                stack.append((value, deferred))
+    return found
 
 
 def _assigned_names(node: ast.stmt) -> list[str] | None:
@@ -380,7 +415,7 @@ def _assigned_names(node: ast.stmt) -> list[str] | None:
     return names if all(collect(t) for t in targets) else None
 
 
-def _is_definition(node: ast.stmt) -> bool:
+def _is_definition(node: ast.stmt, scan: _Scan | None = None) -> bool:
     """Whether a top-level statement only defines things (kept as written; an import stays a plain
     import statement, so the forbidden-API check sees it, and a missing module loads as a stub)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Pass)):
@@ -389,7 +424,7 @@ def _is_definition(node: ast.stmt) -> bool:
         return isinstance(node.value, ast.Constant)
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         value = node.value
-        return _assigned_names(node) is not None and (value is None or not _has_call(value))
+        return _assigned_names(node) is not None and (value is None or not (scan or _scan(value)).calls)
     if isinstance(node, ast.If):  # e.g. if torch.cuda.is_available(): DEVICE = "cuda" else: ...
         return all(_is_definition(n) for n in node.body + node.orelse)
     if isinstance(node, ast.Try):  # e.g. try: import google.colab ... except ImportError: IN_COLAB = False
@@ -441,26 +476,23 @@ def _definitions_code(parsed: list[_Parsed]) -> tuple[dict[int, list[str]], set[
     tolerant: set[int] = set()  # id() of assignments with calls that the definitions use
     needed: set[str] = set()
     modules: set[str] = set()
-    candidates: list[tuple[ast.stmt, list[str]]] = []
+    candidates: list[tuple[ast.stmt, list[str], set[str]]] = []
     for item in parsed:
         for node in item.tree.body if item.tree else []:
-            if _is_definition(node):
+            scan = _scan(node)
+            if _is_definition(node, scan):
                 kept.add(id(node))
-                needed |= _loaded_names(node)
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.Import):
-                        modules.update(a.name for a in sub.names)
-                    elif isinstance(sub, ast.ImportFrom) and sub.module and not sub.level:
-                        modules.add(sub.module)
+                needed |= scan.loads
+                modules |= scan.modules
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _assigned_names(node):
-                candidates.append((node, _assigned_names(node)))
+                candidates.append((node, _assigned_names(node), scan.loads))
     grew = True
     while grew:  # an assignment with a call runs when a definition uses its name (DEVICE = torch.device(...))
         grew = False
-        for node, names in candidates:
+        for node, names, loads in candidates:
             if id(node) not in tolerant and needed.intersection(names):
                 tolerant.add(id(node))
-                needed |= _loaded_names(node)
+                needed |= loads
                 grew = True
     left_out = 0
     code: dict[int, list[str]] = {}
@@ -511,8 +543,6 @@ def convert(data: bytes, name: str, mode: str = DEFAULT_MODE) -> Converted:
     for cell in cells:
         try:
             tree = ast.parse("\n".join(cell.lines) + "\n")
-            if mode == "run":  # what only the compiler refuses ('return' outside a function, top-level await)
-                compile(tree, f"cell {cell.number}", "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as exc:
             error = exc if isinstance(exc, SyntaxError) else SyntaxError(str(exc))
             parsed.append(_Parsed(cell, None, error))

@@ -313,12 +313,11 @@ def test_cell_magics():
     assert written.writefile == ("helper.py", "def f():\n    return 1\n", True)
 
 
-def test_run_mode_turns_what_only_the_compiler_refuses_into_that_cells_error():
-    from grader.notebook import convert
-
-    nb = new_notebook(cells=[code("x = 1"), code("return x  # works in no notebook either")])
-    source = convert(nbformat.writes(nb).encode(), "hw.ipynb", "run").source
-    namespace: dict = {}
-    with pytest.raises(SyntaxError, match=r"'return' outside function \(cell 2 line 1\)"):
-        exec(compile(source, "hw.py", "exec"), namespace)
-    assert namespace["x"] == 1  # the cells before it ran
+def test_what_only_the_compiler_refuses_names_the_cell(tmp_path, cli):
+    path = write_notebook(tmp_path / "hw.ipynb", code("import math\n\n\ndef conv_output_size(n, f, p=0, s=1):\n"
+                                                      "    return math.floor((n - f + 2 * p) / s) + 1\n"),
+                          code("size = 3\nreturn size  # works in no notebook either"))
+    data = cli("check", "conv-output-size", path, "--notebook", "run", "--json").json()
+    assert data["error"] == "SyntaxError in hw.ipynb cell 2 line 2: 'return' outside function", data["error"]
+    # definitions only: the stray statement is left out
+    assert cli("check", "conv-output-size", path).exit_code == 0

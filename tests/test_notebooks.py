@@ -321,3 +321,26 @@ def test_what_only_the_compiler_refuses_names_the_cell(tmp_path, cli):
     assert data["error"] == "SyntaxError in hw.ipynb cell 2 line 2: 'return' outside function", data["error"]
     # definitions only: the stray statement is left out
     assert cli("check", "conv-output-size", path).exit_code == 0
+
+
+def test_notebooks_count_against_the_submission_limits(tmp_path, cli):
+    from grader.errors import UsageError
+    from grader.submission import MAX_FILE_BYTES, MAX_FILES, read_submission
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "solution.py").write_text("import math\n\n\ndef conv_output_size(n, f, p=0, s=1):\n"
+                                        "    return math.floor((n - f + 2 * p) / s) + 1\n")
+    big = new_notebook(cells=[code("x = 1", outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": "A" * (MAX_FILE_BYTES + 1)})])])
+    nbformat.write(big, str(folder / "plots.ipynb"))
+    result = cli("check", "conv-output-size", folder, "--json")
+    assert result.exit_code == 0, result.output  # the big notebook is skipped, the .py graded
+    assert any("plots.ipynb" in note and "too big" in note for note in result.json()["feedback"])
+    # a notebook's module and its %%writefile files count as files
+    (folder / "plots.ipynb").unlink()
+    for i in range(MAX_FILES - 2):
+        (folder / f"f{i}.txt").write_text("x")
+    write_notebook(folder / "hw.ipynb", code("%%writefile a.py\nA = 1\n"), code("%%writefile b.py\nB = 1\n"))
+    with pytest.raises(UsageError, match=f"more than {MAX_FILES} files"):
+        read_submission(folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .cli import device_option, get_bank, handle_errors, limit_options, limits_from
+from .cli import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
 from .errors import ExitCode, UsageError
 from .render.safe import one_line
 
@@ -71,12 +71,14 @@ def check_student_id(student: str) -> str:
               help="fork: a warm fork server; fresh: a new Python per job (slow; for comparison).")
 @limit_options
 @device_option
+@notebook_option
 @click.pass_context
 @handle_errors
 @_classroom_fallback
 def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out: Path, jobs: int | None, force: bool,
               fail_under: str | None, single: bool, student: str | None, gradescope_path: Path | None,
-              classroom: bool, show_progress: bool, executor_kind: str, device: str, **kwargs) -> None:
+              classroom: bool, show_progress: bool, executor_kind: str, device: str, notebook: str | None,
+              **kwargs) -> None:
     """Grade a class: every submission in SUBMISSIONS on every problem of an assignment.
 
     SUBMISSIONS holds one entry per student: a folder (any files) or a single .py/.ipynb file;
@@ -89,10 +91,14 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     from . import batch
     from .render.progress import Progress
     from .render.summary import render_summary
+    from .spec import read_yaml
+    from .submission import notebook_mode
 
     limits = limits_from(kwargs)
     bank = get_bank(ctx)
     assignment = batch.load_assignment(assignment_path, bank)
+    # --notebook, else the assignment's `notebook:` (validated by its schema just above)
+    notebook = notebook or getattr(assignment, "notebook", None) or read_yaml(assignment_path, "assignment").get("notebook")
     if (gradescope_path or classroom or student) and not single:
         raise UsageError("--gradescope, --classroom and --student grade one submission: add --single")
     if student is not None:
@@ -109,7 +115,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     progress = Progress(sys.stderr) if show_progress else None
     start = time.monotonic()
     try:
-        with batch.LocalPool(jobs) as pool:
+        with batch.LocalPool(jobs) as pool, notebook_mode(notebook):
             report = batch.grade_class(assignment, students, bank=bank, pool=pool, executor=executor,
                                        cache=batch.ResultCache(out / ".cache"), force=force, limits=limits,
                                        progress=progress, device=device)

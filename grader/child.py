@@ -22,13 +22,67 @@ import types
 from time import perf_counter  # bound before student code runs (a student who patches time.* changes nothing here)
 
 
+#: The student's folder (the work folder), set before their code runs: frames from files in it are theirs.
+STUDENT_FOLDER: str | None = None
+_NOTEBOOK_LINES: dict[str, list[str] | None] = {}
+
+
+def _student_path(filename: str) -> str | None:
+    """The path of a traceback frame's file when it is one of the student's files, else None."""
+    if not filename or filename.startswith("<") or STUDENT_FOLDER is None:
+        return None
+    path = os.path.normpath(os.path.join(STUDENT_FOLDER, filename))
+    return path if path.startswith(STUDENT_FOLDER.rstrip(os.sep) + os.sep) else None
+
+
+def source_location(filename: str, lineno: int | None, sep: str = " ") -> str:
+    """'solution.py line 12', or 'hw.ipynb cell 3 line 2' in a module grader.notebook made from a notebook
+    (its first line names the notebook; a '# grader: cell N' line starts each cell)."""
+    name = os.path.basename(filename or "?")
+    path = _student_path(filename)
+    if path not in _NOTEBOOK_LINES:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                first = fh.readline()
+                _NOTEBOOK_LINES[path] = [first] + fh.readlines() if first.startswith("# grader: notebook ") else None
+        except (OSError, TypeError, ValueError):
+            _NOTEBOOK_LINES[path] = None
+    lines = _NOTEBOOK_LINES[path]
+    if not lines:
+        return f"{name}{sep}line {lineno}" if lineno else name
+    notebook = lines[0][len("# grader: notebook "):].rsplit(" (", 1)[0]
+    for index in range(min(lineno, len(lines)) - 1, 0, -1):
+        if lines[index].startswith("# grader: cell "):
+            return f"{notebook} cell {lines[index][len('# grader: cell '):].strip()}{sep}line {lineno - index - 1}"
+    return notebook
+
+
 def short_traceback(exc: BaseException, filenames: set[str]) -> str:
     """The exception with only the frames from the student's own files."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.basename(f.filename) in filenames]
-    lines = [f"  {f.filename and os.path.basename(f.filename)}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.basename(f.filename) in filenames or _student_path(f.filename)]
+    lines = [f"  {source_location(f.filename, f.lineno, ', ')}, in {f.name}: {(f.line or '').strip()[:200]}"
              for f in frames[-5:]]
     head = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return head + ("\n" + "\n".join(lines) if lines else "")
+    return head[:2000] + ("\n" + "\n".join(lines) if lines else "")
+
+
+def load_failure(exc: BaseException, filename: str) -> str:
+    """Why loading the student's module failed, where first: 'solution.py line 12: NameError: ...'."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.basename(f.filename) == filename or _student_path(f.filename)]
+    if isinstance(exc, SyntaxError) and exc.filename and _student_path(exc.filename):
+        where = source_location(exc.filename, exc.lineno)  # in a helper module the student imports
+    elif frames:
+        where = source_location(frames[-1].filename, frames[-1].lineno)
+    else:
+        where = filename
+    cause = describe_exit(exc) or (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    text = f"{where}: {cause[:2000]}\n(raised while the file was loaded, so no test could run)"
+    if len(frames) > 1:
+        text += "\n" + "\n".join(f"  {source_location(f.filename, f.lineno, ', ')}, in {f.name}: {(f.line or '').strip()[:200]}"
+                                  for f in frames[-5:])
+    return text
 
 
 def describe_exit(exc: BaseException) -> str:
@@ -60,7 +114,7 @@ def load_submission(path: str, entry_point: str, channel: Channel):
         code = compile(source, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:
         channel.send({"type": "load_error", "kind": "syntax",
-                      "message": f"SyntaxError in {filename} line {exc.lineno}: {exc.msg}"})
+                      "message": f"SyntaxError in {source_location(path, exc.lineno)}: {exc.msg}"})
         return None
     except (OSError, ValueError) as exc:
         channel.send({"type": "load_error", "kind": "exception", "message": f"cannot read {filename}: {exc}"})
@@ -74,16 +128,16 @@ def load_submission(path: str, entry_point: str, channel: Channel):
         channel.send({"type": "load_error", "kind": "memory", "message": f"ran out of memory while loading {filename}"})
         return None
     except BaseException as exc:  # noqa: BLE001 - anything the student's module raises is a result
-        message = describe_exit(exc) or short_traceback(exc, {filename})
-        channel.send({"type": "load_error", "kind": "exception",
-                      "message": f"{filename} raised an error when it was loaded:\n{message}"})
+        flush_output()  # what the cells before the failing one printed comes back with the error
+        channel.send({"type": "load_error", "kind": "exception", "message": load_failure(exc, filename)})
         return None
     func = module.__dict__.get(entry_point)
     if func is None:
-        defined = sorted(n for n, v in module.__dict__.items() if isinstance(v, types.FunctionType))
+        defined = sorted(n for n, v in module.__dict__.items()
+                         if isinstance(v, types.FunctionType) and not n.startswith("_grader"))
         found = f" (it defines: {', '.join(defined)})" if defined else " (it defines no functions)"
         channel.send({"type": "load_error", "kind": "missing",
-                      "message": f"{filename} has no function named '{entry_point}'{found}"})
+                      "message": f"{source_location(path, None)} has no function named '{entry_point}'{found}"})
         return None
     if not callable(func):
         channel.send({"type": "load_error", "kind": "not_callable",
@@ -250,6 +304,8 @@ def serve(request: dict, channel: Channel) -> None:
     # The submission's folder goes at the END of sys.path: its helper modules import, but a
     # shipped torch.py or numpy.py never shadows the real one.
     sys.path.append(workdir)
+    global STUDENT_FOLDER
+    STUDENT_FOLDER = os.path.abspath(workdir)
     path = os.path.join(workdir, request["module"])
     func = load_submission(path, request["entry_point"], channel)
     if func is None:
@@ -257,13 +313,17 @@ def serve(request: dict, channel: Channel) -> None:
     channel.send({"type": "ready"})
     for call in request["calls"]:
         run_case(func, call, os.path.basename(path), channel)
-    for stream in (sys.stdout, sys.stderr):  # before "done": the parent may end the process right after it
+    flush_output()  # before "done": the parent may end the process right after it
+    channel.send({"type": "done"})
+
+
+def flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             try:
                 stream.flush()
             except Exception:  # noqa: BLE001 - a student may have replaced or closed the stream
                 pass
-    channel.send({"type": "done"})
 
 
 def read_request(fd: int = 0) -> dict:

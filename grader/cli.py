@@ -52,6 +52,11 @@ def seed_options(func):
     return func
 
 
+notebook_option = click.option(
+    "--notebook", type=click.Choice(["definitions", "run"]), default=None,
+    help="How a notebook is graded: definitions (default: only its imports, functions, classes and "
+         "constants are loaded) or run (every cell runs in order; the first failing cell is reported).")
+
 device_option = click.option(
     "--device", type=click.Choice(["all", "cpu", "cuda"]), default="all", show_default=True,
     help="Run the cases on these of each problem's devices (unavailable ones are reported as skipped).")
@@ -161,11 +166,12 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -
 @seed_options
 @limit_options
 @device_option
+@notebook_option
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON result.")
 @click.pass_context
 @handle_errors
 def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | None, student: str | None,
-          as_json: bool, device: str, **kwargs) -> None:
+          as_json: bool, device: str, notebook: str | None, **kwargs) -> None:
     """Grade one submission FILE (or folder) for a problem.
 
     Exit status: 0 when every test passed, 1 when any failed, 2 for a usage or spec error.
@@ -177,7 +183,7 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
     result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits,
-                   device=device)
+                   device=device, notebook=notebook)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -48,3 +48,10 @@ class InternalError(GraderError):
     """The grader itself failed: not the student's fault."""
 
     exit_code = ExitCode.INTERNAL_ERROR
+
+
+class SubmissionError(GraderError):
+    """A student's files cannot be graded as submitted (e.g. a malformed notebook): the student's
+    result, with 0 points and this message, not a usage error (exit status 1)."""
+
+    exit_code = ExitCode.TESTS_FAILED

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .bank import Bank
-from .errors import UsageError
+from .errors import SubmissionError, UsageError
 from .inputs import seed_for_student
 from .kinds import grader_for
 from .limits import Limits
@@ -24,15 +24,23 @@ def resolve_seed(seed: int | None = None, student: str | None = None) -> int:
 
 def grade(problem_id: str, submission: Submission | Path | str, *, bank: Bank | None = None,
           executor: Executor | None = None, seed: int | None = None, student: str | None = None,
-          limits: Limits | None = None, **options) -> ProblemResult:
-    """Grade `submission` (a path or a read Submission) for problem `problem_id`."""
+          limits: Limits | None = None, notebook: str | None = None, **options) -> ProblemResult:
+    """Grade `submission` (a path or a read Submission) for problem `problem_id`.
+
+    `notebook`: how a notebook is read, "definitions" (default) or "run" (grader.notebook).
+    A submission that cannot be read as submitted (a malformed notebook) is a failed result."""
     bank = bank or Bank()
     problem = bank.get(problem_id)
     if not isinstance(submission, Submission):
         from .kinds import SUBMISSION_READERS  # question kinds read an answers file instead
 
         reader = SUBMISSION_READERS.get(problem.kind)
-        submission = reader(problem.id, submission) if reader else read_submission(submission)
+        try:
+            submission = reader(problem.id, submission) if reader else read_submission(submission, notebook)
+        except SubmissionError as exc:
+            return ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
+                                 tests=[], kind=problem.kind, submission=str(submission), student=student,
+                                 seed=resolve_seed(seed, student), error=str(exc))
     grade_kind = grader_for(problem.kind)
     return grade_kind(problem, submission, bank=bank, executor=executor or SubprocessExecutor(),
                       seed=resolve_seed(seed, student), limits=limits, student=student, **options)

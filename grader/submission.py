@@ -6,6 +6,7 @@ with `ast` to find which file defines the entry point and to check forbidden API
 from __future__ import annotations
 
 import ast
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,22 @@ from .errors import UsageError
 
 MAX_FILE_BYTES = 5 << 20
 MAX_FILES = 200
+
+#: How notebooks are read when the caller does not say (grader.notebook.MODES); `grader grade`
+#: sets it for a class run through `notebook_mode` until grader.batch passes the mode itself.
+_default_notebook_mode = "definitions"
+
+
+@contextlib.contextmanager
+def notebook_mode(mode: str | None):
+    """Within the block, notebooks are read in `mode` (definitions or run) unless a call says otherwise."""
+    global _default_notebook_mode
+    before = _default_notebook_mode
+    _default_notebook_mode = mode or before
+    try:
+        yield
+    finally:
+        _default_notebook_mode = before
 
 
 @dataclass
@@ -22,6 +39,8 @@ class Submission:
     label: str
     files: dict[str, bytes]
     notes: list[str] = field(default_factory=list)
+    #: module name -> the notebook it was made from (hw.py -> hw.ipynb)
+    notebooks: dict[str, str] = field(default_factory=dict)
 
     def python_sources(self) -> dict[str, str]:
         """Every .py file's text (undecodable bytes escaped, so parsing reports them)."""
@@ -29,22 +48,25 @@ class Submission:
                 for name, data in self.files.items() if name.endswith(".py")}
 
 
-def read_submission(path: Path | str) -> Submission:
-    """Read a .py/.ipynb file or a folder (regular files only; symlinks are never followed)."""
+def read_submission(path: Path | str, notebook: str | None = None) -> Submission:
+    """Read a .py/.ipynb file or a folder (regular files only; symlinks are never followed).
+
+    `notebook`: how notebooks are read, "definitions" (default) or "run" (see grader.notebook).
+    A notebook that cannot be read raises SubmissionError (the student's result)."""
     path = Path(path)
+    mode = notebook or _default_notebook_mode
     if path.is_symlink():
         raise UsageError(f"{path}: is a symbolic link; pass the file itself")
     if path.is_dir():
-        return _read_folder(path)
+        return _read_folder(path, mode)
     if not path.exists():
         raise UsageError(f"{path}: no such file", "Check the path, or create it with 'grader start ID'.")
     if not path.is_file():
         raise UsageError(f"{path}: not a regular file")
     if path.suffix == ".ipynb":
-        from .notebook import notebook_to_python
-
-        source, notes = notebook_to_python(path.read_bytes(), path.name)
-        return Submission(str(path), {path.with_suffix(".py").name: source.encode()}, notes)
+        submission = Submission(str(path), {})
+        _add_notebook(submission, path, path.name, mode)
+        return submission
     if path.suffix != ".py":
         raise UsageError(f"{path}: expected a .py file, a .ipynb notebook or a folder")
     return Submission(str(path), {path.name: _read_file(path)})
@@ -57,10 +79,45 @@ def _read_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _read_folder(folder: Path) -> Submission:
-    files: dict[str, bytes] = {}
-    notes: list[str] = []
-    for item in sorted(folder.rglob("*")):
+def _add_notebook(submission: Submission, path: Path, rel: str, mode: str) -> None:
+    """A notebook as the module it stands for (hw.ipynb -> hw.py) plus its %%writefile files.
+
+    Its size counts like any file's (checked before parsing); a file already in the submission
+    wins over one written by %%writefile."""
+    from .errors import SubmissionError
+    from .notebook import convert
+
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise SubmissionError(f"{rel}: {size} bytes is too big for a submission file (limit {MAX_FILE_BYTES})",
+                              "Clear the notebook's outputs (Edit > Clear all outputs), save it, and submit again.")
+    converted = convert(path.read_bytes(), rel, mode)
+    module = rel[: -len(".ipynb")] + ".py"
+    folder = rel.rpartition("/")[0]
+    submission.notes.extend(converted.notes)
+    if module in submission.files:
+        submission.notes.append(f"skipped {rel}: {module} is in the submission too, and it is graded instead")
+        return
+    submission.files[module] = converted.source.encode()
+    submission.notebooks[module] = rel
+    for name, data in converted.files.items():
+        target = f"{folder}/{name}" if folder else name
+        if target in submission.files:
+            submission.notes.append(f"{rel}: %%writefile {name} ignored: the submission has its own {target}")
+        elif len(data) > MAX_FILE_BYTES:
+            submission.notes.append(f"{rel}: %%writefile {name} ignored: larger than {MAX_FILE_BYTES} bytes")
+        else:
+            submission.files[target] = data
+
+
+def _read_folder(folder: Path, mode: str) -> Submission:
+    from .errors import SubmissionError
+
+    submission = Submission(str(folder), {})
+    files, notes = submission.files, submission.notes
+    # .py files first: a notebook's module or %%writefile never replaces a file the student submitted
+    items = sorted(folder.rglob("*"), key=lambda p: (p.suffix == ".ipynb", p))
+    for item in items:
         rel = item.relative_to(folder).as_posix()
         if any(part.startswith(".") or part == "__pycache__" for part in item.relative_to(folder).parts):
             continue
@@ -70,25 +127,23 @@ def _read_folder(folder: Path) -> Submission:
         if not item.is_file():
             continue
         if item.suffix == ".ipynb":
-            from .notebook import notebook_to_python
-
-            source, nb_notes = notebook_to_python(item.read_bytes(), rel)
-            name = rel[: -len(".ipynb")] + ".py"
-            if name not in files:
-                files[name] = source.encode()
-            notes.extend(nb_notes)
-            continue
-        if item.stat().st_size > MAX_FILE_BYTES:
+            try:
+                _add_notebook(submission, item, rel, mode)
+            except SubmissionError as exc:  # another file may still hold the solution
+                notes.append(f"skipped {exc.message}")
+        elif item.stat().st_size > MAX_FILE_BYTES:
             notes.append(f"skipped {rel}: larger than {MAX_FILE_BYTES} bytes")
             continue
-        files[rel] = item.read_bytes()
+        else:
+            files[rel] = item.read_bytes()
         if len(files) > MAX_FILES:
             raise UsageError(f"{folder}: more than {MAX_FILES} files; submit only your code")
-    return Submission(str(folder), files, notes)
+    return submission
 
 
-def defines(source: str, name: str) -> bool:
-    """Whether the module source defines `name` at top level (def, class or assignment)."""
+def defines(source: str, name: str, imports: bool = True) -> bool:
+    """Whether the module source defines `name` at top level (def, class or assignment; with
+    `imports`, an import of that name counts too)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -100,20 +155,24 @@ def defines(source: str, name: str) -> bool:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 return True
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if imports and isinstance(node, (ast.Import, ast.ImportFrom)):
             if any((a.asname or a.name) == name for a in node.names):
                 return True
     return False
 
 
 def find_module(submission: Submission, entry_point: str, preferred: str | None = None) -> str | None:
-    """The file that defines `entry_point` (the preferred file name first), or None."""
+    """The file that defines `entry_point` (the preferred file name first), or None.
+
+    A file with the def (or class, or assignment) wins over one that only imports the name, and a
+    .py file over a notebook: a notebook that imports the function from the .py file is not graded."""
     sources = submission.python_sources()
     if preferred and preferred in sources:
         return preferred
     if len(sources) == 1:
         return next(iter(sources))
-    for name, source in sources.items():
-        if defines(source, entry_point):
-            return name
+    for imports in (False, True):
+        found = [name for name, source in sources.items() if defines(source, entry_point, imports=imports)]
+        if found:
+            return min(found, key=lambda name: (name in submission.notebooks, name))
     return None

@@ -6,6 +6,7 @@ in a child (grader.runner) and only its returned data comes back to be compared.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from ..errors import SpecError
 from ..forbidden import find_forbidden
 from ..inputs import Argument, case_arguments
 from ..limits import Limits
+from ..notebook import locate
 from ..result import ProblemResult, Status, TestResult, split_points
 from ..runner import Call, CaseRun, Executor, Job, RunStatus
 from ..spec import Problem
@@ -318,7 +320,7 @@ def static_error(problem: Problem, submission: Submission, module: str | None) -
         ast.parse(source, filename=module)
     except SyntaxError as exc:
         pointer = ""
-        if exc.text:
+        if exc.text and len(exc.text) <= 300:  # a huge line is not echoed back
             pointer = f"\n    {exc.text.rstrip()}\n    {' ' * max((exc.offset or 1) - 1, 0)}^"
         return f"SyntaxError in {module} line {exc.lineno}: {exc.msg}{pointer}"
     forbidden = problem.spec.get("forbidden", [])
@@ -326,9 +328,12 @@ def static_error(problem: Problem, submission: Submission, module: str | None) -
         uses = []
         for name, text in sources.items():
             try:
-                uses += find_forbidden(text, forbidden, filename=name)
+                found = find_forbidden(text, forbidden, filename=name)
             except SyntaxError:
                 continue  # only the entry module must parse; others fail when imported
+            for use in found:  # in a notebook's module: name the cell and its line
+                where = locate(text, use.line) if name in submission.notebooks else None
+                uses.append(dataclasses.replace(use, file=where[0], line=where[1]) if where else use)
         if uses:
             lines = "\n".join(u.message() for u in uses[:10])
             return f"forbidden API used; this problem scores 0 until it is removed:\n{lines}"

@@ -1,11 +1,11 @@
 """A student's submission as files: a single .py (or .ipynb) file or a folder of them.
 
 Read in the trusted process as bytes only: nothing here runs student code. Source is parsed
-with `ast` to find which file defines the entry point and to check forbidden APIs.
+with `ast` (within a budget, as Python decodes it: grader/source.py) to find which file defines
+the entry point and to check forbidden APIs.
 """
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +24,10 @@ class Submission:
     notes: list[str] = field(default_factory=list)
 
     def python_sources(self) -> dict[str, str]:
-        """Every .py file's text (undecodable bytes escaped, so parsing reports them)."""
-        return {name: data.decode("utf-8", errors="backslashreplace")
-                for name, data in self.files.items() if name.endswith(".py")}
+        """Every .py file's text as Python decodes it (coding cookie, BOM; undecodable bytes escaped)."""
+        from .source import decode_source
+
+        return {name: decode_source(data) for name, data in self.files.items() if name.endswith(".py")}
 
 
 def read_submission(path: Path | str) -> Submission:
@@ -87,33 +88,19 @@ def _read_folder(folder: Path) -> Submission:
     return Submission(str(folder), files, notes)
 
 
-def defines(source: str, name: str) -> bool:
-    """Whether the module source defines `name` at top level (def, class or assignment)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            return True
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return True
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((a.asname or a.name) == name for a in node.names):
-                return True
-    return False
+def find_module(submission: Submission, entry_point: str, preferred: str | None = None,
+                defining: list[str] | None = None) -> str | None:
+    """The file that defines `entry_point` (the preferred file name first), or None.
 
-
-def find_module(submission: Submission, entry_point: str, preferred: str | None = None) -> str | None:
-    """The file that defines `entry_point` (the preferred file name first), or None."""
-    sources = submission.python_sources()
-    if preferred and preferred in sources:
+    `defining` is the list of files that define it (grader.source.check_sources found it within
+    the parse budget); without it, the files are parsed here."""
+    names = [name for name in submission.files if name.endswith(".py")]
+    if preferred and preferred in names:
         return preferred
-    if len(sources) == 1:
-        return next(iter(sources))
-    for name, source in sources.items():
-        if defines(source, entry_point):
-            return name
-    return None
+    if len(names) == 1:
+        return names[0]
+    if defining is None:
+        from .source import check_sources
+
+        defining = check_sources(submission.files, entry_point, []).defining
+    return next((name for name in names if name in defining), None)

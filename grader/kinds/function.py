@@ -5,7 +5,6 @@ in a child (grader.runner) and only its returned data comes back to be compared.
 """
 from __future__ import annotations
 
-import ast
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,12 +13,12 @@ from .. import compare as cmp
 from .. import performance
 from ..bank import Bank
 from ..errors import SpecError
-from ..forbidden import find_forbidden
 from ..inputs import Argument, case_arguments
 from ..limits import Limits
 from ..result import ProblemResult, Status, TestResult, split_points
 from ..runner import Call, CaseRun, Executor, Job, RunStatus
 from ..spec import Problem
+from ..source import SourceCheck, check_sources
 from ..submission import Submission, find_module
 
 
@@ -305,34 +304,32 @@ RUN_OUTCOMES = {
 }
 
 
-def static_error(problem: Problem, submission: Submission, module: str | None) -> str | None:
-    """What stops the submission before it runs: no file, a syntax error, a forbidden API."""
+def static_error(problem: Problem, submission: Submission, module: str | None,
+                 checked: SourceCheck | None = None) -> str | None:
+    """What stops the submission before it runs: no file, a syntax error, a forbidden API, a source
+    too big to check (grader/source.py)."""
     sources = submission.python_sources()
     if not sources:
         return f"{submission.label}: no Python file found; write {problem.signature} in a .py file"
+    forbidden = problem.spec.get("forbidden", [])
+    if checked is None:
+        checked = check_sources(submission.files, problem.entry_point, forbidden)
+    if checked.budget_error:
+        return f"{submission.label}: {checked.budget_error}"
     if module is None:
         return (f"no file in {submission.label} defines {problem.entry_point}(); "
                 f"the grader calls {problem.signature}")
-    source = sources[module]
-    try:
-        ast.parse(source, filename=module)
-    except SyntaxError as exc:
-        pointer = ""
-        if exc.text:
-            pointer = f"\n    {exc.text.rstrip()}\n    {' ' * max((exc.offset or 1) - 1, 0)}^"
-        return f"SyntaxError in {module} line {exc.lineno}: {exc.msg}{pointer}"
-    forbidden = problem.spec.get("forbidden", [])
-    if forbidden:
-        uses = []
-        for name, text in sources.items():
-            try:
-                uses += find_forbidden(text, forbidden, filename=name)
-            except SyntaxError:
-                continue  # only the entry module must parse; others fail when imported
-        if uses:
-            lines = "\n".join(u.message() for u in uses[:10])
-            return f"forbidden API used; this problem scores 0 until it is removed:\n{lines}"
+    if module in checked.errors:  # only the entry module must parse; others fail when imported
+        return checked.errors[module]
+    if checked.uses:
+        return forbidden_message(checked.uses)
     return None
+
+
+def forbidden_message(uses: list) -> str:
+    """The error for forbidden-API uses (anything with a `message()`), the first 10 shown."""
+    lines = "\n".join(u.message() for u in uses[:10])
+    return f"forbidden API used; this problem scores 0 until it is removed:\n{lines}"
 
 
 def grade_function(problem: Problem, submission: Submission, *, bank: Bank, executor: Executor,
@@ -345,11 +342,12 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     skipped = [p for p in prepared if p.skipped]
     prepared = [p for p in prepared if not p.skipped]
     max_scores = split_points(problem.points, [p.weight for p in prepared])
-    module = find_module(submission, problem.entry_point, module_name)
+    checked = check_sources(submission.files, problem.entry_point, problem.spec.get("forbidden", []))
+    module = find_module(submission, problem.entry_point, module_name, checked.defining)
     result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
                            tests=[], kind=problem.kind, submission=submission.label, seed=seed, student=student,
                            feedback=list(submission.notes))
-    error = static_error(problem, submission, module)
+    error = static_error(problem, submission, module, checked)
     if error is None and not prepared:
         error = "nothing to run here: " + "; ".join(sorted({f"{p.device}: {p.skipped}" for p in skipped}))
     if error is None:

@@ -1,0 +1,163 @@
+"""Checking a submission's Python source before it runs: as Python reads it, within a budget.
+
+The trusted process parses student source to find the file that defines the entry point and
+to look for forbidden APIs (grader/forbidden.py). Two rules make that safe:
+
+* **Bytes, decoded as Python decodes them.** Each file is parsed from its bytes with
+  `ast.parse`, which decodes them exactly as `compile` does in the child and as `import` does
+  for helper modules (a PEP 263 coding cookie, a UTF-8 byte-order mark). The check sees the
+  code the child runs: a `# coding: utf-7` cookie cannot hide a call from it, and a file saved
+  with a BOM parses. The child is handed the very same bytes (runner.Job.files).
+* **A budget.** Parsing costs up to about 3.5 us and 0.9 KB of memory per byte of pathological
+  source (1 MB of one-character lines: 3.5 s and 0.9 GB), all holding the GIL. Sources up to
+  IN_PROCESS_BYTES in all are parsed here (worst case about 0.25 s and 60 MB); larger ones in a
+  short-lived helper process with CPU, memory and wall-time limits, so a huge file costs this
+  process (and the other students it is grading) nothing. A submission that cannot be checked
+  within the budget fails with a message that says so: skipping the check instead would let
+  a student switch it off by padding the file.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from .forbidden import ForbiddenUse, find_forbidden, method_names
+
+#: Total bytes of Python source parsed in the grader's own process; more goes to the helper.
+IN_PROCESS_BYTES = 64 << 10
+#: The helper's limits: address space, CPU seconds, wall seconds (the wall limit allows for load).
+HELPER_MEMORY_BYTES = 1 << 30
+HELPER_CPU_SECONDS = 10
+HELPER_WALL_SECONDS = 30
+#: Forbidden-API findings kept (the message shows 10).
+MAX_USES = 50
+
+
+@dataclass
+class SourceCheck:
+    """What the static check found in a submission's .py files."""
+
+    defining: list[str] = field(default_factory=list)      #: files that define the entry point at top level
+    errors: dict[str, str] = field(default_factory=dict)   #: file -> why it does not parse
+    uses: list[ForbiddenUse] = field(default_factory=list)  #: forbidden APIs, sorted by file and line
+    budget_error: str | None = None                          #: the check could not finish within its budget
+    in_helper: bool = False                                  #: parsed in the helper process (large source)
+
+
+def decode_source(data: bytes) -> str:
+    """The text Python reads from these bytes (coding cookie, BOM); undecodable bytes escaped."""
+    try:
+        return importlib.util.decode_source(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+        return data.decode("utf-8", errors="backslashreplace")
+
+
+def check_sources(files: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
+    """Parse every .py file of a submission within the budget; find the entry point and forbidden APIs."""
+    sources = {name: data for name, data in files.items() if name.endswith(".py")}
+    if sum(len(data) for data in sources.values()) <= IN_PROCESS_BYTES:
+        return analyse(sources, entry_point, forbidden)
+    return _in_helper(sources, entry_point, forbidden)
+
+
+def analyse(sources: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
+    """The check itself, unbounded: call it only on bounded input (or in the helper)."""
+    check = SourceCheck()
+    trees: dict[str, ast.Module] = {}
+    for name, data in sources.items():
+        try:
+            trees[name] = ast.parse(data, filename=name)
+        except (SyntaxError, ValueError) as exc:
+            check.errors[name] = syntax_message(name, exc)
+        except RecursionError:  # (a MemoryError goes up: in the helper it is the budget's end)
+            check.errors[name] = f"{name} is nested too deeply for Python to parse; simplify the code"
+    check.defining = [name for name, tree in trees.items() if entry_point in top_level_names(tree)]
+    if forbidden:
+        # Method names the submission defines itself: `layer.backward()` may be its own method.
+        own = set().union(*(method_names(tree) for tree in trees.values())) if trees else set()
+        for name, tree in trees.items():
+            check.uses += find_forbidden(tree, forbidden, filename=name, own_methods=own)
+        check.uses = check.uses[:MAX_USES]
+    return check
+
+
+def syntax_message(name: str, exc: SyntaxError | ValueError) -> str:
+    """A student's message for a file that does not parse (or decode), with the line shown."""
+    if not isinstance(exc, SyntaxError):
+        return f"{name} cannot be read as Python: {exc}"
+    text = exc.msg or str(exc)
+    if "unicode error" in text or "encoding" in text or "codec" in text:
+        return (f"{name} line {exc.lineno or 1}: {text}; save the file as UTF-8 "
+                "(or declare its encoding in a '# -*- coding: ... -*-' line)")
+    pointer = ""
+    if exc.text and exc.lineno:
+        shown = exc.text.rstrip()[:200]
+        pointer = f"\n    {shown}\n    {' ' * min(max((exc.offset or 1) - 1, 0), len(shown))}^"
+    where = f" line {exc.lineno}" if exc.lineno else ""
+    return f"SyntaxError in {name}{where}: {text}{pointer}"
+
+
+def top_level_names(tree: ast.Module) -> set[str]:
+    """Names a module binds at top level (def, class, assignment, import)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+# --------------------------------------------------------------------------- the helper process
+
+def _in_helper(sources: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
+    """Run `analyse` in a fresh Python with limits; a failure within them is the student's."""
+    from .runner import GRADER_HOME
+
+    size = sum(len(data) for data in sources.values())
+    request = json.dumps({"sources": {name: data.decode("latin-1") for name, data in sources.items()},
+                          "entry_point": entry_point, "forbidden": list(forbidden),
+                          "limits": [HELPER_MEMORY_BYTES, HELPER_CPU_SECONDS]})
+    code = f"import sys; sys.path.insert(0, {GRADER_HOME!r}); from grader.source import helper_main; helper_main()"
+    over = (f"the grader could not check your source within its budget ({size} bytes of Python; "
+            f"{HELPER_CPU_SECONDS} s and {HELPER_MEMORY_BYTES >> 20} MB to parse it); "
+            "a solution is far smaller: remove generated code or data written as Python")
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], input=request.encode("latin-1"),
+                              capture_output=True, timeout=HELPER_WALL_SECONDS)
+        if proc.returncode != 0:
+            return SourceCheck(budget_error=over, in_helper=True)
+        data = json.loads(proc.stdout)
+        check = SourceCheck(defining=[str(n) for n in data["defining"]],
+                            errors={str(k): str(v) for k, v in data["errors"].items()},
+                            uses=[ForbiddenUse(*u) for u in data["uses"]], in_helper=True)
+    except subprocess.TimeoutExpired:
+        return SourceCheck(budget_error=over, in_helper=True)
+    except (ValueError, KeyError, TypeError) as exc:  # the helper is trusted code: this is a grader bug
+        raise RuntimeError(f"the source-check helper answered something unreadable: {exc}") from exc
+    return check
+
+
+def helper_main() -> None:
+    """The helper's side: read the request on stdin, limit this process, analyse, answer on stdout."""
+    import resource
+
+    request = json.loads(sys.stdin.buffer.read().decode("latin-1"))
+    memory, cpu = request["limits"]
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    try:
+        check = analyse({name: text.encode("latin-1") for name, text in request["sources"].items()},
+                        request["entry_point"], request["forbidden"])
+    except MemoryError:
+        sys.exit(3)
+    answer = {"defining": check.defining, "errors": check.errors,
+              "uses": [[u.api, u.name, u.file, u.line, u.col] for u in check.uses]}
+    sys.stdout.write(json.dumps(answer))

@@ -1,0 +1,229 @@
+"""The static checks of student source through the real CLI: source decoded as Python decodes
+it, a parse budget, forbidden APIs without false positives (grader/source.py, grader/forbidden.py)."""
+import ast
+import textwrap
+
+import pytest
+
+from grader import source as source_module
+from grader.source import analyse, check_sources
+
+CORRECT = """\
+import torch
+
+
+def sigmoid_backward(x, grad_output):
+    s = torch.sigmoid(x)
+    return grad_output * s * (1 - s)
+"""
+
+
+def write_bytes(tmp_path, data: bytes, name="solution.py"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def check(cli, path, problem="sigmoid-backward"):
+    result = cli("check", problem, path, "--json")
+    return result, result.json()
+
+
+def full_marks(result, data):
+    return result.exit_code == 0 and data["error"] is None and data["score"] == data["max_score"]
+
+
+# ---------------------------------------------------------------- source decoded as Python decodes it
+
+
+def test_correct_file_saved_with_a_byte_order_mark_gets_full_marks(cli, tmp_path):
+    path = write_bytes(tmp_path, b"\xef\xbb\xbf" + CORRECT.encode())
+    result, data = check(cli, path)
+    assert full_marks(result, data), data["error"]
+
+
+def test_latin1_cookie_with_accented_comment_gets_full_marks(cli, tmp_path):
+    text = "# -*- coding: latin-1 -*-\n# dérivée de la sigmoïde\n" + CORRECT
+    result, data = check(cli, write_bytes(tmp_path, text.encode("latin-1")))
+    assert full_marks(result, data), data["error"]
+
+
+# Under UTF-8 line 3 reads `torch + AC4 - autograd + AC4 - grad` (arithmetic); under the
+# file's own utf-7 cookie, which the child honours, it is `torch.autograd.grad`.
+UTF7_AUTOGRAD = b"""\
+# -*- coding: utf-7 -*-
+import torch
+grad = torch+AC4-autograd+AC4-grad
+
+
+def sigmoid_backward(x, grad_output):
+    x = x.detach().requires_grad_()
+    (dx,) = grad(torch.sigmoid(x), x, grad_output)
+    return dx
+"""
+
+
+def test_utf7_cookie_cannot_hide_autograd(cli, tmp_path):
+    result, data = check(cli, write_bytes(tmp_path, UTF7_AUTOGRAD))
+    assert result.exit_code == 1 and data["score"] == 0
+    assert "forbidden API used" in data["error"]
+    assert "solution.py line 3: uses torch.autograd.grad" in data["error"]
+
+
+def test_static_check_sees_the_tree_the_child_compiles():
+    """Same bytes, same decoding: the check's tree is the one `compile` builds in the child."""
+    for data in (UTF7_AUTOGRAD, b"\xef\xbb\xbf" + CORRECT.encode(),
+                 "# coding: latin-1\nx = 'é'\n".encode("latin-1")):
+        compiled = compile(data, "solution.py", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        assert ast.dump(ast.parse(data)) == ast.dump(compiled)
+    uses = analyse({"solution.py": UTF7_AUTOGRAD}, "sigmoid_backward", ["torch.autograd"]).uses
+    assert [(u.name, u.line) for u in uses] == [("torch.autograd.grad", 3), ("torch.autograd.grad", 8)]
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"def sigmoid_backward(x, g):\n    return '\xff'\n", "save the file as UTF-8"),
+    (b"# coding: no-such-codec\ndef sigmoid_backward(x, g):\n    return x\n", "unknown encoding"),
+    (b"def sigmoid_backward(x, g):\n    return x\x00\n", "null bytes"),
+])
+def test_undecodable_source_is_the_students_clear_error(cli, tmp_path, data, expected):
+    result, data_out = check(cli, write_bytes(tmp_path, data))
+    assert result.exit_code == 1 and data_out["score"] == 0
+    assert "solution.py" in data_out["error"] and expected in data_out["error"]
+
+
+# ---------------------------------------------------------------- parse budget
+
+
+@pytest.fixture
+def helper_calls(monkeypatch):
+    """Count the checks that went to the helper process."""
+    calls = []
+    real = source_module._in_helper
+
+    def counting(*args):
+        calls.append(sum(len(d) for d in args[0].values()))
+        return real(*args)
+
+    monkeypatch.setattr(source_module, "_in_helper", counting)
+    return calls
+
+
+def padded(body: str, size: int) -> bytes:
+    """`body` followed by trivial lines up to `size` bytes (the kind of file that is costly to parse)."""
+    data = body.encode()
+    return data + b"x = 1\n" * ((size - len(data)) // 6)
+
+
+def test_one_megabyte_source_is_checked_in_the_helper_and_graded(cli, tmp_path, helper_calls):
+    path = write_bytes(tmp_path, padded(CORRECT, 1 << 20))
+    result, data = check(cli, path)
+    assert helper_calls == [path.stat().st_size]
+    assert full_marks(result, data), data["error"]
+
+
+def test_large_source_hiding_autograd_is_still_flagged(cli, tmp_path, helper_calls):
+    data = padded(CORRECT, 200 << 10) + b"import torch.autograd as ag\n"
+    result, out = check(cli, write_bytes(tmp_path, data))
+    assert len(helper_calls) == 1
+    assert out["score"] == 0 and "uses torch.autograd" in out["error"]
+
+
+def test_source_over_the_budget_is_the_students_clear_failure(cli, tmp_path, helper_calls, monkeypatch):
+    monkeypatch.setattr(source_module, "HELPER_MEMORY_BYTES", 160 << 20)  # 1 MB of lines needs ~300 MB
+    result, data = check(cli, write_bytes(tmp_path, padded(CORRECT, 1 << 20)))
+    assert len(helper_calls) == 1
+    assert result.exit_code == 1 and data["score"] == 0
+    assert "could not check your source within its budget" in data["error"]
+
+
+def test_small_source_is_checked_in_process(helper_calls):
+    check_sources({"solution.py": CORRECT.encode()}, "sigmoid_backward", ["torch.autograd"])
+    assert helper_calls == []
+
+
+# ---------------------------------------------------------------- no false positives
+
+
+NUMPY_LAYER = """\
+import numpy as np
+import torch
+
+
+class Sigmoid:
+    def forward(self, x):
+        self.out = 1.0 / (1.0 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return dout * self.out * (1.0 - self.out)
+
+    def softmax(self, z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def check(self, dout):
+        self.softmax(dout)
+        return self.backward(dout)
+
+
+def sigmoid_backward(x, grad_output):
+    act = Sigmoid()
+    act.forward(x.double().numpy())
+    dx = act.check(grad_output.double().numpy())
+    dx = getattr(act, "backward")(grad_output.double().numpy())
+    return torch.from_numpy(act.backward(grad_output.double().numpy())).to(x.dtype)
+"""
+
+
+def test_numpy_layer_class_with_backward_method_gets_full_marks(cli, submission):
+    result, data = check(cli, submission(NUMPY_LAYER))
+    assert full_marks(result, data), data["error"]
+
+
+def test_layer_class_does_not_hide_a_real_tensor_backward(cli, submission):
+    source = NUMPY_LAYER + """
+
+def cheat(x, g):
+    y = torch.sigmoid(x.requires_grad_())
+    y.backward(g)
+    return x.grad
+"""
+    result, data = check(cli, submission(source))
+    assert data["score"] == 0
+    assert "line 32: uses y.backward" in data["error"]
+
+
+@pytest.mark.parametrize("trick, line", [
+    ("import torch.autograd as ag\n", "uses torch.autograd"),
+    ("from torch import autograd\n", "uses torch.autograd"),
+    ("from torch.autograd import grad as g\n", "uses torch.autograd.grad"),
+    ("F = torch.func\nF.grad\n", "uses torch.func"),
+    ("ag = getattr(torch, 'autograd')\n", "uses torch.autograd"),
+    ("import importlib\nag = importlib.import_module('torch.autograd')\n", "uses torch.autograd"),
+    ("import sys\nag = sys.modules['torch.autograd']\n", "uses torch.autograd"),
+    ("if (ag := torch.autograd):\n    pass\n", "uses torch.autograd"),
+    ("T = torch\nT.Tensor.backward\n", "uses torch.Tensor.backward"),
+])
+def test_aliasing_tricks_are_flagged(cli, submission, trick, line):
+    result, data = check(cli, submission(CORRECT + trick))
+    assert result.exit_code == 1 and data["score"] == 0
+    assert line in data["error"], data["error"]
+
+
+def test_folder_with_layer_module_and_solution(cli, tmp_path):
+    """The submission's own methods count across its files."""
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "layers.py").write_text(textwrap.dedent(NUMPY_LAYER.split("\n\ndef sigmoid_backward")[0]))
+    (folder / "solution.py").write_text(textwrap.dedent("""\
+        import torch
+        from layers import Sigmoid
+
+
+        def sigmoid_backward(x, grad_output):
+            layer = Sigmoid()
+            layer.forward(x.double().numpy())
+            return torch.from_numpy(layer.backward(grad_output.double().numpy())).to(x.dtype)
+        """))
+    result, data = check(cli, folder)
+    assert full_marks(result, data), data["error"]

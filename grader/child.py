@@ -10,6 +10,8 @@ Messages sent, one frame each:
   {"type": "ready"}
   {"type": "case", "name": ..., "status": "ok|exception|bad_output|memory", "message": ..., "seconds": ...}
   {"type": "done"}
+Any of them may carry "forbidden": [{"api", "name", "file", "line"}...], the forbidden APIs the
+student's code called so far (grader/forbidden_runtime.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import sys
 import traceback
 import types
 from time import perf_counter  # bound before student code runs (a student who patches time.* changes nothing here)
+
+from . import forbidden_runtime
 
 
 def short_traceback(exc: BaseException, filenames: set[str]) -> str:
@@ -44,11 +48,17 @@ class Channel:
 
     def __init__(self, fd: int):
         self.fd = fd
+        self.guard: forbidden_runtime.Guard | None = None
 
     def send(self, header: dict, value=None) -> None:
         from . import codec
 
-        codec.write_frame(self.fd, codec.encode(value, header=header))
+        codec.write_frame(self.fd, codec.encode(value, header=self.stamp(header)))
+
+    def stamp(self, header: dict) -> dict:
+        """The header with the forbidden calls seen so far, if any."""
+        found = self.guard.found() if self.guard else []
+        return {**header, "forbidden": found} if found else header
 
 
 def load_submission(path: str, entry_point: str, channel: Channel):
@@ -223,7 +233,7 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
     if timing is not None:
         header["timing"] = timing
     try:
-        frame = codec.encode(value, header=header)
+        frame = codec.encode(value, header=channel.stamp(header))
     except codec.EncodeError as exc:
         channel.send({"type": "case", "name": name, "status": "bad_output", "message": str(exc), "seconds": seconds})
         return
@@ -251,6 +261,7 @@ def serve(request: dict, channel: Channel) -> None:
     # shipped torch.py or numpy.py never shadows the real one.
     sys.path.append(workdir)
     path = os.path.join(workdir, request["module"])
+    channel.guard = forbidden_runtime.install(request.get("forbidden") or [])  # before any student code
     func = load_submission(path, request["entry_point"], channel)
     if func is None:
         return

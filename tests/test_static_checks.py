@@ -227,3 +227,153 @@ def test_folder_with_layer_module_and_solution(cli, tmp_path):
         """))
     result, data = check(cli, folder)
     assert full_marks(result, data), data["error"]
+
+
+# ---------------------------------------------------------------- run-time detection in the child
+
+
+DYNAMIC_GETATTR = """\
+import torch
+
+NAME = "".join(["auto", "grad"])
+
+
+def sigmoid_backward(x, grad_output):
+    x = x.detach().requires_grad_()
+    y = torch.sigmoid(x)
+    module = getattr(torch, NAME)
+    (dx,) = module.grad(y, x, grad_output)
+    return dx
+"""
+
+DYNAMIC_METHOD = """\
+import torch
+
+METHOD = "back" + "ward"
+
+
+def sigmoid_backward(x, grad_output):
+    x = x.detach().requires_grad_()
+    getattr(torch.sigmoid(x), METHOD)(grad_output)
+    return x.grad
+"""
+
+DYNAMIC_EXEC = """\
+import torch
+
+
+def sigmoid_backward(x, grad_output):
+    x = x.detach().requires_grad_()
+    y = torch.sigmoid(x)
+    scope = {"y": y, "x": x, "g": grad_output, "t": torch}
+    code = "r = getattr(t, 'auto' + 'grad').grad(y, x, g)"
+    run = getattr(__builtins__, "ex" + "ec") if hasattr(__builtins__, "exec") else __builtins__["ex" + "ec"]
+    run(code, scope)
+    return scope["r"][0]
+"""
+
+
+@pytest.mark.parametrize("source, expected", [
+    (DYNAMIC_GETATTR, "solution.py line 10: uses torch.autograd.grad, which this problem forbids (torch.autograd)"),
+    (DYNAMIC_METHOD, "solution.py line 8: uses Tensor.backward, which this problem forbids (Tensor.backward)"),
+    (DYNAMIC_EXEC, "solution.py line 10: uses torch.autograd.grad"),
+])
+def test_dynamic_use_is_caught_at_run_time_with_its_line(cli, submission, source, expected):
+    result, data = check(cli, submission(source))
+    assert result.exit_code == 1 and data["score"] == 0
+    assert "forbidden API used (seen while it ran)" in data["error"]
+    assert expected in data["error"], data["error"]
+
+
+def test_run_time_detection_in_the_fork_server(grade_source):
+    """`grader grade`'s executor watches too."""
+    result = grade_source("sigmoid-backward", DYNAMIC_METHOD)
+    assert result.score == 0 and "solution.py line 8: uses Tensor.backward" in result.error
+
+
+def test_run_time_detection_names_the_line_in_a_helper_module(cli, tmp_path):
+    folder = tmp_path / "with-helper"
+    folder.mkdir()
+    (folder / "helper.py").write_text("import torch\n\n\ndef grad_of(y, x, g):\n"
+                                      "    return getattr(torch, 'auto' + 'grad').grad(y, x, g)[0]\n")
+    (folder / "solution.py").write_text("import torch\nfrom helper import grad_of\n\n\n"
+                                        "def sigmoid_backward(x, grad_output):\n"
+                                        "    x = x.detach().requires_grad_()\n"
+                                        "    return grad_of(torch.sigmoid(x), x, grad_output)\n")
+    result, data = check(cli, folder)
+    assert data["score"] == 0 and "helper.py line 5: uses torch.autograd.grad" in data["error"], data["error"]
+
+
+def test_correct_solution_using_allowed_torch_is_not_flagged_at_run_time(grade_source):
+    """no_grad/enable_grad (torch.autograd's classes, reached through torch) and torch.sigmoid are allowed."""
+    result = grade_source("sigmoid-backward", """\
+        import torch
+
+
+        def sigmoid_backward(x, grad_output):
+            with torch.no_grad():
+                s = torch.sigmoid(x)
+            with torch.enable_grad():
+                return grad_output * s * (1 - s)
+        """)
+    assert result.error is None and result.score == result.max_score
+
+
+WATCH_SCRIPT = """\
+import json, sys
+import numpy, torch
+from grader import forbidden_runtime
+
+guard = forbidden_runtime.install(["torch.nn.functional.softmax", "numpy.linalg.inv", "torch.nn.GRUCell",
+                                   "ndarray.dot", "torch.no_such_api", "Tensor.backward"])
+student = '''\\
+import numpy, torch
+x = torch.ones(2, 3)
+torch.nn.functional.softmax(x, dim=1)
+torch.nn.Softmax(dim=1)(x)
+numpy.linalg.inv(numpy.eye(2))
+numpy.eye(2).dot(numpy.eye(2))
+torch.nn.GRUCell(3, 4)
+class Mine(torch.nn.GRUCell):
+    def __init__(self):
+        super().__init__(3, 4)
+Mine()
+torch.nn.GRU(3, 4)
+'''
+exec(compile(student, sys.argv[1], "exec"), {})
+print(json.dumps(guard.found()))
+"""
+
+
+def test_watchers_note_direct_student_calls_only(tmp_path):
+    """Direct calls from the student's file count; torch's own use inside an allowed API
+    (nn.Softmax calls F.softmax; nn.GRU is not GRUCell) does not; ndarray methods cannot be
+    watched; an API this torch lacks is skipped."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", WATCH_SCRIPT, str(tmp_path / "solution.py")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert out.returncode == 0, out.stderr
+    notes = json.loads(out.stdout)
+    assert [(n["name"], n["file"], n["line"]) for n in notes] == [
+        ("torch.nn.functional.softmax", "solution.py", 3),
+        ("numpy.linalg.inv", "solution.py", 5),
+        ("torch.nn.GRUCell", "solution.py", 7),
+        ("torch.nn.GRUCell", "solution.py", 10),
+    ]
+
+
+def test_parent_reads_only_well_formed_reports():
+    from grader.runner import read_forbidden_calls
+
+    good = {"api": "torch.autograd", "name": "torch.autograd.grad", "file": "solution.py", "line": 3}
+    assert [u.line for u in read_forbidden_calls([good])] == [3]
+    for bad in ("x", [1], [{**good, "line": "3"}], [{**good, "line": 10**40}], [{**good, "file": "a\x1b[31m"}],
+                [{**good, "name": "n" * 1000}], [{**good, "line": True}]):
+        assert read_forbidden_calls(bad) == []
+    assert len(read_forbidden_calls([good] * 1000)) == 20

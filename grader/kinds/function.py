@@ -326,10 +326,10 @@ def static_error(problem: Problem, submission: Submission, module: str | None,
     return None
 
 
-def forbidden_message(uses: list) -> str:
+def forbidden_message(uses: list, when: str = "") -> str:
     """The error for forbidden-API uses (anything with a `message()`), the first 10 shown."""
     lines = "\n".join(u.message() for u in uses[:10])
-    return f"forbidden API used; this problem scores 0 until it is removed:\n{lines}"
+    return f"forbidden API used{when}; this problem scores 0 until it is removed:\n{lines}"
 
 
 def grade_function(problem: Problem, submission: Submission, *, bank: Bank, executor: Executor,
@@ -354,11 +354,13 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
         base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
-                  label=f"{submission.label}:{problem.id}")
+                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []))
         run = executor.run(job)
         result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit
-        if run.load_error is not None:
+        if run.forbidden_calls:  # seen at run time by the child (a backstop: none seen proves nothing)
+            error = forbidden_message(run.forbidden_calls, " (seen while it ran)")
+        elif run.load_error is not None:
             error = run.load_error
         else:
             runs = {r.name: r for r in run.cases}

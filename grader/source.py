@@ -35,6 +35,10 @@ HELPER_CPU_SECONDS = 10
 HELPER_WALL_SECONDS = 120  # generous: CPU time is the bound; a loaded machine must not fail a student
 #: Forbidden-API findings kept (the message shows 10).
 MAX_USES = 50
+#: Deepest syntax tree the forbidden-API check walks (its visitor recurses; real code stays under
+#: 30 levels). Where APIs are forbidden, a deeper file is the student's failure: unchecked, it
+#: could hide a call.
+MAX_DEPTH = 200
 
 
 @dataclass
@@ -44,7 +48,7 @@ class SourceCheck:
     defining: list[str] = field(default_factory=list)      #: files that define the entry point at top level
     errors: dict[str, str] = field(default_factory=dict)   #: file -> why it does not parse
     uses: list[ForbiddenUse] = field(default_factory=list)  #: forbidden APIs, sorted by file and line
-    budget_error: str | None = None                          #: the check could not finish within its budget
+    budget_error: str | None = None                          #: the check could not finish (budget, depth)
     in_helper: bool = False                                  #: parsed in the helper process (large source)
 
 
@@ -64,7 +68,8 @@ def check_sources(files: dict[str, bytes], entry_point: str, forbidden: list[str
     return _in_helper(sources, entry_point, forbidden)
 
 
-def analyse(sources: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
+def analyse(sources: dict[str, bytes], entry_point: str, forbidden: list[str],
+            in_helper: bool = False) -> SourceCheck:
     """The check itself, unbounded: call it only on bounded input (or in the helper)."""
     check = SourceCheck()
     trees: dict[str, ast.Module] = {}
@@ -73,8 +78,17 @@ def analyse(sources: dict[str, bytes], entry_point: str, forbidden: list[str]) -
             trees[name] = ast.parse(data, filename=name)
         except (SyntaxError, ValueError) as exc:
             check.errors[name] = syntax_message(name, exc)
-        except RecursionError:  # (a MemoryError goes up: in the helper it is the budget's end)
+        except (RecursionError, MemoryError):
+            if in_helper:
+                raise  # out of the helper's memory: the budget's end, not the file's fault
+            # Small source: the parser's own depth limit, which the child's compile hits too.
             check.errors[name] = f"{name} is nested too deeply for Python to parse; simplify the code"
+    for name, tree in trees.items() if forbidden else ():
+        depth, line = tree_depth(tree)
+        if depth > MAX_DEPTH:
+            check.budget_error = (f"{name} line {line}: code nested {depth} levels deep; the grader checks "
+                                  f"at most {MAX_DEPTH}: split the expression up")
+            return check
     check.defining = [name for name, tree in trees.items() if entry_point in top_level_names(tree)]
     if forbidden:
         # Method names the submission defines itself: `layer.backward()` may be its own method.
@@ -99,6 +113,18 @@ def syntax_message(name: str, exc: SyntaxError | ValueError) -> str:
         pointer = f"\n    {shown}\n    {' ' * min(max((exc.offset or 1) - 1, 0), len(shown))}^"
     where = f" line {exc.lineno}" if exc.lineno else ""
     return f"SyntaxError in {name}{where}: {text}{pointer}"
+
+
+def tree_depth(tree: ast.AST) -> tuple[int, int]:
+    """(depth of the deepest node, its line), found without recursion."""
+    deepest, line = 0, 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, line = depth, getattr(node, "lineno", line)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, line
 
 
 def top_level_names(tree: ast.Module) -> set[str]:
@@ -137,6 +163,7 @@ def _in_helper(sources: dict[str, bytes], entry_point: str, forbidden: list[str]
         data = json.loads(proc.stdout)
         check = SourceCheck(defining=[str(n) for n in data["defining"]],
                             errors={str(k): str(v) for k, v in data["errors"].items()},
+                            budget_error=data["budget_error"] and str(data["budget_error"]),
                             uses=[ForbiddenUse(*u) for u in data["uses"]], in_helper=True)
     except subprocess.TimeoutExpired:
         return SourceCheck(budget_error=over, in_helper=True)
@@ -155,9 +182,9 @@ def helper_main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     try:
         check = analyse({name: text.encode("latin-1") for name, text in request["sources"].items()},
-                        request["entry_point"], request["forbidden"])
-    except MemoryError:
+                        request["entry_point"], request["forbidden"], in_helper=True)
+    except (MemoryError, RecursionError):
         sys.exit(3)
-    answer = {"defining": check.defining, "errors": check.errors,
+    answer = {"defining": check.defining, "errors": check.errors, "budget_error": check.budget_error,
               "uses": [[u.api, u.name, u.file, u.line, u.col] for u in check.uses]}
     sys.stdout.write(json.dumps(answer))

@@ -377,3 +377,17 @@ def test_parent_reads_only_well_formed_reports():
                 [{**good, "name": "n" * 1000}], [{**good, "line": True}]):
         assert read_forbidden_calls(bad) == []
     assert len(read_forbidden_calls([good] * 1000)) == 20
+
+
+@pytest.mark.parametrize("expression", ["1+" * 600 + "1", "-" * 600 + "1", "a." * 600 + "b"])
+def test_code_nested_deeper_than_the_check_walks_is_a_clear_failure(cli, submission, expression):
+    """Valid Python (the child could run it) that would overflow the checker's recursion."""
+    result, data = check(cli, submission(CORRECT + f"\nx = lambda a: {expression}\n"))
+    assert result.exit_code == 1 and data["score"] == 0
+    assert "solution.py line 8: code nested" in data["error"] and "split the expression up" in data["error"]
+
+
+def test_deep_nesting_is_fine_where_nothing_is_forbidden(cli, submission):
+    source = "def conv_output_size(n, f, p=0, s=1):\n    x = " + "1+" * 600 + "1\n    return (n + 2 * p - f) // s + 1\n"
+    result, data = check(cli, submission(source), problem="conv-output-size")
+    assert full_marks(result, data), data["error"]

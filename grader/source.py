@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -158,18 +159,25 @@ def _in_helper(sources: dict[str, bytes], entry_point: str, forbidden: list[str]
     try:
         proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], input=request.encode("latin-1"),
                               capture_output=True, timeout=HELPER_WALL_SECONDS)
-        if proc.returncode != 0:
-            return SourceCheck(budget_error=over, in_helper=True)
-        data = json.loads(proc.stdout)
-        check = SourceCheck(defining=[str(n) for n in data["defining"]],
-                            errors={str(k): str(v) for k, v in data["errors"].items()},
-                            budget_error=data["budget_error"] and str(data["budget_error"]),
-                            uses=[ForbiddenUse(*u) for u in data["uses"]], in_helper=True)
     except subprocess.TimeoutExpired:
         return SourceCheck(budget_error=over, in_helper=True)
+    if proc.returncode in _OVER_BUDGET:
+        return SourceCheck(budget_error=over, in_helper=True)
+    try:
+        if proc.returncode != 0:
+            raise ValueError(f"exit status {proc.returncode}: {proc.stderr.decode(errors='replace')[-500:]}")
+        data = json.loads(proc.stdout)
+        return SourceCheck(defining=[str(n) for n in data["defining"]],
+                           errors={str(k): str(v) for k, v in data["errors"].items()},
+                           budget_error=data["budget_error"] and str(data["budget_error"]),
+                           uses=[ForbiddenUse(*u) for u in data["uses"]], in_helper=True)
     except (ValueError, KeyError, TypeError) as exc:  # the helper is trusted code: this is a grader bug
-        raise RuntimeError(f"the source-check helper answered something unreadable: {exc}") from exc
-    return check
+        raise RuntimeError(f"the source-check helper failed: {exc}") from exc
+
+
+#: How the helper ends when the source is over its budget: out of memory (its own status),
+#: or killed at the CPU limit (SIGXCPU, then SIGKILL at the hard limit).
+_OVER_BUDGET = {3, -signal.SIGXCPU, -signal.SIGKILL}
 
 
 def helper_main() -> None:
@@ -179,12 +187,12 @@ def helper_main() -> None:
     request = json.loads(sys.stdin.buffer.read().decode("latin-1"))
     memory, cpu = request["limits"]
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     try:
         check = analyse({name: text.encode("latin-1") for name, text in request["sources"].items()},
                         request["entry_point"], request["forbidden"], in_helper=True)
+        answer = json.dumps({"defining": check.defining, "errors": check.errors, "budget_error": check.budget_error,
+                             "uses": [[u.api, u.name, u.file, u.line, u.col] for u in check.uses]})
     except (MemoryError, RecursionError):
         sys.exit(3)
-    answer = {"defining": check.defining, "errors": check.errors, "budget_error": check.budget_error,
-              "uses": [[u.api, u.name, u.file, u.line, u.col] for u in check.uses]}
-    sys.stdout.write(json.dumps(answer))
+    sys.stdout.write(answer)

@@ -136,6 +136,14 @@ def test_source_over_the_budget_is_the_students_clear_failure(cli, tmp_path, hel
     assert "could not check your source within its budget" in data["error"]
 
 
+def test_source_over_the_cpu_budget_is_the_students_clear_failure(cli, tmp_path, helper_calls, monkeypatch):
+    monkeypatch.setattr(source_module, "HELPER_CPU_SECONDS", 1)  # 2 MB of lines needs several seconds
+    result, data = check(cli, write_bytes(tmp_path, padded(CORRECT, 2 << 20)))
+    assert len(helper_calls) == 1
+    assert result.exit_code == 1 and data["score"] == 0
+    assert "could not check your source within its budget" in data["error"]
+
+
 def test_small_source_is_checked_in_process(helper_calls):
     check_sources({"solution.py": CORRECT.encode()}, "sigmoid_backward", ["torch.autograd"])
     assert helper_calls == []

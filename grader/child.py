@@ -265,6 +265,7 @@ def serve(request: dict, channel: Channel) -> None:
     func = load_submission(path, request["entry_point"], channel)
     if func is None:
         return
+    forbidden_runtime.install(request.get("forbidden") or [], channel.guard)  # libraries the module imported
     channel.send({"type": "ready"})
     for call in request["calls"]:
         run_case(func, call, os.path.basename(path), channel)

@@ -19,9 +19,11 @@ What is wrapped, per entry of the spec's `forbidden:` list:
   built-in type whose methods cannot be replaced: those entries are checked statically only.
 
 Only a direct call counts: a library function the problem allows that uses a forbidden one
-inside (torch's own code calling `torch.batch_norm`) is not the student's use. Only libraries
-already imported when the child starts are watched (torch, for torch problems and in the fork
-server's template; numpy always).
+inside (torch's own code calling `torch.batch_norm`) is not the student's use. Libraries
+already imported when the child starts are watched from the start (torch, for torch problems
+and in the fork server's template; numpy always); one the student's module imports itself
+(sklearn) is watched from the first case on, through attribute look-ups only (a name the
+module bound with `from ... import` while loading keeps the original).
 
 This is a backstop, not a proof. It runs in the student's process, so a student can undo it
 (restore the originals, reach the C functions underneath, clear the notes, or never send a
@@ -75,12 +77,14 @@ class Guard:
         return list(self.notes.values())
 
 
-def install(entries: list[str]) -> Guard | None:
-    """Wrap every forbidden API that can be reached now; None when nothing is forbidden."""
+def install(entries: list[str], guard: Guard | None = None) -> Guard | None:
+    """Wrap every forbidden API that can be reached now (again after the student's module has
+    loaded, with its guard: libraries it imported are watched from then on); None when nothing
+    is forbidden."""
     entries = [e.strip() for e in entries if isinstance(e, str) and e.strip()]
     if not entries:
         return None
-    guard = Guard(_library_dirs())
+    guard = guard or Guard(_library_dirs())
     for entry in entries:
         try:
             _wrap_entry(guard, entry)

@@ -399,3 +399,16 @@ def test_deep_nesting_is_fine_where_nothing_is_forbidden(cli, submission):
     source = "def conv_output_size(n, f, p=0, s=1):\n    x = " + "1+" * 600 + "1\n    return (n + 2 * p - f) // s + 1\n"
     result, data = check(cli, submission(source), problem="conv-output-size")
     assert full_marks(result, data), data["error"]
+
+
+def test_library_imported_by_the_student_is_watched_from_the_first_case():
+    """A NumPy problem's child does not import torch; a module that imports it is watched once loaded."""
+    from grader.runner import Call, Job, SubprocessExecutor
+
+    source = (b"import torch\n\n\ndef f(n):\n    x = torch.ones(n, requires_grad=True)\n"
+              b"    ag = getattr(torch, 'auto' + 'grad')\n    return float(ag.grad(x.sum(), x)[0].sum())\n")
+    job = Job(files={"solution.py": source}, module="solution.py", entry_point="f", framework="numpy",
+              calls=[Call("three", [3], {}, "f(3)")], forbidden=["torch.autograd"])
+    run = SubprocessExecutor().run(job)
+    assert run.load_error is None and run.cases[0].value == 3.0
+    assert [(u.name, u.file, u.line) for u in run.forbidden_calls] == [("torch.autograd.grad", "solution.py", 7)]

@@ -10,11 +10,12 @@ to look for forbidden APIs (grader/forbidden.py). Two rules make that safe:
   with a BOM parses. The child is handed the very same bytes (runner.Job.files).
 * **A budget.** Parsing costs up to about 3.5 us and 0.9 KB of memory per byte of pathological
   source (1 MB of one-character lines: 3.5 s and 0.9 GB), all holding the GIL. Sources up to
-  IN_PROCESS_BYTES in all are parsed and checked here (worst case about 0.4 s of CPU and 60 MB); larger ones in a
-  short-lived helper process with CPU, memory and wall-time limits, so a huge file costs this
-  process (and the other students it is grading) nothing. A submission that cannot be checked
-  within the budget fails with a message that says so: skipping the check instead would let
-  a student switch it off by padding the file.
+  IN_PROCESS_BYTES in all are parsed and checked here (worst case about 0.4 s of CPU and
+  60 MB); larger ones in a short-lived helper process with CPU, memory and wall-time limits, so
+  a huge file costs this process (and the other students it is grading) nothing. A submission
+  that cannot be checked within the budget (or nests code deeper than MAX_DEPTH where APIs are
+  forbidden) fails with a message that says so: skipping the check instead would let a student
+  switch it off by padding the file.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class SourceCheck:
 
     defining: list[str] = field(default_factory=list)      #: files that define the entry point at top level
     errors: dict[str, str] = field(default_factory=dict)   #: file -> why it does not parse
-    uses: list[ForbiddenUse] = field(default_factory=list)  #: forbidden APIs, sorted by file and line
+    uses: list[ForbiddenUse] = field(default_factory=list)  #: forbidden APIs, by file, then line
     budget_error: str | None = None                          #: the check could not finish (budget, depth)
     in_helper: bool = False                                  #: parsed in the helper process (large source)
 

@@ -308,8 +308,7 @@ def static_error(problem: Problem, submission: Submission, module: str | None,
                  checked: SourceCheck | None = None) -> str | None:
     """What stops the submission before it runs: no file, a syntax error, a forbidden API, a source
     too big to check (grader/source.py)."""
-    sources = submission.python_sources()
-    if not sources:
+    if not any(name.endswith(".py") for name in submission.files):
         return f"{submission.label}: no Python file found; write {problem.signature} in a .py file"
     forbidden = problem.spec.get("forbidden", [])
     if checked is None:

@@ -10,6 +10,8 @@ Messages sent, one frame each:
   {"type": "ready"}
   {"type": "case", "name": ..., "status": "ok|exception|bad_output|memory", "message": ..., "seconds": ...}
   {"type": "done"}
+Any of them may carry "forbidden": [{"api", "name", "file", "line"}...], the forbidden APIs the
+student's code called so far (grader/forbidden_runtime.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import sys
 import traceback
 import types
 from time import perf_counter  # bound before student code runs (a student who patches time.* changes nothing here)
+
+from . import forbidden_runtime
 
 
 #: The student's folder (the work folder), set before their code runs: frames from files in it are theirs.
@@ -98,11 +102,17 @@ class Channel:
 
     def __init__(self, fd: int):
         self.fd = fd
+        self.guard: forbidden_runtime.Guard | None = None
 
     def send(self, header: dict, value=None) -> None:
         from . import codec
 
-        codec.write_frame(self.fd, codec.encode(value, header=header))
+        codec.write_frame(self.fd, codec.encode(value, header=self.stamp(header)))
+
+    def stamp(self, header: dict) -> dict:
+        """The header with the forbidden calls seen so far, if any."""
+        found = self.guard.found() if self.guard else []
+        return {**header, "forbidden": found} if found else header
 
 
 def load_submission(path: str, entry_point: str, channel: Channel):
@@ -277,7 +287,7 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
     if timing is not None:
         header["timing"] = timing
     try:
-        frame = codec.encode(value, header=header)
+        frame = codec.encode(value, header=channel.stamp(header))
     except codec.EncodeError as exc:
         channel.send({"type": "case", "name": name, "status": "bad_output", "message": str(exc), "seconds": seconds})
         return
@@ -307,9 +317,11 @@ def serve(request: dict, channel: Channel) -> None:
     global STUDENT_FOLDER
     STUDENT_FOLDER = os.path.abspath(workdir)
     path = os.path.join(workdir, request["module"])
+    channel.guard = forbidden_runtime.install(request.get("forbidden") or [])  # before any student code
     func = load_submission(path, request["entry_point"], channel)
     if func is None:
         return
+    forbidden_runtime.install(request.get("forbidden") or [], channel.guard)  # libraries the module imported
     channel.send({"type": "ready"})
     for call in request["calls"]:
         run_case(func, call, os.path.basename(path), channel)

@@ -18,13 +18,19 @@ Entries come in two kinds:
   statements themselves count as uses.  Relative imports are ignored.
 * **Method entries** are those with a ``Tensor`` or ``ndarray`` component
   before the last one (``Tensor.backward``, ``torch.Tensor.backward``,
-  ``ndarray.dot``).  Types are unknown statically, so they match any
+  ``ndarray.dot``).  Types are unknown statically, so they match an
   attribute access with that name on any expression (``loss.backward()``,
-  ``(x * y).sum().backward``).
+  ``(x * y).sum().backward``), except where the submission defines a method
+  of that name itself (a NumPy layer class with ``backward``): then only a
+  receiver known to be a tensor (or array) of the entry's library is flagged,
+  such as ``torch.sigmoid(x).backward()`` or a name assigned only such values,
+  and the rest is left to the run-time check (grader/forbidden_runtime.py).
+  ``self``/``cls`` are never taken for tensors.
 
 Dynamic look-ups with a constant string are also caught:
 ``getattr(x, "backward")``, ``getattr(torch, "autograd")``,
-``__import__("torch.autograd")``, ``importlib.import_module(...)``.  When
+``__import__("torch.autograd")``, ``importlib.import_module(...)``,
+``sys.modules["torch.autograd"]``.  When
 anything is forbidden, every call to ``eval``, ``exec`` or ``compile`` is
 reported with api :data:`DYNAMIC_CODE`, since code built at run time cannot
 be checked.
@@ -32,8 +38,9 @@ be checked.
 This check is best effort: a determined student can hide a call (for example
 through strings built at run time, ``vars()``/``__dict__`` look-ups, or
 ``operator.methodcaller``).  Name resolution is flow-insensitive (an alias
-holds for the whole file).  Checking at run time, while the submission
-executes, is a separate mechanism and is not done here.
+holds for the whole file).  The child also watches the forbidden APIs while
+the submission runs (grader/forbidden_runtime.py), which catches what this
+check cannot see, such as a ``getattr`` with a computed string.
 """
 
 from __future__ import annotations
@@ -42,13 +49,15 @@ import ast
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["DYNAMIC_CODE", "ForbiddenUse", "find_forbidden"]
+__all__ = ["DYNAMIC_CODE", "ForbiddenUse", "find_forbidden", "method_names"]
 
 #: The ``api`` reported for eval/exec/compile calls.
 DYNAMIC_CODE = "dynamic code (eval/exec)"
 
 _DYNAMIC_BUILTINS = ("eval", "exec", "compile")
 _CLASS_NAMES = ("Tensor", "ndarray")
+_CLASS_PACKAGES = {"Tensor": "torch", "ndarray": "numpy"}
+_SELF_NAMES = ("self", "cls")
 
 
 @dataclass(frozen=True)
@@ -67,23 +76,41 @@ class ForbiddenUse:
 
 
 def find_forbidden(
-    source: str, forbidden: list[str], filename: str = "<submission>"
+    source: str | bytes | ast.Module,
+    forbidden: list[str],
+    filename: str = "<submission>",
+    own_methods: set[str] | None = None,
 ) -> list[ForbiddenUse]:
     """Return the uses of forbidden APIs in ``source``, sorted by line.
 
-    Raises :class:`SyntaxError` as Python would if the source does not parse.
+    ``source`` is text, the file's bytes (decoded as Python decodes them: give
+    bytes where you have them) or a parsed tree.  ``own_methods`` are the
+    method names the whole submission defines in its classes (by default, this
+    file's).  Raises :class:`SyntaxError` as Python would if the source does
+    not parse.
     """
-    tree = ast.parse(source, filename=filename)
+    tree = source if isinstance(source, ast.Module) else ast.parse(source, filename=filename)
     entries = [e.strip() for e in forbidden if e and e.strip()]
     if not entries:
         return []
-    finder = _Finder(entries, filename)
+    finder = _Finder(entries, filename, method_names(tree) if own_methods is None else own_methods)
     finder.collect_aliases(tree)
     finder.visit(tree)
     unique: dict[tuple[int, int, str], ForbiddenUse] = {}
     for use in finder.uses:
         unique.setdefault((use.line, use.col, use.name), use)
     return sorted(unique.values(), key=lambda u: (u.line, u.col, u.name))
+
+
+def method_names(tree: ast.AST) -> set[str]:
+    """Names of the methods that classes in ``tree`` define."""
+    return {
+        item.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
 
 
 def _is_method_entry(entry: str) -> bool:
@@ -98,10 +125,12 @@ def _const_str(node: ast.AST | None) -> str | None:
 
 
 class _Finder(ast.NodeVisitor):
-    def __init__(self, entries: list[str], filename: str) -> None:
+    def __init__(self, entries: list[str], filename: str, own_methods: set[str]) -> None:
         self.filename = filename
+        self.own_methods = own_methods
         self.module_entries: list[str] = []
         self.method_entries: dict[str, str] = {}  # method name -> entry
+        self.valued: dict[str, set[str]] = {"torch": set(), "numpy": set()}  # package -> names of its values
         for entry in entries:
             if _is_method_entry(entry):
                 self.method_entries.setdefault(entry.split(".")[-1], entry)
@@ -109,7 +138,7 @@ class _Finder(ast.NodeVisitor):
                 self.module_entries.append(entry)
         # Names that mean a module even without an import in sight.
         self.roots = {e.split(".")[0] for e in self.module_entries}
-        self.roots |= {"importlib", "builtins"}
+        self.roots |= {"importlib", "builtins", "sys"}
         self.aliases: dict[str, str] = {}  # local name -> canonical dotted name
         self.covered: set[int] = set()  # nodes inside an already reported chain
         self.uses: list[ForbiddenUse] = []
@@ -148,18 +177,28 @@ class _Finder(ast.NodeVisitor):
                     name = entry[len(module) + 1 :].split(".")[0]
                     if name not in bound and name not in self.aliases:
                         self.aliases[name] = f"{module}.{name}"
-        # `ag = torch.autograd`, `m = importlib.import_module("...")`, for
-        # names bound only by that one assignment.
+        # `ag = torch.autograd`, `m = importlib.import_module("...")`, `(F := torch.nn.functional)`,
+        # for names bound only by that one assignment.
+        assigned: dict[str, list[ast.AST]] = {}  # name -> values of its simple assignments
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and bound[node.targets[0].id] == 1
-            ):
-                resolved = self.resolve(node.value)
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                target, value = node.targets[0].id, node.value
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
+                target, value = node.target.id, node.value
+            else:
+                continue
+            assigned.setdefault(target, []).append(value)
+        for target, values in assigned.items():
+            if bound[target] == 1:
+                resolved = self.resolve(values[0])
                 if resolved:
-                    self.aliases[node.targets[0].id] = resolved
+                    self.aliases[target] = resolved
+        # Names every binding of which is a value of torch (numpy): `y = torch.sigmoid(x)`.
+        for package, names in self.valued.items():
+            for _ in range(3):  # chains such as `z = y * 2` after `y = torch.sigmoid(x)`
+                for target, values in assigned.items():
+                    if bound[target] == len(values) and all(self.value_of(v, package) for v in values):
+                        names.add(target)
 
     # ----------------------------------------------------------- resolving
     def resolve(self, node: ast.AST) -> str | None:
@@ -179,7 +218,41 @@ class _Finder(ast.NodeVisitor):
             module = self._import_string(node)
             if module is not None:
                 return module
+        if isinstance(node, ast.Subscript) and self.resolve(node.value) == "sys.modules":
+            return _const_str(node.slice)
         return None
+
+    def value_of(self, node: ast.AST, package: str) -> bool:
+        """Whether ``node`` is surely a value of ``package`` (a torch tensor, a numpy array)."""
+        if isinstance(node, ast.Name):
+            name = self.resolve(node)
+            return node.id in self.valued[package] or bool(name and name.startswith(package + "."))
+        if isinstance(node, ast.Attribute):
+            name = self.resolve(node)
+            return bool(name and name.startswith(package + ".")) or self.value_of(node.value, package)
+        if isinstance(node, ast.Call):
+            return self.value_of(node.func, package)
+        if isinstance(node, ast.BinOp):
+            return self.value_of(node.left, package) or self.value_of(node.right, package)
+        if isinstance(node, ast.UnaryOp):
+            return self.value_of(node.operand, package)
+        if isinstance(node, ast.Subscript):
+            return self.value_of(node.value, package)
+        return False
+
+    def method_use(self, receiver: ast.AST, method: str) -> str | None:
+        """The method entry that ``receiver.method`` surely uses, or None."""
+        entry = self.method_entries.get(method)
+        if entry is None:
+            return None
+        if isinstance(receiver, ast.Name) and receiver.id in _SELF_NAMES:
+            return None  # the class's own method (a class that subclasses Tensor is not worth the risk)
+        if method in self.own_methods:
+            # The submission defines a method of this name: flag only a receiver surely of the library.
+            cls = next(p for p in entry.split(".")[:-1] if p in _CLASS_NAMES)
+            if not self.value_of(receiver, _CLASS_PACKAGES[cls]):
+                return None
+        return entry
 
     def _chain(self, node: ast.AST) -> list[ast.AST]:
         """The nodes `resolve` walked through below ``node``."""
@@ -286,9 +359,14 @@ class _Finder(ast.NodeVisitor):
             line = node.end_lineno or node.lineno
             col = (node.end_col_offset or 0) - len(node.attr)
             self.report_chain(node, line, col)
-            entry = self.method_entries.get(node.attr)
+            entry = self.method_use(node.value, node.attr)
             if entry:
                 self.report(entry, f"{self.describe(node.value)}.{node.attr}", line, col)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.report_chain(node, node.lineno, node.col_offset)
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -314,7 +392,9 @@ class _Finder(ast.NodeVisitor):
 
     def _check_getattr(self, node: ast.Call, attr: str, line: int, col: int) -> None:
         reported = self.report_chain(node, line, col)
-        if not reported and id(node) not in self.covered and self.resolve(node.args[0]) is None:
+        receiver = node.args[0]
+        own = attr in self.own_methods or (isinstance(receiver, ast.Name) and receiver.id in _SELF_NAMES)
+        if not reported and not own and id(node) not in self.covered and self.resolve(receiver) is None:
             # Base not resolvable: match the string against the tail of
             # module entries, e.g. "autograd" for "torch.autograd".
             for entry in self.module_entries:
@@ -324,6 +404,6 @@ class _Finder(ast.NodeVisitor):
                     name = f"{self.describe(node.args[0])}.{attr}"
                     self.report(entry, name, line, col)
                     break
-        entry = self.method_entries.get(attr)
+        entry = self.method_use(receiver, attr)
         if entry:
-            self.report(entry, f"{self.describe(node.args[0])}.{attr}", line, col)
+            self.report(entry, f"{self.describe(receiver)}.{attr}", line, col)

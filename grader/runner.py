@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import codec, sandbox
+from .forbidden import ForbiddenUse
 from .limits import Limits
 
 
@@ -68,6 +69,7 @@ class Job:
     calls: list[Call]
     limits: Limits = field(default_factory=Limits)
     label: str = ""
+    forbidden: list[str] = field(default_factory=list)  #: APIs the child watches (grader/forbidden_runtime.py)
 
     @property
     def cuda(self) -> bool:
@@ -99,6 +101,8 @@ class RunResult:
     wall: float = 0.0
     children: int = 0
     limits_hit: list[str] = field(default_factory=list)
+    #: forbidden APIs the child saw the student's code call; a backstop: none seen proves nothing
+    forbidden_calls: list[ForbiddenUse] = field(default_factory=list)
 
 
 class Executor(Protocol):
@@ -142,7 +146,7 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
     header = {"framework": job.framework, "workdir": workdir, "module": job.module,
               "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd,
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
-              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden)}
     payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
                 "timing": c.timing} for c in calls]
     return codec.encode(payload, header=header)
@@ -185,6 +189,7 @@ class _Attempt:
     load_error_kind: str | None = None
     finished: bool = False
     limit_hit: str | None = None
+    forbidden_calls: list[ForbiddenUse] = field(default_factory=list)
 
 
 def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
@@ -246,6 +251,9 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                     return attempt
                 for header, value in decoded:
                     kind = header.get("type")
+                    for use in read_forbidden_calls(header.get("forbidden")):
+                        if use not in attempt.forbidden_calls and len(attempt.forbidden_calls) < MAX_FORBIDDEN_CALLS:
+                            attempt.forbidden_calls.append(use)
                     if kind == "ready" and not ready:
                         ready = True
                         deadline = case_deadline()
@@ -288,6 +296,26 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                 return attempt
     finally:
         sel.close()
+
+
+MAX_FORBIDDEN_CALLS = 20
+
+
+def read_forbidden_calls(data) -> list[ForbiddenUse]:
+    """The forbidden calls a frame reports, those well formed (short strings, a line number)."""
+    if not isinstance(data, list):
+        return []
+    uses = []
+    for item in data[:MAX_FORBIDDEN_CALLS]:
+        if not isinstance(item, dict):
+            continue
+        api, name, file, line = (item.get(k) for k in ("api", "name", "file", "line"))
+        if not all(isinstance(v, str) and 0 < len(v) <= 200 and v.isprintable() for v in (api, name, file)):
+            continue
+        if type(line) is not int or not 0 <= line <= 10**7:
+            continue
+        uses.append(ForbiddenUse(api, name, file, line, 0))
+    return uses
 
 
 def read_timing(data) -> dict | None:
@@ -340,6 +368,7 @@ def run_with(launch, job: Job) -> RunResult:
             if attempt.limit_hit and attempt.limit_hit not in result.limits_hit:
                 result.limits_hit.append(attempt.limit_hit)
             result.cases.extend(attempt.runs)
+            result.forbidden_calls += [u for u in attempt.forbidden_calls if u not in result.forbidden_calls]
             if attempt.load_error is not None:
                 result.load_error, result.load_error_kind = attempt.load_error, attempt.load_error_kind
                 break

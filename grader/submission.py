@@ -1,11 +1,11 @@
 """A student's submission as files: a single .py (or .ipynb) file or a folder of them.
 
 Read in the trusted process as bytes only: nothing here runs student code. Source is parsed
-with `ast` to find which file defines the entry point and to check forbidden APIs.
+with `ast` (within a budget, as Python decodes it: grader/source.py) to find which file defines
+the entry point and to check forbidden APIs.
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +43,10 @@ class Submission:
     notebooks: dict[str, str] = field(default_factory=dict)
 
     def python_sources(self) -> dict[str, str]:
-        """Every .py file's text (undecodable bytes escaped, so parsing reports them)."""
-        return {name: data.decode("utf-8", errors="backslashreplace")
-                for name, data in self.files.items() if name.endswith(".py")}
+        """Every .py file's text as Python decodes it (coding cookie, BOM; undecodable bytes escaped)."""
+        from .source import decode_source
+
+        return {name: decode_source(data) for name, data in self.files.items() if name.endswith(".py")}
 
 
 def read_submission(path: Path | str, notebook: str | None = None) -> Submission:
@@ -141,38 +142,25 @@ def _read_folder(folder: Path, mode: str) -> Submission:
     return submission
 
 
-def defines(source: str, name: str, imports: bool = True) -> bool:
-    """Whether the module source defines `name` at top level (def, class or assignment; with
-    `imports`, an import of that name counts too)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            return True
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return True
-        if imports and isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((a.asname or a.name) == name for a in node.names):
-                return True
-    return False
-
-
-def find_module(submission: Submission, entry_point: str, preferred: str | None = None) -> str | None:
+def find_module(submission: Submission, entry_point: str, preferred: str | None = None,
+                checked=None) -> str | None:
     """The file that defines `entry_point` (the preferred file name first), or None.
 
     A file with the def (or class, or assignment) wins over one that only imports the name, and a
-    .py file over a notebook: a notebook that imports the function from the .py file is not graded."""
-    sources = submission.python_sources()
-    if preferred and preferred in sources:
+    .py file over a notebook: a notebook that imports the function from the .py file is not graded.
+    `checked` is grader.source.check_sources' answer (parsed within the budget); without it, the
+    files are parsed here."""
+    names = [name for name in submission.files if name.endswith(".py")]
+    if preferred and preferred in names:
         return preferred
-    if len(sources) == 1:
-        return next(iter(sources))
-    for imports in (False, True):
-        found = [name for name, source in sources.items() if defines(source, entry_point, imports=imports)]
+    if len(names) == 1:
+        return names[0]
+    if checked is None:
+        from .source import check_sources
+
+        checked = check_sources(submission.files, entry_point, [])
+    for found in (checked.defining, checked.importing):
+        found = [name for name in names if name in found]
         if found:
             return min(found, key=lambda name: (name in submission.notebooks, name))
     return None

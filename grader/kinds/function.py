@@ -5,7 +5,6 @@ in a child (grader.runner) and only its returned data comes back to be compared.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -15,13 +14,13 @@ from .. import compare as cmp
 from .. import performance
 from ..bank import Bank
 from ..errors import SpecError
-from ..forbidden import find_forbidden
 from ..inputs import Argument, case_arguments
 from ..limits import Limits
 from ..notebook import locate
 from ..result import ProblemResult, Status, TestResult, split_points
 from ..runner import Call, CaseRun, Executor, Job, RunStatus
 from ..spec import Problem
+from ..source import SourceCheck, check_sources, decode_source
 from ..submission import Submission, find_module
 
 
@@ -307,37 +306,39 @@ RUN_OUTCOMES = {
 }
 
 
-def static_error(problem: Problem, submission: Submission, module: str | None) -> str | None:
-    """What stops the submission before it runs: no file, a syntax error, a forbidden API."""
-    sources = submission.python_sources()
-    if not sources:
+def static_error(problem: Problem, submission: Submission, module: str | None,
+                 checked: SourceCheck | None = None) -> str | None:
+    """What stops the submission before it runs: no file, a syntax error, a forbidden API, a source
+    too big to check (grader/source.py)."""
+    if not any(name.endswith(".py") for name in submission.files):
         return f"{submission.label}: no Python file found; write {problem.signature} in a .py file"
+    forbidden = problem.spec.get("forbidden", [])
+    if checked is None:
+        checked = check_sources(submission.files, problem.entry_point, forbidden)
+    if checked.budget_error:
+        return f"{submission.label}: {checked.budget_error}"
     if module is None:
         return (f"no file in {submission.label} defines {problem.entry_point}(); "
                 f"the grader calls {problem.signature}")
-    source = sources[module]
-    try:
-        ast.parse(source, filename=module)
-    except SyntaxError as exc:
-        pointer = ""
-        if exc.text and len(exc.text) <= 300:  # a huge line is not echoed back
-            pointer = f"\n    {exc.text.rstrip()}\n    {' ' * max((exc.offset or 1) - 1, 0)}^"
-        return f"SyntaxError in {module} line {exc.lineno}: {exc.msg}{pointer}"
-    forbidden = problem.spec.get("forbidden", [])
-    if forbidden:
-        uses = []
-        for name, text in sources.items():
-            try:
-                found = find_forbidden(text, forbidden, filename=name)
-            except SyntaxError:
-                continue  # only the entry module must parse; others fail when imported
-            for use in found:  # in a notebook's module: name the cell and its line
-                where = locate(text, use.line) if name in submission.notebooks else None
-                uses.append(dataclasses.replace(use, file=where[0], line=where[1]) if where else use)
-        if uses:
-            lines = "\n".join(u.message() for u in uses[:10])
-            return f"forbidden API used; this problem scores 0 until it is removed:\n{lines}"
+    if module in checked.errors:  # only the entry module must parse; others fail when imported
+        return checked.errors[module]
+    if checked.uses:
+        return forbidden_message([_in_cell(submission, use) for use in checked.uses])
     return None
+
+
+def _in_cell(submission: Submission, use):
+    """A use found in a notebook's module, named by its cell and line there."""
+    if use.file not in submission.notebooks:
+        return use
+    where = locate(decode_source(submission.files[use.file]), use.line)
+    return dataclasses.replace(use, file=where[0], line=where[1]) if where else use
+
+
+def forbidden_message(uses: list, when: str = "") -> str:
+    """The error for forbidden-API uses (anything with a `message()`), the first 10 shown."""
+    lines = "\n".join(u.message() for u in uses[:10])
+    return f"forbidden API used{when}; this problem scores 0 until it is removed:\n{lines}"
 
 
 def grade_function(problem: Problem, submission: Submission, *, bank: Bank, executor: Executor,
@@ -350,22 +351,25 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     skipped = [p for p in prepared if p.skipped]
     prepared = [p for p in prepared if not p.skipped]
     max_scores = split_points(problem.points, [p.weight for p in prepared])
-    module = find_module(submission, problem.entry_point, module_name)
+    checked = check_sources(submission.files, problem.entry_point, problem.spec.get("forbidden", []))
+    module = find_module(submission, problem.entry_point, module_name, checked)
     result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
                            tests=[], kind=problem.kind, submission=submission.label, seed=seed, student=student,
                            feedback=list(submission.notes))
-    error = static_error(problem, submission, module)
+    error = static_error(problem, submission, module, checked)
     if error is None and not prepared:
         error = "nothing to run here: " + "; ".join(sorted({f"{p.device}: {p.skipped}" for p in skipped}))
     if error is None:
         base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
-                  label=f"{submission.label}:{problem.id}")
+                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []))
         run = executor.run(job)
         result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit
-        if run.load_error is not None:
+        if run.forbidden_calls:  # seen at run time by the child (a backstop: none seen proves nothing)
+            error = forbidden_message(run.forbidden_calls, " (seen while it ran)")
+        elif run.load_error is not None:
             error = run.load_error
         else:
             runs = {r.name: r for r in run.cases}

@@ -250,31 +250,24 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                         ready = True
                         deadline = case_deadline()
                     elif kind == "load_error" and not ready:
-                        attempt.load_error = str(header.get("message", "the submission could not be loaded"))
-                        attempt.load_error_kind = str(header.get("kind", "exception"))
+                        attempt.load_error = header_text(header.get("message", "the submission could not be loaded"))
+                        kind_text = header.get("kind")
+                        attempt.load_error_kind = kind_text if _is_one_of(kind_text, LOAD_ERROR_KINDS) else "exception"
                         if attempt.load_error_kind == "memory":
                             attempt.limit_hit = "memory"
                         return attempt
                     elif kind == "case" and ready and len(attempt.runs) < len(calls) \
                             and header.get("name") == calls[len(attempt.runs)].name:
-                        status = RunStatus(header.get("status")) if header.get("status") in RunStatus._value2member_map_ \
-                            else RunStatus.BAD_OUTPUT
-                        seconds = header.get("seconds")
-                        attempt.runs.append(CaseRun(
-                            calls[len(attempt.runs)].name, status,
-                            value=value if status is RunStatus.OK else None,
-                            message=str(header.get("message", "")),
-                            seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
-                            timing=read_timing(header.get("timing")),
-                            devices=header["tensor_devices"] if status is RunStatus.OK else {}))
-                        if status is RunStatus.MEMORY:
+                        run = read_case(header, value, calls[len(attempt.runs)].name)
+                        attempt.runs.append(run)
+                        if run.status is RunStatus.MEMORY:
                             attempt.limit_hit = "memory"
                         deadline = case_deadline()
                     elif kind == "done" and ready and len(attempt.runs) == len(calls):
                         attempt.finished = True
                         return attempt
                     elif kind == "crash":
-                        fail_current(RunStatus.CRASHED, f"the grader's helper failed: {header.get('message')}")
+                        fail_current(RunStatus.CRASHED, f"the grader's helper failed: {header_text(header.get('message'))}")
                         return attempt
                     # Anything else (frames out of order, forged names) is ignored: only data counts.
             result_open = handle.result_fd in sel.get_map()
@@ -290,17 +283,81 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
         sel.close()
 
 
-def read_timing(data) -> dict | None:
-    """A speed test's measurements from a case frame, if well formed (numbers only)."""
-    if not isinstance(data, dict):
+# Bounds on what a case frame's header may say. The child is the student's process: it can write
+# any frame it likes to the result pipe, so every number is checked before the grader uses it.
+MAX_SECONDS = 1e6          #: no case (nor any run of a speed test) takes 11 days: a larger time is forged
+MAX_TIMED_RUNS = 1_000_000
+MAX_MESSAGE_CHARS = 20_000  #: a message from the child (traceback, load error) is cut here
+_STATUS_VALUES = {s.value for s in RunStatus}
+
+
+LOAD_ERROR_KINDS = {"syntax", "exception", "missing", "not_callable", "signature", "memory"}
+
+
+def _is_one_of(value: Any, names: set[str]) -> bool:
+    return isinstance(value, str) and value in names  # a forged list or dict would not even hash
+
+
+class UnreadableFrame(ValueError):
+    """A case frame whose header says something the grader cannot believe (the student's failure)."""
+
+
+def _time_value(value: Any, what: str) -> float:
+    """A duration in seconds from a frame: a finite number between 0 and MAX_SECONDS."""
+    if type(value) not in (int, float) or not 0 <= value <= MAX_SECONDS:  # NaN fails both comparisons
+        raise UnreadableFrame(f"its {what} is {_clip_repr(value)}, not a time in seconds (0 to {MAX_SECONDS:g})")
+    return float(value)
+
+
+def _clip_repr(value: Any, limit: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 1000 else "a huge integer"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def header_text(value: Any, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message from the child as text every renderer can write: cut to `limit` characters, and
+    lone surrogates (which JSON can carry but UTF-8 cannot) written as escapes, e.g. \\ud800."""
+    text = value if isinstance(value, str) else repr(value)
+    cut = len(text) - limit
+    if cut > 0:
+        text = text[:limit] + f"\n[... {cut} more characters not shown]"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def read_case(header: dict, value: Any, name: str) -> CaseRun:
+    """The CaseRun a "case" frame describes, or a BAD_OUTPUT one if its header cannot be believed."""
+    status_text = header.get("status")
+    message = header_text(header.get("message", ""))
+    try:
+        if not _is_one_of(status_text, _STATUS_VALUES):
+            raise UnreadableFrame(f"its status is {_clip_repr(status_text)}")
+        status = RunStatus(status_text)
+        seconds = header.get("seconds")
+        seconds = None if seconds is None else _time_value(seconds, "'seconds'")
+        timing = read_timing(header.get("timing"), strict=True)
+    except UnreadableFrame as exc:
+        return CaseRun(name, RunStatus.BAD_OUTPUT, message=f"the result could not be read: {exc}")
+    return CaseRun(name, status, value=value if status is RunStatus.OK else None, message=message, seconds=seconds,
+                   timing=timing, devices=header["tensor_devices"] if status is RunStatus.OK else {})
+
+
+def read_timing(data, strict: bool = False) -> dict | None:
+    """A speed test's measurements from a case frame, if well formed: None when absent or, unless
+    `strict` (then UnreadableFrame), when malformed."""
+    if data is None:
         return None
     try:
-        timing = {"best": float(data["best"]), "median": float(data["median"]), "runs": int(data["runs"])}
-    except (KeyError, TypeError, ValueError):
+        if not isinstance(data, dict) or not {"best", "median", "runs"} <= data.keys():
+            raise UnreadableFrame("its timing is not a record of best, median and runs")
+        runs = data["runs"]
+        if type(runs) is not int or not 1 <= runs <= MAX_TIMED_RUNS:
+            raise UnreadableFrame(f"its timing's runs is {_clip_repr(runs)}, not a count (1 to {MAX_TIMED_RUNS})")
+        return {"best": _time_value(data["best"], "timing's best"),
+                "median": _time_value(data["median"], "timing's median"), "runs": runs}
+    except UnreadableFrame:
+        if strict:
+            raise
         return None
-    if not all(0 <= timing[k] < float("inf") for k in ("best", "median")) or timing["runs"] < 1:
-        return None
-    return timing
 
 
 def drain(fd: int, sink: CappedBuffer) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "MAGIC",
     "EncodeError",
     "DecodeError",
+    "StreamTooLong",
     "encode",
     "decode",
     "FrameReader",
@@ -101,6 +102,10 @@ class EncodeError(Exception):
 
 class DecodeError(Exception):
     """A frame is malformed, oversized or holds something unexpected."""
+
+
+class StreamTooLong(DecodeError):
+    """A stream of frames passed its total byte limit (FrameReader's max_total_bytes)."""
 
 
 def _short(obj, limit: int = 60) -> str:
@@ -519,11 +524,12 @@ class FrameReader:
         """Add bytes; return the frames completed by them (possibly none)."""
         self._received += len(chunk)
         if self._received > self.max_total_bytes:
-            raise DecodeError(f"stream is longer than {self.max_total_bytes} bytes")
+            raise StreamTooLong(f"stream is longer than {self.max_total_bytes} bytes")
         self._buf += chunk
         frames = []
         while self._advance():
-            frames.append(bytes(self._buf[: self._end]))
+            with memoryview(self._buf) as view:  # one copy of the frame, not a slice and then a copy
+                frames.append(bytes(view[: self._end]))
             del self._buf[: self._end]
             self._done += self._end
             self._end, self._buffers_left = 0, None
@@ -534,7 +540,7 @@ class FrameReader:
         if end > self.max_frame_bytes:
             raise DecodeError(f"frame declares at least {end} bytes, more than the limit of {self.max_frame_bytes}")
         if self._done + end > self.max_total_bytes:
-            raise DecodeError(f"stream declares more than {self.max_total_bytes} bytes")
+            raise StreamTooLong(f"stream declares more than {self.max_total_bytes} bytes")
         self._end = end
 
     def _advance(self) -> bool:

@@ -185,13 +185,24 @@ class _Attempt:
     load_error_kind: str | None = None
     finished: bool = False
     limit_hit: str | None = None
+    result_bytes: int = 0          #: bytes of the frames read (they count against the job's results budget)
+    budget_spent: bool = False     #: stopped because the job's results passed `result_mb`
+
+
+def budget_message(limits: Limits) -> str:
+    return (f"the results of this submission's cases together passed the {limits.result_mb} MB the grader accepts "
+            f"(result_mb); this case and the ones after it are not graded. Return smaller values")
 
 
 def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
-            out: CappedBuffer, err: CappedBuffer) -> _Attempt:
-    """Read frames from a started child until it is done, hangs or dies."""
+            out: CappedBuffer, err: CappedBuffer, budget: int | None = None) -> _Attempt:
+    """Read frames from a started child until it is done, hangs or dies.
+
+    `budget`: bytes of frames this child may still send (what the job's earlier children left of
+    `result_mb`), so that restarted children cannot make the grader hold more than one job's worth."""
     attempt = _Attempt()
-    reader = codec.FrameReader(max_frame_bytes=limits.result_mb << 20, max_total_bytes=limits.result_mb << 20)
+    budget = limits.result_mb << 20 if budget is None else budget
+    reader = codec.FrameReader(max_frame_bytes=limits.result_mb << 20, max_total_bytes=budget)
     sel = selectors.DefaultSelector()
     sinks = {handle.result_fd: None, handle.stdout_fd: out, handle.stderr_fd: err}
     for fd in sinks:
@@ -237,9 +248,15 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                     continue
                 try:
                     frames = reader.feed(chunk)
+                    attempt.result_bytes += sum(len(f) for f in frames)
                     # outputs come back on the CPU: the grader never initialises CUDA (grader/devices.py)
                     decoded = [codec.decode(f, max_bytes=limits.result_mb << 20, restore_devices=False)
                                for f in frames]
+                except codec.StreamTooLong:
+                    handle.kill()
+                    attempt.budget_spent = True
+                    fail_current(RunStatus.BAD_OUTPUT, budget_message(limits))
+                    return attempt
                 except codec.DecodeError as exc:
                     handle.kill()
                     fail_current(RunStatus.BAD_OUTPUT, f"sent data the grader cannot accept: {exc}")
@@ -373,8 +390,12 @@ def drain(fd: int, sink: CappedBuffer) -> None:
 
 
 def run_with(launch, job: Job) -> RunResult:
-    """Run `job` with `launch(job, calls, workdir) -> ChildHandle`, restarting after a lost case."""
+    """Run `job` with `launch(job, calls, workdir) -> ChildHandle`, restarting after a lost case.
+
+    All the job's children together may send `result_mb` of frames: the decoded values of every
+    case are kept until the job ends, so this bounds the grader's memory per job."""
     start = time.monotonic()
+    budget = job.limits.result_mb << 20
     out = CappedBuffer(job.limits.output_kb * 1024)
     err = CappedBuffer(job.limits.output_kb * 1024)
     result = RunResult(cases=[])
@@ -388,7 +409,7 @@ def run_with(launch, job: Job) -> RunResult:
             handle = launch(job, remaining, workdir)
             result.children += 1
             try:
-                attempt = collect(handle, remaining, job.limits, out, err)
+                attempt = collect(handle, remaining, job.limits, out, err, budget)
             finally:
                 handle.kill()
                 drain(handle.stdout_fd, out)
@@ -397,6 +418,11 @@ def run_with(launch, job: Job) -> RunResult:
             if attempt.limit_hit and attempt.limit_hit not in result.limits_hit:
                 result.limits_hit.append(attempt.limit_hit)
             result.cases.extend(attempt.runs)
+            budget -= attempt.result_bytes
+            if attempt.budget_spent:  # nothing more can be accepted: the rest fail without another child
+                result.cases.extend(CaseRun(c.name, RunStatus.BAD_OUTPUT, message=budget_message(job.limits))
+                                    for c in remaining[len(attempt.runs):])
+                break
             if attempt.load_error is not None:
                 result.load_error, result.load_error_kind = attempt.load_error, attempt.load_error_kind
                 break

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from grader.runner import MAX_MESSAGE_CHARS, RunStatus, header_text, read_case, read_timing
 
 PROBLEM = "sigmoid-backward"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # One forgery per call, in the order the cases run; the calls after these are honest.
 # A replacement keeps the header's length: the sentinel and the forged text have as many bytes.
@@ -137,3 +139,35 @@ def test_header_text_cuts_and_cleans():
     long = header_text("x" * (MAX_MESSAGE_CHARS + 10))
     assert long.startswith("x" * MAX_MESSAGE_CHARS) and "10 more characters" in long
     assert header_text({"not": "text"}) == "{'not': 'text'}"
+
+
+# ---------------------------------------------------------------- the grader's memory per job
+
+BIG_RESULTS = '''
+import torch
+
+
+def sigmoid_backward(x, grad_output):
+    return torch.zeros(10_000_000)  # 40 MB of float32 per case, whatever the input
+'''
+
+
+def test_results_of_one_job_are_capped_across_restarted_children(grader_cmd, submission):
+    """40 MB per case with a 64 MB budget for the whole job: the first case is read (and is wrong),
+    every later one fails with the budget message, with no restarted child getting a fresh 64 MB."""
+    out = grader_cmd("check", PROBLEM, submission(BIG_RESULTS), "--result-limit", "64", "--json", timeout=300)
+    assert out.exit_code == 1, out.stderr[-3000:]
+    tests = out.json()["tests"]
+    assert tests[0]["outcome"] == "wrong" and "shape" in tests[0]["output"], tests[0]
+    for test in tests[1:]:
+        assert test["outcome"] == "bad_output" and test["score"] == 0, test
+        assert "passed the 64 MB the grader accepts (result_mb)" in test["output"], test
+
+
+def test_honest_submission_fits_a_small_result_budget(grader_cmd):
+    out = grader_cmd("check", PROBLEM, EXAMPLES / PROBLEM / "correct.py", "--result-limit", "1", "--json", timeout=300)
+    assert out.exit_code == 0, out.output[-3000:]
+
+
+def test_result_limit_must_be_positive(cli):
+    assert cli("check", PROBLEM, EXAMPLES / PROBLEM / "correct.py", "--result-limit", "0").exit_code == 2

@@ -155,26 +155,29 @@ def _check_events(text: str, source: str) -> None:
 
 def _check_nodes(root: yaml.Node, source: str) -> None:
     """Plain types only and numbers of sane length, naming the question ('the answer' for a bare one)."""
-    todo: list[tuple[yaml.Node, str]] = [(root, "the answer")]
+    todo: list[tuple[yaml.Node, yaml.Node | None]] = [(root, None)]  # (node, key node of the question)
     while todo:
-        node, field = todo.pop()
+        node, question = todo.pop()
         kind = _PLAIN_TAGS.get(node.tag)
         if kind is None:
             shown = node.tag.rsplit(":", 1)[-1] if node.tag.startswith("tag:yaml.org") else node.tag
-            raise UsageError(f"{source}:{_line(node)} {field}: a YAML {_clip(shown)} is not an answer; answers are "
-                             "numbers, text or lists of them", "Put the answer in quotes to give it as text.")
+            raise UsageError(f"{source}:{_line(node)} {_field(question)}: a YAML {_clip(shown)} is not an answer; "
+                             "answers are numbers, text or lists of them", "Put the answer in quotes to give it as text.")
         if kind in ("int", "float") and len(node.value) > MAX_NUMBER_CHARS:
-            raise UsageError(f"{source}:{_line(node)} {field}: the number is {len(node.value)} characters long "
-                             f"(at most {MAX_NUMBER_CHARS})", "Write the answer with fewer digits.")
+            raise UsageError(f"{source}:{_line(node)} {_field(question)}: the number is {len(node.value)} characters "
+                             f"long (at most {MAX_NUMBER_CHARS})", "Write the answer with fewer digits.")
         if kind == "seq":
-            todo += [(item, field) for item in node.value]
+            todo += [(item, question) for item in node.value]
         elif kind == "map":
             for key, value in node.value:
                 if node is root and not isinstance(key, yaml.ScalarNode):
                     raise UsageError(f"{source}:{_line(key)} the keys of an answers file are question ids, "
                                      "not lists or mappings", _WRITE_IT_OUT)
-                name = f"'{_clip(str(key.value))}'" if node is root else field
-                todo += [(key, name), (value, name)]
+                todo += [(key, key if node is root else question), (value, key if node is root else question)]
+
+
+def _field(question: yaml.Node | None) -> str:
+    return "the answer" if question is None else f"'{_clip(str(question.value))}'"
 
 
 def answer_for(problem_id: str, path: Path | str) -> Answer:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .answers import Answer, AnswerError, code_path, parse_letters, parse_number, read_answers_file
+from .answers import Answer, AnswerError, _clip, code_path, parse_letters, parse_number, read_answers_file
 from .bank import Bank
 from .errors import ExitCode, SpecError, UsageError
 from .result import ProblemResult, Status, TestResult
@@ -27,6 +27,7 @@ from .spec import Problem, load_schema, read_yaml, schema_errors
 
 QUIZ_SCHEMA = "quiz.schema.json"
 QUESTION_KINDS = ("numeric", "choice")
+MAX_UNKNOWN_ID_NOTES = 20
 
 
 @dataclass
@@ -176,10 +177,13 @@ def grade_quiz(quiz: Quiz, answers: dict[str, Any], *, bank: Bank, seed: int, st
                            source=source, reveal=quiz.reveal, executor=executor, limits=limits, confine=confine)
                for e in quiz.entries]
     notes = []
-    for other in (k for k in answers if k not in quiz.ids):
+    others = [k for k in answers if k not in quiz.ids]
+    for other in others[:MAX_UNKNOWN_ID_NOTES]:
         close = difflib.get_close_matches(other, quiz.ids, n=1)
-        notes.append(f"'{other}' is not a question of this quiz; its answer was ignored"
+        notes.append(f"'{_clip(other)}' is not a question of this quiz; its answer was ignored"
                      + (f" (did you mean '{close[0]}'?)" if close else ""))
+    if len(others) > MAX_UNKNOWN_ID_NOTES:  # a student's file may hold thousands: say so once
+        notes.append(f"... and {len(others) - MAX_UNKNOWN_ID_NOTES} more ids that are not questions of this quiz")
     return QuizResult(quiz=quiz.name, title=quiz.title, score=round(sum(r.score for r in results), 6),
                       max_score=round(sum(e.points for e in quiz.entries), 6), problems=results,
                       seed=seed, student=student, notes=notes)

@@ -148,3 +148,14 @@ def test_code_path_resolves_against_the_working_folder_when_no_base(tmp_path, mo
     assert code_path("x.py", None) == tmp_path.resolve() / "x.py"
     with pytest.raises(AnswerError):
         code_path("/etc/passwd", None)
+
+
+def test_thousands_of_unknown_ids_give_a_bounded_set_of_notes(cli, tmp_path):
+    quiz = tmp_path / "quiz.yaml"
+    quiz.write_text(f"title: one\nproblems: [{QUESTION}]\n")
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("".join(f"{QUESTION}-{i}: {i}\n" for i in range(5000)) + f"{QUESTION}: 0.5\n")
+    result = cli("check", quiz, answers, "--json")
+    notes = result.json()["notes"]
+    assert result.exit_code in (0, 1) and len(notes) == 21, notes[-3:]
+    assert notes[-1] == "... and 4980 more ids that are not questions of this quiz"

@@ -306,9 +306,7 @@ MAX_SECONDS = 1e6          #: no case (nor any run of a speed test) takes 11 day
 MAX_TIMED_RUNS = 1_000_000
 MAX_MESSAGE_CHARS = 20_000  #: a message from the child (traceback, load error) is cut here
 _STATUS_VALUES = {s.value for s in RunStatus}
-
-
-LOAD_ERROR_KINDS = {"syntax", "exception", "missing", "not_callable", "signature", "memory"}
+LOAD_ERROR_KINDS = {"syntax", "exception", "missing", "not_callable", "signature", "memory"}  #: as grader/child.py sends
 
 
 def _is_one_of(value: Any, names: set[str]) -> bool:

@@ -26,6 +26,7 @@ from .errors import UsageError
 
 MAX_ANSWERS_BYTES = 1 << 20
 MAX_ANSWER_CHARS = 200
+MAX_LIST_ITEMS = 100  #: items in a list answer (there are at most 26 options)
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -274,6 +275,8 @@ def parse_letters(value: Any, n_options: int) -> list[int]:
     if value is None or isinstance(value, (bool, dict)):
         raise AnswerError(f"expected option letters such as b or B, D; got {_show(value)}")
     if isinstance(value, (list, tuple)):
+        if len(value) > MAX_LIST_ITEMS:
+            raise AnswerError(f"that answer lists {len(value)} items; write option letters such as b or B, D")
         parts = []
         for item in value:
             parts += parse_letters_text(str(item))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.answers import AnswerError, code_path, parse_number
+from grader.answers import AnswerError, code_path, parse_letters, parse_number
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -90,6 +90,12 @@ def test_oversized_answers_file_is_a_usage_error(cli, tmp_path):
 def test_huge_int_from_python_is_an_answer_error(value):
     with pytest.raises(AnswerError, match="too large"):
         parse_number(value)
+
+
+def test_long_list_answer_is_refused_at_once():
+    with pytest.raises(AnswerError, match="lists 100000 items"):
+        parse_letters(["a"] * 100_000, 4)
+    assert parse_letters(["b", "a", "b"], 4) == [0, 1]
 
 
 # ---------------------------------------------------------------- code files named by an answer

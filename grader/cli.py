@@ -71,6 +71,8 @@ def limit_options(func):
         click.option("--process-limit", "processes", type=int, metavar="N", help="Processes per child."),
         click.option("--file-size-limit", "file_size_mb", type=int, metavar="MB", help="Largest file written (MB)."),
         click.option("--open-files-limit", "open_files", type=int, metavar="N", help="Open files per child."),
+        click.option("--result-limit", "result_mb", type=click.IntRange(min=1), metavar="MB",
+                     help="Results all cases of a submission may send back together (MB)."),
     ]
     for option in options:
         func = option(func)
@@ -78,7 +80,7 @@ def limit_options(func):
 
 
 def limits_from(kwargs: dict) -> Limits | None:
-    names = ("time", "cpu", "memory_mb", "processes", "file_size_mb", "open_files")
+    names = ("time", "cpu", "memory_mb", "processes", "file_size_mb", "open_files", "result_mb")
     values = {n: kwargs.pop(n, None) for n in names}
     return None if all(v is None for v in values.values()) else Limits().with_overrides(values)
 

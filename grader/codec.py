@@ -45,6 +45,7 @@ __all__ = [
     "MAGIC",
     "EncodeError",
     "DecodeError",
+    "StreamTooLong",
     "encode",
     "decode",
     "FrameReader",
@@ -101,6 +102,10 @@ class EncodeError(Exception):
 
 class DecodeError(Exception):
     """A frame is malformed, oversized or holds something unexpected."""
+
+
+class StreamTooLong(DecodeError):
+    """A stream of frames passed its total byte limit (FrameReader's max_total_bytes)."""
 
 
 def _short(obj, limit: int = 60) -> str:
@@ -312,8 +317,9 @@ def _parse_header(raw: bytes) -> dict:
 class _Decoder:
     """Builds a fresh value from a checked tree and its buffers (trusted side)."""
 
-    def __init__(self, buffers: list[memoryview], restore_devices: bool):
+    def __init__(self, buffers: list[memoryview], restore_devices: bool, max_bytes: int = DEFAULT_MAX_BYTES):
         self.buffers = buffers
+        self.max_bytes = max_bytes
         self.used: set[int] = set()
         self.nodes = 0
         self.restore_devices = restore_devices
@@ -385,13 +391,17 @@ class _Decoder:
         self.used.add(idx)
         return self.buffers[idx]
 
-    @staticmethod
-    def shape(shape, path: str) -> tuple[int, ...]:
+    def shape(self, shape, path: str) -> tuple[int, ...]:
         if type(shape) is not list or len(shape) > MAX_NDIM:
             raise DecodeError(f"{path}: shape must be a list of at most {MAX_NDIM} sizes")
         for d in shape:
             if type(d) is not int or not 0 <= d <= MAX_DIM:
                 raise DecodeError(f"{path}: bad size {_short(d)} in shape")
+        # An empty array holds no bytes whatever its other sizes: without this, [0, 2**62] would
+        # pass the length check and reach the comparisons. Sizes (0 counted as 1) are bounded
+        # by the frame's byte limit, as a non-empty array's are by its bytes.
+        if math.prod(max(d, 1) for d in shape) > self.max_bytes:
+            raise DecodeError(f"{path}: shape {_short(shape)} is larger than any result the grader accepts")
         return tuple(shape)
 
     def array(self, n: dict, path: str):
@@ -477,7 +487,7 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: 
         raise DecodeError(f"{len(view) - cur.pos} trailing bytes after the last buffer")
 
     header = _parse_header(raw_header)
-    decoder = _Decoder(buffers, restore_devices)
+    decoder = _Decoder(buffers, restore_devices, max_bytes)
     value = decoder.node(header.pop("tree"), "output", 0)
     if len(decoder.used) != n_buffers:
         raise DecodeError(f"{n_buffers - len(decoder.used)} buffers are not used by any node")
@@ -514,11 +524,12 @@ class FrameReader:
         """Add bytes; return the frames completed by them (possibly none)."""
         self._received += len(chunk)
         if self._received > self.max_total_bytes:
-            raise DecodeError(f"stream is longer than {self.max_total_bytes} bytes")
+            raise StreamTooLong(f"stream is longer than {self.max_total_bytes} bytes")
         self._buf += chunk
         frames = []
         while self._advance():
-            frames.append(bytes(self._buf[: self._end]))
+            with memoryview(self._buf) as view:  # one copy of the frame, not a slice and then a copy
+                frames.append(bytes(view[: self._end]))
             del self._buf[: self._end]
             self._done += self._end
             self._end, self._buffers_left = 0, None
@@ -529,7 +540,7 @@ class FrameReader:
         if end > self.max_frame_bytes:
             raise DecodeError(f"frame declares at least {end} bytes, more than the limit of {self.max_frame_bytes}")
         if self._done + end > self.max_total_bytes:
-            raise DecodeError(f"stream declares more than {self.max_total_bytes} bytes")
+            raise StreamTooLong(f"stream declares more than {self.max_total_bytes} bytes")
         self._end = end
 
     def _advance(self) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .answers import Answer, AnswerError, parse_letters, parse_number, read_answers_file
+from .answers import Answer, AnswerError, _clip, code_path, parse_letters, parse_number, read_answers_file
 from .bank import Bank
 from .errors import ExitCode, SpecError, UsageError
 from .result import ProblemResult, Status, TestResult
@@ -27,6 +27,7 @@ from .spec import Problem, load_schema, read_yaml, schema_errors
 
 QUIZ_SCHEMA = "quiz.schema.json"
 QUESTION_KINDS = ("numeric", "choice")
+MAX_UNKNOWN_ID_NOTES = 20
 
 
 @dataclass
@@ -127,8 +128,11 @@ def failed_result(problem: Problem, points: float, message: str, outcome: str, s
 
 
 def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: str | None, base: Path | None,
-                source: str, reveal: bool, executor=None, limits=None) -> ProblemResult:
-    """One problem of a quiz: questions from the raw answer, code problems from a .py path."""
+                source: str, reveal: bool, executor=None, limits=None, confine: bool = True) -> ProblemResult:
+    """One problem of a quiz: questions from the raw answer, code problems from a .py path.
+
+    With `confine` (an answers file) the path must lie inside `base`; a person typing a path in
+    `grader quiz` on their own machine may name any file they can read."""
     from .grading import grade
     from .kinds import grader_for
 
@@ -143,9 +147,14 @@ def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: s
     if not isinstance(raw, str):
         return failed_result(problem, entry.points, f"the answer to the code problem '{problem.id}' must be the "
                              f"path of a .py file, not {type(raw).__name__}", "unreadable", source)
-    path = Path(raw).expanduser()
-    if base is not None and not path.is_absolute():
-        path = base / path
+    if confine:
+        try:
+            path = code_path(raw, base)  # inside the answers file's folder only: never the bank, another student
+        except AnswerError as exc:
+            return failed_result(problem, entry.points, f"{exc}", "unreadable", source)
+    else:
+        path = Path(raw).expanduser()
+        path = base / path if base is not None and not path.is_absolute() else path
     try:
         result = grade(problem.id, path, bank=bank, executor=executor, seed=seed, limits=limits)
     except SpecError:
@@ -158,20 +167,23 @@ def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: s
 
 def grade_quiz(quiz: Quiz, answers: dict[str, Any], *, bank: Bank, seed: int, student: str | None = None,
                base: Path | None = None, source: str = "answers", executor=None, limits=None,
-               graded: dict[str, ProblemResult] | None = None) -> QuizResult:
+               graded: dict[str, ProblemResult] | None = None, confine: bool = True) -> QuizResult:
     """Grade a whole quiz from a mapping problem id -> raw answer (code problems: a .py path).
 
     `graded` holds results already computed for some answers (feedback given as the quiz went)."""
     graded = graded or {}
     results = [graded.get(e.problem.id) or
                grade_entry(e, answers.get(e.problem.id), bank=bank, seed=seed, student=student, base=base,
-                           source=source, reveal=quiz.reveal, executor=executor, limits=limits)
+                           source=source, reveal=quiz.reveal, executor=executor, limits=limits, confine=confine)
                for e in quiz.entries]
     notes = []
-    for other in (k for k in answers if k not in quiz.ids):
+    others = [k for k in answers if k not in quiz.ids]
+    for other in others[:MAX_UNKNOWN_ID_NOTES]:
         close = difflib.get_close_matches(other, quiz.ids, n=1)
-        notes.append(f"'{other}' is not a question of this quiz; its answer was ignored"
+        notes.append(f"'{_clip(other)}' is not a question of this quiz; its answer was ignored"
                      + (f" (did you mean '{close[0]}'?)" if close else ""))
+    if len(others) > MAX_UNKNOWN_ID_NOTES:  # a student's file may hold thousands: say so once
+        notes.append(f"... and {len(others) - MAX_UNKNOWN_ID_NOTES} more ids that are not questions of this quiz")
     return QuizResult(quiz=quiz.name, title=quiz.title, score=round(sum(r.score for r in results), 6),
                       max_score=round(sum(e.points for e in quiz.entries), 6), problems=results,
                       seed=seed, student=student, notes=notes)
@@ -278,7 +290,7 @@ def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
                 if feedback_each:
                     graded[entry.problem.id] = grade_entry(
                         entry, text, bank=bank, seed=seed, student=student, base=Path.cwd(), source="interactive",
-                        reveal=quiz.reveal, executor=executor, limits=limits)
+                        reveal=quiz.reveal, executor=executor, limits=limits, confine=False)
                     write(verdict(graded[entry.problem.id]) + "\n")
                 else:
                     write("recorded\n")
@@ -293,7 +305,7 @@ def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
     if unanswered:
         write(f"Unanswered: {', '.join(unanswered)} (0 points each).")
     result = grade_quiz(quiz, answers, bank=bank, seed=seed, student=student, base=Path.cwd(),
-                        source="interactive", executor=executor, limits=limits, graded=graded)
+                        source="interactive", executor=executor, limits=limits, graded=graded, confine=False)
     return result, answers
 
 

@@ -190,13 +190,24 @@ class _Attempt:
     finished: bool = False
     limit_hit: str | None = None
     forbidden_calls: list[ForbiddenUse] = field(default_factory=list)
+    result_bytes: int = 0          #: bytes of the frames read (they count against the job's results budget)
+    budget_spent: bool = False     #: stopped because the job's results passed `result_mb`
+
+
+def budget_message(limits: Limits) -> str:
+    return (f"the results of this submission's cases together passed the {limits.result_mb} MB the grader accepts "
+            f"(result_mb); this case and the ones after it are not graded. Return smaller values")
 
 
 def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
-            out: CappedBuffer, err: CappedBuffer) -> _Attempt:
-    """Read frames from a started child until it is done, hangs or dies."""
+            out: CappedBuffer, err: CappedBuffer, budget: int | None = None) -> _Attempt:
+    """Read frames from a started child until it is done, hangs or dies.
+
+    `budget`: bytes of frames this child may still send (what the job's earlier children left of
+    `result_mb`), so that restarted children cannot make the grader hold more than one job's worth."""
     attempt = _Attempt()
-    reader = codec.FrameReader(max_frame_bytes=limits.result_mb << 20, max_total_bytes=limits.result_mb << 20)
+    budget = limits.result_mb << 20 if budget is None else budget
+    reader = codec.FrameReader(max_frame_bytes=limits.result_mb << 20, max_total_bytes=budget)
     sel = selectors.DefaultSelector()
     sinks = {handle.result_fd: None, handle.stdout_fd: out, handle.stderr_fd: err}
     for fd in sinks:
@@ -242,9 +253,15 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                     continue
                 try:
                     frames = reader.feed(chunk)
+                    attempt.result_bytes += sum(len(f) for f in frames)
                     # outputs come back on the CPU: the grader never initialises CUDA (grader/devices.py)
                     decoded = [codec.decode(f, max_bytes=limits.result_mb << 20, restore_devices=False)
                                for f in frames]
+                except codec.StreamTooLong:
+                    handle.kill()
+                    attempt.budget_spent = True
+                    fail_current(RunStatus.BAD_OUTPUT, budget_message(limits))
+                    return attempt
                 except codec.DecodeError as exc:
                     handle.kill()
                     fail_current(RunStatus.BAD_OUTPUT, f"sent data the grader cannot accept: {exc}")
@@ -258,31 +275,24 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                         ready = True
                         deadline = case_deadline()
                     elif kind == "load_error" and not ready:
-                        attempt.load_error = str(header.get("message", "the submission could not be loaded"))
-                        attempt.load_error_kind = str(header.get("kind", "exception"))
+                        attempt.load_error = header_text(header.get("message", "the submission could not be loaded"))
+                        kind_text = header.get("kind")
+                        attempt.load_error_kind = kind_text if _is_one_of(kind_text, LOAD_ERROR_KINDS) else "exception"
                         if attempt.load_error_kind == "memory":
                             attempt.limit_hit = "memory"
                         return attempt
                     elif kind == "case" and ready and len(attempt.runs) < len(calls) \
                             and header.get("name") == calls[len(attempt.runs)].name:
-                        status = RunStatus(header.get("status")) if header.get("status") in RunStatus._value2member_map_ \
-                            else RunStatus.BAD_OUTPUT
-                        seconds = header.get("seconds")
-                        attempt.runs.append(CaseRun(
-                            calls[len(attempt.runs)].name, status,
-                            value=value if status is RunStatus.OK else None,
-                            message=str(header.get("message", "")),
-                            seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
-                            timing=read_timing(header.get("timing")),
-                            devices=header["tensor_devices"] if status is RunStatus.OK else {}))
-                        if status is RunStatus.MEMORY:
+                        run = read_case(header, value, calls[len(attempt.runs)].name)
+                        attempt.runs.append(run)
+                        if run.status is RunStatus.MEMORY:
                             attempt.limit_hit = "memory"
                         deadline = case_deadline()
                     elif kind == "done" and ready and len(attempt.runs) == len(calls):
                         attempt.finished = True
                         return attempt
                     elif kind == "crash":
-                        fail_current(RunStatus.CRASHED, f"the grader's helper failed: {header.get('message')}")
+                        fail_current(RunStatus.CRASHED, f"the grader's helper failed: {header_text(header.get('message'))}")
                         return attempt
                     # Anything else (frames out of order, forged names) is ignored: only data counts.
             result_open = handle.result_fd in sel.get_map()
@@ -318,17 +328,79 @@ def read_forbidden_calls(data) -> list[ForbiddenUse]:
     return uses
 
 
-def read_timing(data) -> dict | None:
-    """A speed test's measurements from a case frame, if well formed (numbers only)."""
-    if not isinstance(data, dict):
+# Bounds on what a case frame's header may say. The child is the student's process: it can write
+# any frame it likes to the result pipe, so every number is checked before the grader uses it.
+MAX_SECONDS = 1e6          #: no case (nor any run of a speed test) takes 11 days: a larger time is forged
+MAX_TIMED_RUNS = 1_000_000
+MAX_MESSAGE_CHARS = 20_000  #: a message from the child (traceback, load error) is cut here
+_STATUS_VALUES = {s.value for s in RunStatus}
+LOAD_ERROR_KINDS = {"syntax", "exception", "missing", "not_callable", "signature", "memory"}  #: as grader/child.py sends
+
+
+def _is_one_of(value: Any, names: set[str]) -> bool:
+    return isinstance(value, str) and value in names  # a forged list or dict would not even hash
+
+
+class UnreadableFrame(ValueError):
+    """A case frame whose header says something the grader cannot believe (the student's failure)."""
+
+
+def _time_value(value: Any, what: str) -> float:
+    """A duration in seconds from a frame: a finite number between 0 and MAX_SECONDS."""
+    if type(value) not in (int, float) or not 0 <= value <= MAX_SECONDS:  # NaN fails both comparisons
+        raise UnreadableFrame(f"its {what} is {_clip_repr(value)}, not a time in seconds (0 to {MAX_SECONDS:g})")
+    return float(value)
+
+
+def _clip_repr(value: Any, limit: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 1000 else "a huge integer"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def header_text(value: Any, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message from the child as text every renderer can write: cut to `limit` characters, and
+    lone surrogates (which JSON can carry but UTF-8 cannot) written as escapes, e.g. \\ud800."""
+    text = value if isinstance(value, str) else repr(value)
+    cut = len(text) - limit
+    if cut > 0:
+        text = text[:limit] + f"\n[... {cut} more characters not shown]"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def read_case(header: dict, value: Any, name: str) -> CaseRun:
+    """The CaseRun a "case" frame describes, or a BAD_OUTPUT one if its header cannot be believed."""
+    status_text = header.get("status")
+    message = header_text(header.get("message", ""))
+    try:
+        if not _is_one_of(status_text, _STATUS_VALUES):
+            raise UnreadableFrame(f"its status is {_clip_repr(status_text)}")
+        status = RunStatus(status_text)
+        seconds = header.get("seconds")
+        seconds = None if seconds is None else _time_value(seconds, "'seconds'")
+        timing = read_timing(header.get("timing"), strict=True)
+    except UnreadableFrame as exc:
+        return CaseRun(name, RunStatus.BAD_OUTPUT, message=f"the result could not be read: {exc}")
+    return CaseRun(name, status, value=value if status is RunStatus.OK else None, message=message, seconds=seconds,
+                   timing=timing, devices=header["tensor_devices"] if status is RunStatus.OK else {})
+
+
+def read_timing(data, strict: bool = False) -> dict | None:
+    """A speed test's measurements from a case frame, if well formed: None when absent or, unless
+    `strict` (then UnreadableFrame), when malformed."""
+    if data is None:
         return None
     try:
-        timing = {"best": float(data["best"]), "median": float(data["median"]), "runs": int(data["runs"])}
-    except (KeyError, TypeError, ValueError):
+        if not isinstance(data, dict) or not {"best", "median", "runs"} <= data.keys():
+            raise UnreadableFrame("its timing is not a record of best, median and runs")
+        runs = data["runs"]
+        if type(runs) is not int or not 1 <= runs <= MAX_TIMED_RUNS:
+            raise UnreadableFrame(f"its timing's runs is {_clip_repr(runs)}, not a count (1 to {MAX_TIMED_RUNS})")
+        return {"best": _time_value(data["best"], "timing's best"),
+                "median": _time_value(data["median"], "timing's median"), "runs": runs}
+    except UnreadableFrame:
+        if strict:
+            raise
         return None
-    if not all(0 <= timing[k] < float("inf") for k in ("best", "median")) or timing["runs"] < 1:
-        return None
-    return timing
 
 
 def drain(fd: int, sink: CappedBuffer) -> None:
@@ -344,8 +416,12 @@ def drain(fd: int, sink: CappedBuffer) -> None:
 
 
 def run_with(launch, job: Job) -> RunResult:
-    """Run `job` with `launch(job, calls, workdir) -> ChildHandle`, restarting after a lost case."""
+    """Run `job` with `launch(job, calls, workdir) -> ChildHandle`, restarting after a lost case.
+
+    All the job's children together may send `result_mb` of frames: the decoded values of every
+    case are kept until the job ends, so this bounds the grader's memory per job."""
     start = time.monotonic()
+    budget = job.limits.result_mb << 20
     out = CappedBuffer(job.limits.output_kb * 1024)
     err = CappedBuffer(job.limits.output_kb * 1024)
     result = RunResult(cases=[])
@@ -359,7 +435,7 @@ def run_with(launch, job: Job) -> RunResult:
             handle = launch(job, remaining, workdir)
             result.children += 1
             try:
-                attempt = collect(handle, remaining, job.limits, out, err)
+                attempt = collect(handle, remaining, job.limits, out, err, budget)
             finally:
                 handle.kill()
                 drain(handle.stdout_fd, out)
@@ -369,6 +445,11 @@ def run_with(launch, job: Job) -> RunResult:
                 result.limits_hit.append(attempt.limit_hit)
             result.cases.extend(attempt.runs)
             result.forbidden_calls += [u for u in attempt.forbidden_calls if u not in result.forbidden_calls]
+            budget -= attempt.result_bytes
+            if attempt.budget_spent:  # nothing more can be accepted: the rest fail without another child
+                result.cases.extend(CaseRun(c.name, RunStatus.BAD_OUTPUT, message=budget_message(job.limits))
+                                    for c in remaining[len(attempt.runs):])
+                break
             if attempt.load_error is not None:
                 result.load_error, result.load_error_kind = attempt.load_error, attempt.load_error_kind
                 break

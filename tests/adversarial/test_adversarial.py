@@ -226,6 +226,10 @@ def test_forged_frames_in_inherited_descriptors(run):
     assert_zero(result_of(run, "forged_frames.py"))
 
 
+def test_forged_numbers_in_case_headers_cost_only_their_cases(run):
+    assert_only_1d_cases_lost(run, "forged_numbers.py", "bad_output", "could not be read")
+
+
 def test_frames_and_gc_hold_no_expected_values(run):
     assert_zero(result_of(run, "frames_and_gc.py"), "wrong")
 

@@ -47,21 +47,27 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     OUT/students/ID.json, and prints a summary.
 
     Exit status: 0 when grading worked (whatever the scores), 1 when --fail-under is given and a
-    student is below it, 2 for a usage, assignment or spec error, 3 when the grader failed.
+    student is below it, 2 for a usage, assignment or spec error, 3 when the grader itself is broken
+    (it failed on a problem for every submission; a failure on one student's files is their result).
     """
     from . import batch
     from .render.progress import Progress
     from .render.summary import render_summary
 
     limits = limits_from(kwargs)
-    bank = get_bank(ctx)
-    assignment = batch.load_assignment(assignment_path, bank)
     if (gradescope_path or classroom or student) and not single:
         raise UsageError("--gradescope, --classroom and --student grade one submission: add --single")
+    if student is not None:
+        batch.check_student_id(student)
+    bank = get_bank(ctx)
+    assignment = batch.load_assignment(assignment_path, bank)
     if single:
-        if not submissions.exists():
+        if not submissions.exists() and not submissions.is_symlink():
             raise UsageError(f"{submissions}: no such file or folder")
-        students = [batch.StudentEntry(student or submissions.stem or "submission", submissions)]
+        if student is None:  # the file or folder name, unless it cannot name an output file
+            student = batch.printable(submissions.stem)
+            student = student if student not in ("", ".", "..") and ".." not in student else "submission"
+        students = [batch.StudentEntry(student, submissions)]
     else:
         students = batch.find_students(submissions)
     threshold = batch.parse_fail_under(fail_under, assignment.max_score) if fail_under else None
@@ -81,6 +87,8 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     paths = batch.write_outputs(report, out)
     click.echo(render_summary(report), file=say)
     click.echo(f"\nWrote {paths['gradebook']}, {paths['junit']} and {paths['students']}/<student>.json", file=say)
+    for line in report.not_written:
+        click.echo(f"Warning: could not write {line}", err=True)
     if gradescope_path:
         from .render.gradescope import results_json
 
@@ -97,10 +105,16 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         if github_output:
             with open(github_output, "a", encoding="utf-8") as fh:
                 fh.write(f"result={encoded}\n")
-    if report.grader_errors:
-        click.echo(f"Error: the grader failed on {len(report.grader_errors)} problem-submissions "
-                   "(see the summary); their results were not cached, so a re-run retries them.", err=True)
+    if report.broken_problems:
+        click.echo(f"Error: the grader failed on {len(report.grader_errors)} problem-submissions, and on every "
+                   f"submission of {', '.join(report.broken_problems)} (see the summary); their results were not "
+                   "cached, so a re-run retries them.", err=True)
         sys.exit(int(ExitCode.INTERNAL_ERROR))
+    if report.grader_errors:  # failures on some students' data only: those students' results say so
+        names = sorted({student for student, _ in report.grader_errors})
+        click.echo(f"Warning: the grader could not grade {len(report.grader_errors)} problem-submission(s) of "
+                   f"{', '.join(names[:10])}{' ...' if len(names) > 10 else ''} (see the summary); their results "
+                   "say so and were not cached, so a re-run retries them.", err=True)
     if threshold is not None:
         below = [s for s in report.students if s.score < threshold - 1e-9]
         if below:

@@ -251,3 +251,53 @@ def test_a_closed_stdout_ends_quietly_with_the_usual_status(args, status):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == status, stderr
     assert "rror" not in stderr, stderr
+
+
+# ---------------------------------------------------------------- exit 3: only a broken grader
+
+@pytest.fixture
+def three_students(tmp_path):
+    (tmp_path / "class").mkdir()
+    for name in ("amy", "bob", "cid"):
+        (tmp_path / "class" / f"{name}.py").write_text(CORRECT + f"# {name}\n")
+    (tmp_path / "a.yaml").write_text("name: x\nproblems: [conv-output-size]\n")
+    return tmp_path
+
+
+def crash_on(monkeypatch, students: set[str]) -> None:
+    """The trusted grading code raises for these students (as on data it did not foresee)."""
+    from grader import batch
+
+    real = batch.grader_for
+
+    def grader_for(kind):
+        grade_kind = real(kind)
+
+        def grade(problem, submission, **options):
+            if options.get("student") in students:
+                raise RecursionError("maximum recursion depth exceeded")
+            return grade_kind(problem, submission, **options)
+        return grade
+    monkeypatch.setattr(batch, "grader_for", grader_for)
+
+
+def test_a_grader_failure_on_one_students_data_is_their_result(three_students, cli, monkeypatch):
+    crash_on(monkeypatch, {"bob"})
+    out = three_students / "out"
+    result = cli("grade", three_students / "class", "--assignment", three_students / "a.yaml", "--out", out,
+                 "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    assert "could not grade 1 problem-submission(s) of bob" in result.stderr
+    rows = gradebook(out)
+    assert rows["amy"]["total"] == rows["cid"]["total"] == "10" and rows["bob"]["total"] == "0"
+    bob = json.loads((out / "students" / "bob.json").read_text())["problems"][0]
+    assert bob["grader_error"] and "RecursionError" in bob["error"] and "tell course staff" in bob["error"]
+
+
+def test_a_grader_that_fails_on_everyone_exits_3_with_every_output_written(three_students, cli, monkeypatch):
+    crash_on(monkeypatch, {"amy", "bob", "cid"})
+    out = three_students / "out"
+    result = cli("grade", three_students / "class", "--assignment", three_students / "a.yaml", "--out", out,
+                 "--no-progress")
+    assert result.exit_code == 3 and "every submission of conv-output-size" in result.stderr
+    assert set(gradebook(out)) == {"amy", "bob", "cid"} and (out / "junit.xml").exists()

@@ -498,13 +498,14 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
                 grader.submissions[entry.student] = submission
                 jobs_left[entry.student] = len(runs)
             del submission  # only the jobs about to run keep it (through grader.submissions)
+            new = {task.index for task in runs} - ready
+            if new:  # only what must run, before this student's jobs start: a cached re-run stays fast
+                grader.prepare_shared(new)
+                ready.update(new)
+                start_executor = getattr(executor, "start", None)
+                if start_executor:
+                    start_executor()
             for task in runs:
-                if task.index not in ready:  # only what must run: a cached re-run stays fast
-                    grader.prepare_shared({task.index})
-                    ready.add(task.index)
-                    start_executor = getattr(executor, "start", None)
-                    if start_executor:
-                        start_executor()
                 count["graded"] += 1
                 yield task
 

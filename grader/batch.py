@@ -217,6 +217,7 @@ class ClassReport:
     cached: int = 0            #: problem-submissions taken from the cache
     jobs: int = 1
     not_written: list[str] = field(default_factory=list)  #: outputs write_outputs could not write, with why
+    outputs_failed: bool = False  #: the gradebook, JUnit XML or summary could not be written
 
     @property
     def grader_errors(self) -> list[tuple[str, ProblemResult]]:
@@ -548,22 +549,27 @@ def write_outputs(report: ClassReport, out: Path | str) -> dict[str, Path]:
     students_dir.mkdir(parents=True, exist_ok=True)
     paths = {"gradebook": out / "grades.csv", "junit": out / "junit.xml", "students": students_dir,
              "summary": out / "summary.txt"}
-    _write(paths["gradebook"], gradebook_csv(report))
-    _write(paths["junit"], junit_xml(report))
     report.not_written = []
-    for student in report.students:  # one student's file that cannot be written costs no other output
+    # Each output on its own: one that cannot be rendered or written costs no other output.
+    _write_or_note(report, paths["gradebook"], lambda: gradebook_csv(report), whole_class=True)
+    _write_or_note(report, paths["junit"], lambda: junit_xml(report), whole_class=True)
+    for student in report.students:
         path = students_dir / f"{student.student}.json"
-        try:
-            _write(path, student_json(student))
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            report.not_written.append(f"{printable(str(path))} ({reason})")
-    summary = render_summary(report) + "\n"
-    if report.not_written:
-        summary += "\nNot written (their grades are in grades.csv and junit.xml):\n" + "".join(
-            f"  {line}\n" for line in report.not_written)
-    _write(paths["summary"], summary)
+        _write_or_note(report, path, lambda: student_json(student))
+    _write_or_note(report, paths["summary"], lambda: render_summary(report) + "\n" + "".join(
+        f"Not written: {line}\n" for line in report.not_written), whole_class=True)
     return paths
+
+
+def _write_or_note(report: ClassReport, path: Path, render: Callable[[], str], whole_class: bool = False) -> None:
+    """Render and write one output; a failure is noted in `report.not_written` (and, for an output
+    of the whole class, in `report.outputs_failed`: the grader is broken), never raised."""
+    try:
+        _write(path, render())
+    except Exception as exc:  # noqa: BLE001 - reported by the caller; the other outputs still get written
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        report.not_written.append(f"{printable(str(path))} ({printable(reason)[:300]})")
+        report.outputs_failed |= whole_class
 
 
 def _write(path: Path, text: str) -> None:

@@ -85,10 +85,14 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     if executor.warning:
         click.echo(f"Warning: {executor.warning}", err=True)
     paths = batch.write_outputs(report, out)
-    click.echo(render_summary(report), file=say)
+    try:  # a renderer's failure must not cost the Gradescope or Classroom result below
+        click.echo(render_summary(report), file=say)
+    except Exception as exc:  # noqa: BLE001 - reported, and the run exits 3 below
+        click.echo(f"Error: the summary could not be rendered ({type(exc).__name__}: {exc})", err=True)
+        report.outputs_failed = True
     click.echo(f"\nWrote {paths['gradebook']}, {paths['junit']} and {paths['students']}/<student>.json", file=say)
     for line in report.not_written:
-        click.echo(f"Warning: could not write {line}", err=True)
+        click.echo(f"{'Error' if report.outputs_failed else 'Warning'}: could not write {line}", err=True)
     if gradescope_path:
         from .render.gradescope import results_json
 
@@ -105,6 +109,8 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         if github_output:
             with open(github_output, "a", encoding="utf-8") as fh:
                 fh.write(f"result={encoded}\n")
+    if report.outputs_failed:
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
     if report.broken_problems:
         click.echo(f"Error: the grader failed on {len(report.grader_errors)} problem-submissions, and on every "
                    f"submission of {', '.join(report.broken_problems)} (see the summary); their results were not "

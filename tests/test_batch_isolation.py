@@ -301,3 +301,30 @@ def test_a_grader_that_fails_on_everyone_exits_3_with_every_output_written(three
                  "--no-progress")
     assert result.exit_code == 3 and "every submission of conv-output-size" in result.stderr
     assert set(gradebook(out)) == {"amy", "bob", "cid"} and (out / "junit.xml").exists()
+
+
+def test_an_output_that_cannot_be_rendered_costs_no_other_output(three_students, cli, monkeypatch):
+    """A renderer that fails (a grader bug) on one student's JSON or on the whole JUnit file: the
+    other outputs are still written; only a whole-class output failing makes the run exit 3."""
+    import grader.render.gradebook as gradebook_module
+    import grader.render.junit as junit_module
+
+    real = gradebook_module.student_json
+
+    def student_json(student):
+        if student.student == "bob":
+            raise ValueError("cannot render bob")
+        return real(student)
+
+    monkeypatch.setattr(gradebook_module, "student_json", student_json)
+    args = ["grade", three_students / "class", "--assignment", three_students / "a.yaml", "--no-progress"]
+    result = cli(*args, "--out", three_students / "o1")
+    assert result.exit_code == 0 and "Warning: could not write" in result.stderr and "bob" in result.stderr
+    assert sorted(p.name for p in (three_students / "o1" / "students").iterdir()) == ["amy.json", "cid.json"]
+    assert "Not written:" in (three_students / "o1" / "summary.txt").read_text()
+
+    monkeypatch.setattr(junit_module, "junit_xml", lambda report: 1 / 0)
+    result = cli(*args, "--out", three_students / "o2")
+    assert result.exit_code == 3 and "junit.xml (ZeroDivisionError" in result.stderr
+    assert set(gradebook(three_students / "o2")) == {"amy", "bob", "cid"}
+    assert (three_students / "o2" / "summary.txt").exists() and not (three_students / "o2" / "junit.xml").exists()

@@ -66,7 +66,10 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
             raise UsageError(f"{submissions}: no such file or folder")
         if student is None:  # the file or folder name, unless it cannot name an output file
             student = batch.printable(submissions.stem)
-            student = student if student not in ("", ".", "..") and ".." not in student else "submission"
+            try:
+                batch.check_student_id(student)
+            except UsageError:
+                student = "submission"
         students = [batch.StudentEntry(student, submissions)]
     else:
         students = batch.find_students(submissions)

@@ -231,6 +231,14 @@ def test_a_student_id_that_could_leave_the_output_folder_is_a_usage_error(one_st
     assert not (one_student / "out").exists() and not (one_student / "x.json").exists()
 
 
+def test_a_single_submission_whose_name_cannot_be_an_id_is_graded_as_submission(one_student, cli):
+    (one_student / "sub").mkdir()
+    result = cli("grade", one_student / "sub" / "..", "--single", "--assignment", one_student / "a.yaml",
+                 "--out", one_student / "out", "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((one_student / "out" / "students" / "submission.json").read_text())["score"] == FULL
+
+
 @pytest.mark.parametrize("value", ["150%", "-5", "11", "-1%", "nan", "inf", "abc"])
 def test_fail_under_out_of_range_is_a_usage_error(one_student, cli, value):
     result = cli("grade", one_student, "--assignment", one_student / "a.yaml", "--out", one_student / "out",

@@ -532,7 +532,8 @@ def _complete(grader: ClassGrader, entry: StudentEntry, results: dict) -> list[P
     found = results[entry.student]
     if all(r is not None for r in found):
         return found
-    missing = grader.failed(entry.student, str(entry.path), "the grader lost this result; tell course staff", True)
+    missing = grader.failed(entry.student, printable(str(entry.path)), "the grader lost this result; tell course staff",
+                            True)
     return [r if r is not None else m for r, m in zip(found, missing)]
 
 

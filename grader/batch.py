@@ -17,8 +17,10 @@ Anything a student's code does is a result; only the grader's own failure is mar
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import tempfile
 import threading
 import time
 import traceback
@@ -35,7 +37,8 @@ from .kinds import grader_for
 from .limits import Limits
 from .result import ProblemResult, Status, TestResult, split_points
 from .spec import Problem, read_yaml, schema_errors, load_schema
-from .submission import Submission, read_submission
+from .render.safe import one_line
+from .submission import CODE_PATTERNS, Submission, printable, read_submission
 
 ASSIGNMENT_SCHEMA = "assignment.schema.json"
 
@@ -57,6 +60,8 @@ class Assignment:
     seed: int | str = 0        #: a number, or "per-student"
     limits: dict = field(default_factory=dict)
     gradescope: dict = field(default_factory=dict)
+    files: tuple[str, ...] = CODE_PATTERNS  #: which files of a student's folder form the submission
+    notebook: str = "definitions"  #: how notebooks are read: definitions or run (grader.notebook)
 
     @property
     def max_score(self) -> float:
@@ -91,7 +96,8 @@ def parse_assignment(data, path: Path, bank: Bank) -> Assignment:
             problem = dataclasses.replace(problem, points=float(entry["points"]))
         problems.append(AssignmentProblem(entry["id"], problem, entry.get("file")))
     return Assignment(name=data["name"], problems=problems, path=path, seed=data.get("seed", 0),
-                      limits=dict(data.get("limits", {})), gradescope=dict(data.get("gradescope", {})))
+                      limits=dict(data.get("limits", {})), gradescope=dict(data.get("gradescope", {})),
+                      files=tuple(data.get("files", CODE_PATTERNS)), notebook=data.get("notebook", "definitions"))
 
 
 def load_assignment(path: Path | str, bank: Bank) -> Assignment:
@@ -105,31 +111,73 @@ def load_assignment(path: Path | str, bank: Bank) -> Assignment:
 
 @dataclass
 class StudentEntry:
-    student: str
-    path: Path
+    student: str               #: the student id: the entry's name, made printable
+    path: Path                 #: what is read (a symlink's target)
+    not_graded: str | None = None  #: why this entry cannot be graded (a symlink out of the class folder...)
 
 
 def find_students(folder: Path | str) -> list[StudentEntry]:
-    """One entry per student: a folder (any files) or a single .py/.ipynb file; its stem is the id."""
+    """One entry per student: a folder (any files) or a single .py/.ipynb file; its stem is the id.
+
+    Nothing is read here. A name that is not UTF-8 or holds control characters gets a printable id
+    (caf\\xe9); a symbolic link is graded when it points inside the class folder, otherwise it is
+    listed with the reason it is not graded; a .py/.ipynb entry that is not a regular file too."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder of submissions",
                          "Give a folder holding one folder or .py/.ipynb file per student "
                          "(or pass --single to grade one submission).")
+    root = folder.resolve()
     entries: dict[str, StudentEntry] = {}
     for item in sorted(folder.iterdir()):
-        if item.name.startswith((".", "_")) or item.is_symlink():
+        if item.name.startswith((".", "_")):
             continue
-        if item.is_dir() or (item.is_file() and item.suffix in (".py", ".ipynb")):
-            student = item.stem if item.is_file() else item.name
-            if student in entries:
-                raise UsageError(f"{folder}: two submissions for student '{student}': "
-                                 f"{entries[student].path.name} and {item.name}",
-                                 "Keep one entry per student.")
-            entries[student] = StudentEntry(student, item)
+        entry = _student_entry(item, root)
+        if entry is None:
+            continue
+        if entry.student in entries:
+            raise UsageError(f"{folder}: two submissions for student '{entry.student}': "
+                             f"{printable(entries[entry.student].path.name)} and {printable(item.name)}",
+                             "Keep one entry per student.")
+        entries[entry.student] = entry
     if not entries:
         raise UsageError(f"{folder}: no submissions found (expected folders or .py/.ipynb files)")
     return list(entries.values())
+
+
+def _student_entry(item: Path, root: Path) -> StudentEntry | None:
+    """The class folder's entry `item` as a student, or None when it is not a submission (notes.txt)."""
+    code_name = item.suffix in (".py", ".ipynb")
+    if item.is_symlink():
+        try:
+            target = item.resolve(strict=True)
+        except (OSError, RuntimeError):  # dangling, a loop
+            return StudentEntry(printable(item.stem if code_name else item.name), item,
+                                not_graded=f"{printable(item.name)} is a symbolic link to nothing: not graded")
+        if not target.is_dir() and not (code_name and target.is_file()):
+            return None  # a link to a data file, like any other non-code file
+        student = printable(item.name if target.is_dir() else item.stem)
+        if target == root or root not in target.parents:
+            return StudentEntry(student, item, not_graded=f"{printable(item.name)} is a symbolic link to "
+                                "outside the class folder: not graded")
+        return StudentEntry(student, target)
+    if item.is_dir():
+        return StudentEntry(printable(item.name), item)
+    if not code_name:
+        return None
+    if not item.is_file():
+        return StudentEntry(printable(item.stem), item, not_graded=f"{printable(item.name)} is not a regular "
+                            "file: not graded")
+    return StudentEntry(printable(item.stem), item)
+
+
+def check_student_id(student: str) -> str:
+    """A student id given on the command line, refused when it could name a path outside the output folder."""
+    if (not student.strip() or len(student) > 200 or "/" in student or "\\" in student or ".." in student
+            or not student.isprintable() or one_line(student) != student):
+        raise UsageError(f"--student {printable(student)[:80]!r}: a student id cannot be empty, longer than 200 "
+                         "characters or hold '/', '\\', '..' or control characters (it names the student's output file)")
+    return student
 
 
 # ---------------------------------------------------------------- results
@@ -170,10 +218,25 @@ class ClassReport:
     graded: int = 0            #: problem-submissions graded in this run
     cached: int = 0            #: problem-submissions taken from the cache
     jobs: int = 1
+    not_written: list[str] = field(default_factory=list)  #: outputs write_outputs could not write, with why
+    outputs_failed: bool = False  #: the gradebook, JUnit XML or summary could not be written
 
     @property
     def grader_errors(self) -> list[tuple[str, ProblemResult]]:
         return [(s.student, p) for s in self.students for p in s.problems if p.grader_error]
+
+    @property
+    def broken_problems(self) -> list[str]:
+        """Problems the grader failed on without grading any submission of them cleanly: the grader
+        itself is broken there. A failure on one student's data while others were graded is that
+        student's result, not a broken grader."""
+        broken = []
+        for index, item in enumerate(self.assignment.problems):
+            results = [s.problems[index] for s in self.students]
+            if (any(r.grader_error for r in results)
+                    and not any(not r.grader_error and r.error is None for r in results)):
+                broken.append(item.id)
+        return broken
 
 
 # ---------------------------------------------------------------- the pool
@@ -302,14 +365,25 @@ class ClassGrader:
         return found
 
     def read(self, entry: StudentEntry) -> Submission | str:
-        """The student's files, or why they could not be read (the student's problem, not an error)."""
+        """The student's files, or why they could not be read (the student's problem, not an error:
+        whatever reading their files raises stays with them)."""
+        if entry.not_graded:
+            return entry.not_graded
         try:
-            return read_submission(entry.path)
+            return read_submission(entry.path, self.assignment.files, notebook=self.assignment.notebook)
         except GraderError as exc:
             return f"the submission could not be read: {exc.message}"
+        except Exception as exc:  # noqa: BLE001 - malformed input the readers did not foresee
+            return f"the submission could not be read ({type(exc).__name__}: {printable(str(exc))[:200]})"
+
+    def failed(self, student: str, label: str, message: str, grader_error: bool = False) -> list[ProblemResult]:
+        """One result per problem for a student none of whose problems could run, each with the reason."""
+        seed = self.assignment.seed_for(student)
+        return [_failed_result(item.problem, student, label, seed, message, grader_error=grader_error)
+                for item in self.assignment.problems]
 
     def tasks_for(self, entry: StudentEntry, submission: Submission | str) -> list[Task]:
-        self.submissions[entry.student] = submission
+        """One task per problem, with its job id (the content hash its cached result is filed under)."""
         seed = self.assignment.seed_for(entry.student)
         files = submission.files if isinstance(submission, Submission) else {"<unreadable>": submission.encode()}
         tasks = []
@@ -367,49 +441,102 @@ ProgressFn = Callable[[int, int, int], None]   # (done, total, cached)
 def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: Bank, pool: Pool, executor,
                 cache: ResultCache | None = None, force: bool = False, limits: Limits | None = None,
                 progress: ProgressFn | None = None, device: str = "all") -> ClassReport:
-    """Grade every student on every problem of the assignment (`device`: as `grader check --device`)."""
+    """Grade every student on every problem of the assignment (`device`: as `grader check --device`).
+
+    Students are read one at a time, when their jobs are about to run, and a student's files are
+    dropped as soon as its last job is done: memory holds the jobs in flight, not the class.
+    Whatever goes wrong with one student (unreadable files, a crash of the trusted code on their
+    data) is that student's result; the others are graded as usual."""
     start = time.monotonic()
     grader = ClassGrader(assignment, bank, executor, limits=limits, cache=cache, force=force, device=device)
     n_problems = len(assignment.problems)
     results: dict[str, list[ProblemResult | None]] = {s.student: [None] * n_problems for s in students}
+    labels = {s.student: printable(str(s.path)) for s in students}
     total = len(students) * n_problems
-    done = cached = 0
-    todo: list[Task] = []
-    twins: dict[str, list[Task]] = {}  # job id -> later tasks with the same id (identical submissions)
-    labels = {s.student: str(s.path) for s in students}
-    for entry in students:
-        for task in grader.tasks_for(entry, grader.read(entry)):
-            hit = grader.cached(task)
-            if hit is not None:
-                hit.student, hit.submission = task.student, labels[task.student]
-                results[task.student][task.index] = hit
-                done += 1
-                cached += 1
-            elif task.job in twins:
-                twins[task.job].append(task)
-            else:
-                twins[task.job] = []
-                todo.append(task)
-    if todo:
-        grader.prepare_shared({t.index for t in todo})  # only what must run: a cached re-run stays fast
-        start_executor = getattr(executor, "start", None)
-        if start_executor:
-            start_executor()
-    if progress:
-        progress(done, total, cached)
-    for task, result in pool.map_unordered(grader.grade, todo):
-        results[task.student][task.index] = result
-        done += 1
-        for twin in twins[task.job]:  # the same job id records one result
-            copy = result_from_dict(result.to_dict())
-            copy.student, copy.submission = twin.student, labels[twin.student]
-            results[twin.student][twin.index] = copy
-            done += 1
+    count = {"done": 0, "cached": 0, "graded": 0}
+    running: dict[str, list[Task]] = {}      # job id -> tasks of identical submissions waiting for its result
+    finished: dict[str, ProblemResult] = {}  # job id -> its result: an identical submission met later copies it
+    jobs_left: dict[str, int] = {}           # student -> jobs not finished yet (its files are kept until 0)
+    ready: set[int] = set()                  # problems whose references and shared cases are prepared
+
+    def record(student: str, index: int, result: ProblemResult, copy: bool = False) -> None:
+        if copy:  # the same job id records one result: a copy with this student's name
+            result = result_from_dict(result.to_dict())
+        result.student, result.submission = student, labels[student]
+        results[student][index] = result
+        count["done"] += 1
+
+    def tasks_to_run() -> Iterator[Task]:
+        for entry in students:
+            try:
+                submission = grader.read(entry)
+                if not isinstance(submission, Submission):
+                    for index, result in enumerate(grader.failed(entry.student, labels[entry.student], submission)):
+                        record(entry.student, index, result)
+                    continue
+                runs = []
+                for task in grader.tasks_for(entry, submission):
+                    hit = grader.cached(task)
+                    if hit is not None:
+                        record(task.student, task.index, hit)
+                        count["cached"] += 1
+                    elif task.job in finished:
+                        record(task.student, task.index, finished[task.job], copy=True)
+                    elif task.job in running:
+                        running[task.job].append(task)
+                    else:
+                        running[task.job] = []
+                        runs.append(task)
+            except Exception as exc:  # noqa: BLE001 - the grader's failure on this student's data only
+                detail = printable("".join(traceback.format_exception_only(type(exc), exc)).strip())[:300]
+                message = f"the grader ran into an error ({detail}); this is not your fault: tell course staff"
+                for index, result in enumerate(grader.failed(entry.student, labels[entry.student], message, True)):
+                    if results[entry.student][index] is None:
+                        record(entry.student, index, result)
+                continue
+            finally:
+                if progress:
+                    progress(count["done"], total, count["cached"])
+            if runs:
+                grader.submissions[entry.student] = submission
+                jobs_left[entry.student] = len(runs)
+            del submission  # only the jobs about to run keep it (through grader.submissions)
+            new = {task.index for task in runs} - ready
+            if new:  # only what must run, before this student's jobs start: a cached re-run stays fast
+                grader.prepare_shared(new)
+                ready.update(new)
+                start_executor = getattr(executor, "start", None)
+                if start_executor:
+                    start_executor()
+            for task in runs:
+                count["graded"] += 1
+                yield task
+
+    for task, result in pool.map_unordered(grader.grade, tasks_to_run()):
+        record(task.student, task.index, result)
+        finished[task.job] = result
+        for twin in running.pop(task.job):
+            record(twin.student, twin.index, result, copy=True)
+        jobs_left[task.student] -= 1
+        if not jobs_left[task.student]:
+            del jobs_left[task.student]
+            grader.submissions.pop(task.student, None)
         if progress:
-            progress(done, total, cached)
-    report = ClassReport(assignment, [StudentResult(s.student, str(s.path), results[s.student]) for s in students],
-                         wall=time.monotonic() - start, graded=len(todo), cached=cached, jobs=pool.jobs)
+            progress(count["done"], total, count["cached"])
+    report = ClassReport(assignment, [StudentResult(s.student, labels[s.student], _complete(grader, s, results))
+                                      for s in students],
+                         wall=time.monotonic() - start, graded=count["graded"], cached=count["cached"], jobs=pool.jobs)
     return report
+
+
+def _complete(grader: ClassGrader, entry: StudentEntry, results: dict) -> list[ProblemResult]:
+    """The student's results; a hole (a grader bug) is filled with a grader error rather than lost."""
+    found = results[entry.student]
+    if all(r is not None for r in found):
+        return found
+    missing = grader.failed(entry.student, printable(str(entry.path)), "the grader lost this result; tell course staff",
+                            True)
+    return [r if r is not None else m for r, m in zip(found, missing)]
 
 
 # ---------------------------------------------------------------- outputs
@@ -425,28 +552,55 @@ def write_outputs(report: ClassReport, out: Path | str) -> dict[str, Path]:
     students_dir.mkdir(parents=True, exist_ok=True)
     paths = {"gradebook": out / "grades.csv", "junit": out / "junit.xml", "students": students_dir,
              "summary": out / "summary.txt"}
-    _write(paths["gradebook"], gradebook_csv(report))
-    _write(paths["junit"], junit_xml(report))
+    report.not_written = []
+    # Each output on its own: one that cannot be rendered or written costs no other output.
+    _write_or_note(report, paths["gradebook"], lambda: gradebook_csv(report), whole_class=True)
+    _write_or_note(report, paths["junit"], lambda: junit_xml(report), whole_class=True)
     for student in report.students:
-        _write(students_dir / student_file_name(student.student), student_json(student))
-    _write(paths["summary"], render_summary(report) + "\n")
+        path = students_dir / student_file_name(student.student)
+        _write_or_note(report, path, lambda: student_json(student))
+    _write_or_note(report, paths["summary"], lambda: render_summary(report) + "\n" + "".join(
+        f"Not written: {line}\n" for line in report.not_written), whole_class=True)
     return paths
 
 
+def _write_or_note(report: ClassReport, path: Path, render: Callable[[], str], whole_class: bool = False) -> None:
+    """Render and write one output; a failure is noted in `report.not_written` (and, for an output
+    of the whole class, in `report.outputs_failed`: the grader is broken), never raised."""
+    try:
+        _write(path, render())
+    except Exception as exc:  # noqa: BLE001 - reported by the caller; the other outputs still get written
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        report.not_written.append(f"{printable(str(path))} ({printable(reason)[:300]})")
+        report.outputs_failed |= whole_class
+
+
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write `text` atomically, through a short temporary name (a long file name leaves no room for a suffix)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def parse_fail_under(text: str, max_score: float) -> float:
-    """`--fail-under 35` (points) or `--fail-under 70%` (of the assignment's total) -> points."""
+    """`--fail-under 35` (points, 0 to the assignment's total) or `--fail-under 70%` (0% to 100%) -> points."""
+    number = text.strip()
+    percent = number.endswith("%")
     try:
-        if text.strip().endswith("%"):
-            return float(text.strip()[:-1]) / 100 * max_score
-        return float(text)
+        value = float(number[:-1] if percent else number)
     except ValueError:
         raise UsageError(f"--fail-under {text!r}: expected points (35) or a percentage (70%)") from None
+    top = 100.0 if percent else max_score
+    if not 0 <= value <= top:  # NaN fails too
+        allowed = "0% to 100%" if percent else f"0 to {max_score:g} points (the assignment's total)"
+        raise UsageError(f"--fail-under {text!r}: must be {allowed}")
+    return value / 100 * max_score if percent else value
 
 
 class AutoExecutor:

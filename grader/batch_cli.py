@@ -1,6 +1,7 @@
 """`grader grade` and `grader gradescope`: a thin layer over grader.batch and the renderers."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -40,15 +41,6 @@ def _classroom_fallback(func):
     return wrapper
 
 
-def check_student_id(student: str) -> str:
-    """--student: an id that names one student, not a path (it becomes part of file names)."""
-    if (not student.strip() or len(student) > 200 or student in (".", "..") or "/" in student or "\\" in student
-            or one_line(student) != student):
-        raise UsageError(f"--student {one_line(student)[:80]!r}: not a usable student id",
-                         "Give an id of at most 200 characters without '/', '\\' or control characters.")
-    return student
-
-
 @click.command("grade")
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--assignment", "-a", "assignment_path", required=True, type=click.Path(path_type=Path),
@@ -86,27 +78,32 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     OUT/students/ID.json, and prints a summary.
 
     Exit status: 0 when grading worked (whatever the scores), 1 when --fail-under is given and a
-    student is below it, 2 for a usage, assignment or spec error, 3 when the grader failed.
+    student is below it, 2 for a usage, assignment or spec error, 3 when the grader itself is broken
+    (it failed on a problem for every submission; a failure on one student's files is their result).
     """
     from . import batch
     from .render.progress import Progress
     from .render.summary import render_summary
-    from .spec import read_yaml
-    from .submission import notebook_mode
 
     limits = limits_from(kwargs)
-    bank = get_bank(ctx)
-    assignment = batch.load_assignment(assignment_path, bank)
-    # --notebook, else the assignment's `notebook:` (validated by its schema just above)
-    notebook = notebook or getattr(assignment, "notebook", None) or read_yaml(assignment_path, "assignment").get("notebook")
     if (gradescope_path or classroom or student) and not single:
         raise UsageError("--gradescope, --classroom and --student grade one submission: add --single")
     if student is not None:
-        check_student_id(student)
+        batch.check_student_id(student)
+    bank = get_bank(ctx)
+    assignment = batch.load_assignment(assignment_path, bank)
+    if notebook:  # --notebook wins over the assignment's `notebook:`
+        assignment = dataclasses.replace(assignment, notebook=notebook)
     if single:
-        if not submissions.exists():
+        if not submissions.exists() and not submissions.is_symlink():
             raise UsageError(f"{submissions}: no such file or folder")
-        students = [batch.StudentEntry(student or submissions.stem or "submission", submissions)]
+        if student is None:  # the file or folder name, unless it cannot name an output file
+            student = batch.printable(submissions.stem)
+            try:
+                batch.check_student_id(student)
+            except UsageError:
+                student = "submission"
+        students = [batch.StudentEntry(student, submissions)]
     else:
         students = batch.find_students(submissions)
     threshold = batch.parse_fail_under(fail_under, assignment.max_score) if fail_under else None
@@ -115,7 +112,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     progress = Progress(sys.stderr) if show_progress else None
     start = time.monotonic()
     try:
-        with batch.LocalPool(jobs) as pool, notebook_mode(notebook):
+        with batch.LocalPool(jobs) as pool:
             report = batch.grade_class(assignment, students, bank=bank, pool=pool, executor=executor,
                                        cache=batch.ResultCache(out / ".cache"), force=force, limits=limits,
                                        progress=progress, device=device)
@@ -124,8 +121,14 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     if executor.warning:
         click.echo(f"Warning: {executor.warning}", err=True)
     paths = batch.write_outputs(report, out)
-    click.echo(render_summary(report), file=say)
+    try:  # a renderer's failure must not cost the Gradescope or Classroom result below
+        click.echo(render_summary(report), file=say)
+    except Exception as exc:  # noqa: BLE001 - reported, and the run exits 3 below
+        click.echo(f"Error: the summary could not be rendered ({type(exc).__name__}: {exc})", err=True)
+        report.outputs_failed = True
     click.echo(f"\nWrote {paths['gradebook']}, {paths['junit']} and {paths['students']}/<student>.json", file=say)
+    for line in report.not_written:
+        click.echo(f"{'Error' if report.outputs_failed else 'Warning'}: could not write {line}", err=True)
     if gradescope_path:
         from .render.gradebook import strict_json
         from .render.gradescope import results_json
@@ -138,10 +141,18 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         from .render.classroom import encode, runner_result
 
         _emit_classroom(encode(runner_result(report.students[0])))
-    if report.grader_errors:
-        click.echo(f"Error: the grader failed on {len(report.grader_errors)} problem-submissions "
-                   "(see the summary); their results were not cached, so a re-run retries them.", err=True)
+    if report.outputs_failed:
         sys.exit(int(ExitCode.INTERNAL_ERROR))
+    if report.broken_problems:
+        click.echo(f"Error: the grader failed on {len(report.grader_errors)} problem-submissions, and on every "
+                   f"submission of {', '.join(report.broken_problems)} (see the summary); their results were not "
+                   "cached, so a re-run retries them.", err=True)
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+    if report.grader_errors:  # failures on some students' data only: those students' results say so
+        names = sorted({student for student, _ in report.grader_errors})
+        click.echo(f"Warning: the grader could not grade {len(report.grader_errors)} problem-submission(s) of "
+                   f"{', '.join(names[:10])}{' ...' if len(names) > 10 else ''} (see the summary); their results "
+                   "say so and were not cached, so a re-run retries them.", err=True)
     if threshold is not None:
         below = [s for s in report.students if s.score < threshold - 1e-9]
         if below:

@@ -42,6 +42,35 @@ def handle_errors(func):
     return wrapper
 
 
+class _ClosedPipeSafe:
+    """Standard output that, once its reader is gone (`grader list | head`), sends the rest to
+    /dev/null instead of raising BrokenPipeError: the command finishes and exits as it would have."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def get_bank(ctx: click.Context) -> Bank:
     return Bank(ctx.obj.get("bank"))
 
@@ -92,6 +121,8 @@ def limits_from(kwargs: dict) -> Limits | None:
 @click.pass_context
 def main(ctx: click.Context, bank: Path | None) -> None:
     """Grade machine-learning exercises: tensors, tolerances and GPUs."""
+    if sys.stdout is not None and sys.stdout is sys.__stdout__:  # the real one (not a test runner's)
+        sys.stdout = _ClosedPipeSafe(sys.stdout)
     ctx.ensure_object(dict)
     ctx.obj["bank"] = bank
 

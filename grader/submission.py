@@ -1,35 +1,49 @@
 """A student's submission as files: a single .py (or .ipynb) file or a folder of them.
 
 Read in the trusted process as bytes only: nothing here runs student code. Source is parsed
-with `ast` (within a budget, as Python decodes it: grader/source.py) to find which file defines
-the entry point and to check forbidden APIs.
+with `ast` to find which file defines the entry point and to check forbidden APIs.
 """
 from __future__ import annotations
 
-import contextlib
+import fnmatch
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import SubmissionError, UsageError
 
-MAX_FILE_BYTES = 5 << 20
-MAX_FILES = 200
+MAX_FILE_BYTES = 5 << 20       #: largest file of a submission (a notebook too)
+MAX_FILES = 200                #: files that form a submission
+MAX_TOTAL_BYTES = 50 << 20     #: all of a submission's files together
+MAX_ENTRIES = 20_000           #: files and folders looked at in a submission folder (bounds the walk itself)
+MAX_PATH_CHARS = 1024          #: longest relative path of a file kept (the child's folder must hold it)
+#: Which files of a folder form the submission unless an assignment says otherwise: code only, so a
+#: data/ folder or images never count against the limits (fnmatch patterns: `*` also matches `/`).
+CODE_PATTERNS = ("*.py", "*.ipynb")
 
-#: How notebooks are read when the caller does not say (grader.notebook.MODES); `grader grade`
-#: sets it for a class run through `notebook_mode` until grader.batch passes the mode itself.
-_default_notebook_mode = "definitions"
+
+def printable(text: str) -> str:
+    """`text` safe to show and store anywhere: bytes of a name that were not UTF-8 (which Python
+    keeps as surrogate escapes) and control characters become backslash escapes (caf\\xe9)."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # one undecodable byte of a file name (os.fsdecode)
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
-@contextlib.contextmanager
-def notebook_mode(mode: str | None):
-    """Within the block, notebooks are read in `mode` (definitions or run) unless a call says otherwise."""
-    global _default_notebook_mode
-    before = _default_notebook_mode
-    _default_notebook_mode = mode or before
+def _is_utf8(name: str) -> bool:
     try:
-        yield
-    finally:
-        _default_notebook_mode = before
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 @dataclass
@@ -49,57 +63,64 @@ class Submission:
         return {name: decode_source(data) for name, data in self.files.items() if name.endswith(".py")}
 
 
-def read_submission(path: Path | str, notebook: str | None = None) -> Submission:
+def read_submission(path: Path | str, patterns: tuple[str, ...] | list[str] | None = None,
+                    notebook: str | None = None) -> Submission:
     """Read a .py/.ipynb file or a folder (regular files only; symlinks are never followed).
 
-    `notebook`: how notebooks are read, "definitions" (default) or "run" (see grader.notebook).
-    A notebook that cannot be read raises SubmissionError (the student's result)."""
+    In a folder, the files matching `patterns` (default: code, CODE_PATTERNS) form the submission;
+    the others are left out with a note and cost nothing. `notebook`: how notebooks are read,
+    "definitions" (default) or "run" (see grader.notebook). A notebook that cannot be read raises
+    SubmissionError (the student's result)."""
     path = Path(path)
-    mode = notebook or _default_notebook_mode
+    shown = printable(str(path))
+    try:
+        return _read(path, shown, tuple(patterns or CODE_PATTERNS), notebook or "definitions")
+    except OSError as exc:  # unreadable, vanished, a name too long for the system...
+        raise UsageError(f"{shown}: could not be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def _read(path: Path, shown: str, patterns: tuple[str, ...], mode: str) -> Submission:
     if path.is_symlink():
-        raise UsageError(f"{path}: is a symbolic link; pass the file itself")
+        raise UsageError(f"{shown}: is a symbolic link; pass the file itself")
     if path.is_dir():
-        return _read_folder(path, mode)
+        return _read_folder(path, patterns, mode)
     if not path.exists():
-        raise UsageError(f"{path}: no such file", "Check the path, or create it with 'grader start ID'.")
+        raise UsageError(f"{shown}: no such file", "Check the path, or create it with 'grader start ID'.")
     if not path.is_file():
-        raise UsageError(f"{path}: not a regular file")
+        raise UsageError(f"{shown}: not a regular file")
+    name = path.name if _is_utf8(path.name) else printable(path.name)
     if path.suffix == ".ipynb":
-        submission = Submission(str(path), {})
-        _add_notebook(submission, path, path.name, mode)
+        submission = Submission(shown, {})
+        _add_notebook(submission, _read_file(path, shown), name, mode)
         return submission
     if path.suffix != ".py":
-        raise UsageError(f"{path}: expected a .py file, a .ipynb notebook or a folder")
-    return Submission(str(path), {path.name: _read_file(path)})
+        raise UsageError(f"{shown}: expected a .py file, a .ipynb notebook or a folder")
+    return Submission(shown, {name: _read_file(path, shown)})
 
 
-def _read_file(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise UsageError(f"{path}: {size} bytes is too big for a submission file (limit {MAX_FILE_BYTES})")
-    return path.read_bytes()
+def _read_file(path: Path, shown: str) -> bytes:
+    """The file's bytes, refused past MAX_FILE_BYTES (read at most one byte more, whatever stat said)."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(f"{shown}: too big for a submission file (limit {MAX_FILE_BYTES} bytes)")
+    return data
 
 
-def _add_notebook(submission: Submission, path: Path, rel: str, mode: str) -> None:
-    """A notebook as the module it stands for (hw.ipynb -> hw.py) plus its %%writefile files.
-
-    Its size counts like any file's (checked before parsing); a file already in the submission
-    wins over one written by %%writefile."""
-    from .errors import SubmissionError
+def _add_notebook(submission: Submission, data: bytes, rel: str, mode: str) -> None:
+    """A notebook (its bytes, already within MAX_FILE_BYTES) as the module it stands for
+    (hw.ipynb -> hw.py) plus its %%writefile files. A file already in the submission wins over
+    one written by %%writefile. Raises SubmissionError when the notebook cannot be read."""
     from .notebook import convert
 
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise SubmissionError(f"{rel}: {size} bytes is too big for a submission file (limit {MAX_FILE_BYTES})",
-                              "Clear the notebook's outputs (Edit > Clear all outputs), save it, and submit again.")
-    converted = convert(path.read_bytes(), rel, mode)
+    converted = convert(data, rel, mode)
     module = rel[: -len(".ipynb")] + ".py"
     folder = rel.rpartition("/")[0]
     submission.notes.extend(converted.notes)
     if module in submission.files:
         submission.notes.append(f"skipped {rel}: {module} is in the submission too, and it is graded instead")
         return
-    submission.files[module] = converted.source.encode()
+    submission.files[module] = converted.source.encode("utf-8", "backslashreplace")
     submission.notebooks[module] = rel
     for name, data in converted.files.items():
         target = f"{folder}/{name}" if folder else name
@@ -111,34 +132,70 @@ def _add_notebook(submission: Submission, path: Path, rel: str, mode: str) -> No
             submission.files[target] = data
 
 
-def _read_folder(folder: Path, mode: str) -> Submission:
-    from .errors import SubmissionError
+def _entries(folder: Path) -> list[Path]:
+    """Everything under `folder`, sorted, without entering dot-folders, __pycache__ or symlinked folders."""
+    found: list[Path] = []
+    todo = [folder]
+    while todo:
+        with os.scandir(todo.pop()) as listing:
+            for entry in listing:
+                if entry.name.startswith(".") or entry.name == "__pycache__":
+                    continue
+                found.append(Path(entry.path))
+                if len(found) > MAX_ENTRIES:
+                    raise UsageError(f"{printable(str(folder))}: more than {MAX_ENTRIES} files and folders; "
+                                     "submit only your code")
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+    return sorted(found)
 
-    submission = Submission(str(folder), {})
+
+def _read_folder(folder: Path, patterns: tuple[str, ...], mode: str) -> Submission:
+    label = printable(str(folder))
+    submission = Submission(label, {})
     files, notes = submission.files, submission.notes
+    left_out: list[str] = []
+    total = 0
     # .py files first: a notebook's module or %%writefile never replaces a file the student submitted
-    items = sorted(folder.rglob("*"), key=lambda p: (p.suffix == ".ipynb", p))
-    for item in items:
+    for item in sorted(_entries(folder), key=lambda p: (p.suffix == ".ipynb", p)):
         rel = item.relative_to(folder).as_posix()
-        if any(part.startswith(".") or part == "__pycache__" for part in item.relative_to(folder).parts):
-            continue
+        shown = printable(rel)
         if item.is_symlink():
-            notes.append(f"skipped {rel}: symbolic links are not followed")
+            notes.append(f"skipped {shown}: symbolic links are not followed")
             continue
         if not item.is_file():
             continue
+        if not any(fnmatch.fnmatchcase(rel, p) for p in patterns):
+            left_out.append(shown)
+            continue
+        if not _is_utf8(rel):
+            notes.append(f"skipped {shown}: its name is not valid UTF-8; rename it")
+            continue
+        if len(rel) > MAX_PATH_CHARS:
+            notes.append(f"skipped {shown[:60]}...: its path is longer than {MAX_PATH_CHARS} characters")
+            continue
+        size = item.stat().st_size
+        if size > MAX_FILE_BYTES:
+            notes.append(f"skipped {shown}: larger than {MAX_FILE_BYTES} bytes")
+            continue
+        if len(files) >= MAX_FILES:
+            raise UsageError(f"{label}: more than {MAX_FILES} files; submit only your code")
+        data = _read_file(item, shown)
+        total += len(data)
+        if total > MAX_TOTAL_BYTES:
+            raise UsageError(f"{label}: more than {MAX_TOTAL_BYTES} bytes of files; submit only your code")
         if item.suffix == ".ipynb":
             try:
-                _add_notebook(submission, item, rel, mode)
+                _add_notebook(submission, data, rel, mode)
             except SubmissionError as exc:  # another file may still hold the solution
                 notes.append(f"skipped {exc.message}")
-        elif item.stat().st_size > MAX_FILE_BYTES:
-            notes.append(f"skipped {rel}: larger than {MAX_FILE_BYTES} bytes")
-            continue
         else:
-            files[rel] = item.read_bytes()
-        if len(files) > MAX_FILES:
-            raise UsageError(f"{folder}: more than {MAX_FILES} files; submit only your code")
+            files[rel] = data
+    if len(files) > MAX_FILES:
+        raise UsageError(f"{label}: more than {MAX_FILES} files; submit only your code")
+    if left_out:
+        notes.append(f"not part of the submission ({len(left_out)} file(s) that are not code): "
+                     + ", ".join(left_out[:3]) + (", ..." if len(left_out) > 3 else ""))
     return submission
 
 

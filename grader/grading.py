@@ -36,7 +36,7 @@ def grade(problem_id: str, submission: Submission | Path | str, *, bank: Bank | 
 
         reader = SUBMISSION_READERS.get(problem.kind)
         try:
-            submission = reader(problem.id, submission) if reader else read_submission(submission, notebook)
+            submission = reader(problem.id, submission) if reader else read_submission(submission, notebook=notebook)
         except SubmissionError as exc:
             return ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
                                  tests=[], kind=problem.kind, submission=str(submission), student=student,

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SubmissionError, UsageError
+from .render.safe import one_line
 
 MAX_FILE_BYTES = 5 << 20       #: largest file of a submission (a notebook too)
 MAX_FILES = 200                #: files that form a submission
@@ -23,19 +25,13 @@ CODE_PATTERNS = ("*.py", "*.ipynb")
 
 
 def printable(text: str) -> str:
-    """`text` safe to show and store anywhere: bytes of a name that were not UTF-8 (which Python
-    keeps as surrogate escapes) and control characters become backslash escapes (caf\\xe9)."""
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch.isprintable():
-            out.append(ch)
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # one undecodable byte of a file name (os.fsdecode)
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
+    """`text` safe to show and store anywhere, e.g. as a student id: bytes of a name that were not
+    UTF-8 (which Python keeps as surrogate escapes) become \\xNN (caf\\xe9), and control characters
+    are escaped as every output escapes them (grader.render.safe)."""
+    return one_line(_UNDECODED_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text))
+
+
+_UNDECODED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def _is_utf8(name: str) -> bool:
@@ -90,8 +86,13 @@ def _read(path: Path, shown: str, patterns: tuple[str, ...], mode: str) -> Submi
         raise UsageError(f"{shown}: not a regular file")
     name = path.name if _is_utf8(path.name) else printable(path.name)
     if path.suffix == ".ipynb":
+        try:
+            data = _read_file(path, shown)
+        except UsageError as exc:  # the student's result, with what to do about it
+            raise SubmissionError(exc.message, "Clear the notebook's outputs (Edit > Clear all outputs), "
+                                  "save it, and submit again.") from None
         submission = Submission(shown, {})
-        _add_notebook(submission, _read_file(path, shown), name, mode)
+        _add_notebook(submission, data, name, mode)
         return submission
     if path.suffix != ".py":
         raise UsageError(f"{shown}: expected a .py file, a .ipynb notebook or a folder")
@@ -176,7 +177,7 @@ def _read_folder(folder: Path, patterns: tuple[str, ...], mode: str) -> Submissi
             continue
         size = item.stat().st_size
         if size > MAX_FILE_BYTES:
-            notes.append(f"skipped {shown}: larger than {MAX_FILE_BYTES} bytes")
+            notes.append(f"skipped {shown}: too big ({size} bytes; the limit is {MAX_FILE_BYTES})")
             continue
         if len(files) >= MAX_FILES:
             raise UsageError(f"{label}: more than {MAX_FILES} files; submit only your code")

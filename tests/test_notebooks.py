@@ -340,7 +340,7 @@ def test_notebooks_count_against_the_submission_limits(tmp_path, cli):
     # a notebook's module and its %%writefile files count as files
     (folder / "plots.ipynb").unlink()
     for i in range(MAX_FILES - 2):
-        (folder / f"f{i}.txt").write_text("x")
+        (folder / f"f{i}.py").write_text("x = 1\n")  # code files count (data files do not)
     write_notebook(folder / "hw.ipynb", code("%%writefile a.py\nA = 1\n"), code("%%writefile b.py\nB = 1\n"))
     with pytest.raises(UsageError, match=f"more than {MAX_FILES} files"):
         read_submission(folder)

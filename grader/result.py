@@ -58,6 +58,8 @@ class ProblemResult:
     seconds: float = 0.0
     limits_hit: list[str] = field(default_factory=list)
     skipped: list[TestResult] = field(default_factory=list)  #: cases not run here, with the reason
+    #: the protections student code ran under: full, weak (--allow-weak-sandbox) or off (see grader.sandbox.level)
+    sandbox: str = field(default_factory=lambda: _sandbox_level())
 
     @property
     def passed(self) -> bool:
@@ -70,6 +72,12 @@ class ProblemResult:
         for test in data["tests"] + data["skipped"]:
             test["status"] = Status(test["status"]).value
         return data
+
+
+def _sandbox_level() -> str:
+    from .sandbox import level
+
+    return level()
 
 
 def split_points(points: float, weights: list[float]) -> list[float]:

@@ -323,3 +323,55 @@ def test_class_run_with_a_cpu_hog_and_a_real_infinite_loop(tmp_path):
         lost = [t for t in results["loop"]["tests"] if t["status"] != "passed"]
         assert lost and all(t["outcome"] == "timeout" for t in lost), (attempt, lost)
         assert len(lost) < len(results["loop"]["tests"])
+
+
+# ---------------------------------------------------------------- the filter program itself
+
+def run_filter(program: bytes, arch: int, nr: int, args=(0,) * 6) -> int:
+    """A small classic-BPF interpreter (the instructions the filter uses) over one seccomp_data."""
+    import struct
+
+    data = struct.pack("<iIQ6Q", nr, arch, 0, *(list(args) + [0] * 6)[:6])
+    code = [struct.unpack("HBBI", program[i:i + 8]) for i in range(0, len(program), 8)]
+    acc, pc = 0, 0
+    while True:
+        op, jt, jf, k = code[pc]
+        if op == 0x20:
+            acc = struct.unpack_from("<I", data, k)[0]
+        elif op in (0x15, 0x35, 0x45):
+            hit = acc == k if op == 0x15 else acc >= k if op == 0x35 else bool(acc & k)
+            pc += jt if hit else jf
+        elif op == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unexpected BPF op {op:#x}")
+        pc += 1
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_the_filter_program_on_both_architectures(machine):
+    import errno
+
+    program = sandbox.seccomp_program(machine)
+    numbers, arch = sandbox._SECCOMP_NUMBERS[machine], sandbox._AUDIT_ARCH[machine]
+    allow, eperm, enosys = 0x7FFF0000, 0x50000 | errno.EPERM, 0x50000 | errno.ENOSYS
+    read = {"x86_64": 0, "aarch64": 63}[machine]
+    thread_flags = 0x3D0F00  # what glibc's pthread_create passes
+    assert run_filter(program, arch, read) == allow
+    assert run_filter(program, 0x40000003, read) == eperm  # i386 calls on x86_64
+    for name in ("unshare", "setns", "keyctl", "bpf", "io_uring_setup", "userfaultfd", "ptrace", "flock", "setsid",
+                 "mount", "inotify_init1", "perf_event_open"):
+        assert run_filter(program, arch, numbers[name]) == eperm, name
+    assert run_filter(program, arch, numbers["clone"], (thread_flags,)) == allow
+    assert run_filter(program, arch, numbers["clone"], (17,)) == allow  # fork: SIGCHLD only
+    assert run_filter(program, arch, numbers["clone"], (0x10000000 | 17,)) == eperm  # CLONE_NEWUSER
+    assert run_filter(program, arch, numbers["clone3"]) == enosys
+    assert run_filter(program, arch, numbers["fcntl"], (3, 3)) == allow  # F_GETFL
+    for cmd in sandbox.FCNTL_DENIED:
+        assert run_filter(program, arch, numbers["fcntl"], (3, cmd)) == eperm, cmd
+    assert run_filter(program, arch, numbers["socket"], (1, 1)) == allow  # AF_UNIX
+    assert run_filter(program, arch, numbers["socket"], (2, 1)) == eperm  # AF_INET
+    assert run_filter(program, arch, numbers["socketpair"], (1, 1)) == allow
+    if machine == "x86_64":
+        assert run_filter(program, arch, 0x40000000 | read) == eperm  # x32
+    assert len(program) // 8 < 4096

@@ -36,6 +36,8 @@ from .inputs import seed_for_student
 from .kinds import grader_for
 from .limits import Limits
 from .result import ProblemResult, Status, TestResult, split_points
+from .sandbox import require_trusted
+from .runner import AloneGate, hit_neighbour_limit
 from .spec import Problem, read_yaml, schema_errors, load_schema
 from .render.safe import one_line
 from .submission import CODE_PATTERNS, Submission, printable, read_submission
@@ -336,6 +338,21 @@ class ClassGrader:
         self._prepared: dict[tuple[int, int], list] = {}
         self._lock = threading.Lock()
         self.submissions: dict[str, Submission | str] = {}
+        self.gate = AloneGate()
+        self.rerun_alone = 0  #: results that hit the wall-time limit while crowded, graded again alone
+
+    def _fairly(self, grade_once: Callable[[], ProblemResult]) -> ProblemResult:
+        """Grade; a result that lost marks to the wall-time limit (or a speed test) while other jobs
+        ran is graded again alone, and only that result counts (and is cached): a timeout a busy
+        neighbour caused is never charged, one that reproduces is."""
+        with self.gate.shared() as slot:
+            result = grade_once()
+        if slot.crowded and hit_neighbour_limit(result):
+            with self.gate.alone():
+                result = grade_once()
+            with self._lock:
+                self.rerun_alone += 1
+        return result
 
     def prepare_shared(self, indices: Iterable[int] | None = None) -> None:
         """Cases of the problems (all, or `indices`) for the shared seed, once, before any student runs:
@@ -418,8 +435,9 @@ class ClassGrader:
                 options = {}
                 if problem.kind == "function":
                     options = {"prepared": self._prepare(task.index, task.seed), "module_name": item.file}
-                result = grade_kind(problem, submission, bank=self.bank, executor=self.executor, seed=task.seed,
-                                    limits=self.limits, student=task.student, **options)
+                result = self._fairly(lambda: grade_kind(problem, submission, bank=self.bank, executor=self.executor,
+                                                         seed=task.seed, limits=self.limits, student=task.student,
+                                                         **options))
         except Exception as exc:  # noqa: BLE001 - the grader's failure, recorded, never the student's
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             result = _failed_result(problem, task.student, label, task.seed,
@@ -503,6 +521,7 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
             del submission  # only the jobs about to run keep it (through grader.submissions)
             new = {task.index for task in runs} - ready
             if new:  # only what must run, before this student's jobs start: a cached re-run stays fast
+                require_trusted()  # no namespaces and no --allow-weak-sandbox: refuse before grading anyone
                 grader.prepare_shared(new)
                 ready.update(new)
                 start_executor = getattr(executor, "start", None)

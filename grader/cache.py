@@ -118,14 +118,21 @@ def files_digest(files: dict[str, bytes]) -> str:
 
 def job_id(*, files: dict[str, bytes], problem_spec: dict, points: float, reference: str, seed: int,
            limits: dict, module_name: str | None, engine: str | None = None,
-           device: str = "all", devices: list[str] | None = None) -> str:
+           device: str = "all", devices: list[str] | None = None, protections: str | None = None) -> str:
     """The content hash that identifies one grading job.
 
     `device` is the --device selection and `devices` the devices cases can run on here (a
-    result graded without a GPU, its CUDA cases skipped, is not the result on a machine with one)."""
+    result graded without a GPU, its CUDA cases skipped, is not the result on a machine with one).
+    `protections` is `sandbox.fingerprint()` by default: a result graded under weaker confinement
+    is never reused under the full sandbox, nor the other way round."""
+    if protections is None:
+        from .sandbox import fingerprint
+
+        protections = fingerprint()
     return _digest(b"grader-job-1", files_digest(files).encode(), canonical(problem_spec), canonical(points),
                    reference.encode(), canonical(seed), canonical(limits), canonical(module_name),
-                   (engine or engine_version()).encode(), canonical([device, devices or ["cpu"]]))
+                   (engine or engine_version()).encode(), canonical([device, devices or ["cpu"]]),
+                   protections.encode())
 
 
 def result_from_dict(data: dict) -> ProblemResult:

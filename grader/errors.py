@@ -44,6 +44,10 @@ class UnknownProblem(UsageError):
     """No problem with that id in the bank."""
 
 
+class SandboxUnavailable(UsageError):
+    """The sandbox cannot confine student code here well enough to trust a result (see grader.sandbox)."""
+
+
 class InternalError(GraderError):
     """The grader itself failed: not the student's fault."""
 

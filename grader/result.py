@@ -59,6 +59,8 @@ class ProblemResult:
     seconds: float = 0.0
     limits_hit: list[str] = field(default_factory=list)
     skipped: list[TestResult] = field(default_factory=list)  #: cases not run here, with the reason
+    #: the protections student code ran under: full, weak (--allow-weak-sandbox) or off (see grader.sandbox.level)
+    sandbox: str = field(default_factory=lambda: _sandbox_level())
 
     @property
     def passed(self) -> bool:
@@ -103,6 +105,12 @@ def _no_surrogates(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _sandbox_level() -> str:
+    from .sandbox import level
+
+    return level()
 
 
 def split_points(points: float, weights: list[float]) -> list[float]:

@@ -12,6 +12,7 @@ cases go to a fresh child, so one bad case costs only its own points.
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import os
@@ -549,6 +550,67 @@ def launch_fresh(job: Job, calls: list[Call], workdir: str) -> _PopenHandle:
 
     threading.Thread(target=feed, daemon=True).start()
     return _PopenHandle(proc, read_fd)
+
+
+#: Outcomes a busy neighbour can cause (a slow machine, not slow code): wall-time limits and speed tests.
+NEIGHBOUR_OUTCOMES = ("timeout", "slow")
+
+
+def hit_neighbour_limit(result) -> bool:
+    """Whether a graded result (a ProblemResult) lost marks to a limit a neighbour could trigger."""
+    return "time" in (result.limits_hit or []) or any(t.outcome in NEIGHBOUR_OUTCOMES for t in result.tests)
+
+
+class Slot:
+    """What `AloneGate.shared` tells its caller once the job is done."""
+
+    crowded = False  #: another job of this gate ran at some point while this one did
+
+
+class AloneGate:
+    """Jobs run side by side (`shared`), or one runs alone (`alone`: waits for the running ones to
+    finish and holds new ones back until it is done). A class run grades a result that hit the
+    wall-time limit while crowded once more, alone, so that only a reproducible timeout counts."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._active = 0
+        self._started = 0
+        self._alone = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self):
+        slot = Slot()
+        with self._cond:
+            while self._alone or self._waiting:
+                self._cond.wait()
+            self._active += 1
+            self._started += 1
+            mark = self._started
+            slot.crowded = self._active > 1
+        try:
+            yield slot
+        finally:
+            with self._cond:
+                slot.crowded = slot.crowded or self._started != mark
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self):
+        with self._cond:
+            self._waiting += 1
+            while self._active or self._alone:
+                self._cond.wait()
+            self._waiting -= 1
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._alone = False
+                self._cond.notify_all()
 
 
 class SubprocessExecutor:

@@ -44,12 +44,17 @@ except ImportError:  # pragma: no cover - Windows: no rlimits (see docs/threat-m
 
 MB = 1 << 20
 
-#: Set GRADER_SANDBOX=off to apply only the rlimits (for measuring the sandbox's cost, or for
-#: debugging); "strict" makes the child refuse to run when namespaces are unavailable.
+#: GRADER_SANDBOX: unset or "on" (the full sandbox; on Linux the grader refuses to grade where it
+#: cannot be had), "weak" (grade anyway with what this machine allows, and say so in every result;
+#: `--allow-weak-sandbox` sets it), "off" (only the rlimits: for measuring the sandbox's cost, or
+#: for debugging). "strict" is an old name of "on".
 MODE_ENV = "GRADER_SANDBOX"
+WEAK_FLAG = "--allow-weak-sandbox"
 #: Root drops the student's worker to uid SANDBOX_UID_BASE + (pid of the outer child).
 SANDBOX_UID_BASE = 1_000_000
 DEFAULT_DISK_MB = 256
+CPU_SHARES = 1024  #: every child's cpu cgroup gets the same weight (1024 is also a lone process's)
+CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
 
 # clone / mount / prctl constants (linux/sched.h, linux/mount.h, linux/prctl.h)
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -58,8 +63,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-_SYSCALLS = {"x86_64": {"pivot_root": 155, "capset": 126}, "aarch64": {"pivot_root": 41, "capset": 91}}
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 38, 22
+_SYSCALLS = {"x86_64": {"pivot_root": 155, "capset": 126, "keyctl": 250},
+             "aarch64": {"pivot_root": 41, "capset": 91, "keyctl": 219}}
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
@@ -137,9 +143,86 @@ def kill_tree(pid: int) -> None:
 
 
 def sandbox_mode() -> str:
-    """'on' (default: namespaces where the system allows, rlimits otherwise), 'strict' or 'off'."""
+    """'on' (default: the full sandbox or no grading on Linux), 'weak' (what this machine allows) or 'off'."""
     mode = os.environ.get(MODE_ENV, "on").strip().lower()
-    return {"0": "off", "no": "off", "false": "off", "off": "off", "strict": "strict"}.get(mode, "on")
+    return {"0": "off", "no": "off", "false": "off", "off": "off", "weak": "weak"}.get(mode, "on")
+
+
+def allow_weak() -> None:
+    """What `--allow-weak-sandbox` does: grade with weaker confinement where the full one is missing."""
+    if sandbox_mode() == "on":
+        os.environ[MODE_ENV] = "weak"
+
+
+def level() -> str:
+    """The protections results are graded under: 'full' (namespaces, filesystem view, ...), 'weak'
+    (rlimits, uid drop, seccomp: see docs/threat-model.md) or 'off' (rlimits only). Part of every
+    result (`sandbox` in its JSON) and of every cache key."""
+    mode = sandbox_mode()
+    if mode == "off":
+        return "off"
+    return "full" if dict((n, on) for n, on, _ in protections())["filesystem-view"] else "weak"
+
+
+def fingerprint() -> str:
+    """The protections in force, for cache keys: a result graded under weaker ones is never reused
+    under stronger ones (or the other way round)."""
+    return level() + ":" + ",".join(sorted(name for name, on, _ in protections() if on))
+
+
+def require_trusted() -> None:
+    """Refuse to grade where the full sandbox is missing, unless weak confinement was allowed.
+
+    Linux only: on macOS and Windows (students' laptops) the sandbox is always weak, results say
+    so, and grading goes on. Under weak confinement as root, the bank must be unreadable by the
+    child's uid (it runs as an unprivileged uid of its own, with no groups)."""
+    from .errors import SandboxUnavailable
+
+    current = level()
+    if current == "full" or current == "off" or not sys.platform.startswith("linux"):
+        return
+    if sandbox_mode() != "weak":
+        missing = [(name, how) for name, on, how in protections() if not on]
+        reasons = sorted(set(how for _, how in missing))
+        raise SandboxUnavailable(
+            "the sandbox cannot confine student code on this machine, so results could not be trusted: "
+            f"no {', '.join(name for name, _ in missing)} ({'; '.join(reasons[:2])})",
+            f"Run where Linux namespaces are allowed (Docker: --cap-add SYS_ADMIN, or a VM), or pass "
+            f"{WEAK_FLAG} (GRADER_SANDBOX=weak) to grade with weaker protections, marked in every result. "
+            "See 'python -m grader.sandbox' and docs/threat-model.md.")
+    if os.geteuid() == 0:
+        exposed = readable_by_others(hidden_paths())
+        if exposed:
+            raise SandboxUnavailable(
+                f"weak sandbox: student code could read {exposed[0]} (readable by other users)",
+                "Make the bank's reference/ and problems/ unreadable to other users before grading, e.g. "
+                f"chmod -R go-rwx {' '.join(sorted(set(os.path.dirname(p) for p in hidden_paths())))}/"
+                "{reference,problems} (the Gradescope setup.sh does this); see docs/threat-model.md.")
+
+
+def readable_by_others(folders) -> list[str]:
+    """Files or folders under `folders` that a uid with no groups could read (others' permission
+    bits, with every folder on the way searchable)."""
+    found = []
+    for folder in folders:
+        path = Path(folder)
+        if not path.exists():
+            continue
+        searchable = all(os.stat(p).st_mode & stat.S_IXOTH for p in [path, *path.parents])
+        if not searchable:
+            continue
+        for dirpath, dirnames, filenames in os.walk(path):
+            mode = os.stat(dirpath).st_mode
+            if mode & stat.S_IROTH:
+                found.append(dirpath)
+            if not mode & stat.S_IXOTH:
+                dirnames[:] = []
+                continue
+            found += [os.path.join(dirpath, n) for n in filenames
+                      if os.lstat(os.path.join(dirpath, n)).st_mode & stat.S_IROTH]
+            if found:
+                return found
+    return found
 
 
 def hidden_paths(extra=()) -> list[str]:
@@ -182,10 +265,15 @@ class Box:
 
 _BOXES: dict[str, Box] = {}
 _WARNED = threading.Event()
+_TRUSTED = threading.Event()  # require_trusted passed once in this process
 
 
 def prepare(limits, workdir: str) -> Box:
-    """Parent-side set-up for a submission's work folder; `runner.run_with` calls it once."""
+    """Parent-side set-up for a submission's work folder; `runner.run_with` calls it once.
+    Raises SandboxUnavailable where results could not be trusted (see `require_trusted`)."""
+    if not _TRUSTED.is_set():
+        require_trusted()
+        _TRUSTED.set()
     box = Box(limits, workdir)
     _BOXES[workdir] = box
     if not _WARNED.is_set():
@@ -200,8 +288,10 @@ def prepare(limits, workdir: str) -> Box:
 def child_config(workdir: str, job=None) -> dict:
     """The `sandbox` field of a request header: what `confine` should set up."""
     box = _BOXES.get(workdir)
+    found = {name: on for name, on, _ in protections()}
     return {"mode": sandbox_mode(), "hide": hidden_paths(getattr(job, "hide", ()) or ()),
-            "cgroups": list(box.cgroups) if box else [], "cuda": bool(getattr(job, "cuda", False))}
+            "cgroups": list(box.cgroups) if box else [], "cuda": bool(getattr(job, "cuda", False)),
+            "seccomp": found.get("seccomp", False), "keyring": found.get("session-keyring", False)}
 
 
 def _own_cgroup(controller: str) -> str | None:
@@ -217,15 +307,18 @@ def _own_cgroup(controller: str) -> str | None:
 
 
 def _make_cgroups(name: str, limits) -> list[str]:
-    """cgroup v1 memory + pids groups below our own (a limit on the whole process tree)."""
+    """cgroup v1 memory, pids and cpu groups below our own (limits on the whole process tree)."""
     made = []
     memory_mb = int(getattr(limits, "memory_mb", 4096))
     processes = int(getattr(limits, "processes", 64))
     # The tree may use a little more than one process's address space: a single process meets
     # RLIMIT_AS first (a quick MemoryError); the cgroup stops many processes adding up (and the
     # headroom keeps it from squeezing torch's code out of the page cache, which would only be slow).
+    # cpu: every child's whole tree weighs the same as one process, however many it forks (the
+    # scheduler shares CPU between groups first), so dozens of spinners get one child's share.
     settings = {"memory": {"memory.limit_in_bytes": str((memory_mb + 1024) * MB)},
-                "pids": {"pids.max": str(processes + 2)}}  # + the outer child and the namespace's init
+                "pids": {"pids.max": str(processes + 2)},  # + the outer child and the namespace's init
+                "cpu": {"cpu.shares": str(CPU_SHARES)}}
     for controller, values in settings.items():
         own = _own_cgroup(controller)
         base = Path("/sys/fs/cgroup", controller)
@@ -245,7 +338,7 @@ def _make_cgroups(name: str, limits) -> list[str]:
 
 def _sweep_stale_cgroups() -> None:
     """Remove the cgroups of graders that died without cleaning up (killed mid-run)."""
-    for controller in ("memory", "pids"):
+    for controller in CGROUP_CONTROLLERS:
         own = _own_cgroup(controller)
         if own is None:
             continue
@@ -285,23 +378,25 @@ def _remove_cgroup(path: str) -> None:
 
 # ---------------------------------------------------------------- what works here
 
-_PROTECTIONS: list | None = None
+_PROTECTIONS: dict[str, list] = {}  # by mode
 
 
 def protections() -> list[tuple[str, bool, str]]:
     """(name, on, how) for each protection, as the child would get them on this machine (cached)."""
-    global _PROTECTIONS
-    if _PROTECTIONS is not None:
-        return _PROTECTIONS
+    mode = sandbox_mode()
+    if mode in _PROTECTIONS:
+        return _PROTECTIONS[mode]
     linux = sys.platform.startswith("linux")
     root = hasattr(os, "geteuid") and os.geteuid() == 0
-    mode = sandbox_mode()
-    ns = False
+    probe = {"namespaces": False, "seccomp": False, "keyring": False}
     detail = "sandbox switched off (GRADER_SANDBOX=off)" if mode == "off" else "not Linux"
     if linux and mode != "off":
-        ns, detail = _probe_namespaces()
-    cg = bool(linux and root and mode != "off" and _own_cgroup("memory") is not None
-              and os.access("/sys/fs/cgroup/memory", os.W_OK))
+        probe, detail = _probe()
+    ns, filtered = probe["namespaces"], probe["seccomp"]
+    writable = lambda c: _own_cgroup(c) is not None and os.access(f"/sys/fs/cgroup/{c}", os.W_OK)  # noqa: E731
+    cg = bool(linux and root and mode != "off" and writable("memory"))
+    cpu_cg = bool(linux and root and mode != "off" and writable("cpu"))
+    autogroup = _read_int("/proc/sys/kernel/sched_autogroup_enabled") == 1
     who = ("an unprivileged uid per child" if root else "no capabilities (user namespace)") if ns else ""
     rows = [
         ("rlimits", resource is not None, "CPU, address space, file size, open files, core, processes"),
@@ -312,30 +407,68 @@ def protections() -> list[tuple[str, bool, str]]:
         ("privilege-drop", ns or (linux and root and mode != "off"), who or "setuid to an unprivileged uid"),
         ("cgroups", cg, "memory and pids limits on the whole process tree" if cg else
          "needs root and a writable cgroup v1 hierarchy (RLIMIT_AS per process applies)"),
+        ("cpu-fairness", cpu_cg or (filtered and autogroup),
+         "a cpu cgroup per child, equal shares" if cpu_cg else
+         "setsid refused: a child's processes share one scheduler autogroup" if filtered and autogroup else
+         "needs root and a cpu cgroup, or seccomp and sched_autogroup (a timeout in a class run is re-run alone)"),
+        ("seccomp", filtered, "namespaces, keyctl, bpf, io_uring, userfaultfd, ptrace, mount, file locks, "
+         "inotify, setsid and non-Unix sockets refused (EPERM)" if filtered else (detail if mode == "off"
+                                                                                  else "seccomp filters unavailable")),
+        ("session-keyring", probe["keyring"], "a fresh, empty session keyring (the grader's keys out of reach)"
+         if probe["keyring"] else "keyctl unavailable"),
     ]
-    _PROTECTIONS = rows
+    _PROTECTIONS[mode] = rows
     return rows
 
 
-def _probe_namespaces() -> tuple[bool, str]:
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _probe() -> tuple[dict, str]:
+    """What a child could set up here, tried in a throwaway process: (what worked, why not)."""
     code = ("import sys; sys.path.insert(0, %r); from grader.sandbox import _probe_main; _probe_main()"
             % str(Path(__file__).resolve().parent.parent))
+    found = {"namespaces": False, "seccomp": False, "keyring": False}
     try:
         proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
-        return False, f"probe failed: {exc}"
-    if proc.returncode == 0:
-        return True, ""
-    return False, (proc.stdout.strip() or proc.stderr.strip()[-200:] or "namespaces unavailable")
+        return found, f"probe failed: {exc}"
+    lines = proc.stdout.strip().splitlines()
+    try:
+        found.update(json.loads(lines[-1]))
+    except (IndexError, ValueError, TypeError):
+        return found, (proc.stderr.strip()[-200:] or "probe failed")
+    return found, ("" if found["namespaces"] else (" ".join(lines[:-1]) or "namespaces unavailable"))
 
 
 def _probe_main() -> None:
-    """In a throwaway process: can we unshare what `confine` needs? Exit 0 if so."""
+    """In a throwaway process: can we unshare what `confine` needs, join a fresh keyring and
+    install the seccomp filter? Prints why not, then a JSON line of what worked."""
+    found = {}
     try:
         _unshare_namespaces()
+        found["namespaces"] = True
     except SandboxError as exc:
         print(exc)
-        os._exit(1)
+        found["namespaces"] = False
+    try:
+        new_session_keyring()
+        found["keyring"] = True
+    except SandboxError:
+        found["keyring"] = False
+    try:
+        libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        install_seccomp()
+        found["seccomp"] = True
+    except SandboxError as exc:
+        print(exc)
+        found["seccomp"] = False
+    print(json.dumps(found), flush=True)
     os._exit(0)
 
 
@@ -396,6 +529,124 @@ def _unshare_namespaces() -> None:
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
 
 
+def new_session_keyring() -> None:
+    """Join a fresh, empty session keyring: the grader's session keys (which a process possesses
+    whatever its uid) are out of reach from here on."""
+    KEYCTL_JOIN_SESSION_KEYRING = 1
+    if not sys.platform.startswith("linux"):
+        raise SandboxError("keyrings need Linux")
+    if _syscall("keyctl", ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), None) < 0:
+        err = ctypes.get_errno()
+        raise SandboxError(f"keyctl(JOIN_SESSION_KEYRING): {os.strerror(err)}")
+
+
+# ---- the seccomp filter: what student code never needs is refused with EPERM (libraries see an
+# ordinary "operation not permitted" and degrade), never killed.
+
+#: Syscalls refused outright, by name: namespaces, keys, kernel attack surface (bpf, io_uring,
+#: userfaultfd, perf), other processes' memory, mounts and system administration; file locks and
+#: inotify, which are shared through the read-only binds every child sees (a covert channel
+#: between two students graded at once); setsid (each session would be a scheduler autogroup of
+#: its own, a bigger share of the CPU).
+DENIED_SYSCALLS = (
+    "unshare", "setns", "keyctl", "add_key", "request_key", "bpf", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "userfaultfd", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+    "pidfd_getfd", "perf_event_open", "kexec_load", "kexec_file_load", "mount", "umount2", "pivot_root",
+    "chroot", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+    "init_module", "finit_module", "delete_module", "swapon", "swapoff", "reboot", "acct", "quotactl",
+    "quotactl_fd", "syslog", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "name_to_handle_at", "open_by_handle_at", "lookup_dcookie", "iopl", "ioperm", "vhangup", "uselib",
+    "sethostname", "setdomainname", "fanotify_init", "inotify_init", "inotify_init1", "inotify_add_watch",
+    "flock", "setsid",
+)
+_SECCOMP_NUMBERS = {
+    "x86_64": dict(
+        unshare=272, setns=308, keyctl=250, add_key=248, request_key=249, bpf=321, io_uring_setup=425,
+        io_uring_enter=426, io_uring_register=427, userfaultfd=323, ptrace=101, process_vm_readv=310,
+        process_vm_writev=311, kcmp=312, pidfd_getfd=438, perf_event_open=298, kexec_load=246,
+        kexec_file_load=320, mount=165, umount2=166, pivot_root=155, chroot=161, open_tree=428, move_mount=429,
+        fsopen=430, fsconfig=431, fsmount=432, fspick=433, mount_setattr=442, init_module=175, finit_module=313,
+        delete_module=176, swapon=167, swapoff=168, reboot=169, acct=163, quotactl=179, quotactl_fd=443,
+        syslog=103, settimeofday=164, clock_settime=227, clock_adjtime=305, adjtimex=159, name_to_handle_at=303,
+        open_by_handle_at=304, lookup_dcookie=212, iopl=172, ioperm=173, vhangup=153, uselib=134,
+        sethostname=170, setdomainname=171, fanotify_init=300, inotify_init=253, inotify_init1=294,
+        inotify_add_watch=254, flock=73, setsid=112, clone=56, clone3=435, fcntl=72, socket=41, socketpair=53),
+    "aarch64": dict(  # asm-generic numbers; no inotify_init, iopl, ioperm, uselib there
+        unshare=97, setns=268, keyctl=219, add_key=217, request_key=218, bpf=280, io_uring_setup=425,
+        io_uring_enter=426, io_uring_register=427, userfaultfd=282, ptrace=117, process_vm_readv=270,
+        process_vm_writev=271, kcmp=272, pidfd_getfd=438, perf_event_open=241, kexec_load=104,
+        kexec_file_load=294, mount=40, umount2=39, pivot_root=41, chroot=51, open_tree=428, move_mount=429,
+        fsopen=430, fsconfig=431, fsmount=432, fspick=433, mount_setattr=442, init_module=105, finit_module=273,
+        delete_module=106, swapon=224, swapoff=225, reboot=142, acct=89, quotactl=60, quotactl_fd=443,
+        syslog=116, settimeofday=170, clock_settime=112, clock_adjtime=266, adjtimex=171, name_to_handle_at=264,
+        open_by_handle_at=265, lookup_dcookie=18, vhangup=58, sethostname=161, setdomainname=162,
+        fanotify_init=262, inotify_init1=26, inotify_add_watch=27, flock=32, setsid=157, clone=220, clone3=435,
+        fcntl=25, socket=198, socketpair=199),
+}
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+#: clone flags that make a namespace (NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET)
+CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+#: fcntl commands refused: record locks (F_GETLK/SETLK/SETLKW, the OFD ones), leases and dnotify
+FCNTL_DENIED = (5, 6, 7, 36, 37, 38, 1024, 1025, 1026)
+AF_UNIX = 1
+
+
+def seccomp_program(machine: str | None = None, denied=DENIED_SYSCALLS, guard_args: bool = True) -> bytes:
+    """The classic BPF program of the filter, for this machine's architecture.
+
+    Per syscall: a foreign architecture (32-bit or x32 calls on x86_64) -> EPERM; DENIED_SYSCALLS
+    -> EPERM; clone with a namespace flag -> EPERM (threads and fork stay allowed); clone3 -> ENOSYS
+    (its flags sit in memory a filter cannot read; glibc and torch then fall back to clone);
+    fcntl with a lock, lease or notify command -> EPERM; socket/socketpair other than AF_UNIX ->
+    EPERM; everything else allowed. `denied` and `guard_args` (the fcntl and socket checks) let
+    a test build a container-like filter."""
+    import struct
+
+    machine = machine or platform.machine()
+    numbers = _SECCOMP_NUMBERS.get(machine)
+    if numbers is None:
+        raise SandboxError(f"seccomp: no syscall table for {machine}")
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+    low = 0 if sys.byteorder == "little" else 4  # the low 32 bits of a 64-bit argument
+    arg = lambda i: 16 + 8 * i + low  # noqa: E731 - offsetof(struct seccomp_data, args[i])
+    code: list[tuple[int, int, int, int]] = [
+        (ld, 0, 0, 4), (jeq, 1, 0, _AUDIT_ARCH[machine]), (ret, 0, 0, eperm),
+        (ld, 0, 0, 0),
+    ]
+    if machine == "x86_64":
+        code += [(jge, 0, 1, 0x40000000), (ret, 0, 0, eperm)]  # x32 syscalls
+    for name in denied:
+        if name in numbers:
+            code += [(jeq, 0, 1, numbers[name]), (ret, 0, 0, eperm)]
+    code += [(jeq, 0, 1, numbers["clone3"]), (ret, 0, 0, enosys)]
+    code += [(jeq, 0, 4, numbers["clone"]), (ld, 0, 0, arg(0)), (jset, 0, 1, CLONE_NAMESPACE_FLAGS),
+             (ret, 0, 0, eperm), (ret, 0, 0, allow)]
+    n = len(FCNTL_DENIED)
+    if guard_args:
+        code += [(jeq, 0, n + 3, numbers["fcntl"]), (ld, 0, 0, arg(1))]
+        code += [(jeq, n - i, 0, cmd) for i, cmd in enumerate(FCNTL_DENIED)]
+        code += [(ret, 0, 0, allow), (ret, 0, 0, eperm)]
+        for name in ("socket", "socketpair"):
+            code += [(jeq, 0, 4, numbers[name]), (ld, 0, 0, arg(0)), (jeq, 1, 0, AF_UNIX), (ret, 0, 0, eperm),
+                     (ret, 0, 0, allow)]
+    code += [(ret, 0, 0, allow)]
+    return b"".join(struct.pack("HBBI", op, jt, jf, k) for op, jt, jf, k in code)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp(program: bytes | None = None) -> None:
+    """Install the filter on this process (and everything it starts). Needs NO_NEW_PRIVS set."""
+    program = program or seccomp_program()
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    SECCOMP_MODE_FILTER = 2
+    _check(libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+
+
 def close_fds_except(keep) -> None:
     """Close every descriptor but `keep` (a fork server's child may inherit sockets and pipes)."""
     keep = sorted(set(int(fd) for fd in keep))
@@ -438,11 +689,12 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
     """Confine this (child) process before any student code runs; returns in the worker.
 
     `config` is the request header's `sandbox` field (see `child_config`); without it the child
-    does its best on its own. Failures after the namespaces exist raise SandboxError: the child
-    then reports a grader error and runs nothing.
+    does its best on its own. Failures after the namespaces exist, or of a protection the parent
+    found available here, raise SandboxError: the child then reports a grader error and runs nothing.
+    The last step, right before student code, is the seccomp filter.
     """
     config = dict(config or {})
-    mode = config.get("mode", "on")
+    mode = config.get("mode", "weak")
     if config.get("keep_fds") is not None:
         close_fds_except(config["keep_fds"])
     isolated = False
@@ -451,15 +703,39 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
             _unshare_namespaces()
             isolated = True
         except SandboxError:
-            if mode == "strict":
+            if mode in ("on", "strict"):  # the parent found namespaces here: fail closed
                 raise
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
     if isolated:
         _isolate(limits, workdir, config)  # forks; only the worker returns
-    elif mode != "off" and hasattr(os, "geteuid") and os.geteuid() == 0:
-        _drop_root(workdir, _sandbox_uid(os.getpid()))  # no namespaces (a container without them)
-        APPLIED.append("privilege-drop")
+    elif mode != "off" and sys.platform.startswith("linux"):  # no namespaces (a container without them)
+        if root:
+            _join_cgroups(config.get("cgroups", []))
+        _session_keyring(config)
+        if root:
+            _drop_root(workdir, _sandbox_uid(os.getpid()))
+            APPLIED.append("privilege-drop")
+        libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     apply_rlimits(limits, cuda=bool(config.get("cuda")))
     APPLIED.append("rlimits")
+    if mode != "off" and sys.platform.startswith("linux"):
+        try:
+            install_seccomp()
+            APPLIED.append("seccomp")
+        except SandboxError:
+            if config.get("seccomp"):
+                raise
+
+
+def _session_keyring(config: dict) -> None:
+    """A fresh session keyring, before the uid drop. Where keyctl itself is refused (Docker's
+    seccomp profile), the student cannot reach any keyring either, and this is not an error."""
+    try:
+        new_session_keyring()
+        APPLIED.append("session-keyring")
+    except SandboxError:
+        if config.get("keyring"):
+            raise
 
 
 def _sandbox_uid(pid: int) -> int:
@@ -506,6 +782,7 @@ def _isolate(limits: dict, workdir: str, config: dict) -> None:
         _init_loop(worker, status_w)
     os.close(life_r)
     os.close(status_w)
+    _session_keyring(config)
     if root:
         _drop_root(None, uid)
         APPLIED.append("privilege-drop")

@@ -39,11 +39,16 @@ SECRET = "s3cr3t-token-for-the-adversarial-suite"
 # 2 GB: torch fits, and a memory bomb meets the limit in about a second (touching memory is slow here)
 LIMITS = Limits(time=4.0, load_time=60.0, cpu=30.0, memory_mb=2048, result_mb=64)
 IN_CLI = {"kill_parent.py"}  # would hit this very process if the sandbox failed
+# graded by tests of their own (test_hardening.py): they need a key, a partner or a class around them
+OWN_TESTS = {"keyring_read.py", "lock_channel.py", "setsid_spinners.py", "honest_busy.py"}
 
 NAMESPACES = all(on for name, on, _ in sandbox.protections()
                  if name in ("pid-namespace", "network-namespace", "filesystem-view"))
 needs_namespaces = pytest.mark.skipif(not NAMESPACES, reason="namespaces unavailable here: "
                                       "see 'python -m grader.sandbox' and docs/threat-model.md")
+SECCOMP = dict((name, on) for name, on, _ in sandbox.protections()).get("seccomp", False)
+needs_seccomp = pytest.mark.skipif(not SECCOMP, reason="seccomp filters unavailable here: "
+                                   "see 'python -m grader.sandbox'")
 
 
 class Listener:
@@ -124,7 +129,7 @@ def run(tmp_path_factory):
     subs.mkdir()
     paths = {}
     for src in sorted(SUBMISSIONS.iterdir()):
-        if src.name.startswith(("_", ".")) or src.name in IN_CLI:
+        if src.name.startswith(("_", ".")) or src.name in IN_CLI or src.name in OWN_TESTS:
             continue
         paths[src.name] = materialise(src, subs / src.name, values)
     (paths["symlink_outside"] / "secret.txt").symlink_to(tmp / "secret-outside.txt")
@@ -362,6 +367,23 @@ def test_symlink_out_of_the_submission_is_not_followed(run):
 
 def test_shipped_torch_numpy_and_conftest_never_shadow(run):
     assert_full_marks(result_of(run, "shipped_torch"))
+
+
+@needs_seccomp
+def test_kernel_surface_is_refused(run):
+    """New namespaces, io_uring, userfaultfd, ptrace, bpf, keyctl: each refused with EPERM (seccomp)."""
+    result = result_of(run, "kernel_surface.py")
+    assert_full_marks(result)
+    for name in ("unshare", "clone", "setns", "io_uring_setup", "userfaultfd", "ptrace", "bpf", "keyctl"):
+        assert f"{name}: EPERM" in result.stdout, (name, result.stdout[-2000:])
+    assert "succeeded" not in result.stdout
+
+
+@needs_seccomp
+def test_file_locks_and_inotify_on_shared_files_are_refused(run):
+    result = result_of(run, "file_locks.py")
+    assert_full_marks(result)
+    assert "flock" in result.stdout and "Operation not permitted" in result.stdout
 
 
 # ---------------------------------------------------------------- harming the grader or others

@@ -61,6 +61,9 @@ def source_location(filename: str, lineno: int | None, sep: str = " ") -> str:
     return notebook
 
 
+MAX_MESSAGE = 2000  #: characters of a student's exception message sent back
+
+
 def short_traceback(exc: BaseException, filenames: set[str]) -> str:
     """The exception with only the frames from the student's own files."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
@@ -68,7 +71,9 @@ def short_traceback(exc: BaseException, filenames: set[str]) -> str:
     lines = [f"  {source_location(f.filename, f.lineno, ', ')}, in {f.name}: {(f.line or '').strip()[:200]}"
              for f in frames[-5:]]
     head = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return head[:2000] + ("\n" + "\n".join(lines) if lines else "")
+    if len(head) > MAX_MESSAGE:
+        head = head[:MAX_MESSAGE] + f" [... {len(head) - MAX_MESSAGE} more characters not shown]"
+    return head + ("\n" + "\n".join(lines) if lines else "")
 
 
 def load_failure(exc: BaseException, filename: str) -> str:
@@ -82,7 +87,7 @@ def load_failure(exc: BaseException, filename: str) -> str:
     else:
         where = filename
     cause = describe_exit(exc) or (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    text = f"{where}: {cause[:2000]}\n(raised while the file was loaded, so no test could run)"
+    text = f"{where}: {cause[:MAX_MESSAGE]}\n(raised while the file was loaded, so no test could run)"
     if len(frames) > 1:
         text += "\n" + "\n".join(f"  {source_location(f.filename, f.lineno, ', ')}, in {f.name}: {(f.line or '').strip()[:200]}"
                                   for f in frames[-5:])

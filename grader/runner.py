@@ -55,6 +55,7 @@ class Call:
     time_limit: float | None = None
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
     timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/performance.py)
+    check_inputs: bool = False  #: the child reports which arguments the call changed in place
 
 
 @dataclass
@@ -85,6 +86,8 @@ class CaseRun:
     timing: dict | None = None  #: a speed test's measurements: {"best", "median", "runs"} in seconds
     #: where each tensor of `value` was in the child ({"output[0]": "cuda:0"}); `value` itself is on the CPU
     devices: dict[str, str] = field(default_factory=dict)
+    #: arguments the call changed in place, as the child reported them: positions and keyword names
+    mutated: list = field(default_factory=list)
 
 
 @dataclass
@@ -144,7 +147,7 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
               "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
     payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
-                "timing": c.timing} for c in calls]
+                "timing": c.timing, "check_inputs": c.check_inputs} for c in calls]
     return codec.encode(payload, header=header)
 
 
@@ -266,7 +269,8 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                             message=str(header.get("message", "")),
                             seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
                             timing=read_timing(header.get("timing")),
-                            devices=header["tensor_devices"] if status is RunStatus.OK else {}))
+                            devices=header["tensor_devices"] if status is RunStatus.OK else {},
+                            mutated=read_mutated(header.get("mutated")) if status is RunStatus.OK else []))
                         if status is RunStatus.MEMORY:
                             attempt.limit_hit = "memory"
                         deadline = case_deadline()
@@ -288,6 +292,13 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                 return attempt
     finally:
         sel.close()
+
+
+def read_mutated(data) -> list:
+    """The changed arguments a case frame lists, if well formed (a few ints and short names)."""
+    if not isinstance(data, list) or len(data) > 64:
+        return []
+    return [x for x in data if (type(x) is int and 0 <= x < 1024) or (type(x) is str and len(x) <= 100)]
 
 
 def read_timing(data) -> dict | None:

@@ -144,7 +144,7 @@ def make_call(problem: Problem, case: dict, args: list[Argument], device: str = 
     """The child's call for one case on one device."""
     return Call(name=test_name(case["name"], device), args=[a.value for a in args if not a.keyword],
                 kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
-                time_limit=case.get("time_limit"), device=device)
+                time_limit=case.get("time_limit"), device=device, check_inputs=bool(strictness(problem)["pure"]))
 
 
 def test_name(case_name: str, device: str) -> str:
@@ -247,12 +247,45 @@ def arguments_dict(args: list[Argument] | None) -> dict:
     return {a.name: a.value for a in args or []}
 
 
+#: A problem's `strictness` when the spec leaves a setting out: never fail correct math.
+STRICTNESS_DEFAULTS = {"numbers": "any", "dtype": "test", "pure": False, "weight": 0.5}
+
+
+def strictness(problem: Problem) -> dict:
+    """The problem's strictness policy (docs/writing-problems.md, "Strictness"):
+    numbers: which number types count as a number (grader.compare.NUMBER_POLICIES);
+    dtype: "ignore" (any float dtype, values at the coarser precision), "test" (the same, and
+    keeping the dtype is its own test "keeps dtype") or "strict" (another dtype fails the case);
+    pure: the function must leave its inputs unchanged (its own test "leaves inputs unchanged");
+    weight: the weight of each of those tests, against a case's default weight of 1."""
+    return {**STRICTNESS_DEFAULTS, **problem.spec.get("strictness", {})}
+
+
+def policy_tests(problem: Problem, prepared: list[PreparedCase]) -> list[str]:
+    """The problem-level tests the policy adds after the cases: "keeps dtype" where float arrays
+    or tensors are expected and the dtype is graded on its own, "leaves inputs unchanged"."""
+    policy, names = strictness(problem), []
+    if policy["dtype"] == "test" and any(cmp.dtype_differences(p.expected, p.expected)[0]
+                                         for p in prepared if not p.speed and not p.skipped):
+        names.append(KEEPS_DTYPE)
+    if policy["pure"]:
+        names.append(LEAVES_INPUTS)
+    return names
+
+
+KEEPS_DTYPE = "keeps dtype"
+LEAVES_INPUTS = "leaves inputs unchanged"
+
+
 def check_output(problem: Problem, case: dict, actual, expected, args: list[Argument] | None = None,
-                 against: str = "reference", loosen_to: str | None = None) -> str | None:
+                 against: str = "reference", loosen_to: str | None = None, dtypes: str | None = None) -> str | None:
     """None when `actual` is right, else a message saying what differs, where and by how much.
 
     `args` are the case's arguments (statistical comparators need them); `against` is
-    "mistake" when `expected` is a known mistake's output (see grader.comparators)."""
+    "mistake" when `expected` is a known mistake's output (see grader.comparators). Number
+    types and float dtypes are held as the problem's strictness says, or `dtypes` ("strict")."""
+    policy = strictness(problem)
+    dtypes = dtypes or ("strict" if policy["dtype"] == "strict" else "loose")
     comparator = problem.spec.get("comparator", "tolerance")
     if comparator == "exact":
         overrides = {k: {"rtol": 0.0, "atol": 0.0} for k in
@@ -264,7 +297,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
 
         return run_comparator(problem, case, comparator, actual, expected, overrides,
                               args=arguments_dict(args), against=against)
-    mismatch = cmp.compare(actual, expected, overrides=overrides)
+    mismatch = cmp.compare(actual, expected, overrides=overrides, numbers=policy["numbers"], dtypes=dtypes)
     return mismatch.message if mismatch else None
 
 
@@ -278,22 +311,27 @@ def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actua
     (float64 returned for float32 input) carries float32 round-off in its own order."""
     loosen_to = coarsest_float_dtype(prepared.expected)
     for mistake in problem.spec.get("mistakes", []):
-        if mistake["name"] not in prepared.mistake_outputs:
-            func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
-            precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
-            try:
-                wrong = evaluate(func, prepared.args, precision,
-                                 f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
-            except SpecError:
-                wrong = _CANNOT_RUN
-            prepared.mistake_outputs[mistake["name"]] = wrong
-        wrong = prepared.mistake_outputs[mistake["name"]]
+        wrong = mistake_output(problem, bank, prepared, mistake)
         if wrong is _CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
                         loosen_to=loosen_to) is None:
             return mistake
     return None
+
+
+def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: dict):
+    """A known mistake's output on a case (_CANNOT_RUN if it raised), computed once per case."""
+    if mistake["name"] not in prepared.mistake_outputs:
+        func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
+        precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
+        try:
+            wrong = evaluate(func, prepared.args, precision,
+                             f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
+        except SpecError:
+            wrong = _CANNOT_RUN
+        prepared.mistake_outputs[mistake["name"]] = wrong
+    return prepared.mistake_outputs[mistake["name"]]
 
 
 # ---------------------------------------------------------------- grading
@@ -344,7 +382,9 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     prepared = prepared if prepared is not None else prepare_cases(problem, bank, seed, device)
     skipped = [p for p in prepared if p.skipped]
     prepared = [p for p in prepared if not p.skipped]
-    max_scores = split_points(problem.points, [p.weight for p in prepared])
+    extra = policy_tests(problem, prepared)
+    max_scores = split_points(problem.points, [p.weight for p in prepared] + [strictness(problem)["weight"]] * len(extra))
+    max_scores, extra_scores = max_scores[:len(prepared)], max_scores[len(prepared):]
     module = find_module(submission, problem.entry_point, module_name)
     result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
                            tests=[], kind=problem.kind, submission=submission.label, seed=seed, student=student,
@@ -366,6 +406,8 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
             runs = {r.name: r for r in run.cases}
             result.tests = [_test_result(problem, bank, p, runs[p.name], m, seed)
                             for p, m in zip(prepared, max_scores)]
+            result.tests += [_policy_test(name, problem, bank, prepared, runs, result.tests, m)
+                             for name, m in zip(extra, extra_scores)]
             for index, p in enumerate(prepared):
                 if p.speed and result.tests[index].passed:
                     result.grader_error |= _judge_speed(problem, bank, executor, base, p, runs[p.name],
@@ -375,6 +417,9 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,
                                    output=f"not run: {error.splitlines()[0]}", outcome="not_run", device=p.device)
                         for p, m in zip(prepared, max_scores)]
+        result.tests += [TestResult(name=name, score=0.0, max_score=m, status=Status.FAILED, visible=False,
+                                    output=f"not run: {error.splitlines()[0]}", outcome="not_run")
+                         for name, m in zip(extra, extra_scores)]
     result.skipped = [TestResult(name=p.name, score=0.0, max_score=0.0, status=Status.SKIPPED, visible=p.visible,
                                  output=f"skipped: {p.skipped}", outcome="skipped", device=p.device)
                       for p in skipped]
@@ -395,6 +440,8 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
     if run.status is not RunStatus.OK:
         test.outcome = RUN_OUTCOMES[run.status]
         test.output = f"{prepared.call.text}: {run.message}" if run.status is RunStatus.EXCEPTION else run.message
+        if run.status is RunStatus.EXCEPTION:
+            test.output += exception_hint(run.message)
         return test
     message = check_output(problem, prepared.case, run.value, prepared.expected, prepared.args)
     misplaced = device_mismatch(prepared, run)
@@ -422,6 +469,93 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
     lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.case['name']}{seed_flag}")
     test.output = "\n".join(lines)
     return test
+
+
+#: Errors whose cause students rarely see from the message alone: (text in the error, hint).
+EXCEPTION_HINTS = [
+    ("'float' object cannot be interpreted as an integer",
+     "/ always gives a float in Python 3 (range(n / 2) fails); use // for integer division"),
+    ("slice indices must be integers",
+     "/ always gives a float in Python 3; use // for an index or a slice bound"),
+    ("only integers, slices", "/ always gives a float in Python 3; use // for an index"),
+    ("name 'xrange' is not defined", "xrange is Python 2; use range"),
+    ("has no attribute 'iteritems'", "dict.iteritems() is Python 2; use .items()"),
+    ("has no attribute 'has_key'", "dict.has_key(k) is Python 2; use k in d"),
+]
+
+
+def exception_hint(message: str) -> str:
+    """A hint line for an error with a well-known cause (Python 2 idioms), or ""."""
+    first = message.splitlines()[0] if message else ""
+    for text, hint in EXCEPTION_HINTS:
+        if text in first:
+            return f"\nHint: {hint}."
+    return ""
+
+
+def _cast_hint(problem: Problem, dtype: str) -> str:
+    """What to write to keep a dtype, with the problem's first array input as the example."""
+    first = next((name for name, spec in problem.spec.get("inputs", {}).items() if spec.get("type") == "tensor"),
+                 "x")
+    if problem.framework == "numpy":
+        return f"return out.astype({first}.dtype) (or build out with dtype={first}.dtype, e.g. np.zeros_like({first}))"
+    return f"return out.to({first}.dtype) (or build it with dtype={first}.dtype, e.g. torch.zeros_like({first}))"
+
+
+def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[PreparedCase], runs: dict,
+                 tests: list[TestResult], max_score: float) -> TestResult:
+    """A test the strictness policy adds after the cases (see policy_tests); it passes when at
+    least one case returned a value and no case broke the rule."""
+    test = TestResult(name=name, score=0.0, max_score=max_score, status=Status.FAILED, visible=False,
+                      outcome="wrong")
+    checked, failure, broken = 0, None, []
+    for p, case_test in zip(prepared, tests):
+        run = runs[p.name]
+        if p.speed or run.status is not RunStatus.OK:
+            continue
+        if name == KEEPS_DTYPE:
+            n, differences = cmp.dtype_differences(run.value, p.expected)
+            checked += n > 0
+            broken += [p.name] if differences else []
+            if differences and failure is None:
+                path, got, want = differences[0]
+                failure = (f"case '{p.name}': {path} has dtype {got}, expected {want}"
+                           + (" (the values are right at that precision)" if case_test.passed else "")
+                           + f"; keep the dtype of the inputs: {_cast_hint(problem, want)}")
+                mistake = _dtype_mistake(problem, bank, p, run.value)
+                if mistake:
+                    test.mistake = mistake["name"]
+                    failure += f"\nThis matches a known mistake ({mistake['name']}): {mistake['feedback']}"
+        else:
+            checked += 1
+            broken += [p.name] if run.mutated else []
+            if run.mutated and failure is None:
+                positional = [a.name for a in p.args if not a.keyword]
+                names = [positional[i] if type(i) is int and i < len(positional) else str(i) for i in run.mutated]
+                failure = (f"case '{p.name}': your function changed its input {', '.join(map(repr, names))} in place; "
+                           f"the caller's arrays must stay as they were. Work on a copy ({names[0]}.copy() in "
+                           f"NumPy, {names[0]}.clone() in torch) or build a new array instead of assigning into it")
+    if failure is None and checked:
+        test.status, test.score, test.outcome = Status.PASSED, max_score, "passed"
+        return test
+    if len(broken) > 1:
+        failure += f"\n(the same in {len(broken) - 1} more case{'s' if len(broken) > 2 else ''}: {', '.join(broken[1:6])}" \
+                   + (", ..." if len(broken) > 6 else "") + ")"
+    test.output = failure or "not checked: no case returned a value to check"
+    return test
+
+
+def _dtype_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
+    """The first known mistake that changes the output's dtype the way the student's does."""
+    for mistake in problem.spec.get("mistakes", []):
+        wrong = mistake_output(problem, bank, prepared, mistake)
+        if wrong is _CANNOT_RUN or not cmp.dtype_differences(wrong, prepared.expected)[1]:
+            continue
+        if not cmp.dtype_differences(actual, wrong)[1] and \
+                check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
+                             loosen_to=coarsest_float_dtype(prepared.expected)) is None:
+            return mistake
+    return None
 
 
 def device_mismatch(prepared: PreparedCase, run: CaseRun) -> str | None:

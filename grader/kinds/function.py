@@ -297,7 +297,8 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
 
         return run_comparator(problem, case, comparator, actual, expected, overrides,
                               args=arguments_dict(args), against=against)
-    mismatch = cmp.compare(actual, expected, overrides=overrides, numbers=policy["numbers"], dtypes=dtypes)
+    mismatch = cmp.compare(actual, expected, overrides=overrides, numbers=policy["numbers"], dtypes=dtypes,
+                           nonfinite_alike=against == "mistake")
     return mismatch.message if mismatch else None
 
 
@@ -305,19 +306,78 @@ _CANNOT_RUN = object()  # a mistake that raised on a case
 
 
 def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
-    """The first known mistake whose output on this case equals the student's.
+    """The first known mistake whose output on this case equals the student's."""
+    found = matching_mistakes(problem, bank, prepared, actual)
+    return found[0] if found else None
+
+
+def matching_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[dict]:
+    """Every known mistake whose output on this case equals the student's, in the spec's order.
 
     Matching uses the tolerance of the expected output's coarsest dtype: a dtype mistake
-    (float64 returned for float32 input) carries float32 round-off in its own order."""
+    (float64 returned for float32 input) carries float32 round-off in its own order. Two
+    non-finite values match whatever they are: one overflow gives inf on one machine or
+    formulation and NaN on another."""
     loosen_to = coarsest_float_dtype(prepared.expected)
+    found = []
     for mistake in problem.spec.get("mistakes", []):
         wrong = mistake_output(problem, bank, prepared, mistake)
         if wrong is _CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
                         loosen_to=loosen_to) is None:
-            return mistake
-    return None
+            found.append(mistake)
+    return found
+
+
+def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[dict]:
+    """Two known mistakes made at once: the first pair (in the spec's order) that between them
+    explain every wrong number of the student's output, each explaining some the other does not
+    (no answer () where the output's structure differs from the expected one)."""
+    overrides = tolerance_overrides(problem, prepared.case, coarsest_float_dtype(prepared.expected))
+    right = cmp.agreement(actual, prepared.expected, overrides)
+    if right is None or right.all():
+        return []
+    wrong = ~right
+    explains = []
+    for mistake in problem.spec.get("mistakes", []):
+        output = mistake_output(problem, bank, prepared, mistake)
+        mask = None if output is _CANNOT_RUN else cmp.agreement(actual, output, overrides)
+        if mask is not None and (mask & wrong).any():
+            explains.append((mistake, mask & wrong))
+    for i, (first, a) in enumerate(explains):
+        for second, b in explains[i + 1:]:
+            if not (wrong & ~(a | b)).any() and (a & ~b).any() and (b & ~a).any():
+                return [first, second]
+    return []
+
+
+def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, TestResult, Any]]) -> None:
+    """Name the known mistake behind each wrong test, weighing the evidence of every case.
+
+    `wrong` holds (case, its failed test, the student's output). When several mistakes fit a
+    case, the one that fits the most of the student's wrong cases (hidden ones included) is
+    named, the spec's order breaking ties; a case no single mistake fits may be two at once
+    (combined_mistakes). The feedback goes before the test's last line ("Rebuild this case")."""
+    candidates = [matching_mistakes(problem, bank, p, value) for p, _, value in wrong]
+    fits = {}
+    for found in candidates:
+        for mistake in found:
+            fits[mistake["name"]] = fits.get(mistake["name"], 0) + 1
+    for (p, test, value), found in zip(wrong, candidates):
+        if found:
+            best = max(found, key=lambda m: fits[m["name"]])  # max keeps the first of equals
+            test.mistake = best["name"]
+            line = f"This matches a known mistake ({best['name']}): {best['feedback']}"
+        else:
+            pair = combined_mistakes(problem, bank, p, value)
+            if not pair:
+                continue
+            test.mistake = "+".join(m["name"] for m in pair)
+            line = (f"This looks like two known mistakes at once ({pair[0]['name']} and {pair[1]['name']}): "
+                    f"{pair[0]['feedback']} Also: {pair[1]['feedback']}")
+        head, _, rebuild = test.output.rpartition("\n")
+        test.output = f"{head}\n{line}\n{rebuild}" if head else f"{line}\n{rebuild}"
 
 
 def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: dict):
@@ -406,6 +466,8 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
             runs = {r.name: r for r in run.cases}
             result.tests = [_test_result(problem, bank, p, runs[p.name], m, seed)
                             for p, m in zip(prepared, max_scores)]
+            name_mistakes(problem, bank, [(p, t, runs[p.name].value) for p, t in zip(prepared, result.tests)
+                                          if t.outcome == "wrong" and not p.speed])
             result.tests += [_policy_test(name, problem, bank, prepared, runs, result.tests, m)
                              for name, m in zip(extra, extra_scores)]
             for index, p in enumerate(prepared):
@@ -460,11 +522,7 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         test.output = (f"not timed: the output is wrong (see the test '{test_name(prepared.case['name'], prepared.device)}'); "
                        "only a right answer is timed")
         return test
-    mistake = matching_mistake(problem, bank, prepared, run.value)
-    lines = [message]
-    if mistake:
-        test.mistake = mistake["name"]
-        lines.append(f"This matches a known mistake ({mistake['name']}): {mistake['feedback']}")
+    lines = [message]  # the known mistake it matches, if any, is added by name_mistakes
     seed_flag = f" --seed {seed}" if seed else ""
     lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.case['name']}{seed_flag}")
     test.output = "\n".join(lines)
@@ -604,8 +662,9 @@ def _judge_speed(problem: Problem, bank: Bank, executor: Executor, limits: Limit
 def _add_problem_feedback(problem: Problem, result: ProblemResult) -> None:
     seen = []
     for test in result.tests:
-        if test.mistake and test.mistake not in seen:
-            seen.append(test.mistake)
+        for name in (test.mistake or "").split("+"):  # "a+b": two mistakes at once
+            if name and name not in seen:
+                seen.append(name)
     for mistake in problem.spec.get("mistakes", []):
         if mistake["name"] in seen and mistake.get("hint"):
             result.feedback.append(f"Hint ({mistake['name']}): {mistake['hint']}")

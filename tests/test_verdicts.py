@@ -172,6 +172,25 @@ def test_adam_formulations_all_get_full_marks(cli, submission, form):
         assert data["score"] == data["max_score"], (seed, failed(data))
 
 
+def _form_source(path: Path, form: str, entry_point: str, header: str) -> str:
+    """One formulation from a tests/formulations file, renamed to the entry point."""
+    import ast
+
+    module = ast.parse(path.read_text(encoding="utf-8"))
+    funcs = {node.name: node for node in module.body if isinstance(node, ast.FunctionDef)}
+    funcs[form].name = entry_point
+    helpers = [ast.unparse(f) for name, f in funcs.items() if name != form]
+    return header + "\n\n" + "\n\n".join(helpers + [ast.unparse(funcs[form])]) + "\n"
+
+
+@pytest.mark.parametrize("form", ["batchnorm_backward_graph", "batchnorm_backward_compact",
+                                  "batchnorm_backward_einsum_loops"])
+def test_batchnorm_backward_formulations_all_get_full_marks(cli, submission, form):
+    source = _form_source(FORMS / "batchnorm_backward_forms.py", form, "batchnorm_backward", "import numpy as np")
+    data = check(cli, submission, "batchnorm-backward-numpy", source, "--seed", "5")
+    assert data["score"] == data["max_score"], failed(data)
+
+
 def test_eps_inside_the_square_root_still_fails_adam(cli, submission):
     data = check(cli, submission, "adam-step", """
         import torch

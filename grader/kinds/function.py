@@ -318,16 +318,24 @@ def matching_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actu
     (float64 returned for float32 input) carries float32 round-off in its own order. Two
     non-finite values match whatever they are: one overflow gives inf on one machine or
     formulation and NaN on another."""
+    return [mistake for mistake, _ in _matches(problem, bank, prepared, actual)]
+
+
+def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[tuple[dict, bool]]:
+    """(mistake, exact) for every mistake that matches: exact ones first (their inf and NaN
+    where the student's are), then those that match only with any non-finite values alike."""
     loosen_to = coarsest_float_dtype(prepared.expected)
-    found = []
+    exact, loose = [], []
     for mistake in problem.spec.get("mistakes", []):
         wrong = mistake_output(problem, bank, prepared, mistake)
         if wrong is _CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
                         loosen_to=loosen_to) is None:
-            found.append(mistake)
-    return found
+            same = cmp.compare(actual, wrong, overrides=tolerance_overrides(problem, prepared.case, loosen_to),
+                               numbers=strictness(problem)["numbers"], dtypes="loose") is None
+            (exact if same else loose).append((mistake, same))
+    return exact + loose
 
 
 def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[dict]:
@@ -359,12 +367,14 @@ def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, 
     case, the one that fits the most of the student's wrong cases (hidden ones included) is
     named, the spec's order breaking ties; a case no single mistake fits may be two at once
     (combined_mistakes). The feedback goes before the test's last line ("Rebuild this case")."""
-    candidates = [matching_mistakes(problem, bank, p, value) for p, _, value in wrong]
-    fits = {}
+    candidates = [_matches(problem, bank, p, value) for p, _, value in wrong]
+    fits = {}  # name -> (cases it fits, cases it fits with the same inf and NaN)
     for found in candidates:
-        for mistake in found:
-            fits[mistake["name"]] = fits.get(mistake["name"], 0) + 1
+        for mistake, exact in found:
+            count, exact_count = fits.get(mistake["name"], (0, 0))
+            fits[mistake["name"]] = (count + 1, exact_count + exact)
     for (p, test, value), found in zip(wrong, candidates):
+        found = [mistake for mistake, _ in found]
         if found:
             best = max(found, key=lambda m: fits[m["name"]])  # max keeps the first of equals
             test.mistake = best["name"]
@@ -468,20 +478,22 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
                             for p, m in zip(prepared, max_scores)]
             name_mistakes(problem, bank, [(p, t, runs[p.name].value) for p, t in zip(prepared, result.tests)
                                           if t.outcome == "wrong" and not p.speed])
-            result.tests += [_policy_test(name, problem, bank, prepared, runs, result.tests, m)
-                             for name, m in zip(extra, extra_scores)]
             for index, p in enumerate(prepared):
                 if p.speed and result.tests[index].passed:
                     result.grader_error |= _judge_speed(problem, bank, executor, base, p, runs[p.name],
                                                         result.tests[index])
+            result.tests = _with_policy_tests(result.tests, prepared, [
+                _policy_test(name, problem, bank, prepared, runs, result.tests, m)
+                for name, m in zip(extra, extra_scores)])
     if error is not None:
         result.error = error
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,
                                    output=f"not run: {error.splitlines()[0]}", outcome="not_run", device=p.device)
                         for p, m in zip(prepared, max_scores)]
-        result.tests += [TestResult(name=name, score=0.0, max_score=m, status=Status.FAILED, visible=False,
-                                    output=f"not run: {error.splitlines()[0]}", outcome="not_run")
-                         for name, m in zip(extra, extra_scores)]
+        result.tests = _with_policy_tests(result.tests, prepared, [
+            TestResult(name=name, score=0.0, max_score=m, status=Status.FAILED, visible=False,
+                       output=f"not run: {error.splitlines()[0]}", outcome="not_run")
+            for name, m in zip(extra, extra_scores)])
     result.skipped = [TestResult(name=p.name, score=0.0, max_score=0.0, status=Status.SKIPPED, visible=p.visible,
                                  output=f"skipped: {p.skipped}", outcome="skipped", device=p.device)
                       for p in skipped]
@@ -558,6 +570,18 @@ def _cast_hint(problem: Problem, dtype: str) -> str:
     if problem.framework == "numpy":
         return f"return out.astype({first}.dtype) (or build out with dtype={first}.dtype, e.g. np.zeros_like({first}))"
     return f"return out.to({first}.dtype) (or build it with dtype={first}.dtype, e.g. torch.zeros_like({first}))"
+
+
+def _with_policy_tests(tests: list[TestResult], prepared: list[PreparedCase],
+                       extra: list[TestResult]) -> list[TestResult]:
+    """The case tests with the policy's tests after the correctness cases, before the speed
+    tests (which stay last); a policy test's device is the cases' when they share one."""
+    devices = {p.device for p in prepared}
+    device = devices.pop() if len(devices) == 1 else None
+    for test in extra:
+        test.device = device
+    at = next((i for i, p in enumerate(prepared) if p.speed), len(prepared))
+    return tests[:at] + extra + tests[at:]
 
 
 def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[PreparedCase], runs: dict,

@@ -351,7 +351,8 @@ def _as_number(a, want: type, numbers: str):
         value, dtype = a, "float" if type(a) is float else None
     elif _is_numpy_scalar(a) or (_is_ndarray(a) and a.ndim == 0):
         value, dtype = a.item(), a.dtype.name
-    elif numbers == "any" and _is_tensor(a) and a.dim() == 0 and not a.is_complex() and a.layout == torch.strided:
+    elif numbers == "any" and _is_tensor(a) and a.dim() == 0 and not a.is_complex() and a.layout == torch.strided \
+            and a.device.type == "cpu":
         value, dtype = a.detach().cpu().item(), str(a.dtype).removeprefix("torch.")
     else:
         return None

@@ -411,3 +411,35 @@ def test_agreement_treats_any_two_non_finite_values_alike():
     assert cmp.agreement(np.zeros(3), np.zeros(4)) is None
     assert cmp.compare(np.array([np.inf]), np.array([np.nan]), nonfinite_alike=True) is None
     assert cmp.compare(np.array([np.inf]), np.array([np.nan])) is not None
+
+
+@pytest.mark.parametrize("actual, numbers, ok", [
+    (np.float32(0.25), "numpy", True),
+    (np.array(0.25), "numpy", True),
+    (np.float32(0.25), "python", False),
+    ("torch0d", "numpy", False),
+    ("torch0d", "any", True),
+    (1, "any", False),          # 1 is a number, but not 0.25
+    (np.float32(0.2500001), "numpy", True),   # within float32's tolerance
+])
+def test_number_policies(actual, numbers, ok):
+    import torch
+
+    from grader import compare as cmp
+
+    if actual == "torch0d":
+        actual = torch.tensor(0.25)
+    mismatch = cmp.compare(actual, 0.25, numbers=numbers)
+    assert (mismatch is None) is ok, mismatch
+
+
+def test_loose_dtypes_compare_at_the_coarser_precision():
+    from grader import compare as cmp
+
+    expected = np.array([1.0, 2.0], dtype=np.float32)
+    close_in_float32 = np.array([1.0 + 1e-7, 2.0], dtype=np.float64)
+    assert cmp.compare(close_in_float32, expected, dtypes="loose") is None
+    assert cmp.compare(close_in_float32, expected).kind == "dtype"
+    assert cmp.compare(np.array([1.1, 2.0]), expected, dtypes="loose").kind == "value"
+    assert cmp.compare(np.array([1, 2]), expected, dtypes="loose").kind == "dtype"  # ints are not a precision
+    assert cmp.dtype_differences((close_in_float32, 3), (expected, 3)) == (1, [("output[0]", "float64", "float32")])

@@ -593,7 +593,7 @@ def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[Prepare
     least one case returned a value and no case broke the rule."""
     test = TestResult(name=name, score=0.0, max_score=max_score, status=Status.FAILED, visible=False,
                       outcome="wrong")
-    checked, failure, broken = 0, None, []
+    checked, failure, broken, named = 0, None, [], ""
     for p, case_test in zip(prepared, tests):
         run = runs[p.name]
         if p.speed or run.status is not RunStatus.OK:
@@ -610,7 +610,7 @@ def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[Prepare
                 mistake = _dtype_mistake(problem, bank, p, run.value)
                 if mistake:
                     test.mistake = mistake["name"]
-                    failure += f"\nThis matches a known mistake ({mistake['name']}): {mistake['feedback']}"
+                    named = f"\nThis matches a known mistake ({mistake['name']}): {mistake['feedback']}"
         else:
             checked += 1
             broken += [p.name] if run.mutated else []
@@ -626,7 +626,7 @@ def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[Prepare
     if len(broken) > 1:
         failure += f"\n(the same in {len(broken) - 1} more case{'s' if len(broken) > 2 else ''}: {', '.join(broken[1:6])}" \
                    + (", ..." if len(broken) > 6 else "") + ")"
-    test.output = failure or "not checked: no case returned a value to check"
+    test.output = (failure + named) if failure else "not checked: no case returned a value to check"
     return test
 
 

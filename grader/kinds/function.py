@@ -590,7 +590,9 @@ def _with_policy_tests(tests: list[TestResult], prepared: list[PreparedCase],
 def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[PreparedCase], runs: dict,
                  tests: list[TestResult], max_score: float) -> TestResult:
     """A test the strictness policy adds after the cases (see policy_tests); it passes when at
-    least one case returned a value and no case broke the rule."""
+    least one case returned the right values and no case broke the rule. When no case did, it
+    was not checked, and it fails the way the first case did (a wrong or broken submission
+    earns nothing from the policy)."""
     test = TestResult(name=name, score=0.0, max_score=max_score, status=Status.FAILED, visible=False,
                       outcome="wrong")
     checked, failure, broken, named = 0, None, [], ""
@@ -600,7 +602,7 @@ def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[Prepare
             continue
         if name == KEEPS_DTYPE:
             n, differences = cmp.dtype_differences(run.value, p.expected)
-            checked += n > 0
+            checked += n > 0 and case_test.passed
             broken += [p.name] if differences else []
             if differences and failure is None:
                 path, got, want = differences[0]
@@ -612,7 +614,7 @@ def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[Prepare
                     test.mistake = mistake["name"]
                     named = f"\nThis matches a known mistake ({mistake['name']}): {mistake['feedback']}"
         else:
-            checked += 1
+            checked += case_test.passed
             broken += [p.name] if run.mutated else []
             if run.mutated and failure is None:
                 positional = [a.name for a in p.args if not a.keyword]
@@ -626,7 +628,13 @@ def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[Prepare
     if len(broken) > 1:
         failure += f"\n(the same in {len(broken) - 1} more case{'s' if len(broken) > 2 else ''}: {', '.join(broken[1:6])}" \
                    + (", ..." if len(broken) > 6 else "") + ")"
-    test.output = (failure + named) if failure else "not checked: no case returned a value to check"
+    if failure:
+        test.output = failure + named
+    else:  # nothing to check: no case returned the right values
+        first = next((t for p, t in zip(prepared, tests) if not p.speed), None)
+        test.outcome = first.outcome if first else "not_run"
+        test.output = "not checked, as no case returned the right values" + (
+            f"; the first case: {first.output}" if first else "")
     return test
 
 

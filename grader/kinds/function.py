@@ -263,9 +263,11 @@ def strictness(problem: Problem) -> dict:
 
 def policy_tests(problem: Problem, prepared: list[PreparedCase]) -> list[str]:
     """The problem-level tests the policy adds after the cases: "keeps dtype" where float arrays
-    or tensors are expected and the dtype is graded on its own, "leaves inputs unchanged"."""
+    or tensors are expected and the dtype is graded on its own, "leaves inputs unchanged".
+    A comparator mapping (set, permutation, dropout, ...) checks dtypes itself, strictly, so it
+    gets no "keeps dtype" test (a dtype slip would cost twice)."""
     policy, names = strictness(problem), []
-    if policy["dtype"] == "test" and any(cmp.dtype_differences(p.expected, p.expected)[0]
+    if policy["dtype"] == "test" and not isinstance(problem.spec.get("comparator"), dict) and any(cmp.dtype_differences(p.expected, p.expected)[0]
                                          for p in prepared if not p.speed and not p.skipped):
         names.append(KEEPS_DTYPE)
     if policy["pure"]:

@@ -31,6 +31,8 @@ from .errors import ExitCode, UsageError
               help="With --single: print the GitHub Classroom runner result (base64 JSON) and set the step "
                    "output 'result' when $GITHUB_OUTPUT is set.")
 @click.option("--progress/--no-progress", "show_progress", default=True, help="Show progress on stderr.")
+@click.option("--report/--no-report", "html_report", default=True,
+              help="Write OUT/report.html, the class report with plots and near-copies (needs matplotlib; not with --single).")
 @click.option("--executor", "executor_kind", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
               help="fork: a warm fork server; fresh: a new Python per job (slow; for comparison).")
 @limit_options
@@ -39,12 +41,12 @@ from .errors import ExitCode, UsageError
 @handle_errors
 def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out: Path, jobs: int | None, force: bool,
               fail_under: str | None, single: bool, student: str | None, gradescope_path: Path | None,
-              classroom: bool, show_progress: bool, executor_kind: str, device: str, **kwargs) -> None:
+              classroom: bool, show_progress: bool, html_report: bool, executor_kind: str, device: str, **kwargs) -> None:
     """Grade a class: every submission in SUBMISSIONS on every problem of an assignment.
 
     SUBMISSIONS holds one entry per student: a folder (any files) or a single .py/.ipynb file;
-    the entry's name is the student id. Writes OUT/grades.csv, OUT/junit.xml and
-    OUT/students/ID.json, and prints a summary.
+    the entry's name is the student id. Writes OUT/grades.csv, OUT/junit.xml,
+    OUT/students/ID.json and the class report OUT/report.html, and prints a summary.
 
     Exit status: 0 when grading worked (whatever the scores), 1 when --fail-under is given and a
     student is below it, 2 for a usage, assignment or spec error, 3 when the grader failed.
@@ -68,6 +70,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     executor = batch.AutoExecutor(executor_kind)
     say = sys.stderr if classroom else sys.stdout
     progress = Progress(sys.stderr) if show_progress else None
+    html_report = html_report and not single and _report_possible()
     start = time.monotonic()
     try:
         with batch.LocalPool(jobs) as pool:
@@ -78,9 +81,16 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         executor.close()
     if executor.warning:
         click.echo(f"Warning: {executor.warning}", err=True)
-    paths = batch.write_outputs(report, out)
+    boilerplate = []
+    if html_report:  # the starter code and references every student may share are not copying
+        from .similarity import boilerplate_sources
+
+        boilerplate = boilerplate_sources([p.problem for p in assignment.problems], bank.reference_dir)
+    paths = batch.write_outputs(report, out, html=html_report, submissions=submissions, boilerplate=boilerplate)
     click.echo(render_summary(report), file=say)
     click.echo(f"\nWrote {paths['gradebook']}, {paths['junit']} and {paths['students']}/<student>.json", file=say)
+    if "report" in paths:
+        click.echo(f"Wrote {paths['report']}", file=say)
     if gradescope_path:
         from .render.gradescope import results_json
 
@@ -108,6 +118,17 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
             click.echo(f"{len(below)} student(s) scored below {threshold:g}: {names}", err=True)
             sys.exit(int(ExitCode.TESTS_FAILED))
     sys.exit(int(ExitCode.OK))
+
+
+def _report_possible() -> bool:
+    """Whether the class report can be drawn; if so, matplotlib starts loading now, while grading runs."""
+    from .report import INSTALL_HINT, plots_available, warm_up_in_background
+
+    if not plots_available():
+        click.echo(f"Warning: OUT/report.html not written: {INSTALL_HINT}", err=True)
+        return False
+    warm_up_in_background()
+    return True
 
 
 @click.command("gradescope")

@@ -139,7 +139,7 @@ class Plots:
     def svg(self, fig, name: str) -> str:
         buf = io.StringIO()
         with self.matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
-            fig.savefig(buf, format="svg", metadata={"Date": None})
+            fig.savefig(buf, format="svg", metadata=dict.fromkeys(("Date", "Creator", "Format", "Type")))
         text = buf.getvalue()
         return f'<figure class="plot" id="plot-{name}">{text[text.index("<svg"):]}</figure>'
 

@@ -18,7 +18,7 @@ from .errors import ExitCode, UsageError
 @click.option("--assignment", "-a", "assignment_path", required=True, type=click.Path(path_type=Path),
               help="The assignment YAML (name, problems).")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("grader-out"),
-              show_default=True, help="Folder for grades.csv, junit.xml, students/*.json and the cache.")
+              show_default=True, help="Folder for grades.csv, junit.xml, students/*.json, report.html and the cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker slots (default: two per core, which keeps every core busy).")
 @click.option("--force", is_flag=True, help="Grade everything again, ignoring cached results.")
 @click.option("--fail-under", metavar="SCORE",
@@ -81,12 +81,11 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         executor.close()
     if executor.warning:
         click.echo(f"Warning: {executor.warning}", err=True)
-    boilerplate = []
-    if html_report:  # the starter code and references every student may share are not copying
-        from .similarity import boilerplate_sources
+    paths = batch.write_outputs(report, out)
+    if html_report:
+        from .report import write_report_after_grading
 
-        boilerplate = boilerplate_sources([p.problem for p in assignment.problems], bank.reference_dir)
-    paths = batch.write_outputs(report, out, html=html_report, submissions=submissions, boilerplate=boilerplate)
+        paths.update(write_report_after_grading(out, submissions, assignment, bank))
     click.echo(render_summary(report), file=say)
     click.echo(f"\nWrote {paths['gradebook']}, {paths['junit']} and {paths['students']}/<student>.json", file=say)
     if "report" in paths:

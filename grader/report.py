@@ -14,6 +14,8 @@ import re
 import threading
 from pathlib import Path
 
+import click
+
 from .errors import UsageError
 from .render.report_html import INSTALL_HINT, ClassData, Plots, render_report
 
@@ -127,3 +129,18 @@ def write_report(out: Path, *, submissions: Path | None = None, exclude: list[st
     tmp.replace(path)
     return path
 
+
+def write_report_after_grading(out: Path, submissions: Path, assignment, bank) -> dict[str, Path]:
+    """`grader grade`'s hook: the report with the assignment's starter code and references
+    excluded from near-copies. The page is extra: if it fails, grading's outputs stand, with a
+    warning and the command to retry."""
+    from .similarity import boilerplate_sources
+
+    try:
+        exclude = boilerplate_sources([p.problem for p in assignment.problems], bank.reference_dir)
+        return {"report": write_report(out, submissions=submissions, exclude=exclude, title=assignment.name)}
+    except Exception as exc:  # noqa: BLE001 - reported, never fatal to a finished grading run
+        message = exc.message if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
+        click.echo(f"Warning: {Path(out) / 'report.html'} not written ({message}); "
+                   f"retry with: grader report {out} --submissions {submissions}", err=True)
+        return {}

@@ -496,6 +496,23 @@ def test_without_matplotlib_report_says_how_to_install_and_grade_goes_on(tmp_pat
     assert (tmp_path / "graded" / "grades.csv").is_file() and not (tmp_path / "graded" / "report.html").exists()
 
 
+def test_a_report_that_fails_does_not_fail_grading(tmp_path, monkeypatch):
+    import grader.report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(grader.report, "render_report", broken)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "alice.py").write_text(BUGGY)
+    (tmp_path / "a.yaml").write_text("name: One\nproblems: [conv-output-size]\n")
+    code, stdout, stderr = run_cli("grade", tmp_path / "one", "--assignment", tmp_path / "a.yaml", "--out",
+                                   tmp_path / "graded", "--no-progress")
+    assert code == 0, stderr
+    assert "report.html not written (RuntimeError: drawing failed)" in stderr and "retry with: grader report" in stderr
+    assert (tmp_path / "graded" / "grades.csv").is_file() and not (tmp_path / "graded" / "report.html").exists()
+
+
 def test_similarity_survives_code_that_does_not_tokenize():
     assert [t.text for t in normalised_tokens("def f(:\n    return 'x\n")][:3] == ["def", "V", "("]
     assert normalised_tokens("\x00\x01 ''' unterminated") is not None

@@ -6,7 +6,8 @@
 Each round runs `python -m grader grade examples/class --assignment examples/assignment.yaml
 --out TMP --force --no-progress` twice, once with the report and once with --no-report, in
 alternating order (so both see the same machine load), each into a fresh folder. Printed: the
-wall time of each run, the medians, and the median of the per-round differences. Then, in this
+wall time and the CPU time (user + system, the grader and every process it waited for) of each
+run, the medians, and the median of the per-round differences. Then, in this
 process, the report alone: importing matplotlib, and `write_report` (reading the JSON, the
 near-copies, the plots, the page), as CPU seconds (steadier than wall time on a busy machine).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,34 +26,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def grade(out: Path, report: bool) -> float:
+def grade(out: Path, report: bool) -> tuple[float, float]:
     cmd = [sys.executable, "-m", "grader", "grade", str(ROOT / "examples" / "class"), "--assignment",
            str(ROOT / "examples" / "assignment.yaml"), "--out", str(out), "--force", "--no-progress",
            "--report" if report else "--no-report"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    with_report, without, diffs = [], [], []
+    runs = {True: [], False: []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
             order = (True, False) if i % 2 == 0 else (False, True)
-            times = {}
             for report in order:
-                times[report] = grade(Path(tmp) / f"r{i}-{report}", report)
-            with_report.append(times[True])
-            without.append(times[False])
-            diffs.append(times[True] - times[False])
-            print(f"round {i + 1}: with report {times[True]:.2f} s, without {times[False]:.2f} s", flush=True)
-        med_with, med_without = statistics.median(with_report), statistics.median(without)
-        print(f"median: with report {med_with:.2f} s, without {med_without:.2f} s: "
-              f"+{100 * (med_with - med_without) / med_without:.1f}% "
-              f"(median per-round difference {statistics.median(diffs):+.2f} s)")
+                runs[report].append(grade(Path(tmp) / f"r{i}-{report}", report))
+            (w1, c1), (w0, c0) = runs[True][-1], runs[False][-1]
+            print(f"round {i + 1}: with report {w1:.2f} s wall {c1:.2f} s CPU, "
+                  f"without {w0:.2f} s wall {c0:.2f} s CPU", flush=True)
+        for what, k in (("wall", 0), ("CPU", 1)):
+            with_, without_ = [r[k] for r in runs[True]], [r[k] for r in runs[False]]
+            m1, m0 = statistics.median(with_), statistics.median(without_)
+            diff = statistics.median(a - b for a, b in zip(with_, without_))
+            print(f"median {what}: with report {m1:.2f} s, without {m0:.2f} s: {100 * (m1 - m0) / m0:+.1f}% "
+                  f"(median per-round difference {diff:+.2f} s, {100 * diff / m0:+.1f}%)")
+        med_without = statistics.median(r[0] for r in runs[False])
 
         sys.path.insert(0, str(ROOT))
         from grader.report import get_plots, write_report

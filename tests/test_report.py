@@ -348,7 +348,7 @@ def test_example_class_report(tmp_path):
 PROBLEMS = {"vec-add": (10.0, ["small", "large", "empty", "float16"]),
             "mat-mul": (20.0, ["square", "tall", "wide", "batched", "speed (speed)"]),
             "softmax": (5.0, ["rows", "large-magnitude", "masked"])}
-MISTAKES = {"vec-add": ["wrong-axis"], "mat-mul": ["transposed", "elementwise"], "softmax": ["no-max-shift", "wrong-dim"]}
+MISTAKES = {"vec-add": ["wrong-axis", "<u>$x$</u>"], "mat-mul": ["transposed", "elementwise"], "softmax": ["no-max-shift", "wrong-dim"]}
 
 
 def random_program(rng: random.Random, student: str) -> str:
@@ -444,7 +444,7 @@ def test_generated_class_report(tmp_path, n):
     assert set(page.pairs) == {frozenset(("orig", "copycat"))}, page.pairs
     assert page.mistake_rows and page.limit_rows  # the generator made some of each
     text = (out / "report.html").read_text()
-    for raw in ("<img src=x", "<script>alert", "<b>the statement", "<i>think", "<unexpected>"):
+    for raw in ("<img src=x", "<script>alert", "<b>the statement", "<i>think", "<unexpected>", "<u>"):
         assert raw not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
     assert "re-read &lt;b&gt;the statement&lt;/b&gt;" in text  # the mistake's feedback, escaped

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from .gradebook import number
 
 MESSAGE_CHARS = 600        #: a test's message is cut here in the student sections
-MISTAKE_RE = re.compile(r"This matches a known mistake \((?P<name>[^)\n]*)\): (?P<feedback>[^\n]*)")
 INSTALL_HINT = "Install matplotlib to draw the report's plots: pip install 'grader[report]' (or pip install matplotlib)."
 
 
@@ -53,6 +52,13 @@ def stat(name: str, x: float, shown: str | None = None, **where: str) -> str:
     """A number as a span a test can find: data-stat, data-value and what it is about."""
     attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in where.items())
     return f'<span data-stat="{name}" data-value="{value(x)}"{attrs}>{esc(shown if shown is not None else number(x))}</span>'
+
+
+def mistake_feedback(output: str, mistake: str) -> str | None:
+    """The mistake's feedback text, as kinds/function.py words it in a test's output."""
+    marker = f"This matches a known mistake ({mistake}): "
+    at = output.find(marker)
+    return output[at + len(marker):].split("\n", 1)[0] if at >= 0 else None
 
 
 def median(xs: list[float]) -> float:
@@ -105,9 +111,9 @@ def problem_stats(data: ClassData) -> list[ProblemStats]:
                 mistake = test.get("mistake")
                 if mistake:
                     made.add(str(mistake))
-                    found = MISTAKE_RE.search(str(test.get("output", "")))
-                    if found and found["name"] == mistake:
-                        ps.feedback.setdefault(str(mistake), found["feedback"])
+                    feedback = mistake_feedback(str(test.get("output", "")), str(mistake))
+                    if feedback:
+                        ps.feedback.setdefault(str(mistake), feedback)
                 timing = test.get("timing")
                 if isinstance(timing, dict) and isinstance(timing.get("ratio"), (int, float)):
                     ps.ratios.append((student, name, float(timing["ratio"]), float(timing.get("max_ratio") or 0)))
@@ -125,6 +131,11 @@ def max_total(data: ClassData) -> float:
 
 
 # ---------------------------------------------------------------- the plots
+
+def plain(label: str) -> str:
+    """A label matplotlib draws as it is: `$` would start mathtext (the SVG writer escapes XML itself)."""
+    return label.replace("$", r"\$")
+
 
 class Plots:
     """matplotlib figures as inline SVG. matplotlib is imported on first use, once."""
@@ -183,7 +194,7 @@ class Plots:
         ax = fig.subplots()
         self.margins(fig, labels, right=1.3)
         image = ax.imshow(np.ma.masked_invalid(grid), cmap="cividis", vmin=0, vmax=1, aspect="auto")
-        ax.set_yticks(range(len(stats)), labels)
+        ax.set_yticks(range(len(stats)), [plain(label) for label in labels])
         ax.set_xticks(range(width), [str(i + 1) for i in range(width)])
         ax.set_xlabel("case (in the problem's order; names in the table below)")
         ax.set_facecolor("white")
@@ -204,7 +215,7 @@ class Plots:
         labels = [label for label, _ in rows][::-1]
         counts = [count for _, count in rows][::-1]
         ax.barh(range(len(rows)), counts, color=self.matplotlib.colormaps["viridis"](0.55), edgecolor="black")
-        ax.set_yticks(range(len(rows)), labels)
+        ax.set_yticks(range(len(rows)), [plain(label) for label in labels])
         ax.set_xlabel("students who made the mistake")
         ax.xaxis.get_major_locator().set_params(integer=True)
         self.margins(fig, labels)
@@ -224,7 +235,7 @@ class Plots:
         ax.set_xscale("log")
         everything = [x for p in timed for _, _, r, m in p.ratios for x in (r, m) if x > 0]
         ax.set_xlim(min(everything) / 2, max(everything) * 2)
-        ax.set_yticks(range(len(timed)), [p.id for p in timed])
+        ax.set_yticks(range(len(timed)), [plain(p.id) for p in timed])
         ax.set_xlabel("student's time / reference's time (log; dashed: the allowed ratio)")
         self.margins(fig, [p.id for p in timed])
         return self.svg(fig, "speed")

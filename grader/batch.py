@@ -414,10 +414,8 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
 
 # ---------------------------------------------------------------- outputs
 
-def write_outputs(report: ClassReport, out: Path | str, *, html: bool = False, submissions: Path | None = None,
-                  boilerplate: Iterable[str] = ()) -> dict[str, Path]:
-    """Write the gradebook, JUnit XML, per-student JSON and the summary under `out`; return their paths.
-    `html`: also the class report (needs matplotlib), with near-copies among `submissions` when given."""
+def write_outputs(report: ClassReport, out: Path | str) -> dict[str, Path]:
+    """Write the gradebook, JUnit XML, per-student JSON and the summary under `out`; return their paths."""
     from .render.gradebook import gradebook_csv, student_json
     from .render.junit import junit_xml
     from .render.summary import render_summary
@@ -432,11 +430,6 @@ def write_outputs(report: ClassReport, out: Path | str, *, html: bool = False, s
     for student in report.students:
         _write(students_dir / f"{student.student}.json", student_json(student))
     _write(paths["summary"], render_summary(report) + "\n")
-    if html:
-        from .report import write_report
-
-        paths["report"] = write_report(out, submissions=submissions, exclude=list(boilerplate),
-                                       title=report.assignment.name)
     return paths
 
 

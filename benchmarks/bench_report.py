@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -26,16 +27,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def grade(out: Path, report: bool) -> tuple[float, float]:
-    cmd = [sys.executable, "-m", "grader", "grade", str(ROOT / "examples" / "class"), "--assignment",
+# Runs `grader grade` with the report step timed: the wall seconds from the end of grading to the
+# page written, printed on stderr (how long the command runs longer because of the report).
+TIMED = """
+import sys, time
+import grader.report as report
+from grader.cli import main
+inner = report.write_report_after_grading
+def timed(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return inner(*args, **kwargs)
+    finally:
+        print(f"REPORT-STEP {time.perf_counter() - start:.3f}", file=sys.stderr)
+report.write_report_after_grading = timed
+sys.argv = ["grader"] + sys.argv[1:]
+main()
+"""
+
+
+def grade(out: Path, report: bool) -> tuple[float, float, float, float]:
+    """-> wall, CPU, grading's own wall (the summary's "in N s"), the report step's wall."""
+    cmd = [sys.executable, "-c", TIMED, "grade", str(ROOT / "examples" / "class"), "--assignment",
            str(ROOT / "examples" / "assignment.yaml"), "--out", str(out), "--force", "--no-progress",
            "--report" if report else "--no-report"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    grading = float(re.search(r"problem-submissions in ([0-9.]+) s", proc.stdout).group(1))
+    step = re.search(r"REPORT-STEP ([0-9.]+)", proc.stderr)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), grading, \
+        float(step.group(1)) if step else 0.0
 
 
 def main() -> None:
@@ -48,10 +72,13 @@ def main() -> None:
             order = (True, False) if i % 2 == 0 else (False, True)
             for report in order:
                 runs[report].append(grade(Path(tmp) / f"r{i}-{report}", report))
-            (w1, c1), (w0, c0) = runs[True][-1], runs[False][-1]
-            print(f"round {i + 1}: with report {w1:.2f} s wall {c1:.2f} s CPU, "
-                  f"without {w0:.2f} s wall {c0:.2f} s CPU", flush=True)
-        for what, k in (("wall", 0), ("CPU", 1)):
+            (w1, c1, g1, r1), (w0, c0, g0, _) = runs[True][-1], runs[False][-1]
+            print(f"round {i + 1}: with report {w1:.2f} s wall {c1:.2f} s CPU (grading {g1:.2f} s, report step "
+                  f"{r1:.2f} s), without {w0:.2f} s wall {c0:.2f} s CPU (grading {g0:.2f} s)", flush=True)
+        steps = [r[3] / r[2] for r in runs[True]]
+        print(f"report step after grading: median {100 * statistics.median(steps):.1f}% of grading's wall time "
+              f"in the same run (max {100 * max(steps):.1f}%)")
+        for what, k in (("wall", 0), ("CPU", 1), ("grading's own wall", 2)):
             with_, without_ = [r[k] for r in runs[True]], [r[k] for r in runs[False]]
             m1, m0 = statistics.median(with_), statistics.median(without_)
             diff = statistics.median(a - b for a, b in zip(with_, without_))

@@ -28,7 +28,8 @@ def report_cmd(ctx: click.Context, out: Path, submissions: Path | None, assignme
 
     Drawn from DIR/grades.csv and DIR/students/*.json: scores, the cases the class fails, the
     named mistakes, limits hit and speed, one section per student; with --submissions, also
-    near-copies. Exit status: 0 written, 2 a usage error (such as matplotlib missing).
+    near-copies. Exit status: 0 written, 2 a usage error (such as matplotlib missing), 3 the
+    grader failed.
     """
     exclude = [p.read_text(encoding="utf-8", errors="replace") for p in starters]
     if assignment_path is not None:

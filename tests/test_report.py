@@ -450,6 +450,16 @@ def test_generated_class_report(tmp_path, n):
     assert "re-read &lt;b&gt;the statement&lt;/b&gt;" in text  # the mistake's feedback, escaped
 
 
+def test_starter_option_excludes_handed_out_code(tmp_path):
+    out, subs = tmp_path / "out", tmp_path / "class"
+    make_records(out, subs, 12)
+    starter = tmp_path / "starter.py"
+    starter.write_text(ORIGINAL)  # as if the instructor had handed out this code
+    code, _, stderr = run_cli("report", out, "--submissions", subs, "--starter", starter)
+    assert code == 0, stderr
+    assert not check_report(out).pairs
+
+
 @pytest.mark.slow
 def test_two_hundred_graded_students_report(tmp_path, grader_cmd):
     from test_batch import make_big_class

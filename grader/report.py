@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from .errors import UsageError
+from .render.gradebook import text_cell
 from .render.report_html import INSTALL_HINT, ClassData, Plots, render_report
 
 _plots: Plots | None = None
@@ -65,7 +66,7 @@ def load_class(out: Path) -> ClassData:
             record = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(record, dict) or not isinstance(record.get("problems"), list):
                 raise ValueError("expected {student, score, max_score, problems: [...]}")
-            records[str(record["student"])] = record
+            records[text_cell(str(record["student"]))] = record  # as grades.csv writes the id
         except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
             raise UsageError(f"{path}: not a per-student result ({exc})", "Re-run 'grader grade' to write it again.") from None
     students = []
@@ -96,15 +97,14 @@ def _title(out: Path) -> str:
 def read_sources(submissions: Path) -> dict[str, dict[str, str]]:
     """Each student's Python sources (notebooks as their code), as `grader grade` reads them."""
     from .batch import find_students
-    from .errors import GraderError
     from .submission import read_submission
 
     sources = {}
     for entry in find_students(submissions):
         try:
             sources[entry.student] = read_submission(entry.path).python_sources()
-        except GraderError:
-            sources[entry.student] = {}  # unreadable: that student's result already says why
+        except Exception:  # noqa: BLE001 - unreadable: that student's result already says why
+            sources[entry.student] = {}
     return sources
 
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .gradebook import number
+from .safe import printable
 
 MESSAGE_CHARS = 600        #: a test's message is cut here in the student sections
 INSTALL_HINT = "Install matplotlib to draw the report's plots: pip install 'grader[report]' (or pip install matplotlib)."
@@ -36,7 +37,9 @@ class ClassData:
 
 
 def esc(value) -> str:
-    return html.escape(str(value), quote=True)
+    """HTML text of a value: control characters and the like escaped visibly (grader.render.safe),
+    then HTML's own special characters."""
+    return html.escape(printable(str(value)), quote=True)
 
 
 def anchor(student: str) -> str:

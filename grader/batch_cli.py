@@ -46,7 +46,7 @@ def _classroom_fallback(func):
 @click.option("--assignment", "-a", "assignment_path", required=True, type=click.Path(path_type=Path),
               help="The assignment YAML (name, problems).")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("grader-out"),
-              show_default=True, help="Folder for grades.csv, junit.xml, students/*.json and the cache.")
+              show_default=True, help="Folder for grades.csv, junit.xml, students/*.json, report.html and the cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker slots (default: two per core, which keeps every core busy).")
 @click.option("--force", is_flag=True, help="Grade everything again, ignoring cached results.")
 @click.option("--fail-under", metavar="SCORE",
@@ -59,6 +59,8 @@ def _classroom_fallback(func):
               help="With --single: print the GitHub Classroom runner result (base64 JSON) and set the step "
                    "output 'result' when $GITHUB_OUTPUT is set.")
 @click.option("--progress/--no-progress", "show_progress", default=True, help="Show progress on stderr.")
+@click.option("--report/--no-report", "html_report", default=True,
+              help="Write OUT/report.html, the class report with plots and near-copies (needs matplotlib; not with --single).")
 @click.option("--executor", "executor_kind", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
               help="fork: a warm fork server; fresh: a new Python per job (slow; for comparison).")
 @limit_options
@@ -69,13 +71,13 @@ def _classroom_fallback(func):
 @_classroom_fallback
 def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out: Path, jobs: int | None, force: bool,
               fail_under: str | None, single: bool, student: str | None, gradescope_path: Path | None,
-              classroom: bool, show_progress: bool, executor_kind: str, device: str, notebook: str | None,
-              **kwargs) -> None:
+              classroom: bool, show_progress: bool, html_report: bool, executor_kind: str, device: str,
+              notebook: str | None, **kwargs) -> None:
     """Grade a class: every submission in SUBMISSIONS on every problem of an assignment.
 
     SUBMISSIONS holds one entry per student: a folder (any files) or a single .py/.ipynb file;
-    the entry's name is the student id. Writes OUT/grades.csv, OUT/junit.xml and
-    OUT/students/ID.json, and prints a summary.
+    the entry's name is the student id. Writes OUT/grades.csv, OUT/junit.xml,
+    OUT/students/ID.json and the class report OUT/report.html, and prints a summary.
 
     Exit status: 0 when grading worked (whatever the scores), 1 when --fail-under is given and a
     student is below it, 2 for a usage, assignment or spec error, 3 when the grader itself is broken
@@ -110,6 +112,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     executor = batch.AutoExecutor(executor_kind)
     say = sys.stderr if classroom else sys.stdout
     progress = Progress(sys.stderr) if show_progress else None
+    html_report = html_report and not single and _report_possible()
     start = time.monotonic()
     try:
         with batch.LocalPool(jobs) as pool:
@@ -121,12 +124,18 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     if executor.warning:
         click.echo(f"Warning: {executor.warning}", err=True)
     paths = batch.write_outputs(report, out)
+    if html_report:
+        from .report import write_report_after_grading
+
+        paths.update(write_report_after_grading(out, submissions, assignment, bank))
     try:  # a renderer's failure must not cost the Gradescope or Classroom result below
         click.echo(render_summary(report), file=say)
     except Exception as exc:  # noqa: BLE001 - reported, and the run exits 3 below
         click.echo(f"Error: the summary could not be rendered ({type(exc).__name__}: {exc})", err=True)
         report.outputs_failed = True
     click.echo(f"\nWrote {paths['gradebook']}, {paths['junit']} and {paths['students']}/<student>.json", file=say)
+    if "report" in paths:
+        click.echo(f"Wrote {paths['report']}", file=say)
     for line in report.not_written:
         click.echo(f"{'Error' if report.outputs_failed else 'Warning'}: could not write {line}", err=True)
     if gradescope_path:
@@ -160,6 +169,17 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
             click.echo(f"{len(below)} student(s) scored below {threshold:g}: {names}", err=True)
             sys.exit(int(ExitCode.TESTS_FAILED))
     sys.exit(int(ExitCode.OK))
+
+
+def _report_possible() -> bool:
+    """Whether the class report can be drawn; if so, matplotlib starts loading now, while grading runs."""
+    from .report import INSTALL_HINT, plots_available, warm_up_in_background
+
+    if not plots_available():
+        click.echo(f"Warning: OUT/report.html not written: {INSTALL_HINT}", err=True)
+        return False
+    warm_up_in_background()
+    return True
 
 
 @click.command("gradescope")

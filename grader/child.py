@@ -240,6 +240,38 @@ def call_timed(func, args, kwargs, device: str, timing: dict):
     return value, {"best": min(timed), "median": statistics.median(timed), "runs": len(timed)}
 
 
+def changed_arguments(before, after) -> list:
+    """Positions and keyword names of the arguments a call changed in place (for a problem whose
+    function must leave its inputs alone); `before` is a copy taken just before the call."""
+    (args0, kwargs0), (args1, kwargs1) = before, after
+    changed = [i for i, (a, b) in enumerate(zip(args0, args1)) if not same_value(a, b)]
+    return changed + [k for k in kwargs0 if not same_value(kwargs0[k], kwargs1.get(k))]
+
+
+def same_value(a, b) -> bool:
+    """Equal arrays/tensors (NaN equal to NaN) and containers of them; other leaves are not
+    compared (numbers and strings cannot be changed in place)."""
+    torch = sys.modules.get("torch")
+    np = sys.modules.get("numpy")
+    try:
+        if torch is not None and type(a) is torch.Tensor:
+            if type(b) is not torch.Tensor or a.shape != b.shape or a.dtype != b.dtype:
+                return False
+            if a.is_floating_point() or a.is_complex():
+                return bool(torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num()))
+            return bool(torch.equal(a, b))
+        if np is not None and type(a) is np.ndarray:
+            return type(b) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype and \
+                bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        if isinstance(a, (list, tuple)):
+            return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same_value, a, b))
+        if isinstance(a, dict):
+            return isinstance(b, dict) and a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    except Exception:  # noqa: BLE001 - a student's object that cannot be compared counts as changed
+        return False
+    return True
+
+
 def run_case(func, call: dict, filename: str, channel: Channel) -> None:
     from . import codec
 
@@ -261,6 +293,7 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
         return
     except ValueError:
         pass  # builtins without a signature: just call
+    before = copy_value((list(args), dict(kwargs))) if call.get("check_inputs") else None
     start = perf_counter()
     timing = None
     try:
@@ -291,6 +324,8 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
     header = {"type": "case", "name": name, "status": "ok", "seconds": seconds}
     if timing is not None:
         header["timing"] = timing
+    if before is not None:
+        header["mutated"] = changed_arguments(before, (list(args), dict(kwargs)))
     try:
         frame = codec.encode(value, header=channel.stamp(header))
     except codec.EncodeError as exc:

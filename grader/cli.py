@@ -268,6 +268,10 @@ from .batch_cli import grade_cmd, gradescope_cmd  # noqa: E402 - class grading c
 main.add_command(grade_cmd)
 main.add_command(gradescope_cmd)
 
+from .report_cli import report_cmd  # noqa: E402 - the class report (issue 17)
+
+main.add_command(report_cmd)
+
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))

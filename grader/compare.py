@@ -239,15 +239,41 @@ def _positions(n: int) -> str:
 # Comparison.
 
 
-def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path: str = "output") -> Mismatch | None:
-    """First mismatch (depth-first, in order) between actual and expected, or None."""
+#: How strictly numbers are typed (a problem's `strictness.numbers`):
+#: "python" takes only Python numbers (and numpy.float64, a subclass of float);
+#: "numpy" also NumPy scalars and 0-d arrays; "any" also 0-d tensors.
+NUMBER_POLICIES = ("python", "numpy", "any")
+#: How strictly float dtypes are held (a problem's `strictness.dtype` maps onto these two):
+#: "strict": another float dtype is a mismatch; "loose": values are compared at the coarser of
+#: the two precisions and the dtype is left to `dtype_differences`.
+DTYPE_POLICIES = ("strict", "loose")
+
+
+def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path: str = "output",
+            numbers: str = "python", dtypes: str = "strict", nonfinite_alike: bool = False) -> Mismatch | None:
+    """First mismatch (depth-first, in order) between actual and expected, or None.
+
+    `numbers` and `dtypes` say how strictly number types and float dtypes are held
+    (NUMBER_POLICIES, DTYPE_POLICIES); the defaults are the strictest. `nonfinite_alike` counts
+    any two non-finite values (inf, -inf, NaN) as equal: for matching a known mistake, whose
+    overflow may give inf where the student's gives NaN or the reverse."""
     e, a = expected, actual
     te = type(e)
+    policy = {"numbers": numbers, "dtypes": dtypes, "nonfinite_alike": nonfinite_alike}
 
     if e is None:
         if a is None:
             return None
         return _type_mismatch(a, e, path)
+
+    if te in (bool, int, float) and type(a) is not te and numbers != "python":
+        found = _as_number(a, te, numbers)
+        if found is not None:
+            a, a_dtype = found
+            if te is float:
+                return _compare_scalar(a, e, _coarser(tolerance_for("float", overrides),
+                                                      tolerance_for(a_dtype, overrides)), path, nonfinite_alike)
+            return None if a == e else Mismatch(path, "value", f"{path} is {a!r}, expected {e!r}")
 
     if te in (bool, int, str, float, complex):
         if te is float and _is_numpy_float64(a):
@@ -256,7 +282,7 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
             return _type_mismatch(a, e, path)
         if te is float or te is complex:
             tol = tolerance_for(te.__name__, overrides)
-            return _compare_scalar(a, e, tol, path)
+            return _compare_scalar(a, e, tol, path, nonfinite_alike)
         if a == e:
             return None
         if te is str:
@@ -267,9 +293,14 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
         same_kind = _is_tensor(a) if _is_tensor(e) else _is_ndarray(a)
         if not same_kind:
             return _type_mismatch(a, e, path)
-        return _compare_arrays(a, e, overrides, path)
+        return _compare_arrays(a, e, overrides, path, dtypes, nonfinite_alike)
 
     if _is_numpy_scalar(e):
+        if type(a) is not te and numbers != "python" and e.dtype.kind in "biuf":
+            want = {"b": bool, "i": int, "u": int, "f": float}[e.dtype.kind]
+            found = _as_number(a, want, numbers)
+            if found is not None:
+                return compare(found[0], want(e), overrides=overrides, path=path, **policy)
         if type(a) is not te:
             return _type_mismatch(a, e, path)
         return _compare_numpy_scalar(a, e, overrides, path)
@@ -287,7 +318,7 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
                 parts.append("unexpected keys " + ", ".join(_safe_repr(k) for k in unexpected))
             return Mismatch(path, "keys", f"{path} has " + " and ".join(parts))
         for k in e:
-            found = compare(a[k], e[k], overrides=overrides, path=f"{path}[{k!r}]")
+            found = compare(a[k], e[k], overrides=overrides, path=f"{path}[{k!r}]", **policy)
             if found is not None:
                 return found
         return None
@@ -300,7 +331,7 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
         if len(a) != len(e):
             return Mismatch(path, "length", f"{path} has {_items(len(a))}, expected {_items(len(e))}")
         for i, (ai, ei) in enumerate(zip(a, e)):
-            found = compare(ai, ei, overrides=overrides, path=f"{path}[{i}]")
+            found = compare(ai, ei, overrides=overrides, path=f"{path}[{i}]", **policy)
             if found is not None:
                 return found
         return None
@@ -313,9 +344,123 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
     return Mismatch(path, "value", f"{path} is {a!r}, expected {e!r}")
 
 
+def _as_number(a, want: type, numbers: str):
+    """(a as a Python `want`, its dtype name) when `a` is a number of that kind the policy
+    accepts, else None. Ints stay ints: a float is never taken where an int is expected."""
+    if type(a) is bool or type(a) in (int, float):
+        value, dtype = a, "float" if type(a) is float else None
+    elif _is_numpy_scalar(a) or (_is_ndarray(a) and a.ndim == 0):
+        value, dtype = a.item(), a.dtype.name
+    elif numbers == "any" and _is_tensor(a) and a.dim() == 0 and not a.is_complex() and a.layout == torch.strided \
+            and a.device.type == "cpu":
+        value, dtype = a.detach().cpu().item(), str(a.dtype).removeprefix("torch.")
+    else:
+        return None
+    if want is bool:
+        return (value, None) if type(value) is bool else None
+    if type(value) is bool or type(value) not in (int, float):
+        return None
+    if want is int:
+        return (value, None) if type(value) is int else None
+    return float(value), dtype or "float"
+
+
+def _coarser(*tolerances: Tolerance | None) -> Tolerance:
+    """The loosest of some tolerances: values of two precisions are compared at the coarser one."""
+    found = [t for t in tolerances if t is not None] or [Tolerance(0.0, 0.0)]
+    return Tolerance(rtol=max(t.rtol for t in found), atol=max(t.atol for t in found))
+
+
+def dtype_differences(actual, expected, path: str = "output") -> tuple[int, list[tuple[str, str, str]]]:
+    """(how many float arrays/tensors were compared, [(path, actual dtype, expected dtype)] where
+    a float output came back in another float dtype). Walks only where the structures agree."""
+    if (_is_tensor(expected) and _is_tensor(actual)) or (_is_ndarray(expected) and _is_ndarray(actual)):
+        if not (_is_float_dtype(expected.dtype) and _is_float_dtype(actual.dtype)):
+            return 0, []
+        if actual.dtype == expected.dtype:
+            return 1, []
+        return 1, [(path, _dtype_name(actual.dtype), _dtype_name(expected.dtype))]
+    pairs = []
+    if type(expected) in _DICT_TYPES and type(actual) in _DICT_TYPES:
+        pairs = [(actual[k], expected[k], f"{path}[{k!r}]") for k in expected if k in actual]
+    elif isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)) and len(actual) == len(expected):
+        pairs = [(ai, ei, f"{path}[{i}]") for i, (ai, ei) in enumerate(zip(actual, expected))]
+    checked, found = 0, []
+    for ai, ei, where in pairs:
+        n, more = dtype_differences(ai, ei, where)
+        checked, found = checked + n, found + more
+    return checked, found
+
+
+def agreement(actual, target, overrides: dict | None = None) -> np.ndarray | None:
+    """Which numbers of `actual` are close to `target`'s (any two non-finite values agree), as
+    one flat bool array over every leaf in order; None where the structures, shapes or kinds
+    differ. Used to see which known mistakes explain which wrong numbers (mistake matching)."""
+    if (_is_tensor(target) and _is_tensor(actual)) or (_is_ndarray(target) and _is_ndarray(actual)):
+        if tuple(actual.shape) != tuple(target.shape):
+            return None
+        if _is_tensor(target) and (target.layout != torch.strided or actual.layout != torch.strided
+                                   or target.is_complex() or actual.is_complex()):
+            return None
+        if _is_ndarray(target) and (target.dtype.kind not in "biuf" or actual.dtype.kind not in "biuf"):
+            return None
+        a, t = _as_float64(actual, False).reshape(-1), _as_float64(target, False).reshape(-1)
+        name = _dtype_name(target.dtype)
+    elif type(target) in (int, float, bool) and type(actual) in (int, float, bool):
+        a, t, name = np.array([float(actual)]), np.array([float(target)]), "float"
+    elif isinstance(target, (tuple, list)) and isinstance(actual, (tuple, list)) and len(actual) == len(target):
+        parts = [agreement(x, y, overrides) for x, y in zip(actual, target)]
+        return None if any(p is None for p in parts) else np.concatenate(parts + [np.zeros(0, bool)])
+    elif type(target) in _DICT_TYPES and type(actual) in _DICT_TYPES and set(actual) == set(target):
+        parts = [agreement(actual[k], target[k], overrides) for k in target]
+        return None if any(p is None for p in parts) else np.concatenate(parts + [np.zeros(0, bool)])
+    else:
+        return None
+    tol = tolerance_for(name, overrides) or Tolerance(0.0, 0.0)
+    with np.errstate(all="ignore"):
+        close = np.abs(a - t) <= tol.atol + tol.rtol * np.abs(t)
+        return close | (a == t) | (~np.isfinite(a) & ~np.isfinite(t))
+
+
+def _is_float_dtype(dtype) -> bool:
+    if isinstance(dtype, torch.dtype):
+        return dtype.is_floating_point
+    return dtype.kind == "f"
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
 def _type_mismatch(a, e, path: str) -> Mismatch:
     message = f"{path} should be {_describe_expected_type(e)}, got {describe_value(a)}"
-    return Mismatch(path, "type", message + _conversion_hint(a, e))
+    return Mismatch(path, "type", message + _conversion_hint(a, e) + _tuple_hint(a, e))
+
+
+def _tuple_hint(a, e) -> str:
+    """A layer that returns (out, cache) where only out is expected."""
+    if not (_is_tensor(e) or _is_ndarray(e)) or type(a) not in (tuple, list) or len(a) < 2:
+        return ""
+    first = a[0]
+    if (_is_tensor(first) or _is_ndarray(first)) and tuple(first.shape) == tuple(e.shape):
+        return (f"; did your function return (out, cache) or another tuple? "
+                f"Return only the output array (out), not a {type(a).__name__}")
+    return ""
+
+
+def _shape_hint(a_shape: tuple, e_shape: tuple) -> str:
+    """A shape that differs only by size-1 dimensions: a keepdims slip, or a missing squeeze."""
+    squeezed_a = tuple(s for s in a_shape if s != 1)
+    squeezed_e = tuple(s for s in e_shape if s != 1)
+    if squeezed_a != squeezed_e:
+        return ""
+    if len(a_shape) > len(e_shape):
+        return (f"; the values would fit after dropping the size-1 dimensions: reduce without keepdims=True "
+                f"(keepdim=True in torch), or reshape/squeeze to {_shape_str(e_shape)}")
+    if len(a_shape) < len(e_shape):
+        return (f"; the values would fit with size-1 dimensions kept: reduce with keepdims=True "
+                f"(keepdim=True in torch), or reshape to {_shape_str(e_shape)}")
+    return f"; the size-1 dimensions are in other places: reshape to {_shape_str(e_shape)}"
 
 
 def _str_diff_hint(a: str, e: str) -> str:
@@ -325,11 +470,13 @@ def _str_diff_hint(a: str, e: str) -> str:
     return f" (first difference at character {i})"
 
 
-def _compare_scalar(a, e, tol: Tolerance | None, path: str) -> Mismatch | None:
+def _compare_scalar(a, e, tol: Tolerance | None, path: str, nonfinite_alike: bool = False) -> Mismatch | None:
     """Python (or numpy, converted) float/complex scalars."""
     tol = tol or Tolerance(0.0, 0.0)
     a_nan, e_nan = _isnan(a), _isnan(e)
     if a_nan and e_nan:
+        return None
+    if nonfinite_alike and (a_nan or _isinf(a)) and (e_nan or _isinf(e)):
         return None
     sa, se = _fmt_pair(a, e)
     if a_nan or e_nan:
@@ -378,12 +525,15 @@ def _compare_numpy_scalar(a, e, overrides, path: str) -> Mismatch | None:
     return Mismatch(path, "value", f"{path} is {_safe_repr(a)}, expected {_safe_repr(e)}")
 
 
-def _compare_arrays(a, e, overrides, path: str) -> Mismatch | None:
+def _compare_arrays(a, e, overrides, path: str, dtypes: str = "strict", nonfinite_alike: bool = False) -> Mismatch | None:
     """Tensors (both torch) or arrays (both numpy): attributes, then values."""
     is_torch = _is_tensor(e)
     if tuple(a.shape) != tuple(e.shape):
-        return Mismatch(path, "shape", f"{path} has shape {_shape_str(a.shape)}, expected {_shape_str(e.shape)}")
-    if a.dtype != e.dtype:
+        hint = _shape_hint(tuple(a.shape), tuple(e.shape))
+        return Mismatch(path, "shape", f"{path} has shape {_shape_str(a.shape)}, expected {_shape_str(e.shape)}"
+                                       + hint)
+    other_precision = a.dtype != e.dtype and dtypes == "loose" and _is_float_dtype(a.dtype) and _is_float_dtype(e.dtype)
+    if a.dtype != e.dtype and not other_precision:
         return Mismatch(path, "dtype", f"{path} has dtype {a.dtype}, expected {e.dtype}")
     if is_torch:
         if a.device != e.device:
@@ -400,8 +550,15 @@ def _compare_arrays(a, e, overrides, path: str) -> Mismatch | None:
 
     if inexact:
         tol = tolerance_for(dtype_name, overrides) or Tolerance(0.0, 0.0)
+        if other_precision:  # e.g. float64 NumPy code on float32 inputs: compared at float32's precision
+            tol = _coarser(tol, tolerance_for(_dtype_name(a.dtype), overrides))
         is_complex = e.dtype.is_complex if is_torch else e.dtype.kind == "c"
         a_np, e_np = _as_float64(a, is_complex), _as_float64(e, is_complex)
+        if nonfinite_alike:  # both non-finite at a position: the same overflow, whatever its sign or NaN
+            with np.errstate(all="ignore"):
+                both = ~np.isfinite(a_np) & ~np.isfinite(e_np)
+            if both.any():
+                a_np, e_np = np.where(both, 0.0, a_np), np.where(both, 0.0, e_np)
         return _compare_inexact(a_np, e_np, tol, path)
     a_np, e_np = (_torch_to_numpy(a), _torch_to_numpy(e)) if is_torch else (a, e)
     return _compare_exact(a_np, e_np, path)

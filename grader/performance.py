@@ -43,7 +43,7 @@ def speed_call(call: Call, config: dict, default_time: float) -> Call:
     starts just before the budget ends."""
     limit = call.time_limit or default_time
     return Call(name=speed_name(call.name), args=call.args, kwargs=call.kwargs, text=call.text,
-                time_limit=2 * limit + float(config["budget"]), device=call.device,
+                time_limit=2 * limit + float(config["budget"]), device=call.device, check_inputs=call.check_inputs,
                 timing={k: config[k] for k in ("warmup", "repeat", "budget")})
 
 

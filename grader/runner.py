@@ -57,6 +57,7 @@ class Call:
     time_limit: float | None = None
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
     timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/performance.py)
+    check_inputs: bool = False  #: the child reports which arguments the call changed in place
 
 
 @dataclass
@@ -88,6 +89,8 @@ class CaseRun:
     timing: dict | None = None  #: a speed test's measurements: {"best", "median", "runs"} in seconds
     #: where each tensor of `value` was in the child ({"output[0]": "cuda:0"}); `value` itself is on the CPU
     devices: dict[str, str] = field(default_factory=dict)
+    #: arguments the call changed in place, as the child reported them: positions and keyword names
+    mutated: list = field(default_factory=list)
 
 
 @dataclass
@@ -149,7 +152,7 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
               "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden)}
     payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
-                "timing": c.timing} for c in calls]
+                "timing": c.timing, "check_inputs": c.check_inputs} for c in calls]
     return codec.encode(payload, header=header)
 
 
@@ -381,8 +384,17 @@ def read_case(header: dict, value: Any, name: str) -> CaseRun:
         timing = read_timing(header.get("timing"), strict=True)
     except UnreadableFrame as exc:
         return CaseRun(name, RunStatus.BAD_OUTPUT, message=f"the result could not be read: {exc}")
-    return CaseRun(name, status, value=value if status is RunStatus.OK else None, message=message, seconds=seconds,
-                   timing=timing, devices=header["tensor_devices"] if status is RunStatus.OK else {})
+    ok = status is RunStatus.OK
+    return CaseRun(name, status, value=value if ok else None, message=message, seconds=seconds, timing=timing,
+                   devices=header["tensor_devices"] if ok else {}, mutated=read_mutated(header.get("mutated")) if ok else [])
+
+
+def read_mutated(data) -> list:
+    """The changed arguments a case frame lists, if well formed (a few ints and short names)."""
+    if not isinstance(data, list) or len(data) > 64:
+        return []
+    return [x for x in data if (type(x) is int and 0 <= x < 1024)
+            or (type(x) is str and len(x) <= 100 and x.isprintable())]
 
 
 def read_timing(data, strict: bool = False) -> dict | None:

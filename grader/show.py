@@ -31,6 +31,9 @@ def describe_problem(problem: Problem, seed: int, student: str | None, bank: Ban
     data["entry_point"] = problem.entry_point
     data["signature"] = problem.signature
     data["forbidden"] = problem.spec.get("forbidden", [])
+    from .kinds.function import strictness
+
+    data["strictness"] = strictness(problem)
     cases = []
     for case in problem.cases:
         entry = {"name": case["name"], "visible": bool(case.get("visible", False)),
@@ -57,6 +60,8 @@ def render_problem(data: dict) -> str:
         lines.append(f"Implement: {data['signature']}")
         if data.get("forbidden"):
             lines.append(f"Not allowed: {', '.join(data['forbidden'])}")
+        if data.get("strictness"):
+            lines += ["How answers are checked:"] + [f"  {line}" for line in describe_strictness(data["strictness"])]
     cases = data.get("cases", [])
     if cases:
         hidden = [c for c in cases if not c["visible"]]
@@ -73,6 +78,29 @@ def render_problem(data: dict) -> str:
                          "the reference's time, on the same device (test '" + case["name"] + " (speed)')")
         lines.append(f"\nRebuild a case: grader show {data['id']} --case NAME")
     return "\n".join(lines)
+
+
+NUMBER_RULES = {
+    "python": "a number must be a Python int or float (use float(...) or .item())",
+    "numpy": "a number may be a Python int/float, a NumPy scalar or a 0-d array (not a tensor); "
+             "an int must be an integer type",
+    "any": "a number may be a Python int/float, a NumPy scalar, a 0-d array or a 0-d tensor; "
+           "an int must be an integer type",
+}
+DTYPE_RULES = {
+    "ignore": "a float array of another dtype is compared at the coarser of the two precisions; the dtype is not graded",
+    "test": "a float array of another dtype is compared at the coarser of the two precisions; "
+            "keeping the expected dtype is its own test, 'keeps dtype'",
+    "strict": "a float array must have exactly the expected dtype, or the case fails",
+}
+
+
+def describe_strictness(policy: dict) -> list[str]:
+    """The problem's strictness policy in words (grader.kinds.function.strictness)."""
+    lines = [NUMBER_RULES[policy["numbers"]], DTYPE_RULES[policy["dtype"]]]
+    if policy.get("pure"):
+        lines.append("the function must not change its inputs in place: test 'leaves inputs unchanged'")
+    return lines
 
 
 def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None) -> str:

@@ -171,6 +171,13 @@ def check_function_spec(data: dict) -> list[str]:
     for name, spec in inputs.items():
         if spec["type"] == "tensor" and "shape" not in spec and "value" not in spec:
             problems.append(f"$.inputs.{name}: a tensor input needs a 'shape' (or a fixed 'value')")
+    for i, assumption in enumerate(data.get("assumptions", [])):
+        from .validate import parse_assumption  # the small expression language of assumptions
+
+        try:
+            parse_assumption(assumption["check"])
+        except SyntaxError as exc:
+            problems.append(f"$.assumptions[{i}].check: not a valid check: {exc.msg}")
     names = [m["name"] for m in data.get("mistakes", [])]
     for dup in {n for n in names if names.count(n) > 1}:
         problems.append(f"$.mistakes: mistake name '{dup}' is used twice")

@@ -23,6 +23,8 @@ Exit status of the CLI: 0 all valid, 1 any check failed, 2 a spec is malformed.
 """
 from __future__ import annotations
 
+import ast
+
 import concurrent.futures
 import os
 import time
@@ -251,12 +253,66 @@ def check_function_problem(problem: Problem, bank: Bank, executor, report: Probl
         report.add("statement", False, f"the statement never names the entry point '{entry}' "
                                        f"(students call {problem.signature})")
     check_inputs(problem, report)
+    check_assumptions(problem, report)
     # the reference runs on every case (SpecError if not); cases on unavailable devices are skipped
     prepared = [p for p in prepare_cases(problem, bank, seed=0) if not p.skipped]
     reference_runs = check_reference(problem, bank, executor, prepared, report)
     check_mistakes(problem, bank, prepared, report)
     check_starter(problem, bank, executor, prepared, report)
     check_speed(problem, bank, executor, [p for p in prepared if p.speed], reference_runs, report)
+
+
+_ASSUMPTION_NODES = (ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Load,
+                     ast.Constant, ast.And, ast.Or, ast.Not, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
+                     ast.Mod, ast.Pow, ast.USub, ast.UAdd, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
+def parse_assumption(text: str) -> ast.Expression:
+    """An assumption's check as an expression of arithmetic and comparisons on names only
+    (the spec is trusted, but a small language keeps checks readable and errors clear)."""
+    tree = ast.parse(text, mode="eval")
+    for node in ast.walk(tree):
+        if not isinstance(node, _ASSUMPTION_NODES):
+            raise SyntaxError(f"'{type(node).__name__}' is not allowed; use names, numbers, arithmetic "
+                              "(+ - * / // % **), comparisons, and/or/not")
+    return tree
+
+
+def assumption_values(problem: Problem, case: dict, seed: int = 0) -> dict:
+    """The names an assumption may use for a case: its sizes and its int, float and bool inputs."""
+    from .inputs import case_arguments
+
+    names = {**problem.spec.get("sizes", {}), **case.get("sizes", {})}
+    for arg in case_arguments(problem, case, seed):
+        if type(arg.value) in (int, float, bool):
+            names[arg.name] = arg.value
+    return names
+
+
+def check_assumptions(problem: Problem, report: ProblemReport) -> None:
+    """Every case keeps the promises the statement makes (the spec's `assumptions`)."""
+    assumptions = problem.spec.get("assumptions", [])
+    if not assumptions:
+        return
+    broken = []
+    for case in problem.cases:
+        values = assumption_values(problem, case)
+        for assumption in assumptions:
+            try:
+                holds = eval(compile(parse_assumption(assumption["check"]), "<assumption>", "eval"),  # noqa: S307
+                             {"__builtins__": {}}, dict(values))
+            except NameError as exc:
+                broken.append(f"case '{case['name']}': cannot check '{assumption['check']}': {exc}")
+                continue
+            except (ArithmeticError, SyntaxError, TypeError) as exc:
+                broken.append(f"case '{case['name']}': '{assumption['check']}' fails: {type(exc).__name__}: {exc}")
+                continue
+            if not holds:
+                shown = ", ".join(f"{k}={v}" for k, v in values.items() if k in assumption["check"])
+                broken.append(f"case '{case['name']}' breaks the statement's promise '{assumption['says']}' "
+                              f"({assumption['check']} is false for {shown})")
+    report.add("assumptions", not broken, "; ".join(broken[:5]) if broken else
+               f"every case keeps the statement's {len(assumptions)} stated assumption(s)")
 
 
 def check_inputs(problem: Problem, report: ProblemReport) -> None:
@@ -343,8 +399,10 @@ def check_reference(problem: Problem, bank: Bank, executor, prepared, report: Pr
 
 
 def check_mistakes(problem: Problem, bank: Bank, prepared, report: ProblemReport) -> None:
-    from .kinds.function import check_output, evaluate, matching_mistake
+    from . import compare as cmp
+    from .kinds.function import _dtype_mistake, check_output, evaluate, matching_mistake, strictness
 
+    grades_dtype = strictness(problem)["dtype"] != "ignore"
     mistakes = problem.spec.get("mistakes", [])
     hidden = [p for p in prepared if not p.visible]
     if not hidden:
@@ -365,6 +423,11 @@ def check_mistakes(problem: Problem, bank: Bank, prepared, report: ProblemReport
                 killed.append(p.name)
                 if not recognised:
                     found = matching_mistake(problem, bank, p, wrong)
+                    recognised = found is not None and found["name"] == mistake["name"]
+            elif grades_dtype and cmp.dtype_differences(wrong, p.expected)[1]:  # fails the "keeps dtype" test
+                killed.append(p.name)
+                if not recognised:
+                    found = _dtype_mistake(problem, bank, p, wrong)
                     recognised = found is not None and found["name"] == mistake["name"]
         report.mistakes.append(MistakeResult(mistake["name"], killed, recognised))
         if not killed:

@@ -333,6 +333,17 @@ CORRECT["softmax-loss"] = {
                     dx[i, j] = (p[j] - (j == y[i])) / N
             return float(loss / N), dx
     """,
+    "numpy-float32-loss": """
+        import numpy as np
+
+        def softmax_loss(x, y):
+            N = x.shape[0]
+            shifted = x - x.max(axis=1, keepdims=True)
+            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            loss = np.float32(-np.log(probs[np.arange(N), y]).mean())  # numpy.float32: a number, accepted (issue 12)
+            probs[np.arange(N), y] -= 1
+            return loss, probs / N
+    """,
 }
 WRONG["softmax-loss"] = {
     "no-max-shift": ("""
@@ -379,17 +390,6 @@ WRONG["softmax-loss"] = {
             onehot = np.eye(C, dtype=x.dtype)[y]
             return float(loss), (onehot - probs) / N
     """, mistake("dx-sign-flipped")),
-    "numpy-scalar-loss": ("""
-        import numpy as np
-
-        def softmax_loss(x, y):
-            N = x.shape[0]
-            shifted = x - x.max(axis=1, keepdims=True)
-            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-            loss = np.float32(-np.log(probs[np.arange(N), y]).mean())  # numpy.float32, not a float
-            probs[np.arange(N), y] -= 1
-            return loss, probs / N
-    """, message("output[0] should be a float, got a numpy.float32")),
 }
 
 # ---------------------------------------------------------------- svm-loss
@@ -1160,6 +1160,17 @@ CORRECT["adam-numpy"] = {
             w -= config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
             return w, config["m"], config["v"], config["t"]
     """,
+    "t-as-numpy-int": """
+        import numpy as np
+
+        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+            t = t + 1
+            m = beta1 * m + (1 - beta1) * dw
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+            return next_w, m, v, np.int64(t)  # a NumPy int is an int (issue 12)
+    """,
 }
 WRONG["adam-numpy"] = {
     "t-not-incremented-first": ("""
@@ -1212,17 +1223,6 @@ WRONG["adam-numpy"] = {
             next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
             return next_w, {"m": m, "v": v, "t": t}
     """, message("output has 2 items, expected 4 items")),
-    "t-as-numpy-int": ("""
-        import numpy as np
-
-        def adam(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
-            t = np.int64(t) + 1
-            m = beta1 * m + (1 - beta1) * dw
-            v = beta2 * v + (1 - beta2) * dw ** 2
-            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-            next_w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
-            return next_w, m, v, t
-    """, message("output[3] should be an int, got a numpy.int64")),
 }
 
 

@@ -67,9 +67,16 @@ def test_infinite_loop_hits_the_time_limit_and_other_cases_still_run(cli, submis
 
 def test_wrong_output_type_is_explained(cli, submission):
     result, data = check(cli, submission, "import numpy as np\ndef conv_output_size(n, f, p=0, s=1):\n"
-                                          "    return np.int64((n - f + 2 * p) // s + 1)\n")
+                                          "    return np.float64((n - f + 2 * p) // s + 1)\n")
     assert data["score"] == 0
     assert "should be an int" in data["tests"][0]["output"]
+
+
+def test_numpy_int_is_an_int(cli, submission):
+    """Issue 12: a NumPy integer is a number where an int is expected (a float still is not)."""
+    result, data = check(cli, submission, "import numpy as np\ndef conv_output_size(n, f, p=0, s=1):\n"
+                                          "    return np.int64((n - f + 2 * p) // s + 1)\n")
+    assert data["score"] == data["max_score"], data["tests"]
 
 
 def test_unsupported_return_object_is_rejected(cli, submission):

@@ -145,8 +145,11 @@ def test_half_precision_cases_pass_in_their_own_dtype(grade_source, problem, sou
 def test_a_16_bit_input_must_give_a_16_bit_output(grade_source):
     result = grade_source("sigmoid-backward", UPCASTS_AND_FORGETS, device="cpu")
     failed = {t.name: t.output for t in result.tests if not t.passed}
-    assert set(failed) == {"float16", "bfloat16"}, failed
-    assert "dtype" in failed["float16"] and "torch.float16" in failed["float16"]
+    # issue 12: the values pass at 16-bit precision; keeping the dtype is its own test
+    assert set(failed) == {"keeps dtype"}, failed
+    message = failed["keeps dtype"]
+    assert "case 'float16'" in message and "expected float16" in message and "bfloat16" in message
+    assert ".to(x.dtype)" in message
 
 
 def test_cuda_cases_are_prepared_and_judged_without_touching_cuda(monkeypatch):

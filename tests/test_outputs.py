@@ -417,3 +417,12 @@ def test_docs_classroom_workflow_always_reports_and_has_a_valid_fallback():
     assert result["status"] == "error" and result["tests"][0]["line_no"] == 0
     grade = next(s for s in steps if s.get("id") == "grader")
     assert "${{" not in grade["run"]  # event values and secrets come in through env, not the script text
+
+
+def test_the_class_report_is_written_for_hostile_ids(hostile_class):
+    """grades.csv neutralises `=HYPERLINK(...)` to `'=HYPERLINK(...)`; the report still matches each row
+    to its student's JSON, and shows every id escaped."""
+    pytest.importorskip("matplotlib", reason="the class report needs matplotlib: pip install 'grader[report]'")
+    assert "report.html" not in hostile_class["stderr"], hostile_class["stderr"]
+    page = (hostile_class["out"] / "report.html").read_text(encoding="utf-8")
+    assert "=HYPERLINK(&quot;x&quot;)" in page and RAW.search(page) is None

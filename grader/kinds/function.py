@@ -145,7 +145,7 @@ def make_call(problem: Problem, case: dict, args: list[Argument], device: str = 
     """The child's call for one case on one device."""
     return Call(name=test_name(case["name"], device), args=[a.value for a in args if not a.keyword],
                 kwargs={a.name: a.value for a in args if a.keyword}, text=call_text(problem, args),
-                time_limit=case.get("time_limit"), device=device)
+                time_limit=case.get("time_limit"), device=device, check_inputs=bool(strictness(problem)["pure"]))
 
 
 def test_name(case_name: str, device: str) -> str:
@@ -248,12 +248,47 @@ def arguments_dict(args: list[Argument] | None) -> dict:
     return {a.name: a.value for a in args or []}
 
 
+#: A problem's `strictness` when the spec leaves a setting out: never fail correct math.
+STRICTNESS_DEFAULTS = {"numbers": "any", "dtype": "test", "pure": False, "weight": 0.5}
+
+
+def strictness(problem: Problem) -> dict:
+    """The problem's strictness policy (docs/writing-problems.md, "Strictness"):
+    numbers: which number types count as a number (grader.compare.NUMBER_POLICIES);
+    dtype: "ignore" (any float dtype, values at the coarser precision), "test" (the same, and
+    keeping the dtype is its own test "keeps dtype") or "strict" (another dtype fails the case);
+    pure: the function must leave its inputs unchanged (its own test "leaves inputs unchanged");
+    weight: the weight of each of those tests, against a case's default weight of 1."""
+    return {**STRICTNESS_DEFAULTS, **problem.spec.get("strictness", {})}
+
+
+def policy_tests(problem: Problem, prepared: list[PreparedCase]) -> list[str]:
+    """The problem-level tests the policy adds after the cases: "keeps dtype" where float arrays
+    or tensors are expected and the dtype is graded on its own, "leaves inputs unchanged".
+    A comparator mapping (set, permutation, dropout, ...) checks dtypes itself, strictly, so it
+    gets no "keeps dtype" test (a dtype slip would cost twice)."""
+    policy, names = strictness(problem), []
+    if policy["dtype"] == "test" and not isinstance(problem.spec.get("comparator"), dict) and any(cmp.dtype_differences(p.expected, p.expected)[0]
+                                         for p in prepared if not p.speed and not p.skipped):
+        names.append(KEEPS_DTYPE)
+    if policy["pure"]:
+        names.append(LEAVES_INPUTS)
+    return names
+
+
+KEEPS_DTYPE = "keeps dtype"
+LEAVES_INPUTS = "leaves inputs unchanged"
+
+
 def check_output(problem: Problem, case: dict, actual, expected, args: list[Argument] | None = None,
-                 against: str = "reference", loosen_to: str | None = None) -> str | None:
+                 against: str = "reference", loosen_to: str | None = None, dtypes: str | None = None) -> str | None:
     """None when `actual` is right, else a message saying what differs, where and by how much.
 
     `args` are the case's arguments (statistical comparators need them); `against` is
-    "mistake" when `expected` is a known mistake's output (see grader.comparators)."""
+    "mistake" when `expected` is a known mistake's output (see grader.comparators). Number
+    types and float dtypes are held as the problem's strictness says, or `dtypes` ("strict")."""
+    policy = strictness(problem)
+    dtypes = dtypes or ("strict" if policy["dtype"] == "strict" else "loose")
     comparator = problem.spec.get("comparator", "tolerance")
     if comparator == "exact":
         overrides = {k: {"rtol": 0.0, "atol": 0.0} for k in
@@ -265,7 +300,8 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
 
         return run_comparator(problem, case, comparator, actual, expected, overrides,
                               args=arguments_dict(args), against=against)
-    mismatch = cmp.compare(actual, expected, overrides=overrides)
+    mismatch = cmp.compare(actual, expected, overrides=overrides, numbers=policy["numbers"], dtypes=dtypes,
+                           nonfinite_alike=against == "mistake")
     return mismatch.message if mismatch else None
 
 
@@ -273,28 +309,105 @@ _CANNOT_RUN = object()  # a mistake that raised on a case
 
 
 def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
-    """The first known mistake whose output on this case equals the student's.
+    """The first known mistake whose output on this case equals the student's."""
+    found = matching_mistakes(problem, bank, prepared, actual)
+    return found[0] if found else None
+
+
+def matching_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[dict]:
+    """Every known mistake whose output on this case equals the student's, in the spec's order.
 
     Matching uses the tolerance of the expected output's coarsest dtype: a dtype mistake
-    (float64 returned for float32 input) carries float32 round-off in its own order."""
+    (float64 returned for float32 input) carries float32 round-off in its own order. Two
+    non-finite values match whatever they are: one overflow gives inf on one machine or
+    formulation and NaN on another."""
+    return [mistake for mistake, _ in _matches(problem, bank, prepared, actual)]
+
+
+def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[tuple[dict, bool]]:
+    """(mistake, exact) for every mistake that matches: exact ones first (their inf and NaN
+    where the student's are), then those that match only with any non-finite values alike."""
     loosen_to = coarsest_float_dtype(prepared.expected)
+    exact, loose = [], []
     for mistake in problem.spec.get("mistakes", []):
-        if mistake["name"] not in prepared.mistake_outputs:
-            func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
-            precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
-            try:
-                wrong = evaluate(func, prepared.args, precision,
-                                 f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
-            except SpecError:
-                wrong = _CANNOT_RUN
-            prepared.mistake_outputs[mistake["name"]] = wrong
-        wrong = prepared.mistake_outputs[mistake["name"]]
+        wrong = mistake_output(problem, bank, prepared, mistake)
         if wrong is _CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
                         loosen_to=loosen_to) is None:
-            return mistake
-    return None
+            same = cmp.compare(actual, wrong, overrides=tolerance_overrides(problem, prepared.case, loosen_to),
+                               numbers=strictness(problem)["numbers"], dtypes="loose") is None
+            (exact if same else loose).append((mistake, same))
+    return exact + loose
+
+
+def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[dict]:
+    """Two known mistakes made at once: the first pair (in the spec's order) that between them
+    explain every wrong number of the student's output, each explaining some the other does not.
+    None where the output's structure differs from the expected one, or where a comparator other
+    than the tolerance decides (sets and permutations have no numbers in fixed places)."""
+    if isinstance(problem.spec.get("comparator"), dict):
+        return []
+    overrides = tolerance_overrides(problem, prepared.case, coarsest_float_dtype(prepared.expected))
+    right = cmp.agreement(actual, prepared.expected, overrides)
+    if right is None or right.all():
+        return []
+    wrong = ~right
+    explains = []
+    for mistake in problem.spec.get("mistakes", []):
+        output = mistake_output(problem, bank, prepared, mistake)
+        mask = None if output is _CANNOT_RUN else cmp.agreement(actual, output, overrides)
+        if mask is not None and (mask & wrong).any():
+            explains.append((mistake, mask & wrong))
+    for i, (first, a) in enumerate(explains):
+        for second, b in explains[i + 1:]:
+            if not (wrong & ~(a | b)).any() and (a & ~b).any() and (b & ~a).any():
+                return [first, second]
+    return []
+
+
+def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, TestResult, Any]]) -> None:
+    """Name the known mistake behind each wrong test, weighing the evidence of every case.
+
+    `wrong` holds (case, its failed test, the student's output). When several mistakes fit a
+    case, the one that fits the most of the student's wrong cases (hidden ones included) is
+    named, the spec's order breaking ties; a case no single mistake fits may be two at once
+    (combined_mistakes). The feedback goes before the test's last line ("Rebuild this case")."""
+    candidates = [_matches(problem, bank, p, value) for p, _, value in wrong]
+    fits = {}  # name -> (cases it fits, cases it fits with the same inf and NaN)
+    for found in candidates:
+        for mistake, exact in found:
+            count, exact_count = fits.get(mistake["name"], (0, 0))
+            fits[mistake["name"]] = (count + 1, exact_count + exact)
+    for (p, test, value), found in zip(wrong, candidates):
+        found = [mistake for mistake, _ in found]
+        if found:
+            best = max(found, key=lambda m: fits[m["name"]])  # max keeps the first of equals
+            test.mistake = best["name"]
+            line = f"This matches a known mistake ({best['name']}): {best['feedback']}"
+        else:
+            pair = combined_mistakes(problem, bank, p, value)
+            if not pair:
+                continue
+            test.mistake = "+".join(m["name"] for m in pair)
+            line = (f"This looks like two known mistakes at once ({pair[0]['name']} and {pair[1]['name']}): "
+                    f"{pair[0]['feedback']} Also: {pair[1]['feedback']}")
+        head, _, rebuild = test.output.rpartition("\n")
+        test.output = f"{head}\n{line}\n{rebuild}" if head else f"{line}\n{rebuild}"
+
+
+def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: dict):
+    """A known mistake's output on a case (_CANNOT_RUN if it raised), computed once per case."""
+    if mistake["name"] not in prepared.mistake_outputs:
+        func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
+        precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
+        try:
+            wrong = evaluate(func, prepared.args, precision,
+                             f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
+        except SpecError:
+            wrong = _CANNOT_RUN
+        prepared.mistake_outputs[mistake["name"]] = wrong
+    return prepared.mistake_outputs[mistake["name"]]
 
 
 # ---------------------------------------------------------------- grading
@@ -350,7 +463,9 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     prepared = prepared if prepared is not None else prepare_cases(problem, bank, seed, device)
     skipped = [p for p in prepared if p.skipped]
     prepared = [p for p in prepared if not p.skipped]
-    max_scores = split_points(problem.points, [p.weight for p in prepared])
+    extra = policy_tests(problem, prepared)
+    max_scores = split_points(problem.points, [p.weight for p in prepared] + [strictness(problem)["weight"]] * len(extra))
+    max_scores, extra_scores = max_scores[:len(prepared)], max_scores[len(prepared):]
     checked = check_sources(submission.files, problem.entry_point, problem.spec.get("forbidden", []))
     module = find_module(submission, problem.entry_point, module_name, checked)
     result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
@@ -375,15 +490,24 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
             runs = {r.name: r for r in run.cases}
             result.tests = [_test_result(problem, bank, p, runs[p.name], m, seed)
                             for p, m in zip(prepared, max_scores)]
+            name_mistakes(problem, bank, [(p, t, runs[p.name].value) for p, t in zip(prepared, result.tests)
+                                          if t.outcome == "wrong" and not p.speed])
             for index, p in enumerate(prepared):
                 if p.speed and result.tests[index].passed:
                     result.grader_error |= _judge_speed(problem, bank, executor, base, p, runs[p.name],
                                                         result.tests[index])
+            result.tests = _with_policy_tests(result.tests, prepared, [
+                _policy_test(name, problem, bank, prepared, runs, result.tests, m)
+                for name, m in zip(extra, extra_scores)])
     if error is not None:
         result.error = error
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,
                                    output=f"not run: {error.splitlines()[0]}", outcome="not_run", device=p.device)
                         for p, m in zip(prepared, max_scores)]
+        result.tests = _with_policy_tests(result.tests, prepared, [
+            TestResult(name=name, score=0.0, max_score=m, status=Status.FAILED, visible=False,
+                       output=f"not run: {error.splitlines()[0]}", outcome="not_run")
+            for name, m in zip(extra, extra_scores)])
     result.skipped = [TestResult(name=p.name, score=0.0, max_score=0.0, status=Status.SKIPPED, visible=p.visible,
                                  output=f"skipped: {p.skipped}", outcome="skipped", device=p.device)
                       for p in skipped]
@@ -404,6 +528,8 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
     if run.status is not RunStatus.OK:
         test.outcome = RUN_OUTCOMES[run.status]
         test.output = f"{prepared.call.text}: {run.message}" if run.status is RunStatus.EXCEPTION else run.message
+        if run.status is RunStatus.EXCEPTION:
+            test.output += exception_hint(run.message)
         return test
     message = check_output(problem, prepared.case, run.value, prepared.expected, prepared.args)
     misplaced = device_mismatch(prepared, run)
@@ -422,15 +548,118 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         test.output = (f"not timed: the output is wrong (see the test '{test_name(prepared.case['name'], prepared.device)}'); "
                        "only a right answer is timed")
         return test
-    mistake = matching_mistake(problem, bank, prepared, run.value)
-    lines = [message]
-    if mistake:
-        test.mistake = mistake["name"]
-        lines.append(f"This matches a known mistake ({mistake['name']}): {mistake['feedback']}")
+    lines = [message]  # the known mistake it matches, if any, is added by name_mistakes
     seed_flag = f" --seed {seed}" if seed else ""
     lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.case['name']}{seed_flag}")
     test.output = "\n".join(lines)
     return test
+
+
+#: Errors whose cause students rarely see from the message alone: (text in the error, hint).
+EXCEPTION_HINTS = [
+    ("'float' object cannot be interpreted as an integer",
+     "/ always gives a float in Python 3 (range(n / 2) fails); use // for integer division"),
+    ("slice indices must be integers",
+     "/ always gives a float in Python 3; use // for an index or a slice bound"),
+    ("only integers, slices", "/ always gives a float in Python 3; use // for an index"),
+    ("name 'xrange' is not defined", "xrange is Python 2; use range"),
+    ("has no attribute 'iteritems'", "dict.iteritems() is Python 2; use .items()"),
+    ("has no attribute 'has_key'", "dict.has_key(k) is Python 2; use k in d"),
+]
+
+
+def exception_hint(message: str) -> str:
+    """A hint line for an error with a well-known cause (Python 2 idioms), or ""."""
+    first = message.splitlines()[0] if message else ""
+    for text, hint in EXCEPTION_HINTS:
+        if text in first:
+            return f"\nHint: {hint}."
+    return ""
+
+
+def _cast_hint(problem: Problem, dtype: str) -> str:
+    """What to write to keep a dtype, with the problem's first array input as the example."""
+    first = next((name for name, spec in problem.spec.get("inputs", {}).items() if spec.get("type") == "tensor"),
+                 "x")
+    if problem.framework == "numpy":
+        return f"return out.astype({first}.dtype) (or build out with dtype={first}.dtype, e.g. np.zeros_like({first}))"
+    return f"return out.to({first}.dtype) (or build it with dtype={first}.dtype, e.g. torch.zeros_like({first}))"
+
+
+def _with_policy_tests(tests: list[TestResult], prepared: list[PreparedCase],
+                       extra: list[TestResult]) -> list[TestResult]:
+    """The case tests with the policy's tests after the correctness cases, before the speed
+    tests (which stay last); a policy test's device is the cases' when they share one."""
+    devices = {p.device for p in prepared}
+    device = devices.pop() if len(devices) == 1 else None
+    for test in extra:
+        test.device = device
+    at = next((i for i, p in enumerate(prepared) if p.speed), len(prepared))
+    return tests[:at] + extra + tests[at:]
+
+
+def _policy_test(name: str, problem: Problem, bank: Bank, prepared: list[PreparedCase], runs: dict,
+                 tests: list[TestResult], max_score: float) -> TestResult:
+    """A test the strictness policy adds after the cases (see policy_tests); it passes when at
+    least one case returned the right values and no case broke the rule. When no case did, it
+    was not checked, and it fails the way the first case did (a wrong or broken submission
+    earns nothing from the policy)."""
+    test = TestResult(name=name, score=0.0, max_score=max_score, status=Status.FAILED, visible=False,
+                      outcome="wrong")
+    checked, failure, broken, named = 0, None, [], ""
+    for p, case_test in zip(prepared, tests):
+        run = runs[p.name]
+        if p.speed or run.status is not RunStatus.OK:
+            continue
+        if name == KEEPS_DTYPE:
+            n, differences = cmp.dtype_differences(run.value, p.expected)
+            checked += n > 0 and case_test.passed
+            broken += [p.name] if differences else []
+            if differences and failure is None:
+                path, got, want = differences[0]
+                failure = (f"case '{p.name}': {path} has dtype {got}, expected {want}"
+                           + (" (the values are right at that precision)" if case_test.passed else "")
+                           + f"; keep the dtype of the inputs: {_cast_hint(problem, want)}")
+                mistake = _dtype_mistake(problem, bank, p, run.value)
+                if mistake:
+                    test.mistake = mistake["name"]
+                    named = f"\nThis matches a known mistake ({mistake['name']}): {mistake['feedback']}"
+        else:
+            checked += case_test.passed
+            broken += [p.name] if run.mutated else []
+            if run.mutated and failure is None:
+                positional = [a.name for a in p.args if not a.keyword]
+                names = [positional[i] if type(i) is int and i < len(positional) else str(i) for i in run.mutated]
+                failure = (f"case '{p.name}': your function changed its input {', '.join(map(repr, names))} in place; "
+                           f"the caller's arrays must stay as they were. Work on a copy ({names[0]}.copy() in "
+                           f"NumPy, {names[0]}.clone() in torch) or build a new array instead of assigning into it")
+    if failure is None and checked:
+        test.status, test.score, test.outcome = Status.PASSED, max_score, "passed"
+        return test
+    if len(broken) > 1:
+        failure += f"\n(the same in {len(broken) - 1} more case{'s' if len(broken) > 2 else ''}: {', '.join(broken[1:6])}" \
+                   + (", ..." if len(broken) > 6 else "") + ")"
+    if failure:
+        test.output = failure + named
+    else:  # nothing to check: no case returned the right values
+        first = next((t for p, t in zip(prepared, tests) if not p.speed), None)
+        test.outcome = first.outcome if first else "not_run"
+        test.output = "not checked, as no case returned the right values" + (
+            f"; the first case: {first.output}" if first else "")
+    return test
+
+
+def _dtype_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
+    """The first known mistake that changes the output's dtype the way the student's does."""
+    for mistake in problem.spec.get("mistakes", []):
+        wrong = mistake_output(problem, bank, prepared, mistake)
+        if wrong is _CANNOT_RUN or not cmp.dtype_differences(wrong, prepared.expected)[1]:
+            continue
+        if not cmp.dtype_differences(actual, wrong)[1] and \
+                check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
+                             loosen_to=coarsest_float_dtype(prepared.expected)) is None:
+            return mistake
+    return None
 
 
 def device_mismatch(prepared: PreparedCase, run: CaseRun) -> str | None:
@@ -479,8 +708,9 @@ def _judge_speed(problem: Problem, bank: Bank, executor: Executor, limits: Limit
 def _add_problem_feedback(problem: Problem, result: ProblemResult) -> None:
     seen = []
     for test in result.tests:
-        if test.mistake and test.mistake not in seen:
-            seen.append(test.mistake)
+        for name in (test.mistake or "").split("+"):  # "a+b": two mistakes at once
+            if name and name not in seen:
+                seen.append(name)
     for mistake in problem.spec.get("mistakes", []):
         if mistake["name"] in seen and mistake.get("hint"):
             result.feedback.append(f"Hint ({mistake['name']}): {mistake['hint']}")

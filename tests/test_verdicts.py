@@ -102,6 +102,20 @@ def test_float64_numpy_code_passes_the_value_cases_and_fails_only_keeps_dtype(cl
     assert 0 < dtype_test["max_score"] < min(t["max_score"] for t in data["tests"] if t["name"] != "keeps dtype")
 
 
+def test_float64_numpy_code_gets_full_marks_where_the_statement_does_not_ask_for_the_dtype(cli, submission):
+    """NumPy courses work in float64: a NumPy problem grades the dtype only when its spec says so."""
+    data = check(cli, submission, "relu-backward-numpy", """
+        import numpy as np
+
+        def relu_backward(dout, x):
+            dx = np.zeros(x.shape)           # float64, also for the float32 case
+            dx[x > 0] = dout[x > 0]
+            return dx
+        """)
+    assert data["score"] == data["max_score"], failed(data)
+    assert "keeps dtype" not in [t["name"] for t in data["tests"]]
+
+
 def test_torch_code_in_another_precision_is_told_to_cast_with_to(cli, submission):
     data = check(cli, submission, "sigmoid-backward", """
         import torch
@@ -148,8 +162,10 @@ def test_show_states_the_policy(cli):
     result = cli("show", "relu-backward-numpy")
     assert result.exit_code == 0
     assert "How answers are checked" in result.output
-    assert "keeps dtype" in result.output and "leaves inputs unchanged" in result.output
+    assert "leaves inputs unchanged" in result.output
+    assert "the dtype is not graded" in result.output  # a NumPy problem's default
     assert "0-d tensor" in result.output
+    assert "keeps dtype" in cli("show", "affine-forward").output  # its statement asks for x's dtype
     lr = cli("show", "lr-schedule")
     assert "not a tensor" in lr.output
 
@@ -355,7 +371,7 @@ def test_a_stub_scores_nothing_from_the_policy_tests(cli, submission):
             raise NotImplementedError
         """)
     assert data["score"] == 0
-    assert {"keeps dtype", "leaves inputs unchanged"} <= set(failed(data))
+    assert "leaves inputs unchanged" in failed(data) and "keeps dtype" not in failed(data)  # NumPy: dtype not graded
 
 
 # ---------------------------------------------------------------- mistake matching

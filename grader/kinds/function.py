@@ -250,6 +250,10 @@ def arguments_dict(args: list[Argument] | None) -> dict:
 
 #: A problem's `strictness` when the spec leaves a setting out: never fail correct math.
 STRICTNESS_DEFAULTS = {"numbers": "any", "dtype": "test", "pure": False, "weight": 0.5}
+#: NumPy problems do not grade the dtype unless their spec says so: NumPy courses (CS231n...) work in
+#: float64 throughout, and `np.zeros(shape)` is float64 whatever the inputs. In torch, keeping the
+#: input's dtype is part of a function's contract (mixed precision), so it is its own small test.
+DTYPE_DEFAULT = {"numpy": "ignore", "torch": "test"}
 
 
 def strictness(problem: Problem) -> dict:
@@ -257,9 +261,11 @@ def strictness(problem: Problem) -> dict:
     numbers: which number types count as a number (grader.compare.NUMBER_POLICIES);
     dtype: "ignore" (any float dtype, values at the coarser precision), "test" (the same, and
     keeping the dtype is its own test "keeps dtype") or "strict" (another dtype fails the case);
+    by default "ignore" for NumPy problems and "test" for torch ones (DTYPE_DEFAULT);
     pure: the function must leave its inputs unchanged (its own test "leaves inputs unchanged");
     weight: the weight of each of those tests, against a case's default weight of 1."""
-    return {**STRICTNESS_DEFAULTS, **problem.spec.get("strictness", {})}
+    defaults = {**STRICTNESS_DEFAULTS, "dtype": DTYPE_DEFAULT.get(problem.framework, "test")}
+    return {**defaults, **problem.spec.get("strictness", {})}
 
 
 def policy_tests(problem: Problem, prepared: list[PreparedCase]) -> list[str]:

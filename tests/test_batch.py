@@ -330,6 +330,7 @@ def test_gradescope_autograder_zip(graded, tmp_path):
             assert (zf.getinfo(name).external_attr >> 16) & stat.S_IXUSR
         run = zf.read("run_autograder").decode()
         assert "/autograder/submission" in run and "/autograder/results/results.json" in run
+        assert "--allow-weak-sandbox" in run  # the bank is root-only there (setup.sh): weak confinement is allowed
 
 
 # ---------------------------------------------------------------- errors before grading starts

@@ -28,6 +28,25 @@ def notebook(source) -> str:
                                   "source": source}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
+# The child's own encoder patched: every case frame says "seconds": 1e400 (JSON's infinity).
+FORGED_SECONDS = """
+from grader import codec
+
+_encode = codec.encode
+
+
+def forged_encode(value, *, header=None):
+    header = dict(header or {})
+    if header.get("type") != "case":
+        return _encode(value, header=header)
+    header["seconds"] = 0.00125  # a sentinel as long as its replacement
+    return _encode(value, header=header).replace(b'"seconds":0.00125', b'"seconds":1.0e400')
+
+
+codec.encode = forged_encode
+"""
+
+
 def fsname(folder: Path, name: bytes) -> Path:
     """A path whose last part is raw bytes (not necessarily UTF-8), as Python names it."""
     return Path(os.fsdecode(os.fsencode(folder) + b"/" + name))
@@ -59,6 +78,8 @@ def make_class(root: Path, outside: Path) -> tuple[dict[str, float], dict[str, s
     honest["eve\\x1b[31m"] = FULL
     (root / "fay").symlink_to("bob")  # a link inside the class folder: graded
     honest["fay"] = FULL
+    (root / '=HYPERLINK("x").py').write_text(CORRECT)  # a spreadsheet formula as a name
+    honest['=HYPERLINK("x")'] = FULL
 
     (root / "gus.ipynb").write_text('{"cells": 1, "nbformat": 4}')  # cells not a list (27 bytes)
     bad["gus"] = "notebook"
@@ -78,6 +99,8 @@ def make_class(root: Path, outside: Path) -> tuple[dict[str, float], dict[str, s
     bad["ned"] = "not a regular file"
     (root / "oli.py").write_text(BUGGY)  # an honest wrong answer stays a wrong answer
     bad["oli"] = ""
+    (root / "pat.py").write_text(FORGED_SECONDS + CORRECT)  # right answers in frames claiming 1e400 s
+    bad["pat"] = "could not be read"
     return honest, bad
 
 
@@ -97,7 +120,27 @@ def hostile_class(tmp_path_factory):
 
 
 def gradebook(out: Path) -> dict[str, dict]:
-    return {row["student"]: row for row in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
+    """grades.csv by student id (a neutralised formula cell, '=..., read back as the id =...)."""
+    rows = csv.DictReader(io.StringIO((out / "grades.csv").read_text()))
+    return {row["student"][1:] if row["student"].startswith("'=") else row["student"]: row for row in rows}
+
+
+def test_every_output_of_the_hostile_class_is_valid_for_its_consumer(hostile_class):
+    """Issue 11's acceptance: JUnit valid against junit-10.xsd, strict JSON, no formula cells, in both runs."""
+    xmlschema = pytest.importorskip("xmlschema", reason="pip install -e '.[test]' (xmlschema checks junit.xml)")
+    schema = xmlschema.XMLSchema(ROOT / "tests" / "data" / "junit-10.xsd")
+    out = hostile_class["out"]
+    schema.validate((out / "junit.xml").read_text(encoding="utf-8"))
+
+    def no_constants(name):
+        raise ValueError(f"{name} is not JSON")
+
+    for path in (out / "students").iterdir():
+        json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constants)
+    for row in csv.reader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8"))):
+        assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r")), row[0]
+    text = (out / "summary.txt").read_text(encoding="utf-8") + hostile_class["runs"][1].stdout
+    assert "\x1b" not in text
 
 
 def test_a_hostile_class_is_graded_and_every_output_written(hostile_class):

@@ -122,6 +122,9 @@ def load_answers_yaml(text: str, source: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        if "maximum nesting depth" in str(exc):  # newer libyaml stops deep nesting itself, at 1000
+            raise UsageError(f"{source}:{where} the answers file is nested more than {MAX_ANSWERS_DEPTH} levels deep",
+                             _WRITE_IT_OUT) from None
         raise UsageError(f"{source}:{where} the answers file is not valid YAML ({getattr(exc, 'problem', None) or exc})",
                          "Write one 'question-id: answer' per line; quote answers that start with '%' or ':'.") from None
 

@@ -719,22 +719,23 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
     apply_rlimits(limits, cuda=bool(config.get("cuda")))
     APPLIED.append("rlimits")
     if mode != "off" and sys.platform.startswith("linux"):
-        try:
-            install_seccomp()
-            APPLIED.append("seccomp")
-        except SandboxError:
-            if config.get("seccomp"):
-                raise
+        _apply("seccomp", install_seccomp, required=bool(config.get("seccomp")))
 
 
 def _session_keyring(config: dict) -> None:
     """A fresh session keyring, before the uid drop. Where keyctl itself is refused (Docker's
     seccomp profile), the student cannot reach any keyring either, and this is not an error."""
+    _apply("session-keyring", new_session_keyring, required=bool(config.get("keyring")))
+
+
+def _apply(name: str, step, required: bool) -> None:
+    """One protection, noted in APPLIED. One the parent found on this machine (`required`) must
+    be set up or the child runs no student code; one it did not find is skipped."""
     try:
-        new_session_keyring()
-        APPLIED.append("session-keyring")
+        step()
+        APPLIED.append(name)
     except SandboxError:
-        if config.get("keyring"):
+        if required:
             raise
 
 

@@ -1,0 +1,1 @@
+"""For instructors: validate a bank, scaffold a new problem, show a problem."""

@@ -1,0 +1,1 @@
+"""Comparing a student's values with the expected ones: tolerances, tensors, comparators."""

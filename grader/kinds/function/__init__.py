@@ -1,0 +1,1 @@
+"""Kind `function`: the student writes a function, graded on generated cases."""

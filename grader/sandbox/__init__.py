@@ -1,0 +1,1 @@
+"""Running untrusted code: confinement, the child, the runner, the fork server, the wire format."""

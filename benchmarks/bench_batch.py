@@ -11,7 +11,7 @@ id in a comment so no two jobs share a content hash (nothing is deduplicated or 
 Measured in the same run, interleaved in rounds (so both see the same machine load), with the same pool (`--jobs` worker threads), the same prepared cases,
 comparisons and sandbox:
 
-* fork server: `grader.batch.grade_class` over all N students (the `grader grade` path);
+* fork server: `grader.classes.batch.grade_class` over all N students (the `grader grade` path);
 * baseline: the same on the first `--baseline-students` students with `SubprocessExecutor`:
   a fresh `python -I` per problem-submission that imports torch, loads the file and runs the
   same cases (the obvious alternative, and what `grader check` does for one submission).
@@ -36,10 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.bank import Bank  # noqa: E402
-from grader.batch import LocalPool, default_jobs, find_students, grade_class, parse_assignment  # noqa: E402
-from grader.forkserver import ForkServerExecutor  # noqa: E402
-from grader.runner import SubprocessExecutor  # noqa: E402
+from grader.problems.bank import Bank  # noqa: E402
+from grader.classes.batch import LocalPool, default_jobs, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.sandbox.forkserver import ForkServerExecutor  # noqa: E402
+from grader.sandbox.runner import SubprocessExecutor  # noqa: E402
 
 CARD = ["sigmoid-backward", "adam-step", "coin-entropy", "conv-output-size", "attention"]
 

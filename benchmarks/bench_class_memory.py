@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.bank import Bank  # noqa: E402
-from grader.batch import AutoExecutor, LocalPool, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.problems.bank import Bank  # noqa: E402
+from grader.classes.batch import AutoExecutor, LocalPool, find_students, grade_class, parse_assignment  # noqa: E402
 
 
 def peak_mb() -> float:

@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_batch import CARD, Recording, machine, make_class, percentile  # noqa: E402
-from grader.bank import Bank  # noqa: E402
-from grader.batch import LocalPool, default_jobs, find_students, grade_class, parse_assignment  # noqa: E402
-from grader.devices import devices_here  # noqa: E402
-from grader.forkserver import ForkServerExecutor  # noqa: E402
-from grader import performance  # noqa: E402
+from grader.problems.bank import Bank  # noqa: E402
+from grader.classes.batch import LocalPool, default_jobs, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.sandbox.devices import devices_here  # noqa: E402
+from grader.sandbox.forkserver import ForkServerExecutor  # noqa: E402
+from grader.kinds.function import performance  # noqa: E402
 
 
 def gpu_model() -> str:

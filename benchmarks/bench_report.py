@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # page written, printed on stderr (how long the command runs longer because of the report).
 TIMED = """
 import sys, time
-import grader.report as report
-from grader.cli import main
+import grader.classes.report as report
+from grader.cli.main import main
 inner = report.write_report_after_grading
 def timed(*args, **kwargs):
     start = time.perf_counter()
@@ -98,7 +98,7 @@ def main() -> None:
         med_without = statistics.median(r[0] for r in runs[False])
 
         sys.path.insert(0, str(ROOT))
-        from grader.report import get_plots, write_report
+        from grader.classes.report import get_plots, write_report
 
         start = time.process_time()
         get_plots()

@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python benchmarks/notebook_parse.py
 
-Worst cases at grader.notebook.MAX_CODE_CHARS: many trivial statements (the most AST nodes per
+Worst cases at grader.problems.notebook.MAX_CODE_CHARS: many trivial statements (the most AST nodes per
 byte), and lines with brackets plus a magic in every cell (every logical line tokenized)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.notebook import MAX_CODE_CHARS, convert
+from grader.problems.notebook import MAX_CODE_CHARS, convert
 
 
 def notebook(unit: str, magic: bool) -> bytes:

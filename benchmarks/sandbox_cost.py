@@ -5,7 +5,7 @@ case), against GRADER_SANDBOX=off (rlimits only).
     python benchmarks/sandbox_cost.py [REPEATS]
 
 It then grades examples/sigmoid-backward/correct.py REPEATS times on a warm fork server
-(grader.forkserver), with the sandbox off and on: the whole cost per submission where it matters most.
+(grader.sandbox.forkserver), with the sandbox off and on: the whole cost per submission where it matters most.
 
 As in `runner.run_with`, this process makes the work folder and the Box (cgroups) and passes
 the child its config; each child is a fresh `python -I` that times `confine` and prints the
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import sandbox  # noqa: E402
+from grader.sandbox import confine as sandbox  # noqa: E402
 from grader.limits import Limits  # noqa: E402
 
 CODE = r"""
@@ -71,7 +71,7 @@ def main() -> None:
 FORK_SERVER = r"""
 import statistics, sys, time
 sys.path.insert(0, {root!r})
-from grader.forkserver import ForkServerExecutor
+from grader.sandbox.forkserver import ForkServerExecutor
 from grader.grading import grade
 executor = ForkServerExecutor()
 path = {path!r}

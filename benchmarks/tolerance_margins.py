@@ -15,9 +15,9 @@ import sys
 
 import numpy as np
 
-from grader import compare as cmp
-from grader.bank import Bank
-from grader.kinds.function import prepare_cases, strictness, tolerance_overrides
+from grader.compare import tensors as cmp
+from grader.problems.bank import Bank
+from grader.kinds.function.kind import prepare_cases, strictness, tolerance_overrides
 
 
 def leaves(actual, expected):

@@ -11,13 +11,13 @@ __version__ = "0.1.0"
 
 def grade(*args, **kwargs):
     """Grade a submission for a problem; see grader.grading.grade."""
-    from .grading import grade as _grade
+    from grader.grading import grade as _grade
 
     return _grade(*args, **kwargs)
 
 
 def case_inputs(*args, **kwargs):
-    """Rebuild a case's inputs by name; see grader.inputs.case_inputs."""
-    from .inputs import case_inputs as _case_inputs
+    """Rebuild a case's inputs by name; see grader.problems.inputs.case_inputs."""
+    from grader.problems.inputs import case_inputs as _case_inputs
 
     return _case_inputs(*args, **kwargs)

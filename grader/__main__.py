@@ -1,4 +1,4 @@
 """`python -m grader`: the same as the `grader` command."""
-from .cli import main
+from grader.cli.main import main
 
 main(prog_name="grader")

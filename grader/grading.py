@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .bank import Bank
-from .errors import SubmissionError, UsageError
-from .inputs import seed_for_student
-from .kinds import grader_for
-from .limits import Limits
-from .result import ProblemResult
-from .runner import Executor, SubprocessExecutor
-from .submission import Submission, read_submission
+from grader.problems.bank import Bank
+from grader.errors import SubmissionError, UsageError
+from grader.problems.inputs import seed_for_student
+from grader.kinds import grader_for
+from grader.limits import Limits
+from grader.result import ProblemResult
+from grader.sandbox.runner import Executor, SubprocessExecutor
+from grader.problems.submission import Submission, read_submission
 
 
 def resolve_seed(seed: int | None = None, student: str | None = None) -> int:
@@ -27,12 +27,12 @@ def grade(problem_id: str, submission: Submission | Path | str, *, bank: Bank | 
           limits: Limits | None = None, notebook: str | None = None, **options) -> ProblemResult:
     """Grade `submission` (a path or a read Submission) for problem `problem_id`.
 
-    `notebook`: how a notebook is read, "definitions" (default) or "run" (grader.notebook).
+    `notebook`: how a notebook is read, "definitions" (default) or "run" (grader.problems.notebook).
     A submission that cannot be read as submitted (a malformed notebook) is a failed result."""
     bank = bank or Bank()
     problem = bank.get(problem_id)
     if not isinstance(submission, Submission):
-        from .kinds import SUBMISSION_READERS  # question kinds read an answers file instead
+        from grader.kinds import SUBMISSION_READERS  # question kinds read an answers file instead
 
         reader = SUBMISSION_READERS.get(problem.kind)
         try:

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .answers import Answer, AnswerError, _clip, code_path, parse_letters, parse_number, read_answers_file
-from .bank import Bank
-from .errors import ExitCode, SpecError, UsageError
-from .result import ProblemResult, Status, TestResult
-from .spec import Problem, load_schema, read_yaml, schema_errors
+from grader.problems.answers import Answer, AnswerError, _clip, code_path, parse_letters, parse_number, read_answers_file
+from grader.problems.bank import Bank
+from grader.errors import ExitCode, SpecError, UsageError
+from grader.result import ProblemResult, Status, TestResult
+from grader.problems.spec import Problem, load_schema, read_yaml, schema_errors
 
 QUIZ_SCHEMA = "quiz.schema.json"
 QUESTION_KINDS = ("numeric", "choice")
@@ -133,8 +133,8 @@ def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: s
 
     With `confine` (an answers file) the path must lie inside `base`; a person typing a path in
     `grader quiz` on their own machine may name any file they can read."""
-    from .grading import grade
-    from .kinds import grader_for
+    from grader.grading import grade
+    from grader.kinds import grader_for
 
     problem = entry.problem
     if problem.kind in QUESTION_KINDS:
@@ -196,7 +196,7 @@ QUIT_WORDS = {"quit", "done", "exit", ":q"}
 
 
 def question_text(entry: QuizEntry, bank: Bank, seed: int, student: str | None) -> list[str]:
-    from .show import describe_problem
+    from grader.authoring.show import describe_problem
 
     problem = entry.problem
     data = describe_problem(problem, seed, student, bank)
@@ -218,7 +218,7 @@ def validate(entry: QuizEntry, text: str, bank: Bank, seed: int) -> str | None:
         if problem.kind == "numeric":
             parse_number(text)
         elif problem.kind == "choice":
-            from .kinds.choice import variant
+            from grader.kinds.choice import variant
 
             v = variant(problem, bank, seed)
             picks = parse_letters(text, len(v.options))
@@ -322,8 +322,8 @@ def check_quiz_file(ctx, quiz_path: Path, answers_path: Path, seed: int | None, 
     """`grader check QUIZ.yaml answers.yaml`: grade a whole quiz, print it, exit 0/1 (2: bad files)."""
     import click
 
-    from .grading import resolve_seed
-    from .render.quiz import render_quiz
+    from grader.grading import resolve_seed
+    from grader.render.quiz import render_quiz
 
     bank = Bank(ctx.obj.get("bank") if ctx and ctx.obj else None)
     quiz = load_quiz(quiz_path, bank)
@@ -344,8 +344,8 @@ def quiz_command(ctx, quiz_arg: str, seed: int | None, student: str | None, as_j
     import click
     import yaml
 
-    from .grading import resolve_seed
-    from .render.quiz import render_quiz
+    from grader.grading import resolve_seed
+    from grader.render.quiz import render_quiz
 
     bank = Bank(ctx.obj.get("bank") if ctx and ctx.obj else None)
     if Path(quiz_arg).is_file():

@@ -59,7 +59,7 @@ class ProblemResult:
     seconds: float = 0.0
     limits_hit: list[str] = field(default_factory=list)
     skipped: list[TestResult] = field(default_factory=list)  #: cases not run here, with the reason
-    #: the protections student code ran under: full, weak (--allow-weak-sandbox) or off (see grader.sandbox.level)
+    #: the protections student code ran under: full, weak (--allow-weak-sandbox) or off (see grader.sandbox.confine.level)
     sandbox: str = field(default_factory=lambda: _sandbox_level())
 
     @property
@@ -108,7 +108,7 @@ def _no_surrogates(text: str) -> str:
 
 
 def _sandbox_level() -> str:
-    from .sandbox import level
+    from grader.sandbox.confine import level
 
     return level()
 

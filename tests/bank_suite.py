@@ -39,7 +39,7 @@ def make_bank_tests(correct: dict, wrong: dict, forbidden: dict, min_correct: in
         assert result.error and "forbid" in result.error
 
     def test_every_mistake_of_these_problems_is_exercised():
-        from grader.bank import Bank
+        from grader.problems.bank import Bank
 
         bank = Bank()
         for problem_id, items in wrong.items():

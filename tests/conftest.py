@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import main
+from grader.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -60,7 +60,7 @@ def submission(tmp_path):
 def executor():
     """The warm fork server: the executor `grader grade` uses (~0.1 s a submission instead of
     ~2 s for a fresh interpreter). The CLI tests cover the fresh-process executor of `check`."""
-    from grader.forkserver import ForkServerExecutor
+    from grader.sandbox.forkserver import ForkServerExecutor
 
     with ForkServerExecutor() as fork_executor:
         yield fork_executor
@@ -86,7 +86,7 @@ def grade_source(tmp_path, executor):
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `cuda` run only where a CUDA device is available, and skip cleanly elsewhere."""
-    from grader.devices import cuda_available
+    from grader.sandbox.devices import cuda_available
 
     if cuda_available():
         return

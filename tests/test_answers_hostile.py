@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.answers import AnswerError, code_path, parse_letters, parse_number
+from grader.problems.answers import AnswerError, code_path, parse_letters, parse_number
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

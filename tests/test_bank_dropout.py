@@ -97,8 +97,8 @@ def test_numpy_dropout_passes_and_float64_mask_is_named(grade_source):
 def test_statistical_problems_never_fail_their_reference_across_seeds():
     """A fresh random run of the reference passes every case for many seeds (no false fails),
     and every known mistake fails a hidden case for each of them (power)."""
-    from grader.bank import Bank
-    from grader.kinds.function import check_output, evaluate, prepare_cases
+    from grader.problems.bank import Bank
+    from grader.kinds.function.kind import check_output, evaluate, prepare_cases
 
     bank = Bank()
     for problem_id, seeds in (("inverted-dropout", 25), ("dropout-numpy", 25), ("xavier-init", 4), ("he-init", 4)):

@@ -997,9 +997,9 @@ PROBLEMS = list(CORRECT)
 def test_reference_passes_and_every_mistake_fails_a_hidden_case(problem_id):
     """What `grader validate` will check, done in this process: the reference in the input's own
     precision passes every case, and every listed mistake fails at least one hidden case."""
-    from grader.bank import Bank
+    from grader.problems.bank import Bank
     from grader.errors import SpecError
-    from grader.kinds.function import check_output, evaluate, prepare_cases
+    from grader.kinds.function.kind import check_output, evaluate, prepare_cases
 
     bank = Bank()
     problem = bank.get(problem_id)

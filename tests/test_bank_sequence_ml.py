@@ -1307,8 +1307,8 @@ def test_every_formulation_passes_on_several_seeds_in_process(problem_id):
     import textwrap
     import types
 
-    from grader.bank import Bank
-    from grader.kinds.function import check_output, clone, prepare_cases
+    from grader.problems.bank import Bank
+    from grader.kinds.function.kind import check_output, clone, prepare_cases
 
     bank = Bank(None)
     problem = bank.get(problem_id)
@@ -1328,7 +1328,7 @@ def test_every_formulation_passes_on_several_seeds_in_process(problem_id):
 
 
 def test_every_listed_mistake_has_a_student_version():
-    from grader.bank import Bank
+    from grader.problems.bank import Bank
 
     bank = Bank(None)
     for pid in CORRECT:

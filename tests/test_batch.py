@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.bank import Bank
-from grader.batch import find_students, load_assignment
-from grader.cache import job_id
-from grader.cli import main
+from grader.problems.bank import Bank
+from grader.classes.batch import find_students, load_assignment
+from grader.classes.cache import job_id
+from grader.cli.main import main
 from grader.errors import UsageError
-from grader.forkserver import ForkServerExecutor
+from grader.sandbox.forkserver import ForkServerExecutor
 from grader.grading import grade
 from grader.render.progress import Progress
 
@@ -240,16 +240,16 @@ def test_device_selection_is_applied_and_keys_the_cache(graded, tmp_path):
 
 
 def test_jobs_graded_without_a_gpu_are_not_reused_with_one(monkeypatch):
-    from grader.bank import Bank
-    from grader.batch import ClassGrader, StudentEntry, parse_assignment
-    from grader.submission import Submission
+    from grader.problems.bank import Bank
+    from grader.classes.batch import ClassGrader, StudentEntry, parse_assignment
+    from grader.problems.submission import Submission
 
     bank = Bank()
     assignment = parse_assignment({"name": "hw", "problems": ["sigmoid-backward"]}, Path("<test>"), bank)
     entry, files = StudentEntry("s", Path("s.py")), Submission("s.py", {"s.py": b"x = 1\n"})
-    monkeypatch.setattr("grader.devices.cuda_available", lambda: False)
+    monkeypatch.setattr("grader.sandbox.devices.cuda_available", lambda: False)
     without = ClassGrader(assignment, bank, executor=None).tasks_for(entry, files)[0].job
-    monkeypatch.setattr("grader.devices.cuda_available", lambda: True)
+    monkeypatch.setattr("grader.sandbox.devices.cuda_available", lambda: True)
     with_gpu = ClassGrader(assignment, bank, executor=None).tasks_for(entry, files)[0].job
     assert without != with_gpu
 
@@ -325,7 +325,7 @@ def test_gradescope_autograder_zip(graded, tmp_path):
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
         assert {"setup.sh", "run_autograder", "assignment.yaml", "grader-src/pyproject.toml"} <= names
-        assert "grader-src/grader/cli.py" in names and "bank/problems/activations/sigmoid-backward.yaml" in names
+        assert "grader-src/grader/cli/main.py" in names and "bank/problems/activations/sigmoid-backward.yaml" in names
         for name in ("setup.sh", "run_autograder"):
             assert (zf.getinfo(name).external_attr >> 16) & stat.S_IXUSR
         run = zf.read("run_autograder").decode()
@@ -466,7 +466,7 @@ def test_two_hundred_students_end_to_end(tmp_path, grader_cmd):
 
 
 def test_notebook_cell_magics_are_skipped_whole():
-    from grader.notebook import notebook_to_python
+    from grader.problems.notebook import notebook_to_python
 
     nb = {"cells": [{"cell_type": "code", "source": "%%bash\necho hi\n"},
                     {"cell_type": "code", "source": ["%%time\n", "x = 1\n", "!ls\n"]},

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.bank import Bank
+from grader.problems.bank import Bank
 from grader.render.gradebook import student_file_name
-from grader.batch import ClassGrader, LocalPool, find_students, grade_class, parse_assignment
+from grader.classes.batch import ClassGrader, LocalPool, find_students, grade_class, parse_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRECT = (ROOT / "examples" / "conv-output-size" / "correct.py").read_text()
@@ -319,7 +319,7 @@ def three_students(tmp_path):
 
 def crash_on(monkeypatch, students: set[str]) -> None:
     """The trusted grading code raises for these students (as on data it did not foresee)."""
-    from grader import batch
+    from grader.classes import batch
 
     real = batch.grader_for
 

@@ -197,7 +197,7 @@ def test_malformed_spec_names_file_and_field(grader_cmd, tmp_path, bad, expected
 
 def test_spec_error_gives_the_json_path(tmp_path):
     from grader.errors import SpecError
-    from grader.spec import load_problem
+    from grader.problems.spec import load_problem
 
     spec = (EXAMPLES.parent / "problems" / "cnn" / "conv-output-size.yaml").read_text()
     path = tmp_path / "conv-output-size.yaml"

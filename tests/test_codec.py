@@ -1,4 +1,4 @@
-"""Tests for grader.codec: round trips, encoder type checks and decoder attacks."""
+"""Tests for grader.sandbox.codec: round trips, encoder type checks and decoder attacks."""
 
 import collections
 import json
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader import codec
-from grader.codec import MAGIC, DecodeError, EncodeError, FrameReader, decode, encode, write_frame
+from grader.sandbox import codec
+from grader.sandbox.codec import MAGIC, DecodeError, EncodeError, FrameReader, decode, encode, write_frame
 
 TORCH_DTYPES = {
     "bool": torch.bool, "uint8": torch.uint8, "int8": torch.int8, "int16": torch.int16,
@@ -218,7 +218,7 @@ def test_cuda_tensor_roundtrip():
 def test_numpy_only_use_does_not_import_torch():
     code = (
         "import sys, numpy as np\n"
-        "from grader import codec\n"
+        "from grader.sandbox import codec\n"
         "h, v = codec.decode(codec.encode({'a': np.zeros(3), 'b': [np.float32(1), 2]}))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )

@@ -1,4 +1,4 @@
-"""Unit tests of grader.comparators: every comparator, its messages and its spec errors."""
+"""Unit tests of grader.compare.comparators: every comparator, its messages and its spec errors."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.comparators import canonical, evaluate_expression, proportion_bound, run_comparator
+from grader.compare.comparators import canonical, evaluate_expression, proportion_bound, run_comparator
 from grader.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,7 +259,7 @@ def test_unknown_comparator_is_a_spec_error():
 
 
 def test_schema_accepts_each_comparator_and_rejects_typos():
-    from grader.spec import load_schema, schema_errors
+    from grader.problems.spec import load_schema, schema_errors
 
     schema = {"$ref": "#/$defs/comparator", "$defs": load_schema()["$defs"]}
     good = [PERM, {"type": "sign", "vectors": "columns"}, {"type": "subspace"}, {"type": "set"},

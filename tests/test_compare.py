@@ -5,14 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.compare import (
-    DEFAULT_TOLERANCES,
-    Mismatch,
-    Tolerance,
-    compare,
-    describe_value,
-    tolerance_for,
-)
+from grader.compare.tensors import DEFAULT_TOLERANCES, Mismatch, Tolerance, compare, describe_value, tolerance_for
 
 NAN, INF = float("nan"), float("inf")
 

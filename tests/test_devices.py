@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from grader.devices import cuda_available, select_devices
+from grader.sandbox.devices import cuda_available, select_devices
 
 CORRECT = """
     import torch
@@ -157,11 +157,11 @@ def test_cuda_cases_are_prepared_and_judged_without_touching_cuda(monkeypatch):
     child said each tensor was, so this runs (and must pass) on a machine without a GPU."""
     import numpy as np
 
-    from grader.bank import Bank
-    from grader.kinds.function import _test_result, prepare_cases
-    from grader.runner import CaseRun, RunStatus
+    from grader.problems.bank import Bank
+    from grader.kinds.function.kind import _test_result, prepare_cases
+    from grader.sandbox.runner import CaseRun, RunStatus
 
-    monkeypatch.setattr("grader.devices.cuda_available", lambda: True)
+    monkeypatch.setattr("grader.sandbox.devices.cuda_available", lambda: True)
     bank = Bank()
     problem = bank.get("sigmoid-backward")
     prepared = next(p for p in prepare_cases(problem, bank, device="cuda") if p.name == "batch [cuda]")
@@ -192,7 +192,7 @@ def test_a_cpu_case_judges_the_cpu_as_its_device(grade_source):
 def test_a_cuda_job_where_cuda_is_missing_fails_its_cases_cleanly(executor):
     """The sandbox's CUDA branch (GPU device nodes bound if present, no address-space limit)
     runs here too; without a GPU the child cannot place the inputs and says so per case."""
-    from grader.runner import Call, Job, RunStatus
+    from grader.sandbox.runner import Call, Job, RunStatus
 
     def job(device):
         return Job(files={"s.py": b"def f(x):\n    return x * 2\n"}, module="s.py", entry_point="f",
@@ -212,7 +212,7 @@ def test_a_cuda_job_where_cuda_is_missing_fails_its_cases_cleanly(executor):
 def test_the_graders_library_path_reaches_the_sandboxed_child(tmp_path, monkeypatch):
     """On GPU machines the CUDA driver's libraries often sit in an LD_LIBRARY_PATH folder: the
     child gets the variable and can read the folder (hidden folders stay hidden)."""
-    from grader.runner import Call, Job, RunStatus, SubprocessExecutor
+    from grader.sandbox.runner import Call, Job, RunStatus, SubprocessExecutor
 
     libs = tmp_path / "driver-libs"
     libs.mkdir()

@@ -2,7 +2,7 @@ import textwrap
 
 import pytest
 
-from grader.forbidden import DYNAMIC_CODE, ForbiddenUse, find_forbidden
+from grader.problems.forbidden import DYNAMIC_CODE, ForbiddenUse, find_forbidden
 
 AUTOGRAD = ["torch.autograd"]
 

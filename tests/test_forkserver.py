@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.bank import Bank
-from grader.forkserver import ForkServerExecutor
+from grader.problems.bank import Bank
+from grader.sandbox.forkserver import ForkServerExecutor
 from grader.grading import grade
 from grader.limits import Limits
-from grader.runner import SubprocessExecutor
+from grader.sandbox.runner import SubprocessExecutor
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -73,8 +73,8 @@ def test_child_is_single_threaded_scrubbed_and_holds_nothing_of_the_grader(fork,
     info = spy_info(result)
     assert info["threads"] == 1  # a forked child must be able to unshare namespaces and call confine
     assert not any(m.startswith("reference") for m in info["modules"])
-    assert set(info["modules"]) <= {"grader", "grader.child", "grader.codec", "grader.forkserver", "grader.sandbox",
-                                    "grader.forbidden_runtime"}  # the run-time watch of forbidden APIs: no secrets
+    assert set(info["modules"]) <= {"grader", "grader.sandbox.child", "grader.sandbox.codec", "grader.sandbox.forkserver", "grader.sandbox",
+                                    "grader.sandbox.forbidden_runtime"}  # the run-time watch of forbidden APIs: no secrets
     assert "HOME" in info["env"] and not any("TOKEN" in k or "SECRET" in k for k in info["env"])
     assert set(info["env"]) == set(__import__("grader.sandbox", fromlist=["x"]).child_env("/x"))
     assert info["fds"][:4] == [0, 1, 2, 3] and len(info["fds"]) <= 5  # + the fd of listdir itself

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import torch
 
-from grader.bank import Bank
-from grader.gradcheck import gradcheck_case_dicts, numerical_gradient
-from grader.inputs import Argument
+from grader.problems.bank import Bank
+from grader.kinds.function.gradcheck import gradcheck_case_dicts, numerical_gradient
+from grader.problems.inputs import Argument
 
 ROOT = Path(__file__).resolve().parent.parent
 

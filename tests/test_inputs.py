@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from grader.errors import SpecError
-from grader.inputs import bound, draw_array, seed_for_student, stream
+from grader.problems.inputs import bound, draw_array, seed_for_student, stream
 
 
 def test_streams_are_deterministic_and_independent():
@@ -50,8 +50,8 @@ def test_edge_values_are_written_in():
 
 
 def test_arguments_after_an_omitted_one_go_by_keyword():
-    from grader.bank import Bank
-    from grader.inputs import case_arguments
+    from grader.problems.bank import Bank
+    from grader.problems.inputs import case_arguments
 
     problem = Bank().get("attention")
     args = case_arguments(problem, "small-mask")
@@ -63,7 +63,7 @@ def test_arguments_after_an_omitted_one_go_by_keyword():
 
 @pytest.mark.parametrize("framework", ["torch", "numpy"])
 def test_zero_dimensional_values_keep_their_shape(framework):
-    from grader.inputs import to_framework
+    from grader.problems.inputs import to_framework
 
     value = to_framework(np.array(1.5), "float32", framework, "x")
     assert tuple(value.shape) == ()

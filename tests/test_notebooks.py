@@ -12,7 +12,7 @@ from nbformat.v4 import new_code_cell as code
 from nbformat.v4 import new_markdown_cell as markdown
 from nbformat.v4 import new_notebook
 
-from grader.notebook import transform_cell
+from grader.problems.notebook import transform_cell
 
 SIGMOID = ("def sigmoid_backward(x, grad_output):\n"
            "    s = 1 / (1 + torch.exp(-x))  # is this right?\n"
@@ -325,7 +325,7 @@ def test_what_only_the_compiler_refuses_names_the_cell(tmp_path, cli):
 
 def test_notebooks_count_against_the_submission_limits(tmp_path, cli):
     from grader.errors import UsageError
-    from grader.submission import MAX_FILE_BYTES, MAX_FILES, read_submission
+    from grader.problems.submission import MAX_FILE_BYTES, MAX_FILES, read_submission
 
     folder = tmp_path / "student"
     folder.mkdir()

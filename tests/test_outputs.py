@@ -22,9 +22,9 @@ import pytest
 import xmlschema
 from click.testing import CliRunner
 
-from grader.bank import Bank
-from grader.batch import ClassReport, StudentResult, parse_assignment, write_outputs
-from grader.cli import main
+from grader.problems.bank import Bank
+from grader.classes.batch import ClassReport, StudentResult, parse_assignment, write_outputs
+from grader.cli.main import main
 from grader.render.classroom import MAX_ENCODED, decode, encode, error_result, reporter_sum, runner_result
 from grader.render.gradebook import FORMULA_START, number, student_file_name
 from grader.render.gradescope import results_json
@@ -32,7 +32,7 @@ from grader.render.junit import junit_xml
 from grader.render.summary import render_summary
 from grader.result import ProblemResult, Status, split_points
 from grader.result import TestResult as CaseResult  # (not a pytest test class)
-from grader.submission import printable
+from grader.problems.submission import printable
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -332,11 +332,11 @@ def test_classroom_writes_a_result_even_when_the_grader_fails(tmp_path, hostile_
     assert result["status"] == "error" and "no-such-problem" in result["tests"][0]["message"]
     assert decode(stdout.strip().splitlines()[-1]) == result
 
-    import grader.batch
+    import grader.classes.batch
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(grader.batch, "grade_class", explode)
+    monkeypatch.setattr(grader.classes.batch, "grade_class", explode)
     github_output.write_text("")
     code, _, stderr = run_cli("grade", submission, "--single", "--assignment", hostile_class["assignment"],
                               "--out", tmp_path / "o", "--classroom", "--no-progress", env=env)

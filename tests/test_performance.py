@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from grader import performance
-from grader.child import call_timed
-from grader.runner import read_timing
-from grader.validate import validate
+from grader.kinds.function import performance
+from grader.sandbox.child import call_timed
+from grader.sandbox.runner import read_timing
+from grader.authoring.validate import validate
 from test_validate import MISTAKES, REFERENCE, SPEC, write_bank
 
 VECTORISED = """
@@ -89,7 +89,7 @@ def test_fast_but_wrong_code_is_not_timed(grade_source):
 
 
 def test_speed_test_on_an_unavailable_device_is_reported_skipped(grade_source, monkeypatch):
-    monkeypatch.setattr("grader.devices.cuda_available", lambda: False)
+    monkeypatch.setattr("grader.sandbox.devices.cuda_available", lambda: False)
     result = grade_source("attention", VECTORISED)
     assert "long-sequence [cuda] (speed)" in {t.name for t in result.skipped}
     assert all(t.device == "cpu" for t in result.tests)

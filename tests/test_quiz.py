@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
-from grader.answers import AnswerError, parse_letters, parse_number
-from grader.bank import Bank
-from grader.cli import main
-from grader.inputs import seed_for_student
+from grader.problems.answers import AnswerError, parse_letters, parse_number
+from grader.problems.bank import Bank
+from grader.cli.main import main
+from grader.problems.inputs import seed_for_student
 from grader.kinds import choice, numeric
 
 STUDENTS = ["ada", "bo", "chen", "dana", "eli", "femi"]

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import main
+from grader.cli.main import main
 from grader.render.gradebook import number
-from grader.similarity import find_near_copies, fingerprints, normalised_tokens
+from grader.classes.similarity import find_near_copies, fingerprints, normalised_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -489,9 +489,9 @@ def test_report_errors_name_the_file(tmp_path):
 
 
 def test_without_matplotlib_report_says_how_to_install_and_grade_goes_on(tmp_path, monkeypatch):
-    import grader.report
+    import grader.classes.report
 
-    monkeypatch.setattr(grader.report, "plots_available", lambda: False)
+    monkeypatch.setattr(grader.classes.report, "plots_available", lambda: False)
     out, subs = tmp_path / "out", tmp_path / "class"
     make_records(out, subs, 6)
     code, _, stderr = run_cli("report", out)
@@ -507,12 +507,12 @@ def test_without_matplotlib_report_says_how_to_install_and_grade_goes_on(tmp_pat
 
 
 def test_a_report_that_fails_does_not_fail_grading(tmp_path, monkeypatch):
-    import grader.report
+    import grader.classes.report
 
     def broken(*args, **kwargs):
         raise RuntimeError("drawing failed")
 
-    monkeypatch.setattr(grader.report, "render_report", broken)
+    monkeypatch.setattr(grader.classes.report, "render_report", broken)
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "alice.py").write_text(BUGGY)
     (tmp_path / "a.yaml").write_text("name: One\nproblems: [conv-output-size]\n")

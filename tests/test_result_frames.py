@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.runner import MAX_MESSAGE_CHARS, RunStatus, header_text, read_case, read_timing
+from grader.sandbox.runner import MAX_MESSAGE_CHARS, RunStatus, header_text, read_case, read_timing
 
 PROBLEM = "sigmoid-backward"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -1,12 +1,12 @@
 """The static checks of student source through the real CLI: source decoded as Python decodes
-it, a parse budget, forbidden APIs without false positives (grader/source.py, grader/forbidden.py)."""
+it, a parse budget, forbidden APIs without false positives (grader/problems/source.py, grader/problems/forbidden.py)."""
 import ast
 import textwrap
 
 import pytest
 
-from grader import source as source_module
-from grader.source import analyse, check_sources
+from grader.problems import source as source_module
+from grader.problems.source import analyse, check_sources
 
 CORRECT = """\
 import torch
@@ -377,7 +377,7 @@ def test_watchers_note_direct_student_calls_only(tmp_path):
 
 
 def test_parent_reads_only_well_formed_reports():
-    from grader.runner import read_forbidden_calls
+    from grader.sandbox.runner import read_forbidden_calls
 
     good = {"api": "torch.autograd", "name": "torch.autograd.grad", "file": "solution.py", "line": 3}
     assert [u.line for u in read_forbidden_calls([good])] == [3]
@@ -403,7 +403,7 @@ def test_deep_nesting_is_fine_where_nothing_is_forbidden(cli, submission):
 
 def test_library_imported_by_the_student_is_watched_from_the_first_case():
     """A NumPy problem's child does not import torch; a module that imports it is watched once loaded."""
-    from grader.runner import Call, Job, SubprocessExecutor
+    from grader.sandbox.runner import Call, Job, SubprocessExecutor
 
     source = (b"import torch\n\n\ndef f(n):\n    x = torch.ones(n, requires_grad=True)\n"
               b"    ag = getattr(torch, 'auto' + 'grad')\n    return float(ag.grad(x.sum(), x)[0].sum())\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.validate import validate
+from grader.authoring.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 MY_PROBLEMS = ["clustering", "unsupervised", "association", "initialization/xavier-init.yaml",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import UsageError
+from grader.errors import UsageError
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

@@ -1,9 +1,9 @@
 """What `grader show` tells a student about a problem, as data and as text."""
 from __future__ import annotations
 
-from .bank import Bank
-from .inputs import case_arguments, literal_source
-from .spec import Problem
+from grader.problems.bank import Bank
+from grader.problems.inputs import case_arguments, literal_source
+from grader.problems.spec import Problem
 
 
 def summarize(value) -> str:
@@ -20,7 +20,7 @@ def summarize(value) -> str:
 
 def describe_problem(problem: Problem, seed: int, student: str | None, bank: Bank) -> dict:
     """Everything a student may see: statement, signature, visible cases (never expected outputs)."""
-    from .kinds import DESCRIBERS
+    from grader.kinds import DESCRIBERS
 
     data = {"id": problem.id, "title": problem.title, "topic": problem.topic, "kind": problem.kind,
             "points": problem.points, "framework": problem.framework, "statement": problem.statement,
@@ -31,7 +31,7 @@ def describe_problem(problem: Problem, seed: int, student: str | None, bank: Ban
     data["entry_point"] = problem.entry_point
     data["signature"] = problem.signature
     data["forbidden"] = problem.spec.get("forbidden", [])
-    from .kinds.function import strictness
+    from grader.kinds.function.kind import strictness
 
     data["strictness"] = strictness(problem)
     cases = []
@@ -96,7 +96,7 @@ DTYPE_RULES = {
 
 
 def describe_strictness(policy: dict) -> list[str]:
-    """The problem's strictness policy in words (grader.kinds.function.strictness)."""
+    """The problem's strictness policy in words (grader.kinds.function.kind.strictness)."""
     lines = [NUMBER_RULES[policy["numbers"]], DTYPE_RULES[policy["dtype"]]]
     if policy.get("pure"):
         lines.append("the function must not change its inputs in place: test 'leaves inputs unchanged'")
@@ -105,7 +105,7 @@ def describe_strictness(policy: dict) -> list[str]:
 
 def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None) -> str:
     """Python that rebuilds a case's inputs and calls the student's function on them."""
-    from .errors import UsageError
+    from grader.errors import UsageError
 
     if problem.kind != "function":
         raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")

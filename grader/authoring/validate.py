@@ -31,9 +31,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .bank import Bank
-from .errors import ExitCode, GraderError, SpecError, UsageError
-from .spec import Problem, load_problem
+from grader.problems.bank import Bank
+from grader.errors import ExitCode, GraderError, SpecError, UsageError
+from grader.problems.spec import Problem, load_problem
 
 SEEDS = (0, 1)
 EXACT = {k: {"rtol": 0.0, "atol": 0.0} for k in ("float16", "bfloat16", "float32", "float64", "float")}
@@ -174,9 +174,9 @@ def default_executor():
     """The warm fork server when this install has it (children in milliseconds), else a fresh
     Python per job."""
     try:
-        from .batch import AutoExecutor
+        from grader.classes.batch import AutoExecutor
     except ImportError:
-        from .runner import SubprocessExecutor
+        from grader.sandbox.runner import SubprocessExecutor
 
         return SubprocessExecutor()
     return AutoExecutor("fork")
@@ -185,7 +185,7 @@ def default_executor():
 def _validate_files(files, bank, executor, workers, progress, start) -> ValidationReport:
     workers = workers or max(1, min(len(files), os.cpu_count() or 1))
     if (bank.reference_dir / "__init__.py").exists():
-        from .bank import _register_reference_package
+        from grader.problems.bank import _register_reference_package
 
         _register_reference_package(bank.reference_dir)  # once, before threads import from it
 
@@ -236,7 +236,8 @@ def validate_file(spec_path: Path, bank: Bank, executor) -> ProblemReport:
 
 
 def extra_spec_problems(problem: Problem) -> list[str]:
-    from . import comparators, gradcheck
+    from grader.compare import comparators
+    from grader.kinds.function import gradcheck
 
     if problem.kind != "function":
         return []
@@ -244,7 +245,7 @@ def extra_spec_problems(problem: Problem) -> list[str]:
 
 
 def check_function_problem(problem: Problem, bank: Bank, executor, report: ProblemReport) -> None:
-    from .kinds.function import prepare_cases
+    from grader.kinds.function.kind import prepare_cases
 
     entry = problem.entry_point
     if entry and entry in problem.statement:
@@ -280,7 +281,7 @@ def parse_assumption(text: str) -> ast.Expression:
 
 def assumption_values(problem: Problem, case: dict, seed: int = 0) -> dict:
     """The names an assumption may use for a case: its sizes and its int, float and bool inputs."""
-    from .inputs import case_arguments
+    from grader.problems.inputs import case_arguments
 
     names = {**problem.spec.get("sizes", {}), **case.get("sizes", {})}
     for arg in case_arguments(problem, case, seed):
@@ -316,9 +317,9 @@ def check_assumptions(problem: Problem, report: ProblemReport) -> None:
 
 
 def check_inputs(problem: Problem, report: ProblemReport) -> None:
-    from . import compare as cmp
-    from .gradcheck import gradcheck_case_dicts
-    from .inputs import case_arguments, input_spec
+    from grader.compare import tensors as cmp
+    from grader.kinds.function.gradcheck import gradcheck_case_dicts
+    from grader.problems.inputs import case_arguments, input_spec
 
     cases = problem.cases + gradcheck_case_dicts(problem)
     random_inputs = False
@@ -351,7 +352,7 @@ def check_inputs(problem: Problem, report: ProblemReport) -> None:
 
 def available_devices(listed: list[str]) -> tuple[list[str], list[str]]:
     """(devices the engine can run cases on here, skipped devices with the reason)."""
-    from .devices import select_devices
+    from grader.sandbox.devices import select_devices
 
     run, skipped = select_devices(listed)
     return run, [f"{device} ({reason})" for device, reason in skipped]
@@ -360,10 +361,10 @@ def available_devices(listed: list[str]) -> tuple[list[str], list[str]]:
 def check_reference(problem: Problem, bank: Bank, executor, prepared, report: ProblemReport) -> dict:
     """Run the reference as a submission on every prepared case (speed tests included, so it is
     timed here too); returns its runs by test name ({} when it did not run)."""
-    from .kinds.function import check_output
-    from .limits import Limits
-    from .performance import reference_submission
-    from .runner import Job, RunStatus
+    from grader.kinds.function.kind import check_output
+    from grader.limits import Limits
+    from grader.kinds.function.performance import reference_submission
+    from grader.sandbox.runner import Job, RunStatus
 
     devices, skipped = available_devices(problem.spec.get("devices", ["cpu"]))
     for device in skipped:
@@ -399,8 +400,8 @@ def check_reference(problem: Problem, bank: Bank, executor, prepared, report: Pr
 
 
 def check_mistakes(problem: Problem, bank: Bank, prepared, report: ProblemReport) -> None:
-    from . import compare as cmp
-    from .kinds.function import _dtype_mistake, check_output, evaluate, matching_mistake, strictness
+    from grader.compare import tensors as cmp
+    from grader.kinds.function.kind import _dtype_mistake, check_output, evaluate, matching_mistake, strictness
 
     grades_dtype = strictness(problem)["dtype"] != "ignore"
     mistakes = problem.spec.get("mistakes", [])
@@ -443,8 +444,8 @@ def check_mistakes(problem: Problem, bank: Bank, prepared, report: ProblemReport
 
 
 def check_starter(problem: Problem, bank: Bank, executor, prepared, report: ProblemReport) -> None:
-    from .kinds.function import grade_function
-    from .submission import Submission
+    from grader.kinds.function.kind import grade_function
+    from grader.problems.submission import Submission
 
     starter = problem.spec.get("starter", "")
     submission = Submission(f"starter of {problem.id}", {f"{problem.entry_point}.py": starter.encode()})
@@ -468,9 +469,9 @@ def check_speed(problem: Problem, bank: Bank, executor, prepared, reference_runs
                 report: ProblemReport) -> None:
     """Speed tests: the reference (timed by check_reference) takes long enough to time, and a
     known slow solution fails."""
-    from .kinds.function import check_output
-    from .limits import Limits
-    from .performance import describe, judge, time_trusted
+    from grader.kinds.function.kind import check_output
+    from grader.limits import Limits
+    from grader.kinds.function.performance import describe, judge, time_trusted
 
     if not prepared:
         return
@@ -512,7 +513,7 @@ def check_speed(problem: Problem, bank: Bank, executor, prepared, reference_runs
 
 def check_question_problem(problem: Problem, bank: Bank, report: ProblemReport) -> None:
     """numeric/choice: the parameters and answer can be drawn for several seeds."""
-    from .kinds import DESCRIBERS
+    from grader.kinds import DESCRIBERS
 
     describe = DESCRIBERS.get(problem.kind)
     if describe is None:

@@ -29,18 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol
 
-from .bank import Bank
-from .cache import ResultCache, engine_version, job_id, reference_digest, result_from_dict
-from .errors import GraderError, SpecError, UsageError
-from .inputs import seed_for_student
-from .kinds import grader_for
-from .limits import Limits
-from .result import ProblemResult, Status, TestResult, split_points
-from .sandbox import require_trusted
-from .runner import AloneGate, hit_neighbour_limit
-from .spec import Problem, read_yaml, schema_errors, load_schema
-from .render.safe import one_line
-from .submission import CODE_PATTERNS, Submission, printable, read_submission
+from grader.problems.bank import Bank
+from grader.classes.cache import ResultCache, engine_version, job_id, reference_digest, result_from_dict
+from grader.errors import GraderError, SpecError, UsageError
+from grader.problems.inputs import seed_for_student
+from grader.kinds import grader_for
+from grader.limits import Limits
+from grader.result import ProblemResult, Status, TestResult, split_points
+from grader.sandbox.confine import require_trusted
+from grader.sandbox.runner import AloneGate, hit_neighbour_limit
+from grader.problems.spec import Problem, read_yaml, schema_errors, load_schema
+from grader.render.safe import one_line
+from grader.problems.submission import CODE_PATTERNS, Submission, printable, read_submission
 
 ASSIGNMENT_SCHEMA = "assignment.schema.json"
 
@@ -63,7 +63,7 @@ class Assignment:
     limits: dict = field(default_factory=dict)
     gradescope: dict = field(default_factory=dict)
     files: tuple[str, ...] = CODE_PATTERNS  #: which files of a student's folder form the submission
-    notebook: str = "definitions"  #: how notebooks are read: definitions or run (grader.notebook)
+    notebook: str = "definitions"  #: how notebooks are read: definitions or run (grader.problems.notebook)
 
     @property
     def max_score(self) -> float:
@@ -323,7 +323,7 @@ class ClassGrader:
 
     def __init__(self, assignment: Assignment, bank: Bank, executor, limits: Limits | None = None,
                  cache: ResultCache | None = None, force: bool = False, device: str = "all"):
-        from .devices import devices_here
+        from grader.sandbox.devices import devices_here
 
         self.assignment = assignment
         self.device = device  #: --device: all, cpu or cuda (of each problem's listed devices)
@@ -369,7 +369,7 @@ class ClassGrader:
                 self._prepare(index, int(self.assignment.seed))
 
     def _prepare(self, index: int, seed: int):
-        from .kinds.function import prepare_cases
+        from grader.kinds.function.kind import prepare_cases
 
         key = (index, seed)
         with self._lock:
@@ -562,9 +562,9 @@ def _complete(grader: ClassGrader, entry: StudentEntry, results: dict) -> list[P
 
 def write_outputs(report: ClassReport, out: Path | str) -> dict[str, Path]:
     """Write the gradebook, JUnit XML, per-student JSON and the summary under `out`; return their paths."""
-    from .render.gradebook import gradebook_csv, student_file_name, student_json
-    from .render.junit import junit_xml
-    from .render.summary import render_summary
+    from grader.render.gradebook import gradebook_csv, student_file_name, student_json
+    from grader.render.junit import junit_xml
+    from grader.render.summary import render_summary
 
     out = Path(out)
     students_dir = out / "students"
@@ -635,12 +635,12 @@ class AutoExecutor:
     def start(self):
         with self._lock:
             if self._inner is None:
-                from .runner import SubprocessExecutor
+                from grader.sandbox.runner import SubprocessExecutor
 
                 if self.kind == "fresh":
                     self._inner = SubprocessExecutor()
                 else:
-                    from .forkserver import ForkServerError, ForkServerExecutor
+                    from grader.sandbox.forkserver import ForkServerError, ForkServerExecutor
 
                     executor = ForkServerExecutor()
                     try:

@@ -19,8 +19,8 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-from . import __version__
-from .result import ProblemResult, Status, TestResult
+from grader import __version__
+from grader.result import ProblemResult, Status, TestResult
 
 
 def _digest(*parts: bytes) -> str:
@@ -105,7 +105,7 @@ def reference_digest(reference_dir: Path, spec: dict) -> str:
 @functools.lru_cache(maxsize=None)
 def engine_version() -> str:
     """The package version plus a digest of its own source: editing the engine invalidates results."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     return f"{__version__}+{tree_digest(package, ('*.py', '*.json'))[:16]}"
 
 
@@ -126,7 +126,7 @@ def job_id(*, files: dict[str, bytes], problem_spec: dict, points: float, refere
     `protections` is `sandbox.fingerprint()` by default: a result graded under weaker confinement
     is never reused under the full sandbox, nor the other way round."""
     if protections is None:
-        from .sandbox import fingerprint
+        from grader.sandbox.confine import fingerprint
 
         protections = fingerprint()
     return _digest(b"grader-job-1", files_digest(files).encode(), canonical(problem_spec), canonical(points),

@@ -23,7 +23,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from . import __version__
+from grader import __version__
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image. Python packages come from PyPI
@@ -101,7 +101,7 @@ def _add_tree(zf: zipfile.ZipFile, root: Path, prefix: str, patterns=("*",), sec
 
 def build_autograder_zip(assignment, assignment_path: Path, bank, out: Path) -> list[str]:
     """Write the zip to `out`; return the names it holds."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     out.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     names = []
@@ -124,12 +124,12 @@ def build_autograder_zip(assignment, assignment_path: Path, bank, out: Path) -> 
 
 def _pyproject() -> str:
     """This checkout's pyproject.toml when there is one, else a minimal one."""
-    checkout = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    checkout = Path(__file__).resolve().parents[2] / "pyproject.toml"
     if checkout.is_file():
         return checkout.read_text(encoding="utf-8")
     return (f'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
             f'[project]\nname = "grader"\nversion = "{__version__}"\nreadme = "README.md"\n'
             f'dependencies = ["numpy>=1.24", "torch>=2.1", "pyyaml>=6", "click>=8.1", "jsonschema>=4.18"]\n\n'
-            f'[project.scripts]\ngrader = "grader.cli:main"\n\n'
+            f'[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
             f'[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
             f'[tool.setuptools.package-data]\ngrader = ["schema/*.json"]\n')

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 
-from .errors import UsageError
-from .render.gradebook import text_cell
-from .render.report_html import INSTALL_HINT, ClassData, Plots, render_report
+from grader.errors import UsageError
+from grader.render.gradebook import text_cell
+from grader.render.report_html import INSTALL_HINT, ClassData, Plots, render_report
 
 _plots: Plots | None = None
 _plots_lock = threading.Lock()
@@ -96,8 +96,8 @@ def _title(out: Path) -> str:
 
 def read_sources(submissions: Path) -> dict[str, dict[str, str]]:
     """Each student's Python sources (notebooks as their code), as `grader grade` reads them."""
-    from .batch import find_students
-    from .submission import read_submission
+    from grader.classes.batch import find_students
+    from grader.problems.submission import read_submission
 
     sources = {}
     for entry in find_students(submissions):
@@ -111,7 +111,7 @@ def read_sources(submissions: Path) -> dict[str, dict[str, str]]:
 def write_report(out: Path, *, submissions: Path | None = None, exclude: list[str] = (),
                  threshold: float | None = None, title: str | None = None) -> Path:
     """Write out/report.html from the files in `out` (and near-copies among `submissions`)."""
-    from .similarity import DEFAULT_THRESHOLD, find_near_copies
+    from grader.classes.similarity import DEFAULT_THRESHOLD, find_near_copies
 
     if not plots_available():
         raise UsageError("the class report needs matplotlib, which is not installed", INSTALL_HINT)
@@ -135,7 +135,7 @@ def write_report_after_grading(out: Path, submissions: Path, assignment, bank) -
     """`grader grade`'s hook: the report with the assignment's starter code and references
     excluded from near-copies. The page is extra: if it fails, grading's outputs stand, with a
     warning and the command to retry."""
-    from .similarity import boilerplate_sources
+    from grader.classes.similarity import boilerplate_sources
 
     try:
         exclude = boilerplate_sources([p.problem for p in assignment.problems], bank.reference_dir)

@@ -1,4 +1,4 @@
-"""`grader grade` and `grader gradescope`: a thin layer over grader.batch and the renderers."""
+"""`grader grade` and `grader gradescope`: a thin layer over grader.classes.batch and the renderers."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from .cli import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
-from .errors import ExitCode, UsageError
-from .render.safe import one_line
+from grader.cli.main import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
+from grader.errors import ExitCode, UsageError
+from grader.render.safe import one_line
 
 
 def _emit_classroom(encoded: str) -> None:
@@ -34,7 +34,7 @@ def _classroom_fallback(func):
             return func(*args, **kwargs)
         except Exception as exc:
             if kwargs.get("classroom") and "classroom_result" not in click.get_current_context().meta:
-                from .render.classroom import encode, error_result
+                from grader.render.classroom import encode, error_result
 
                 _emit_classroom(encode(error_result(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")))
             raise
@@ -83,9 +83,9 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     student is below it, 2 for a usage, assignment or spec error, 3 when the grader itself is broken
     (it failed on a problem for every submission; a failure on one student's files is their result).
     """
-    from . import batch
-    from .render.progress import Progress
-    from .render.summary import render_summary
+    from grader.classes import batch
+    from grader.render.progress import Progress
+    from grader.render.summary import render_summary
 
     limits = limits_from(kwargs)
     if (gradescope_path or classroom or student) and not single:
@@ -125,7 +125,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         click.echo(f"Warning: {executor.warning}", err=True)
     paths = batch.write_outputs(report, out)
     if html_report:
-        from .report import write_report_after_grading
+        from grader.classes.report import write_report_after_grading
 
         paths.update(write_report_after_grading(out, submissions, assignment, bank))
     try:  # a renderer's failure must not cost the Gradescope or Classroom result below
@@ -139,15 +139,15 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     for line in report.not_written:
         click.echo(f"{'Error' if report.outputs_failed else 'Warning'}: could not write {line}", err=True)
     if gradescope_path:
-        from .render.gradebook import strict_json
-        from .render.gradescope import results_json
+        from grader.render.gradebook import strict_json
+        from grader.render.gradescope import results_json
 
         gradescope_path.parent.mkdir(parents=True, exist_ok=True)
         gradescope_path.write_text(strict_json(results_json(report.students[0], assignment,
                                                             time.monotonic() - start), indent=2), encoding="utf-8")
         click.echo(f"Wrote {gradescope_path}", file=say)
     if classroom:
-        from .render.classroom import encode, runner_result
+        from grader.render.classroom import encode, runner_result
 
         _emit_classroom(encode(runner_result(report.students[0])))
     if report.outputs_failed:
@@ -173,7 +173,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
 
 def _report_possible() -> bool:
     """Whether the class report can be drawn; if so, matplotlib starts loading now, while grading runs."""
-    from .report import INSTALL_HINT, plots_available, warm_up_in_background
+    from grader.classes.report import INSTALL_HINT, plots_available, warm_up_in_background
 
     if not plots_available():
         click.echo(f"Warning: OUT/report.html not written: {INSTALL_HINT}", err=True)
@@ -190,8 +190,8 @@ def _report_possible() -> bool:
 @handle_errors
 def gradescope_cmd(ctx: click.Context, assignment_path: Path, out: Path) -> None:
     """Build a Gradescope autograder zip (setup.sh + run_autograder) for an assignment."""
-    from .batch import load_assignment
-    from .gradescope_zip import build_autograder_zip
+    from grader.classes.batch import load_assignment
+    from grader.classes.gradescope_zip import build_autograder_zip
 
     bank = get_bank(ctx)
     assignment = load_assignment(assignment_path, bank)

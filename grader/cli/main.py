@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .bank import Bank
-from .errors import ExitCode, GraderError
-from .grading import grade, resolve_seed
-from .limits import Limits
-from .render.text import render_result
+from grader import __version__
+from grader.problems.bank import Bank
+from grader.errors import ExitCode, GraderError
+from grader.grading import grade, resolve_seed
+from grader.limits import Limits
+from grader.render.text import render_result
 
 
 def handle_errors(func):
@@ -113,7 +113,7 @@ def limit_options(func):
 
 def limits_from(kwargs: dict) -> Limits | None:
     if kwargs.pop("allow_weak_sandbox", False):
-        from .sandbox import allow_weak
+        from grader.sandbox.confine import allow_weak
 
         allow_weak()
     names = ("time", "cpu", "memory_mb", "processes", "file_size_mb", "open_files", "result_mb")
@@ -165,7 +165,7 @@ def list_cmd(ctx: click.Context, topic: str | None, as_json: bool) -> None:
 def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int | None, student: str | None,
          as_json: bool) -> None:
     """Show a problem: statement, signature and visible cases."""
-    from .show import describe_problem, render_case_code, render_problem
+    from grader.authoring.show import describe_problem, render_case_code, render_problem
 
     bank = get_bank(ctx)
     problem = bank.get(problem_id)
@@ -185,7 +185,7 @@ def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int |
 @handle_errors
 def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -> None:
     """Write a starter file for a problem (default: ./<entry_point>.py)."""
-    from .errors import UsageError
+    from grader.errors import UsageError
 
     problem = get_bank(ctx).get(problem_id)
     if problem.kind != "function":
@@ -218,7 +218,7 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
     """
     limits = limits_from(kwargs)
     if problem_id.endswith((".yaml", ".yml")) and Path(problem_id).is_file():
-        from .quiz import check_quiz_file  # a whole quiz: grader check QUIZ.yaml answers.yaml
+        from grader.quiz import check_quiz_file  # a whole quiz: grader check QUIZ.yaml answers.yaml
 
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
@@ -249,7 +249,7 @@ def quiz(ctx: click.Context, quiz_arg: str, seed: int | None, student: str | Non
     Questions come one by one; Enter skips (skipped ones come back), 'quit' finishes. Input may be
     piped. Exit status: 0 when every answer is right, 1 otherwise, 2 for a usage or quiz file error.
     """
-    from .quiz import quiz_command
+    from grader.quiz import quiz_command
 
     quiz_command(ctx, quiz_arg, seed, student, as_json, save, feedback)
 
@@ -258,17 +258,17 @@ def quiz(ctx: click.Context, quiz_arg: str, seed: int | None, student: str | Non
 @click.argument("name", default="problem", type=click.Choice(["problem"]))
 def schema(name: str) -> None:
     """Print the JSON Schema of problem specs (for editors and CI)."""
-    from .spec import load_schema
+    from grader.problems.spec import load_schema
 
     click.echo(json.dumps(load_schema(), indent=2))
 
 
-from .batch_cli import grade_cmd, gradescope_cmd  # noqa: E402 - class grading commands (issue 4)
+from grader.cli.grade import grade_cmd, gradescope_cmd  # noqa: E402 - class grading commands (issue 4)
 
 main.add_command(grade_cmd)
 main.add_command(gradescope_cmd)
 
-from .report_cli import report_cmd  # noqa: E402 - the class report (issue 17)
+from grader.cli.report import report_cmd  # noqa: E402 - the class report (issue 17)
 
 main.add_command(report_cmd)
 
@@ -285,7 +285,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
     PATHS are spec files or topic folders; none: the whole bank. Exit status: 0 all
     valid, 1 a check failed (each failure names the problem and the reason), 2 a malformed spec.
     """
-    from .validate import find_bank_root, render_problem_line, render_report, validate as run_validation
+    from grader.authoring.validate import find_bank_root, render_problem_line, render_report, validate as run_validation
 
     bank_root = ctx.obj.get("bank") or (find_bank_root(paths[0]) if paths else None)
     progress = None if as_json else (lambda report: click.echo(render_problem_line(report)))
@@ -303,7 +303,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
 @handle_errors
 def new(ctx: click.Context, problem_id: str, topic: str, kind: str, title: str | None) -> None:
     """Scaffold a problem: problems/TOPIC/ID.yaml plus reference and mistake stubs."""
-    from .scaffold import scaffold
+    from grader.authoring.scaffold import scaffold
 
     bank = get_bank(ctx)
     for path in scaffold(bank.root, problem_id, topic, kind, title=title):

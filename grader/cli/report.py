@@ -1,12 +1,12 @@
-"""`grader report`: a thin layer over grader.report.write_report."""
+"""`grader report`: a thin layer over grader.classes.report.write_report."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from .cli import get_bank, handle_errors
-from .report import write_report
+from grader.cli.main import get_bank, handle_errors
+from grader.classes.report import write_report
 
 
 @click.command("report")
@@ -33,8 +33,8 @@ def report_cmd(ctx: click.Context, out: Path, submissions: Path | None, assignme
     """
     exclude = [p.read_text(encoding="utf-8", errors="replace") for p in starters]
     if assignment_path is not None:
-        from .batch import load_assignment
-        from .similarity import boilerplate_sources
+        from grader.classes.batch import load_assignment
+        from grader.classes.similarity import boilerplate_sources
 
         bank = get_bank(ctx)
         assignment = load_assignment(assignment_path, bank)

@@ -1,6 +1,6 @@
 """Comparators beyond plain tolerance: chosen by a problem spec's `comparator` field.
 
-`tolerance` (the default) and `exact` live in grader.compare. This module adds the ones a
+`tolerance` (the default) and `exact` live in grader.compare.tensors. This module adds the ones a
 bank of ML problems needs, each selected by a mapping with a `type`:
 
 | type | when | spec keys |
@@ -14,13 +14,13 @@ bank of ML problems needs, each selected by a mapping with a `type`:
 | `custom` | anything else: a trusted function under reference/ | `check: module:function` |
 
 Every comparator returns None when the output is right, else a message that says what
-differed, where and by how much (the same style as grader.compare).
+differed, where and by how much (the same style as grader.compare.tensors).
 
 Statistical comparators (`dropout`, `distribution`) check the *law* of a random output, never
 one random stream, with bounds computed from the sample size: `z` standard errors (default 5,
 a two-sided false-fail probability of about 5.7e-7 per check under the normal approximation).
 
-Known mistakes are matched with the same comparator (grader.kinds.function.matching_mistake).
+Known mistakes are matched with the same comparator (grader.kinds.function.kind.matching_mistake).
 For statistical comparators the parameters of a mistake's law are unknown, so with
 ``against="mistake"`` they are estimated from the mistake's own output and the student's
 output is compared with it by a two-sample bound: a student whose dropout forgets the 1/(1−p)
@@ -35,8 +35,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compare as cmp
-from .errors import SpecError
+from grader.compare import tensors as cmp
+from grader.errors import SpecError
 
 DEFAULT_Z = 5.0
 
@@ -312,7 +312,7 @@ def canonical(value):
     * any other list/tuple (e.g. a pair (itemset, support) or a rule (antecedent, consequent,
       support, confidence, lift)) keeps its order, with each item made canonical;
     * a dict keeps its keys, with each value made canonical;
-    * anything else (numbers, tensors, None) is left as it is and compared by grader.compare.
+    * anything else (numbers, tensors, None) is left as it is and compared by grader.compare.tensors.
     """
     if isinstance(value, (list, tuple)):
         if all(type(v) in _EXACT_SCALARS for v in value):
@@ -352,7 +352,7 @@ def readable(value) -> str:
 
 
 def plain(value):
-    """A canonical item as plain nested tuples/dicts for grader.compare."""
+    """A canonical item as plain nested tuples/dicts for grader.compare.tensors."""
     if isinstance(value, tuple) and len(value) == 2 and value[0] in ("itemset", "seq"):
         return tuple(plain(v) for v in value[1])
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "dict":
@@ -668,7 +668,7 @@ def expression_names(expr) -> list[str]:
 
 def compare_custom(actual, expected, ctx: Context) -> str | None:
     """A trusted instructor check: check(actual, expected, args) -> None or a message."""
-    from .bank import Bank
+    from grader.problems.bank import Bank
 
     check = Bank(ctx.problem.bank_root).load_callable(ctx.spec["check"], what="custom check")
     try:

@@ -18,12 +18,12 @@ def kind_checks(data: dict) -> list[str]:
 def grader_for(kind: str) -> Callable:
     """The grading function of a kind: (problem, submission, **options) -> ProblemResult."""
     if kind == "function":
-        from .function import grade_function
+        from grader.kinds.function.kind import grade_function
 
         return grade_function
     if kind in GRADERS:
         return GRADERS[kind]
-    from ..errors import SpecError
+    from grader.errors import SpecError
 
     raise SpecError(f"problems of kind '{kind}' cannot be graded by this version of grader")
 
@@ -35,14 +35,14 @@ GRADERS: dict[str, Callable] = {}
 DESCRIBERS: dict[str, Callable] = {}
 
 # kind name -> function(problem_id, path) -> the submission object that kind's grader takes
-# (the function kind reads files with grader.submission.read_submission)
+# (the function kind reads files with grader.problems.submission.read_submission)
 SUBMISSION_READERS: dict[str, Callable] = {}
 
 
 def _register_question_kinds() -> None:
-    """`numeric` and `choice`: quiz questions answered with an answers file (grader.answers)."""
-    from ..answers import answer_for
-    from . import choice, numeric
+    """`numeric` and `choice`: quiz questions answered with an answers file (grader.problems.answers)."""
+    from grader.problems.answers import answer_for
+    from grader.kinds import choice, numeric
 
     for name, module, grade, describe, check in (
             ("numeric", numeric, numeric.grade_numeric, numeric.describe_numeric, numeric.check_numeric_spec),

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..answers import LETTERS, Answer, AnswerError, letters, parse_letters
-from ..bank import Bank
-from ..inputs import stream
-from ..result import ProblemResult, Status, TestResult
-from ..spec import Problem
-from .numeric import how_to_answer
-from .question import common_checks, draw_params, render
+from grader.problems.answers import LETTERS, Answer, AnswerError, letters, parse_letters
+from grader.problems.bank import Bank
+from grader.problems.inputs import stream
+from grader.result import ProblemResult, Status, TestResult
+from grader.problems.spec import Problem
+from grader.kinds.numeric import how_to_answer
+from grader.kinds.question import common_checks, draw_params, render
 
 
 @dataclass

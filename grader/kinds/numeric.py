@@ -1,7 +1,7 @@
 """Kind `numeric`: a question whose answer is a number computed from per-student parameters.
 
 The correct answer and the known wrong answers are trusted functions under reference/ called
-with the parameters; the student's typed answer is parsed (grader.answers.parse_number) and
+with the parameters; the student's typed answer is parsed (grader.problems.answers.parse_number) and
 compared with the problem's tolerance. A wrong answer that matches a known wrong answer gets
 that mistake's feedback. See docs/questions.md.
 """
@@ -11,12 +11,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..answers import Answer, AnswerError, parse_number
-from ..bank import Bank
-from ..errors import SpecError
-from ..result import ProblemResult, Status, TestResult
-from ..spec import Problem
-from .question import call_with_params, common_checks, draw_params, format_number, render
+from grader.problems.answers import Answer, AnswerError, parse_number
+from grader.problems.bank import Bank
+from grader.errors import SpecError
+from grader.result import ProblemResult, Status, TestResult
+from grader.problems.spec import Problem
+from grader.kinds.question import call_with_params, common_checks, draw_params, format_number, render
 
 DEFAULT_TOLERANCE = {"rel": 0.01}
 NUMBER_FORMAT = "a number, e.g. 0.47, .47, 47%, 1e-3 or 3/4"

@@ -13,10 +13,10 @@ import operator
 import string
 from typing import Any, Callable
 
-from ..bank import Bank
-from ..errors import SpecError
-from ..inputs import stream
-from ..spec import Problem
+from grader.problems.bank import Bank
+from grader.errors import SpecError
+from grader.problems.inputs import stream
+from grader.problems.spec import Problem
 
 MAX_REDRAWS = 1000
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageError
+from grader.errors import UsageError
 
 MAX_ANSWERS_BYTES = 1 << 20
 MAX_ANSWER_CHARS = 200

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .errors import SpecError, UnknownProblem, UsageError
-from .spec import Problem, load_problem
+from grader.errors import SpecError, UnknownProblem, UsageError
+from grader.problems.spec import Problem, load_problem
 
 BANK_ENV = "GRADER_BANK"
 
@@ -23,7 +23,7 @@ def default_bank_root() -> Path:
     """GRADER_BANK, else the checkout this package lives in, else the current folder."""
     if os.environ.get(BANK_ENV):
         return Path(os.environ[BANK_ENV]).resolve()
-    bundled = Path(__file__).resolve().parent.parent
+    bundled = Path(__file__).resolve().parents[2]
     if (bundled / "problems").is_dir():
         return bundled
     return Path.cwd()

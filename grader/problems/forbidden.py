@@ -24,7 +24,7 @@ Entries come in two kinds:
   of that name itself (a NumPy layer class with ``backward``): then only a
   receiver known to be a tensor (or array) of the entry's library is flagged,
   such as ``torch.sigmoid(x).backward()`` or a name assigned only such values,
-  and the rest is left to the run-time check (grader/forbidden_runtime.py).
+  and the rest is left to the run-time check (grader/sandbox/forbidden_runtime.py).
   ``self``/``cls`` are never taken for tensors.
 
 Dynamic look-ups with a constant string are also caught:
@@ -39,7 +39,7 @@ This check is best effort: a determined student can hide a call (for example
 through strings built at run time, ``vars()``/``__dict__`` look-ups, or
 ``operator.methodcaller``).  Name resolution is flow-insensitive (an alias
 holds for the whole file).  The child also watches the forbidden APIs while
-the submission runs (grader/forbidden_runtime.py), which catches what this
+the submission runs (grader/sandbox/forbidden_runtime.py), which catches what this
 check cannot see, such as a ``getattr`` with a computed string.
 """
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import SpecError
-from .spec import Problem
+from grader.errors import SpecError
+from grader.problems.spec import Problem
 
 FLOAT_DTYPES = {"float16", "bfloat16", "float32", "float64"}
 
@@ -200,7 +200,7 @@ def case_arguments(problem: Problem, case: dict | str, seed: int = 0) -> list[Ar
 
 def case_inputs(problem_id: str, case_name: str, seed: int = 0, bank: str | None = None) -> dict[str, Any]:
     """Rebuild a case's inputs by name, e.g. to rerun a failing case by hand."""
-    from .bank import Bank
+    from grader.problems.bank import Bank
 
     problem = Bank(bank).get(problem_id)
     return {a.name: a.value for a in case_arguments(problem, case_name, seed)}

@@ -22,11 +22,11 @@ become calls on a harmless `get_ipython()` stub (as IPython turns them into call
 `import helper` works; other cell magics with a non-Python body (`%%bash`, `%%html`...) do nothing.
 
 Everything here runs in the trusted process on hostile bytes: the file size is capped before
-parsing (by grader.submission), the code in the cells is capped before `tokenize`/`ast` see it,
+parsing (by grader.problems.submission), the code in the cells is capped before `tokenize`/`ast` see it,
 and anything malformed is a NotebookError (the student's result), never another exception.
 
 Each cell starts with a `# grader: cell N` line (N counts every cell from the top, markdown
-included), so the child can name the cell and the line within it (grader.child.source_location).
+included), so the child can name the cell and the line within it (grader.sandbox.child.source_location).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .errors import SubmissionError
+from grader.errors import SubmissionError
 
 MODES = ("definitions", "run")
 DEFAULT_MODE = "definitions"

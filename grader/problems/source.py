@@ -1,7 +1,7 @@
 """Checking a submission's Python source before it runs: as Python reads it, within a budget.
 
 The trusted process parses student source to find the file that defines the entry point and
-to look for forbidden APIs (grader/forbidden.py). Two rules make that safe:
+to look for forbidden APIs (grader/problems/forbidden.py). Two rules make that safe:
 
 * **Bytes, decoded as Python decodes them.** Each file is parsed from its bytes with
   `ast.parse`, which decodes them exactly as `compile` does in the child and as `import` does
@@ -27,7 +27,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from .forbidden import ForbiddenUse, find_forbidden, method_names
+from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names
 
 #: Total bytes of Python source parsed in the grader's own process; more goes to the helper.
 IN_PROCESS_BYTES = 64 << 10
@@ -150,13 +150,13 @@ def top_level_names(tree: ast.Module, imports: bool = True) -> set[str]:
 
 def _in_helper(sources: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
     """Run `analyse` in a fresh Python with limits; a failure within them is the student's."""
-    from .runner import GRADER_HOME
+    from grader.sandbox.runner import GRADER_HOME
 
     size = sum(len(data) for data in sources.values())
     request = json.dumps({"sources": {name: data.decode("latin-1") for name, data in sources.items()},
                           "entry_point": entry_point, "forbidden": list(forbidden),
                           "limits": [HELPER_MEMORY_BYTES, HELPER_CPU_SECONDS]})
-    code = f"import sys; sys.path.insert(0, {GRADER_HOME!r}); from grader.source import helper_main; helper_main()"
+    code = f"import sys; sys.path.insert(0, {GRADER_HOME!r}); from grader.problems.source import helper_main; helper_main()"
     over = (f"the grader could not check your source within its budget ({size} bytes of Python; "
             f"{HELPER_CPU_SECONDS} s and {HELPER_MEMORY_BYTES >> 20} MB to parse it); "
             "a solution is far smaller: remove generated code or data written as Python")

@@ -16,15 +16,15 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .errors import SpecError
+from grader.errors import SpecError
 
 SCHEMA_FILE = "problem.schema.json"
 
 
 @functools.lru_cache(maxsize=None)
 def load_schema(name: str = SCHEMA_FILE) -> dict:
-    """The JSON Schema `name` shipped in grader/schema/."""
-    return json.loads(resources.files("grader.schema").joinpath(name).read_text(encoding="utf-8"))
+    """The JSON Schema `name` shipped in grader/problems/schema/."""
+    return json.loads(resources.files("grader.problems").joinpath("schema").joinpath(name).read_text(encoding="utf-8"))
 
 
 def json_path(parts) -> str:
@@ -127,7 +127,7 @@ class Problem:
             if case["name"] == name:
                 return case
         if name.startswith("gradcheck-") and self.spec.get("gradcheck"):
-            from .gradcheck import gradcheck_case_dicts  # extra float64 gradient-check cases
+            from grader.kinds.function.gradcheck import gradcheck_case_dicts  # extra float64 gradient-check cases
 
             for case in gradcheck_case_dicts(self):
                 if case["name"] == name:
@@ -172,7 +172,7 @@ def check_function_spec(data: dict) -> list[str]:
         if spec["type"] == "tensor" and "shape" not in spec and "value" not in spec:
             problems.append(f"$.inputs.{name}: a tensor input needs a 'shape' (or a fixed 'value')")
     for i, assumption in enumerate(data.get("assumptions", [])):
-        from .validate import parse_assumption  # the small expression language of assumptions
+        from grader.authoring.validate import parse_assumption  # the small expression language of assumptions
 
         try:
             parse_assumption(assumption["check"])
@@ -193,7 +193,7 @@ def parse_problem(data: Any, path: Path, bank_root: Path) -> Problem:
     if not errors and data.get("kind") == "function":
         errors = check_function_spec(data)
     if not errors:
-        from .kinds import kind_checks  # the question kinds add their own rules
+        from grader.kinds import kind_checks  # the question kinds add their own rules
         errors = kind_checks(data)
     if errors:
         shown = "\n".join(f"  {line}" for line in errors[:10])

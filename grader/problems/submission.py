@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import SubmissionError, UsageError
-from .render.safe import one_line
+from grader.errors import SubmissionError, UsageError
+from grader.render.safe import one_line
 
 MAX_FILE_BYTES = 5 << 20       #: largest file of a submission (a notebook too)
 MAX_FILES = 200                #: files that form a submission
@@ -54,7 +54,7 @@ class Submission:
 
     def python_sources(self) -> dict[str, str]:
         """Every .py file's text as Python decodes it (coding cookie, BOM; undecodable bytes escaped)."""
-        from .source import decode_source
+        from grader.problems.source import decode_source
 
         return {name: decode_source(data) for name, data in self.files.items() if name.endswith(".py")}
 
@@ -65,7 +65,7 @@ def read_submission(path: Path | str, patterns: tuple[str, ...] | list[str] | No
 
     In a folder, the files matching `patterns` (default: code, CODE_PATTERNS) form the submission;
     the others are left out with a note and cost nothing. `notebook`: how notebooks are read,
-    "definitions" (default) or "run" (see grader.notebook). A notebook that cannot be read raises
+    "definitions" (default) or "run" (see grader.problems.notebook). A notebook that cannot be read raises
     SubmissionError (the student's result)."""
     path = Path(path)
     shown = printable(str(path))
@@ -112,7 +112,7 @@ def _add_notebook(submission: Submission, data: bytes, rel: str, mode: str) -> N
     """A notebook (its bytes, already within MAX_FILE_BYTES) as the module it stands for
     (hw.ipynb -> hw.py) plus its %%writefile files. A file already in the submission wins over
     one written by %%writefile. Raises SubmissionError when the notebook cannot be read."""
-    from .notebook import convert
+    from grader.problems.notebook import convert
 
     converted = convert(data, rel, mode)
     module = rel[: -len(".ipynb")] + ".py"
@@ -206,7 +206,7 @@ def find_module(submission: Submission, entry_point: str, preferred: str | None 
 
     A file with the def (or class, or assignment) wins over one that only imports the name, and a
     .py file over a notebook: a notebook that imports the function from the .py file is not graded.
-    `checked` is grader.source.check_sources' answer (parsed within the budget); without it, the
+    `checked` is grader.problems.source.check_sources' answer (parsed within the budget); without it, the
     files are parsed here."""
     names = [name for name in submission.files if name.endswith(".py")]
     if preferred and preferred in names:
@@ -214,7 +214,7 @@ def find_module(submission: Submission, entry_point: str, preferred: str | None 
     if len(names) == 1:
         return names[0]
     if checked is None:
-        from .source import check_sources
+        from grader.problems.source import check_sources
 
         checked = check_sources(submission.files, entry_point, [])
     for found in (checked.defining, checked.importing):

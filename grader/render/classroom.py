@@ -20,8 +20,8 @@ import json
 import math
 import struct
 
-from .gradebook import number, strict_json
-from .safe import first_line, one_line, printable, with_reason
+from grader.render.gradebook import number, strict_json
+from grader.render.safe import first_line, one_line, printable, with_reason
 
 MAX_ENCODED = 64 * 1024                       #: base64 characters of one result, at most
 MESSAGE_LIMITS = (4000, 1000, 200, 0)         #: characters kept of each message, tried in turn

@@ -5,8 +5,8 @@ import csv
 import io
 import json
 
-from ..result import json_safe
-from .safe import one_line, student_file_stem
+from grader.result import json_safe
+from grader.render.safe import one_line, student_file_stem
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from .safe import printable, with_reason
+from grader.render.safe import printable, with_reason
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from .safe import first_line, one_line, printable, with_reason
+from grader.render.safe import first_line, one_line, printable, with_reason
 
 TEXT_LIMIT = 20000   # characters of one failure's text or system-out
 MESSAGE_LIMIT = 500  # characters of a message attribute

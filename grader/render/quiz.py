@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from .safe import one_line
-from .text import _escape, _score, render_result
+from grader.render.safe import one_line
+from grader.render.text import _escape, _score, render_result
 
 
 def render_quiz(result, color: bool = False) -> str:

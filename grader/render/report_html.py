@@ -16,8 +16,8 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from .gradebook import number
-from .safe import printable
+from grader.render.gradebook import number
+from grader.render.safe import printable
 
 MESSAGE_CHARS = 600        #: a test's message is cut here in the student sections
 INSTALL_HINT = "Install matplotlib to draw the report's plots: pip install 'grader[report]' (or pip install matplotlib)."

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import math
 
-from .gradebook import number
-from .safe import first_line, one_line
+from grader.render.gradebook import number
+from grader.render.safe import first_line, one_line
 
 BAR = 30
 

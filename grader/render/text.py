@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from ..result import ProblemResult, TestResult
-from .safe import one_line, printable
+from grader.result import ProblemResult, TestResult
+from grader.render.safe import one_line, printable
 
 
 def _score(x: float) -> str:

@@ -2,7 +2,7 @@
 
 This module is the only grader code that shares a process with student code, so it holds
 nothing secret and decides nothing: it receives plain inputs, calls the student's function
-and writes plain outputs (grader.codec frames) to the result pipe. Scores, comparisons and
+and writes plain outputs (grader.sandbox.codec frames) to the result pipe. Scores, comparisons and
 expected values exist only in the trusted parent, which believes nothing here but the data.
 
 Messages sent, one frame each:
@@ -11,7 +11,7 @@ Messages sent, one frame each:
   {"type": "case", "name": ..., "status": "ok|exception|bad_output|memory", "message": ..., "seconds": ...}
   {"type": "done"}
 Any of them may carry "forbidden": [{"api", "name", "file", "line"}...], the forbidden APIs the
-student's code called so far (grader/forbidden_runtime.py).
+student's code called so far (grader/sandbox/forbidden_runtime.py).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import traceback
 import types
 from time import perf_counter  # bound before student code runs (a student who patches time.* changes nothing here)
 
-from . import forbidden_runtime
+from grader.sandbox import forbidden_runtime
 
 
 #: The student's folder (the work folder), set before their code runs: frames from files in it are theirs.
@@ -40,7 +40,7 @@ def _student_path(filename: str) -> str | None:
 
 
 def source_location(filename: str, lineno: int | None, sep: str = " ") -> str:
-    """'solution.py line 12', or 'hw.ipynb cell 3 line 2' in a module grader.notebook made from a notebook
+    """'solution.py line 12', or 'hw.ipynb cell 3 line 2' in a module grader.problems.notebook made from a notebook
     (its first line names the notebook; a '# grader: cell N' line starts each cell)."""
     name = os.path.basename(filename or "?")
     path = _student_path(filename)
@@ -110,7 +110,7 @@ class Channel:
         self.guard: forbidden_runtime.Guard | None = None
 
     def send(self, header: dict, value=None) -> None:
-        from . import codec
+        from grader.sandbox import codec
 
         codec.write_frame(self.fd, codec.encode(value, header=self.stamp(header)))
 
@@ -273,7 +273,7 @@ def same_value(a, b) -> bool:
 
 
 def run_case(func, call: dict, filename: str, channel: Channel) -> None:
-    from . import codec
+    from grader.sandbox import codec
 
     name = call["name"]
     args, kwargs = call["args"], call["kwargs"]
@@ -379,7 +379,7 @@ def flush_output() -> None:
 
 
 def read_request(fd: int = 0) -> dict:
-    from . import codec
+    from grader.sandbox import codec
 
     chunks = []
     while True:
@@ -393,7 +393,7 @@ def read_request(fd: int = 0) -> dict:
 
 
 def main() -> None:
-    """Entry point of a fresh child: `python -I -c 'from grader.child import main; main()'`."""
+    """Entry point of a fresh child: `python -I -c 'from grader.sandbox.child import main; main()'`."""
     request = read_request(0)
     os.close(0)
     os.open(os.devnull, os.O_RDONLY)  # becomes fd 0: the student reads nothing from the parent
@@ -402,14 +402,14 @@ def main() -> None:
 
 def run_request(request: dict) -> None:
     """Confine this process, then serve the request; never returns."""
-    from . import sandbox
+    from grader.sandbox import confine as sandbox
 
     channel = Channel(request["result_fd"])
     try:
         config = dict(request.get("sandbox") or {})
         config["keep_fds"] = [0, 1, 2, channel.fd]  # anything else inherited (a fork server's sockets) goes
         config["result_fd"] = channel.fd
-        from . import codec  # noqa: F401 - imported before confining: the worker never needs new grader files
+        from grader.sandbox import codec  # noqa: F401 - imported before confining: the worker never needs new grader files
 
         sandbox.confine(request["limits"], request["workdir"], config)
         serve(request, channel)

@@ -176,7 +176,7 @@ def require_trusted() -> None:
     Linux only: on macOS and Windows (students' laptops) the sandbox is always weak, results say
     so, and grading goes on. Under weak confinement as root, the bank must be unreadable by the
     child's uid (it runs as an unprivileged uid of its own, with no groups)."""
-    from .errors import SandboxUnavailable
+    from grader.errors import SandboxUnavailable
 
     current = level()
     if current == "full" or current == "off" or not sys.platform.startswith("linux"):
@@ -227,7 +227,7 @@ def readable_by_others(folders) -> list[str]:
 
 def hidden_paths(extra=()) -> list[str]:
     """Folders the child must never see even if they sit inside something it may read."""
-    from . import bank
+    from grader.problems import bank
 
     roots = {bank.default_bank_root()}
     if os.environ.get(bank.BANK_ENV):
@@ -431,8 +431,8 @@ def _read_int(path: str) -> int | None:
 
 def _probe() -> tuple[dict, str]:
     """What a child could set up here, tried in a throwaway process: (what worked, why not)."""
-    code = ("import sys; sys.path.insert(0, %r); from grader.sandbox import _probe_main; _probe_main()"
-            % str(Path(__file__).resolve().parent.parent))
+    code = ("import sys; sys.path.insert(0, %r); from grader.sandbox.confine import _probe_main; _probe_main()"
+            % str(Path(__file__).resolve().parents[2]))
     found = {"namespaces": False, "seccomp": False, "keyring": False}
     try:
         proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=30)
@@ -1063,6 +1063,3 @@ def main() -> None:
     if "--json" in sys.argv:
         print(json.dumps([{"name": n, "on": o, "detail": d} for n, o, d in rows]))
 
-
-if __name__ == "__main__":
-    main()

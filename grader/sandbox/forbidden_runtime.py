@@ -1,11 +1,11 @@
 """Watching a problem's forbidden APIs while the submission runs (in the child).
 
-The static check (grader/forbidden.py) reads the source; this catches what it cannot see, such as
+The static check (grader/problems/forbidden.py) reads the source; this catches what it cannot see, such as
 `getattr(torch, "auto" + "grad").grad(...)`. Before the student's module loads, the child
 replaces each forbidden API it can reach in an already imported library with a thin wrapper that
 calls the original and, when the frame calling it is the student's code (not a library's, not
 the grader's), notes the API and the student's file and line. The notes go back to the parent on
-every later result frame (`"forbidden": [...]`, see grader/child.py) and the problem scores 0 with
+every later result frame (`"forbidden": [...]`, see grader/sandbox/child.py) and the problem scores 0 with
 the line named, as for the static check.
 
 What is wrapped, per entry of the spec's `forbidden:` list:

@@ -18,7 +18,7 @@ and, when it reaps the child, writes its exit status (struct "i", a `subprocess`
 code: negative for a signal) to it and closes it. The forked child makes itself a session leader
 (so the grader can kill its whole tree with killpg), reads its request from `request_r`, moves the
 result pipe to fd 3 and stdout/stderr onto 1/2, closes every other descriptor, takes the fresh
-child's environment, and then runs `grader.child.run_request` exactly like a fresh child does
+child's environment, and then runs `grader.sandbox.child.run_request` exactly like a fresh child does
 (which confines itself first).
 
 `ForkServer.launch` fits `runner.run_with`, so `ForkServerExecutor.run(job)` behaves exactly like
@@ -40,16 +40,16 @@ import time
 
 from typing import TYPE_CHECKING
 
-from . import sandbox
+from grader.sandbox import confine as sandbox
 
 if TYPE_CHECKING:  # the template imports this module: it loads no more of the grader than a child needs
-    from .runner import Call, Job, RunResult
+    from grader.sandbox.runner import Call, Job, RunResult
 
 RESULT_FD = 3          #: where the forked child finds its result pipe (as a fresh child's header says)
 SPAWN = b"spawn"
 READY = b"ready"
 TEMPLATE_CODE = ("import sys; sys.path.append({home!r}); "
-                 "from grader.forkserver import template_main; template_main(int(sys.argv[1]))")
+                 "from grader.sandbox.forkserver import template_main; template_main(int(sys.argv[1]))")
 START_TIMEOUT = 120.0  # seconds to import torch on a loaded machine
 
 
@@ -75,7 +75,8 @@ def template_main(sock_fd: int) -> None:
         import torch  # noqa: F401
     except ImportError:  # pragma: no cover - numpy-only installs
         pass
-    from . import child, codec  # noqa: F401 - the child side of the boundary, nothing secret
+    from grader.sandbox import child
+    from grader.sandbox import codec  # noqa: F401 - the child side of the boundary, nothing secret
 
     _become_subreaper()
     sock = socket.socket(fileno=sock_fd)
@@ -180,8 +181,8 @@ def _forked_child(fds: list[int]) -> None:
         for fd, target in zip(high, (1, 2, RESULT_FD)):
             os.dup2(fd, target)
         os.closerange(RESULT_FD + 1, _max_fd())  # the socket, other children's status pipes, ...
-        from . import codec
-        from .child import run_request
+        from grader.sandbox import codec
+        from grader.sandbox.child import run_request
 
         header, calls = codec.decode(b"".join(chunks), max_bytes=1 << 34)
         header["calls"] = calls
@@ -292,7 +293,7 @@ class ForkServer:
         if self._proc is not None and self._proc.poll() is None:
             return
         self._stop_locked()
-        from .runner import GRADER_HOME
+        from grader.sandbox.runner import GRADER_HOME
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._home = tempfile.mkdtemp(prefix="grader-template-")
@@ -390,7 +391,7 @@ class ForkServer:
         finally:
             for fd in theirs:
                 os.close(fd)
-        from .runner import request_frame
+        from grader.sandbox.runner import request_frame
 
         frame = request_frame(job, calls, workdir, RESULT_FD)
         threading.Thread(target=_feed, args=(request_w, frame), daemon=True).start()
@@ -416,7 +417,7 @@ class ForkServerExecutor:
         self.server = server or ForkServer()
 
     def run(self, job: Job) -> RunResult:
-        from .runner import run_with
+        from grader.sandbox.runner import run_with
 
         return run_with(self.server.launch, job)
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import codec, sandbox
-from .forbidden import ForbiddenUse
-from .limits import Limits
+from grader.sandbox import codec
+from grader.sandbox import confine as sandbox
+from grader.problems.forbidden import ForbiddenUse
+from grader.limits import Limits
 
 
 class RunStatus(str, enum.Enum):
@@ -56,7 +57,7 @@ class Call:
     text: str            #: how it reads, e.g. "sigmoid_backward(x, grad_output)"
     time_limit: float | None = None
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
-    timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/performance.py)
+    timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/kinds/function/performance.py)
     check_inputs: bool = False  #: the child reports which arguments the call changed in place
 
 
@@ -71,7 +72,7 @@ class Job:
     calls: list[Call]
     limits: Limits = field(default_factory=Limits)
     label: str = ""
-    forbidden: list[str] = field(default_factory=list)  #: APIs the child watches (grader/forbidden_runtime.py)
+    forbidden: list[str] = field(default_factory=list)  #: APIs the child watches (grader/sandbox/forbidden_runtime.py)
 
     @property
     def cuda(self) -> bool:
@@ -258,7 +259,7 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                 try:
                     frames = reader.feed(chunk)
                     attempt.result_bytes += sum(len(f) for f in frames)
-                    # outputs come back on the CPU: the grader never initialises CUDA (grader/devices.py)
+                    # outputs come back on the CPU: the grader never initialises CUDA (grader/sandbox/devices.py)
                     decoded = [codec.decode(f, max_bytes=limits.result_mb << 20, restore_devices=False)
                                for f in frames]
                 except codec.StreamTooLong:
@@ -338,7 +339,7 @@ MAX_SECONDS = 1e6          #: no case (nor any run of a speed test) takes 11 day
 MAX_TIMED_RUNS = 1_000_000
 MAX_MESSAGE_CHARS = 20_000  #: a message from the child (traceback, load error) is cut here
 _STATUS_VALUES = {s.value for s in RunStatus}
-LOAD_ERROR_KINDS = {"syntax", "exception", "missing", "not_callable", "signature", "memory"}  #: as grader/child.py sends
+LOAD_ERROR_KINDS = {"syntax", "exception", "missing", "not_callable", "signature", "memory"}  #: as grader/sandbox/child.py sends
 
 
 def _is_one_of(value: Any, names: set[str]) -> bool:
@@ -519,7 +520,7 @@ class _PopenHandle:
 def grader_import_root() -> str:
     """A folder holding only a link to this package: the child can import `grader` and
     nothing else that sits beside it in a checkout (reference/, problems/)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(str(package).encode()).hexdigest()[:12]
     root = Path(tempfile.gettempdir(), f"grader-import-{os.getuid()}-{digest}")
     link = root / "grader"
@@ -535,7 +536,7 @@ def grader_import_root() -> str:
 # What children (and the fork server's template) put on sys.path to import grader.
 GRADER_HOME = grader_import_root()
 CHILD_CODE = ("import sys; sys.path.append({home!r}); "
-              "from grader.child import main; main()")
+              "from grader.sandbox.child import main; main()")
 
 
 def launch_fresh(job: Job, calls: list[Call], workdir: str) -> _PopenHandle:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from grader import sandbox  # noqa: E402
+from grader.sandbox import confine as sandbox  # noqa: E402
 
 CONTAINER_DENIES = ("unshare", "setns", "mount", "umount2", "pivot_root", "keyctl", "add_key", "request_key")
 

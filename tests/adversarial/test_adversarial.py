@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.bank import Bank
+from grader.sandbox import confine as sandbox
+from grader.problems.bank import Bank
 from grader.grading import grade
-from grader.kinds.function import prepare_cases
+from grader.kinds.function.kind import prepare_cases
 from grader.limits import Limits
 from grader.render.text import render_result
 
@@ -444,7 +444,7 @@ def test_the_suite_is_quick(run):
 @needs_namespaces
 def test_fork_server_children_are_confined_too(tmp_path):
     """The warm fork server's children go through the same `confine`."""
-    forkserver = pytest.importorskip("grader.forkserver")
+    forkserver = pytest.importorskip("grader.sandbox.forkserver")
     values = {"__TMP__": str(tmp_path), "__BANK__": str(Bank().root), "__PORT__": "9"}
     executor = forkserver.ForkServerExecutor()
     expect = {"proc_parent.py": "full", "env_secrets.py": "full", "orphan_setsid.py": "full",

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.bank import Bank
+from grader.sandbox import confine as sandbox
+from grader.problems.bank import Bank
 from grader.grading import grade
 from grader.limits import Limits
 from grader.result import ProblemResult, Status
@@ -129,7 +129,7 @@ def test_cache_never_mixes_weak_and_full_results(tmp_path, private_bank):
 
 
 def test_cache_key_includes_the_protections():
-    from grader.cache import job_id
+    from grader.classes.cache import job_id
 
     base = dict(files={"a.py": b"x"}, problem_spec={"id": "p"}, points=1.0, reference="r", seed=0, limits={},
                 module_name=None)
@@ -196,7 +196,7 @@ def test_the_graders_keys_are_out_of_reach(tmp_path, step):
 
 @needs("seccomp")
 def test_two_children_cannot_signal_through_a_lock(tmp_path):
-    from grader.forkserver import ForkServerExecutor
+    from grader.sandbox.forkserver import ForkServerExecutor
 
     paths = {role: materialise(SUBMISSIONS / "lock_channel.py", tmp_path / f"{role}.py", {"__ROLE__": role})
              for role in ("sender", "receiver")}
@@ -216,7 +216,7 @@ def test_two_children_cannot_signal_through_a_lock(tmp_path):
 def test_setsid_spinners_do_not_starve_honest_children(tmp_path):
     """40 spinning processes in sessions of their own get one child's share of the CPU: honest
     children that need CPU (0.2 s a case) still finish every case well within the time limit."""
-    from grader.forkserver import ForkServerExecutor
+    from grader.sandbox.forkserver import ForkServerExecutor
 
     hog = materialise(SUBMISSIONS / "setsid_spinners.py", tmp_path / "hog.py", {})
     honest = [materialise(SUBMISSIONS / "honest_busy.py", tmp_path / f"honest{i}.py", {}) for i in range(2)]
@@ -263,7 +263,7 @@ def _result(outcome: str, limits_hit=()) -> ProblemResult:
 
 
 def _class_grader():
-    from grader.batch import load_assignment, ClassGrader
+    from grader.classes.batch import load_assignment, ClassGrader
 
     return ClassGrader(load_assignment(ROOT / "examples" / "assignment.yaml", Bank()), Bank(), executor=None)
 

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import SpecError
-from .inputs import case_arguments
+from grader.errors import SpecError
+from grader.problems.inputs import case_arguments
 
 PREFIX = "gradcheck-"
 DEFAULT_EPS = 1e-6

@@ -1,7 +1,7 @@
 """Kind `function`: the student writes a function; each case calls it on generated inputs.
 
 Inputs and expected outputs are made here, in the trusted process; the student's function runs
-in a child (grader.runner) and only its returned data comes back to be compared.
+in a child (grader.sandbox.runner) and only its returned data comes back to be compared.
 """
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import compare as cmp
-from .. import performance
-from ..bank import Bank
-from ..errors import SpecError
-from ..inputs import Argument, case_arguments
-from ..limits import Limits
-from ..notebook import locate
-from ..result import ProblemResult, Status, TestResult, split_points
-from ..runner import Call, CaseRun, Executor, Job, RunStatus
-from ..spec import Problem
-from ..source import SourceCheck, check_sources, decode_source
-from ..submission import Submission, find_module
+from grader.compare import tensors as cmp
+from grader.kinds.function import performance
+from grader.problems.bank import Bank
+from grader.errors import SpecError
+from grader.problems.inputs import Argument, case_arguments
+from grader.limits import Limits
+from grader.problems.notebook import locate
+from grader.result import ProblemResult, Status, TestResult, split_points
+from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
+from grader.problems.spec import Problem
+from grader.problems.source import SourceCheck, check_sources, decode_source
+from grader.problems.submission import Submission, find_module
 
 
 @dataclass
@@ -34,7 +34,7 @@ class PreparedCase:
     expected: Any
     device: str = "cpu"
     skipped: str | None = None  #: why this case does not run here (its device is not available)
-    speed: dict | None = None  #: a speed test's settings (grader/performance.py); None for a correctness test
+    speed: dict | None = None  #: a speed test's settings (grader/kinds/function/performance.py); None for a correctness test
     #: known mistakes' outputs on this case, computed once and shared by every student graded with it
     mistake_outputs: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -166,7 +166,7 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
     Everything here stays on the CPU, CUDA cases included: the grader never initialises CUDA.
     Only the child moves the inputs to the case's device; its outputs come back on the CPU with
     a note of where each tensor was, which `device_mismatch` checks."""
-    from ..devices import select_devices
+    from grader.sandbox.devices import select_devices
 
     reference = bank.load_callable(problem.spec["reference"])
     precision = problem.spec.get("reference_precision", "float64")
@@ -190,7 +190,7 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
                 prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason, speed=config))
     prepared += speed
     if problem.spec.get("gradcheck") and device in ("all", "cpu"):  # finite differences, on the CPU in float64
-        from ..gradcheck import gradcheck_cases
+        from grader.kinds.function.gradcheck import gradcheck_cases
 
         prepared += [PreparedCase(case, args, make_call(problem, case, args), expected)
                      for case, args, expected in gradcheck_cases(problem, bank, seed)]
@@ -258,7 +258,7 @@ DTYPE_DEFAULT = {"numpy": "ignore", "torch": "test"}
 
 def strictness(problem: Problem) -> dict:
     """The problem's strictness policy (docs/writing-problems.md, "Strictness"):
-    numbers: which number types count as a number (grader.compare.NUMBER_POLICIES);
+    numbers: which number types count as a number (grader.compare.tensors.NUMBER_POLICIES);
     dtype: "ignore" (any float dtype, values at the coarser precision), "test" (the same, and
     keeping the dtype is its own test "keeps dtype") or "strict" (another dtype fails the case);
     by default "ignore" for NumPy problems and "test" for torch ones (DTYPE_DEFAULT);
@@ -291,7 +291,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
     """None when `actual` is right, else a message saying what differs, where and by how much.
 
     `args` are the case's arguments (statistical comparators need them); `against` is
-    "mistake" when `expected` is a known mistake's output (see grader.comparators). Number
+    "mistake" when `expected` is a known mistake's output (see grader.compare.comparators). Number
     types and float dtypes are held as the problem's strictness says, or `dtypes` ("strict")."""
     policy = strictness(problem)
     dtypes = dtypes or ("strict" if policy["dtype"] == "strict" else "loose")
@@ -302,7 +302,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
     else:
         overrides = tolerance_overrides(problem, case, loosen_to)
     if isinstance(comparator, dict):
-        from ..comparators import run_comparator  # comparators beyond tolerance/exact
+        from grader.compare.comparators import run_comparator  # comparators beyond tolerance/exact
 
         return run_comparator(problem, case, comparator, actual, expected, overrides,
                               args=arguments_dict(args), against=against)
@@ -428,7 +428,7 @@ RUN_OUTCOMES = {
 def static_error(problem: Problem, submission: Submission, module: str | None,
                  checked: SourceCheck | None = None) -> str | None:
     """What stops the submission before it runs: no file, a syntax error, a forbidden API, a source
-    too big to check (grader/source.py)."""
+    too big to check (grader/problems/source.py)."""
     if not any(name.endswith(".py") for name in submission.files):
         return f"{submission.label}: no Python file found; write {problem.signature} in a .py file"
     forbidden = problem.spec.get("forbidden", [])

@@ -2,7 +2,7 @@
 
 A case with a `performance` block gets a second, separately scored test, "<case> (speed)". The
 student's function and the reference each run in a sandboxed child, on the same device, on the
-case's inputs, through the same timing loop (`grader.child.call_timed`: warm-up, fresh copies of
+case's inputs, through the same timing loop (`grader.sandbox.child.call_timed`: warm-up, fresh copies of
 the inputs per run, CUDA synchronisation around each run, best of the timed runs). The
 reference runs in a child of its own, never beside student code, so that its source cannot
 leak into a student's process; its time is measured once per case and device per grader
@@ -16,11 +16,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from .bank import Bank
-from .limits import Limits
-from .runner import Call, Executor, Job, RunStatus
-from .spec import Problem
-from .submission import Submission
+from grader.problems.bank import Bank
+from grader.limits import Limits
+from grader.sandbox.runner import Call, Executor, Job, RunStatus
+from grader.problems.spec import Problem
+from grader.problems.submission import Submission
 
 DEFAULTS = {"warmup": 2, "repeat": 10, "budget": 2.0, "weight": 1}
 SUFFIX = " (speed)"

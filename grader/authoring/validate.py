@@ -31,6 +31,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from grader.problems.bank import private_paths
 from grader.problems.bank import Bank
 from grader.errors import ExitCode, GraderError, SpecError, UsageError
 from grader.problems.spec import Problem, load_problem
@@ -374,7 +375,7 @@ def check_reference(problem: Problem, bank: Bank, executor, prepared, report: Pr
     submission, module, func = reference_submission(problem, bank)
     limits = Limits().with_overrides(problem.spec.get("limits"))
     job = Job(files=submission.files, module=module, entry_point=func, framework=problem.framework,
-              calls=[p.call for p in prepared], limits=limits, label=f"validate:{problem.id}")
+              calls=[p.call for p in prepared], limits=limits, label=f"validate:{problem.id}", hide=private_paths())
     run = executor.run(job)
     if run.load_error is not None:
         report.add("reference", False, f"the reference did not load in the child: {run.load_error}")

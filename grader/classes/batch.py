@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol
 
+from grader.problems.bank import private_paths
 from grader.problems.bank import Bank
 from grader.classes.cache import ResultCache, engine_version, job_id, reference_digest, result_from_dict
 from grader.errors import GraderError, SpecError, UsageError
@@ -521,7 +522,7 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
             del submission  # only the jobs about to run keep it (through grader.submissions)
             new = {task.index for task in runs} - ready
             if new:  # only what must run, before this student's jobs start: a cached re-run stays fast
-                require_trusted()  # no namespaces and no --allow-weak-sandbox: refuse before grading anyone
+                require_trusted(private_paths())  # no namespaces and no --allow-weak-sandbox: refuse before grading anyone
                 grader.prepare_shared(new)
                 ready.update(new)
                 start_executor = getattr(executor, "start", None)

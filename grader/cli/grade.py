@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli.main import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
+from grader.cli.options import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
 from grader.errors import ExitCode, UsageError
 from grader.render.safe import one_line
 

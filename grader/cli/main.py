@@ -1,124 +1,21 @@
 """The `grader` command: a thin layer that parses, calls the library and renders."""
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
 from grader import __version__
 from grader.problems.bank import Bank
-from grader.errors import ExitCode, GraderError
+from grader.errors import ExitCode
 from grader.grading import grade, resolve_seed
-from grader.limits import Limits
 from grader.render.text import render_result
-
-
-def handle_errors(func):
-    """Show GraderErrors as 'Error: ...' with their exit status; never an engine traceback."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except GraderError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(exc.hint, err=True)
-            sys.exit(int(exc.exit_code))
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # the grader's own failure: say so, keep the details for staff
-            click.echo(f"Error: the grader ran into an internal error ({type(exc).__name__}: {exc}).\n"
-                       "This is not your fault: tell course staff, with the command you ran.", err=True)
-            if os.environ.get("GRADER_DEBUG"):
-                traceback.print_exc()
-            else:
-                click.echo("Set GRADER_DEBUG=1 to see the details.", err=True)
-            sys.exit(int(ExitCode.INTERNAL_ERROR))
-    return wrapper
-
-
-class _ClosedPipeSafe:
-    """Standard output that, once its reader is gone (`grader list | head`), sends the rest to
-    /dev/null instead of raising BrokenPipeError: the command finishes and exits as it would have."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, text):
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            self._to_devnull()
-            return len(text)
-
-    def flush(self):
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._to_devnull()
-
-    def _to_devnull(self):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, self._stream.fileno())
-        os.close(devnull)
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
-def get_bank(ctx: click.Context) -> Bank:
-    return Bank(ctx.obj.get("bank"))
-
-
-def seed_options(func):
-    func = click.option("--student", metavar="ID", help="Your student id: selects your own variant.")(func)
-    func = click.option("--seed", type=int, metavar="N", help="Seed of the random inputs (default 0).")(func)
-    return func
-
-
-notebook_option = click.option(
-    "--notebook", type=click.Choice(["definitions", "run"]), default=None,
-    help="How a notebook is graded: definitions (default: only its imports, functions, classes and "
-         "constants are loaded) or run (every cell runs in order; the first failing cell is reported).")
-
-device_option = click.option(
-    "--device", type=click.Choice(["all", "cpu", "cuda"]), default="all", show_default=True,
-    help="Run the cases on these of each problem's devices (unavailable ones are reported as skipped).")
-
-
-def limit_options(func):
-    """Command-line overrides of the child's limits."""
-    options = [
-        click.option("--time-limit", "time", type=float, metavar="S", help="Wall seconds per case."),
-        click.option("--cpu-limit", "cpu", type=float, metavar="S", help="CPU seconds per child."),
-        click.option("--memory-limit", "memory_mb", type=int, metavar="MB", help="Memory per child (MB)."),
-        click.option("--process-limit", "processes", type=int, metavar="N", help="Processes per child."),
-        click.option("--file-size-limit", "file_size_mb", type=int, metavar="MB", help="Largest file written (MB)."),
-        click.option("--open-files-limit", "open_files", type=int, metavar="N", help="Open files per child."),
-        click.option("--result-limit", "result_mb", type=click.IntRange(min=1), metavar="MB",
-                     help="Results all cases of a submission may send back together (MB)."),
-        click.option("--allow-weak-sandbox", is_flag=True,
-                     help="Grade even where the full sandbox is unavailable (no Linux namespaces, e.g. Docker "
-                          "without SYS_ADMIN); every result then says sandbox: weak. Same as GRADER_SANDBOX=weak."),
-    ]
-    for option in options:
-        func = option(func)
-    return func
-
-
-def limits_from(kwargs: dict) -> Limits | None:
-    if kwargs.pop("allow_weak_sandbox", False):
-        from grader.sandbox.confine import allow_weak
-
-        allow_weak()
-    names = ("time", "cpu", "memory_mb", "processes", "file_size_mb", "open_files", "result_mb")
-    values = {n: kwargs.pop(n, None) for n in names}
-    return None if all(v is None for v in values.values()) else Limits().with_overrides(values)
+from grader.cli.grade import grade_cmd, gradescope_cmd
+from grader.cli.options import (ClosedPipeSafe, device_option, get_bank, handle_errors, limit_options, limits_from,
+                                notebook_option, seed_options)
+from grader.cli.report import report_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -129,7 +26,7 @@ def limits_from(kwargs: dict) -> Limits | None:
 def main(ctx: click.Context, bank: Path | None) -> None:
     """Grade machine-learning exercises: tensors, tolerances and GPUs."""
     if sys.stdout is not None and sys.stdout is sys.__stdout__:  # the real one (not a test runner's)
-        sys.stdout = _ClosedPipeSafe(sys.stdout)
+        sys.stdout = ClosedPipeSafe(sys.stdout)
     ctx.ensure_object(dict)
     ctx.obj["bank"] = bank
 
@@ -263,12 +160,12 @@ def schema(name: str) -> None:
     click.echo(json.dumps(load_schema(), indent=2))
 
 
-from grader.cli.grade import grade_cmd, gradescope_cmd  # noqa: E402 - class grading commands (issue 4)
+
 
 main.add_command(grade_cmd)
 main.add_command(gradescope_cmd)
 
-from grader.cli.report import report_cmd  # noqa: E402 - the class report (issue 17)
+
 
 main.add_command(report_cmd)
 

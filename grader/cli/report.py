@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli.main import get_bank, handle_errors
+from grader.cli.options import get_bank, handle_errors
 from grader.classes.report import write_report
 
 

@@ -19,6 +19,15 @@ from grader.problems.spec import Problem, load_problem
 BANK_ENV = "GRADER_BANK"
 
 
+def private_paths() -> list[str]:
+    """The folders of the default bank (and GRADER_BANK's) that a child must never see: its
+    reference implementations and problem specs. Jobs carry them to the sandbox (`Job.hide`)."""
+    roots = {default_bank_root()}
+    if os.environ.get(BANK_ENV):
+        roots.add(Path(os.environ[BANK_ENV]))
+    return sorted(str(Path(root, d).resolve()) for root in roots for d in ("reference", "problems"))
+
+
 def default_bank_root() -> Path:
     """GRADER_BANK, else the checkout this package lives in, else the current folder."""
     if os.environ.get(BANK_ENV):

@@ -170,12 +170,12 @@ def fingerprint() -> str:
     return level() + ":" + ",".join(sorted(name for name, on, _ in protections() if on))
 
 
-def require_trusted() -> None:
+def require_trusted(private=()) -> None:
     """Refuse to grade where the full sandbox is missing, unless weak confinement was allowed.
 
     Linux only: on macOS and Windows (students' laptops) the sandbox is always weak, results say
-    so, and grading goes on. Under weak confinement as root, the bank must be unreadable by the
-    child's uid (it runs as an unprivileged uid of its own, with no groups)."""
+    so, and grading goes on. Under weak confinement as root, the `private` folders (the bank) must be
+    unreadable by the child's uid (it runs as an unprivileged uid of its own, with no groups)."""
     from grader.errors import SandboxUnavailable
 
     current = level()
@@ -191,12 +191,12 @@ def require_trusted() -> None:
             f"{WEAK_FLAG} (GRADER_SANDBOX=weak) to grade with weaker protections, marked in every result. "
             "See 'python -m grader.sandbox' and docs/threat-model.md.")
     if os.geteuid() == 0:
-        exposed = readable_by_others(hidden_paths())
+        exposed = readable_by_others(hidden_paths(private))
         if exposed:
             raise SandboxUnavailable(
                 f"weak sandbox: student code could read {exposed[0]} (readable by other users)",
                 "Make the bank's reference/ and problems/ unreadable to other users before grading, e.g. "
-                f"chmod -R go-rwx {' '.join(sorted(set(os.path.dirname(p) for p in hidden_paths())))}/"
+                f"chmod -R go-rwx {' '.join(sorted(set(os.path.dirname(p) for p in hidden_paths(private))))}/"
                 "{reference,problems} (the Gradescope setup.sh does this); see docs/threat-model.md.")
 
 
@@ -225,18 +225,10 @@ def readable_by_others(folders) -> list[str]:
     return found
 
 
-def hidden_paths(extra=()) -> list[str]:
-    """Folders the child must never see even if they sit inside something it may read."""
-    from grader.problems import bank
-
-    roots = {bank.default_bank_root()}
-    if os.environ.get(bank.BANK_ENV):
-        roots.add(Path(os.environ[bank.BANK_ENV]))
-    paths = set()
-    for root in roots:
-        paths.update(str(Path(root, d).resolve()) for d in ("reference", "problems"))
-    paths.update(str(Path(p).resolve()) for p in extra)
-    return sorted(paths)
+def hidden_paths(private=()) -> list[str]:
+    """Folders the child must never see even if they sit inside something it may read: the
+    trusted side names them in the job (`Job.hide`: the bank's reference/ and problems/)."""
+    return sorted({str(Path(p).resolve()) for p in private})
 
 
 class Box:
@@ -268,11 +260,11 @@ _WARNED = threading.Event()
 _TRUSTED = threading.Event()  # require_trusted passed once in this process
 
 
-def prepare(limits, workdir: str) -> Box:
+def prepare(limits, workdir: str, private=()) -> Box:
     """Parent-side set-up for a submission's work folder; `runner.run_with` calls it once.
     Raises SandboxUnavailable where results could not be trusted (see `require_trusted`)."""
     if not _TRUSTED.is_set():
-        require_trusted()
+        require_trusted(private)
         _TRUSTED.set()
     box = Box(limits, workdir)
     _BOXES[workdir] = box

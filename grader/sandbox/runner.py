@@ -73,6 +73,7 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     label: str = ""
     forbidden: list[str] = field(default_factory=list)  #: APIs the child watches (grader/sandbox/forbidden_runtime.py)
+    hide: list[str] = field(default_factory=list)  #: folders the child must never see (the bank's; problems.bank.private_paths)
 
     @property
     def cuda(self) -> bool:
@@ -441,7 +442,7 @@ def run_with(launch, job: Job) -> RunResult:
     result = RunResult(cases=[])
     remaining = list(job.calls)
     workdir = sandbox.make_workdir(job.files)
-    box = sandbox.prepare(job.limits, workdir)  # parent-side confinement (cgroups), cleaned up below
+    box = sandbox.prepare(job.limits, workdir, job.hide)  # parent-side confinement (cgroups), cleaned up below
     try:
         first = True
         while first or remaining:

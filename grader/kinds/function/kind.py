@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.problems.bank import private_paths
 from grader.compare import tensors as cmp
 from grader.kinds.function import performance
 from grader.problems.bank import Bank
@@ -484,7 +485,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
         base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
-                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []))
+                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), hide=private_paths())
         run = executor.run(job)
         result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit

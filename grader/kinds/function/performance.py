@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from grader.problems.bank import private_paths
 from grader.problems.bank import Bank
 from grader.limits import Limits
 from grader.sandbox.runner import Call, Executor, Job, RunStatus
@@ -81,7 +82,7 @@ def time_trusted(problem: Problem, bank: Bank, executor: Executor, call: Call, l
     """Time a trusted implementation (the reference unless `impl`) on `call` in a child."""
     submission, module, func = reference_submission(problem, bank, impl)
     job = Job(files=submission.files, module=module, entry_point=func, framework=problem.framework,
-              calls=[call], limits=limits, label=f"{submission.label}:{call.name}")
+              calls=[call], limits=limits, label=f"{submission.label}:{call.name}", hide=private_paths())
     run = executor.run(job)
     if run.load_error is not None:
         return Measured(None, f"{submission.label} did not load: {run.load_error}")

@@ -6,11 +6,16 @@ import time
 import torch
 
 if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        ctypes.CDLL(None).prctl(15, b"grader-orphan", 0, 0, 0)  # PR_SET_NAME: the test looks for it
-        time.sleep(60)
-    os._exit(0)
+    try:
+        try:
+            os.setsid()
+        except PermissionError:
+            pass  # the seccomp filter refuses setsid: the grandchild stays in our session, still an orphan
+        if os.fork() == 0:
+            ctypes.CDLL(None).prctl(15, b"grader-orphan", 0, 0, 0)  # PR_SET_NAME: the test looks for it
+            time.sleep(60)
+    finally:
+        os._exit(0)  # never back into the module: this copy must not report on the result channel
 
 
 def sigmoid_backward(x, grad_output):

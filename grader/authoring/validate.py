@@ -23,7 +23,6 @@ Exit status of the CLI: 0 all valid, 1 any check failed, 2 a spec is malformed.
 """
 from __future__ import annotations
 
-import ast
 
 import concurrent.futures
 import os
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from grader.problems.bank import private_paths
 from grader.problems.bank import Bank
+from grader import expressions
 from grader.errors import ExitCode, GraderError, SpecError, UsageError
 from grader.problems.spec import Problem, load_problem
 
@@ -264,20 +264,12 @@ def check_function_problem(problem: Problem, bank: Bank, executor, report: Probl
     check_speed(problem, bank, executor, [p for p in prepared if p.speed], reference_runs, report)
 
 
-_ASSUMPTION_NODES = (ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Load,
-                     ast.Constant, ast.And, ast.Or, ast.Not, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
-                     ast.Mod, ast.Pow, ast.USub, ast.UAdd, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
-
-
-def parse_assumption(text: str) -> ast.Expression:
-    """An assumption's check as an expression of arithmetic and comparisons on names only
-    (the spec is trusted, but a small language keeps checks readable and errors clear)."""
-    tree = ast.parse(text, mode="eval")
-    for node in ast.walk(tree):
-        if not isinstance(node, _ASSUMPTION_NODES):
-            raise SyntaxError(f"'{type(node).__name__}' is not allowed; use names, numbers, arithmetic "
-                              "(+ - * / // % **), comparisons, and/or/not")
-    return tree
+def parse_assumption(text: str):
+    """An assumption's check: an expression of the spec language (grader/expressions.py)."""
+    try:
+        return expressions.parse(text)
+    except ValueError as exc:
+        raise SyntaxError(str(exc)) from None
 
 
 def assumption_values(problem: Problem, case: dict, seed: int = 0) -> dict:
@@ -301,10 +293,15 @@ def check_assumptions(problem: Problem, report: ProblemReport) -> None:
         values = assumption_values(problem, case)
         for assumption in assumptions:
             try:
-                holds = eval(compile(parse_assumption(assumption["check"]), "<assumption>", "eval"),  # noqa: S307
-                             {"__builtins__": {}}, dict(values))
+                missing = sorted(expressions.names(assumption["check"]) - set(values))
+                if missing:
+                    raise NameError(f"name '{missing[0]}' is not defined")
+                holds = expressions.evaluate(assumption["check"], values)
             except NameError as exc:
                 broken.append(f"case '{case['name']}': cannot check '{assumption['check']}': {exc}")
+                continue
+            except SpecError as exc:
+                broken.append(f"case '{case['name']}': '{assumption['check']}' fails: {exc.message}")
                 continue
             except (ArithmeticError, SyntaxError, TypeError) as exc:
                 broken.append(f"case '{case['name']}': '{assumption['check']}' fails: {type(exc).__name__}: {exc}")

@@ -28,14 +28,13 @@ scaling is told so even though no two random streams agree.
 """
 from __future__ import annotations
 
-import ast
 import math
-import operator
 from typing import Any, Callable
 
 import numpy as np
 
 from grader.compare import tensors as cmp
+from grader import expressions
 from grader.errors import SpecError
 
 DEFAULT_Z = 5.0
@@ -605,51 +604,33 @@ def _expr_text(expr, value) -> str:
     return f"{expr} = {fmt(value)}" if isinstance(expr, str) else fmt(value)
 
 
-_BINOPS: dict[type, Callable] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-                                 ast.Div: operator.truediv, ast.Pow: operator.pow}
-_FUNCS: dict[str, Callable] = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp}
-
-
 def evaluate_expression(expr, args: dict, where: str = "comparator") -> float:
-    """A number, or an arithmetic expression over the case's numeric arguments
-    (+ - * / **, parentheses, sqrt/log/exp), e.g. "2 / (fan_in + fan_out)"."""
+    """A number, or an expression (grader/expressions.py) over the case's numeric arguments,
+    e.g. "2 / (fan_in + fan_out)"."""
     if isinstance(expr, (int, float)) and not isinstance(expr, bool):
         return float(expr)
     if not isinstance(expr, str):
         raise SpecError(f"{where}: expected a number or an expression, got {expr!r}")
     try:
-        tree = ast.parse(expr, mode="eval")
+        used = expressions.names(expr)
     except SyntaxError:
         raise SpecError(f"{where}: cannot parse the expression '{expr}'") from None
-
-    def ev(node):
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return float(node.value)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = ev(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Name):
-            if node.id not in args:
-                raise SpecError(f"{where}: the expression '{expr}' uses '{node.id}', which is no argument of this "
-                                f"case (arguments: {', '.join(args) or 'none'})")
-            value = args[node.id]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise SpecError(f"{where}: the expression '{expr}' uses '{node.id}', which is not a number")
-            return float(value)
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS
-                and len(node.args) == 1 and not node.keywords):
-            return _FUNCS[node.func.id](ev(node.args[0]))
-        raise SpecError(f"{where}: the expression '{expr}' may only use numbers, argument names, "
-                        "+ - * / **, parentheses and sqrt/log/exp")
-
+    except ValueError as exc:
+        raise SpecError(f"{where}: the expression '{expr}' may only use numbers, argument names, arithmetic "
+                        f"and the spec functions ({exc})") from None
+    for name in sorted(used):
+        if name not in args:
+            raise SpecError(f"{where}: the expression '{expr}' uses '{name}', which is no argument of this "
+                            f"case (arguments: {', '.join(args) or 'none'})")
+        if isinstance(args[name], bool) or not isinstance(args[name], (int, float)):
+            raise SpecError(f"{where}: the expression '{expr}' uses '{name}', which is not a number")
     try:
-        return float(ev(tree))
-    except (ZeroDivisionError, ValueError, OverflowError) as exc:
-        raise SpecError(f"{where}: the expression '{expr}' cannot be evaluated: {exc}") from None
+        value = expressions.evaluate(expr, {name: args[name] for name in used})
+    except SpecError as exc:
+        raise SpecError(f"{where}: the expression '{expr}' cannot be evaluated: {exc.message}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{where}: the expression '{expr}' is not a number")
+    return float(value)
 
 
 def expression_names(expr) -> list[str]:
@@ -657,10 +638,9 @@ def expression_names(expr) -> list[str]:
     if not isinstance(expr, str):
         return []
     try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
+        return sorted(expressions.names(expr))
+    except (SyntaxError, ValueError):
         return []
-    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _FUNCS]
 
 
 # ---------------------------------------------------------------- custom

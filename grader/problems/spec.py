@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from grader import expressions
 from grader.errors import SpecError
 
 SCHEMA_FILE = "problem.schema.json"
@@ -172,12 +173,12 @@ def check_function_spec(data: dict) -> list[str]:
         if spec["type"] == "tensor" and "shape" not in spec and "value" not in spec:
             problems.append(f"$.inputs.{name}: a tensor input needs a 'shape' (or a fixed 'value')")
     for i, assumption in enumerate(data.get("assumptions", [])):
-        from grader.authoring.validate import parse_assumption  # the small expression language of assumptions
-
         try:
-            parse_assumption(assumption["check"])
+            expressions.parse(assumption["check"])
         except SyntaxError as exc:
             problems.append(f"$.assumptions[{i}].check: not a valid check: {exc.msg}")
+        except ValueError as exc:
+            problems.append(f"$.assumptions[{i}].check: not a valid check: {exc}")
     names = [m["name"] for m in data.get("mistakes", [])]
     for dup in {n for n in names if names.count(n) > 1}:
         problems.append(f"$.mistakes: mistake name '{dup}' is used twice")

@@ -16,8 +16,12 @@ def grade(*args, **kwargs):
     return _grade(*args, **kwargs)
 
 
-def case_inputs(*args, **kwargs):
-    """Rebuild a case's inputs by name; see grader.problems.inputs.case_inputs."""
-    from grader.problems.inputs import case_inputs as _case_inputs
+def case_inputs(problem_id: str, case_name: str, seed: int = 0, bank: str | None = None) -> dict:
+    """Rebuild a case's inputs by name, e.g. to rerun a failing case by hand."""
+    from grader.kinds import kind_of
+    from grader.problems.bank import Bank
+    from grader.problems.inputs import case_arguments
 
-    return _case_inputs(*args, **kwargs)
+    problem = Bank(bank).get(problem_id)
+    case = kind_of(problem.kind).case_named(problem, case_name)
+    return {a.name: a.value for a in case_arguments(problem, case, seed)}

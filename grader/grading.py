@@ -6,11 +6,11 @@ from pathlib import Path
 from grader.problems.bank import Bank
 from grader.errors import SubmissionError, UsageError
 from grader.problems.inputs import seed_for_student
-from grader.kinds import grader_for
+from grader.kinds import kind_of
 from grader.limits import Limits
 from grader.result import ProblemResult
 from grader.sandbox.runner import Executor, SubprocessExecutor
-from grader.problems.submission import Submission, read_submission
+from grader.problems.submission import Submission
 
 
 def resolve_seed(seed: int | None = None, student: str | None = None) -> int:
@@ -31,16 +31,13 @@ def grade(problem_id: str, submission: Submission | Path | str, *, bank: Bank | 
     A submission that cannot be read as submitted (a malformed notebook) is a failed result."""
     bank = bank or Bank()
     problem = bank.get(problem_id)
+    kind = kind_of(problem.kind)
     if not isinstance(submission, Submission):
-        from grader.kinds import SUBMISSION_READERS  # question kinds read an answers file instead
-
-        reader = SUBMISSION_READERS.get(problem.kind)
         try:
-            submission = reader(problem.id, submission) if reader else read_submission(submission, notebook=notebook)
+            submission = kind.read_submission(problem.id, submission, notebook=notebook)
         except SubmissionError as exc:
             return ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
                                  tests=[], kind=problem.kind, submission=str(submission), student=student,
                                  seed=resolve_seed(seed, student), error=str(exc))
-    grade_kind = grader_for(problem.kind)
-    return grade_kind(problem, submission, bank=bank, executor=executor or SubprocessExecutor(),
+    return kind.grade(problem, submission, bank=bank, executor=executor or SubprocessExecutor(),
                       seed=resolve_seed(seed, student), limits=limits, student=student, **options)

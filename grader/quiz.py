@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.problems.answers import Answer, AnswerError, _clip, code_path, parse_letters, parse_number, read_answers_file
+from grader.problems.answers import Answer, AnswerError, _clip, code_path, read_answers_file
 from grader.problems.bank import Bank
 from grader.errors import ExitCode, SpecError, UsageError
+from grader.kinds import kind_of
 from grader.result import ProblemResult, Status, TestResult
 from grader.problems.spec import Problem, load_schema, read_yaml, schema_errors
 
 QUIZ_SCHEMA = "quiz.schema.json"
-QUESTION_KINDS = ("numeric", "choice")
 MAX_UNKNOWN_ID_NOTES = 20
 
 
@@ -134,12 +134,11 @@ def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: s
     With `confine` (an answers file) the path must lie inside `base`; a person typing a path in
     `grader quiz` on their own machine may name any file they can read."""
     from grader.grading import grade
-    from grader.kinds import grader_for
-
     problem = entry.problem
-    if problem.kind in QUESTION_KINDS:
-        result = grader_for(problem.kind)(problem, Answer(raw, source, base), bank=bank, seed=seed, student=student,
-                                          reveal=reveal, executor=executor, limits=limits)
+    kind = kind_of(problem.kind)
+    if not kind.answered_in_code:
+        result = kind.grade(problem, Answer(raw, source, base), bank=bank, seed=seed, student=student,
+                            reveal=reveal, executor=executor, limits=limits)
         return scaled(result, entry.points)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return failed_result(problem, entry.points, f"no file given for the code problem '{problem.id}' "
@@ -201,7 +200,7 @@ def question_text(entry: QuizEntry, bank: Bank, seed: int, student: str | None) 
     problem = entry.problem
     data = describe_problem(problem, seed, student, bank)
     lines = [data["statement"].rstrip(), ""]
-    if problem.kind in QUESTION_KINDS:
+    if not kind_of(problem.kind).answered_in_code:
         lines.append(data["question"])
         lines += [f"  {o['label']}) {o['text']}" for o in data.get("options", [])]
         lines.append(f"({data['answer_format']})")
@@ -213,22 +212,7 @@ def question_text(entry: QuizEntry, bank: Bank, seed: int, student: str | None) 
 
 def validate(entry: QuizEntry, text: str, bank: Bank, seed: int) -> str | None:
     """Why an interactively typed answer cannot be used (None when it can)."""
-    problem = entry.problem
-    try:
-        if problem.kind == "numeric":
-            parse_number(text)
-        elif problem.kind == "choice":
-            from grader.kinds.choice import variant
-
-            v = variant(problem, bank, seed)
-            picks = parse_letters(text, len(v.options))
-            if not v.multiple and len(picks) > 1:
-                return "pick one option"
-        elif not Path(text).expanduser().is_file():
-            return f"no file '{text}'"
-    except AnswerError as exc:
-        return str(exc)
-    return None
+    return kind_of(entry.problem.kind).typed_answer_error(entry.problem, text, bank, seed)
 
 
 def verdict(result: ProblemResult) -> str:

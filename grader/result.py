@@ -9,6 +9,8 @@ import enum
 import math
 from dataclasses import asdict, dataclass, field
 
+from grader.errors import ExitCode
+
 
 class Status(str, enum.Enum):
     PASSED = "passed"
@@ -117,3 +119,82 @@ def split_points(points: float, weights: list[float]) -> list[float]:
     """Each case's max_score: the problem's points shared out by weight."""
     total = sum(weights)
     return [points * w / total for w in weights] if total else [0.0 for _ in weights]
+
+
+# ---------------------------------------------------------------- validation (grader validate)
+
+@dataclass
+class Check:
+    name: str        #: spec, statement, reference, mistakes, inputs, starter
+    ok: bool
+    message: str = ""
+    skipped: bool = False
+
+
+@dataclass
+class MistakeResult:
+    name: str
+    killed_by: list[str]           #: hidden cases it fails
+    recognised: bool               #: named as itself on a case it fails
+
+
+@dataclass
+class ProblemReport:
+    problem: str
+    path: str
+    kind: str = ""
+    checks: list[Check] = field(default_factory=list)
+    mistakes: list[MistakeResult] = field(default_factory=list)
+    malformed: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.malformed and all(c.ok for c in self.checks)
+
+    @property
+    def killed(self) -> int:
+        return sum(1 for m in self.mistakes if m.killed_by)
+
+    def failures(self) -> list[str]:
+        return [f"{c.name}: {c.message}" for c in self.checks if not c.ok]
+
+    def add(self, name: str, ok: bool, message: str = "", skipped: bool = False) -> None:
+        self.checks.append(Check(name, ok, message, skipped))
+
+
+@dataclass
+class ValidationReport:
+    problems: list[ProblemReport]
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.problems)
+
+    @property
+    def malformed(self) -> bool:
+        return any(p.malformed for p in self.problems)
+
+    @property
+    def mistakes_total(self) -> int:
+        return sum(len(p.mistakes) for p in self.problems)
+
+    @property
+    def mistakes_killed(self) -> int:
+        return sum(p.killed for p in self.problems)
+
+    @property
+    def kill_rate(self) -> float:
+        return self.mistakes_killed / self.mistakes_total if self.mistakes_total else 1.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.malformed:
+            return ExitCode.USAGE_ERROR
+        return ExitCode.OK if self.ok else ExitCode.TESTS_FAILED
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "exit_code": int(self.exit_code), "mistakes_total": self.mistakes_total,
+                "mistakes_killed": self.mistakes_killed, "kill_rate": self.kill_rate, "seconds": self.seconds,
+                "problems": [{**asdict(p), "ok": p.ok, "killed": p.killed} for p in self.problems]}

@@ -321,17 +321,18 @@ def crash_on(monkeypatch, students: set[str]) -> None:
     """The trusted grading code raises for these students (as on data it did not foresee)."""
     from grader.classes import batch
 
-    real = batch.grader_for
+    real = batch.kind_of
 
-    def grader_for(kind):
-        grade_kind = real(kind)
+    def kind_of(name):
+        kind = real(name)
 
-        def grade(problem, submission, **options):
-            if options.get("student") in students:
-                raise RecursionError("maximum recursion depth exceeded")
-            return grade_kind(problem, submission, **options)
-        return grade
-    monkeypatch.setattr(batch, "grader_for", grader_for)
+        class Crashing(type(kind)):
+            def grade(self, problem, submission, **options):
+                if options.get("student") in students:
+                    raise RecursionError("maximum recursion depth exceeded")
+                return kind.grade(problem, submission, **options)
+        return Crashing()
+    monkeypatch.setattr(batch, "kind_of", kind_of)
 
 
 def test_a_grader_failure_on_one_students_data_is_their_result(three_students, cli, monkeypatch):

@@ -1,18 +1,22 @@
 """`grader new`: scaffold a problem spec and its reference stubs.
 
-Kind `function` writes problems/TOPIC/ID.yaml, appends (or creates) the reference function in
-reference/TOPIC.py and three mistake stubs in reference/mistakes/TOPIC.py. Kind `numeric` writes
-the spec and appends its answer and wrong-answer functions likewise; kind `choice` needs only the
-spec (docs/questions.md). The spec is schema-valid at once; `grader validate` passes as soon as the
+Each kind's template (grader/authoring/templates/KIND.yaml) says what to write: the spec
+problems/TOPIC/ID.yaml, and stubs appended to (or creating) reference/TOPIC.py and
+reference/mistakes/TOPIC.py: a reference function and three mistakes for `function`, an answer
+and two wrong answers for `numeric`, nothing but the spec for `choice` (docs/questions.md). The spec is schema-valid at once; `grader validate` passes as soon as the
 TODOs are filled in (the stubs raise NotImplementedError until then, which validate reports).
 Existing files are appended to, never overwritten; an existing spec or function is an error.
 """
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
-from grader.errors import UsageError
+import yaml
+
+from grader.errors import SpecError, UsageError
+from grader.kinds import kind_of, names
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -36,27 +40,19 @@ def scaffold(root: Path, problem_id: str, topic: str, kind: str = "function", *,
     module = topic.replace("-", "_")
     func = python_name(problem_id)
     title = title or problem_id.replace("-", " ").capitalize()
+    template = load_template(kind)
+    fields = {"id": problem_id, "title": title, "topic": topic, "func": func, "module": module}
     written = []
-    if kind == "function":
-        written += _append(root / "reference" / f"{module}.py", f'"""Reference implementations: {topic}."""\nimport torch\n',
-                           func, REFERENCE_STUB.format(func=func))
-        mistakes = "".join(MISTAKE_STUB.format(func=func, n=n) for n in (1, 2, 3))
-        written += _append(root / "reference" / "mistakes" / f"{module}.py",
-                           f'"""Known wrong implementations: {topic}."""\nimport torch\n', f"{func}_mistake_1", mistakes)
-        text = FUNCTION_SPEC.format(id=problem_id, title=title, topic=topic, func=func, module=module)
-    elif kind == "numeric":
-        written += _append(root / "reference" / f"{module}.py", f'"""Reference answers: {topic}."""\n',
-                           f"{func}_answer", NUMERIC_ANSWER_STUB.format(func=func))
-        mistakes = "".join(NUMERIC_MISTAKE_STUB.format(func=func, n=n) for n in (1, 2))
-        written += _append(root / "reference" / "mistakes" / f"{module}.py",
-                           f'"""Known wrong answers: {topic}."""\n', f"{func}_mistake_1", mistakes)
-        text = NUMERIC_SPEC.format(id=problem_id, title=title, topic=topic, func=func, module=module)
-    elif kind == "choice":
-        text = CHOICE_SPEC.format(id=problem_id, title=title, topic=topic)
-    else:
-        raise UsageError(f"unknown kind '{kind}' (function, numeric or choice)")
+    for part, folder in (("reference", root / "reference"), ("mistakes", root / "reference" / "mistakes")):
+        if part not in template:
+            continue
+        header = template[part]["header"].format(**fields)
+        code = "".join(template[part]["code"].format(**fields, n=n) for n in range(1, template[part].get("count", 1) + 1))
+        first = re.search(r"^def (\w+)", code, re.MULTILINE).group(1)
+        written += _append(folder / f"{module}.py", header, first, code)
+    text = template["spec"].format(**fields)
     for init in (root / "reference" / "__init__.py", root / "reference" / "mistakes" / "__init__.py"):
-        if kind != "choice" and not init.exists():
+        if written and not init.exists():
             init.parent.mkdir(parents=True, exist_ok=True)
             init.write_text('"""Trusted code of the problem bank."""\n', encoding="utf-8")
             written.append(init)
@@ -77,124 +73,11 @@ def _append(path: Path, header: str, name: str, code: str) -> list[Path]:
     return [path]
 
 
-REFERENCE_STUB = '''
-def {func}(x):
-    """TODO: the formula, with its source (course notes, paper).
-
-    x: (N,) tensor. Returns a tensor like x.
-    """
-    raise NotImplementedError("TODO: write the reference {func}")
-'''
-
-MISTAKE_STUB = '''
-def {func}_mistake_{n}(x):
-    """TODO: a wrong version students write (mistake {n})."""
-    raise NotImplementedError("TODO: write mistake {n} of {func}")
-'''
-
-FUNCTION_SPEC = '''id: {id}
-title: {title}
-topic: {topic}
-points: 10
-kind: function
-statement: |
-  TODO: what `{func}(x)` returns, with the formula. State every convention: shapes, dtype of the
-  result, log base, biased or unbiased variance, ties, mask polarity, what is forbidden.
-entry_point:
-  name: {func}
-  signature: {func}(x)
-starter: |
-  import torch
-
-
-  def {func}(x):
-      """TODO: one line for the student."""
-      raise NotImplementedError("implement {func}")
-reference: {module}:{func}
-sizes: {{N: 8}}
-inputs:
-  x: {{type: tensor, shape: [N], distribution: normal}}
-cases:
-  - name: small
-    visible: true
-    sizes: {{N: 4}}
-  - name: random
-    visible: true
-  - name: matrix
-    inputs:
-      x: {{shape: [5, N]}}
-  - name: large-magnitude
-    inputs:
-      x: {{scale: 100}}
-  - name: edge-values
-    inputs:
-      x: {{edge: [0.0]}}
-  - name: float64
-    dtype: float64
-hints:
-  - "TODO: a hint shown when a submission fails without matching a known mistake."
-mistakes:
-  - name: mistake-1
-    impl: mistakes.{module}:{func}_mistake_1
-    feedback: "TODO: what this mistake does wrong and how to fix it."
-  - name: mistake-2
-    impl: mistakes.{module}:{func}_mistake_2
-    feedback: "TODO"
-  - name: mistake-3
-    impl: mistakes.{module}:{func}_mistake_3
-    feedback: "TODO"
-'''
-
-NUMERIC_ANSWER_STUB = '''
-def {func}_answer(n):
-    """TODO: the correct answer, computed from the parameters (called by name)."""
-    raise NotImplementedError("TODO: write the answer of {func}")
-'''
-
-NUMERIC_MISTAKE_STUB = '''
-def {func}_mistake_{n}(n):
-    """TODO: a wrong answer students give (mistake {n})."""
-    raise NotImplementedError("TODO: write wrong answer {n} of {func}")
-'''
-
-NUMERIC_SPEC = '''id: {id}
-title: {title}
-topic: {topic}
-points: 2
-kind: numeric
-statement: |
-  TODO: the setting and its conventions (units, bits or nats, rounding expected).
-params:
-  n: {{type: int, low: 2, high: 20}}
-question: "TODO: the question, using a parameter such as n = {{n}}?"
-answer:
-  function: {module}:{func}_answer
-  tolerance: {{rel: 0.01}}
-wrong_answers:
-  - name: mistake-1
-    function: mistakes.{module}:{func}_mistake_1
-    feedback: "TODO: why {{value}} is wrong."
-  - name: mistake-2
-    function: mistakes.{module}:{func}_mistake_2
-    feedback: "TODO"
-explanation: "TODO: the worked answer, {{answer}}."
-'''
-
-CHOICE_SPEC = '''id: {id}
-title: {title}
-topic: {topic}
-points: 2
-kind: choice
-statement: |
-  TODO: the setting and its conventions.
-question: "TODO: the question?"
-options:
-  - text: "TODO: the correct option"
-    correct: true
-    feedback: "TODO: why it is right (shown when missed)."
-  - text: "TODO: a wrong option built on a real misconception"
-    feedback: "TODO: why it is wrong."
-  - text: "TODO: another wrong option"
-    feedback: "TODO: why it is wrong."
-explanation: "TODO: the explanation shown after answering."
-'''
+def load_template(kind: str) -> dict:
+    """The files `grader new --kind KIND` writes: grader/authoring/templates/<template>.yaml."""
+    try:
+        name = kind_of(kind).scaffold_template
+    except SpecError:
+        raise UsageError(f"unknown kind '{kind}' ({', '.join(names())})") from None
+    text = resources.files("grader.authoring").joinpath("templates", f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)

@@ -1,6 +1,7 @@
 """What `grader show` tells a student about a problem, as data and as text."""
 from __future__ import annotations
 
+from grader.kinds import kind_of
 from grader.problems.bank import Bank
 from grader.problems.inputs import case_arguments, literal_source
 from grader.problems.spec import Problem
@@ -20,13 +21,12 @@ def summarize(value) -> str:
 
 def describe_problem(problem: Problem, seed: int, student: str | None, bank: Bank) -> dict:
     """Everything a student may see: statement, signature, visible cases (never expected outputs)."""
-    from grader.kinds import DESCRIBERS
-
     data = {"id": problem.id, "title": problem.title, "topic": problem.topic, "kind": problem.kind,
             "points": problem.points, "framework": problem.framework, "statement": problem.statement,
             "hints": problem.hints, "seed": seed, "student": student}
-    if problem.kind in DESCRIBERS:
-        data.update(DESCRIBERS[problem.kind](problem, seed, student, bank))
+    extra = kind_of(problem.kind).describe(problem, seed, student, bank)
+    if extra:
+        data.update(extra)
         return data
     data["entry_point"] = problem.entry_point
     data["signature"] = problem.signature
@@ -105,11 +105,7 @@ def describe_strictness(policy: dict) -> list[str]:
 
 def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None) -> str:
     """Python that rebuilds a case's inputs and calls the student's function on them."""
-    from grader.errors import UsageError
-
-    if problem.kind != "function":
-        raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
-    case = problem.case(case_name)
+    case = kind_of(problem.kind).case_named(problem, case_name)
     args = case_arguments(problem, case, seed)
     who = f", student={student!r}" if student else (f", seed={seed}" if seed else "")
     lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),

@@ -34,7 +34,7 @@ from grader.problems.bank import Bank
 from grader.classes.cache import ResultCache, engine_version, job_id, reference_digest, result_from_dict
 from grader.errors import GraderError, SpecError, UsageError
 from grader.problems.inputs import seed_for_student
-from grader.kinds import grader_for
+from grader.kinds import kind_of
 from grader.limits import Limits
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.sandbox.confine import require_trusted
@@ -94,7 +94,7 @@ def parse_assignment(data, path: Path, bank: Bank) -> Assignment:
             problem = bank.get(entry["id"])
         except GraderError as exc:
             raise SpecError(f"{where}: {exc.message}", exc.hint) from None
-        grader_for(problem.kind)  # a kind this version cannot grade is a spec error, now
+        kind_of(problem.kind)  # a kind this version cannot grade is a spec error, now
         if "points" in entry:
             problem = dataclasses.replace(problem, points=float(entry["points"]))
         problems.append(AssignmentProblem(entry["id"], problem, entry.get("file")))
@@ -366,17 +366,16 @@ class ClassGrader:
                 self.bank.load_callable(entry.problem.spec["reference"])
             for mistake in entry.problem.spec.get("mistakes", []):
                 self.bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
-            if entry.problem.kind == "function" and self.assignment.seed != "per-student":
+            if self.assignment.seed != "per-student":
                 self._prepare(index, int(self.assignment.seed))
 
     def _prepare(self, index: int, seed: int):
-        from grader.kinds.function.kind import prepare_cases
-
         key = (index, seed)
         with self._lock:
             found = self._prepared.get(key)
         if found is None:
-            found = prepare_cases(self.assignment.problems[index].problem, self.bank, seed, self.device)
+            problem = self.assignment.problems[index].problem
+            found = kind_of(problem.kind).prepare(problem, self.bank, seed, self.device)
             if self.assignment.seed != "per-student":
                 with self._lock:
                     self._prepared[key] = found
@@ -432,11 +431,9 @@ class ClassGrader:
             if not isinstance(submission, Submission):
                 result = _failed_result(problem, task.student, label, task.seed, submission)
             else:
-                grade_kind = grader_for(problem.kind)
-                options = {}
-                if problem.kind == "function":
-                    options = {"prepared": self._prepare(task.index, task.seed), "module_name": item.file}
-                result = self._fairly(lambda: grade_kind(problem, submission, bank=self.bank, executor=self.executor,
+                kind = kind_of(problem.kind)
+                options = {"prepared": self._prepare(task.index, task.seed), "module_name": item.file}
+                result = self._fairly(lambda: kind.grade(problem, submission, bank=self.bank, executor=self.executor,
                                                          seed=task.seed, limits=self.limits, student=task.student,
                                                          **options))
         except Exception as exc:  # noqa: BLE001 - the grader's failure, recorded, never the student's

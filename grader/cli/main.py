@@ -11,6 +11,7 @@ from grader import __version__
 from grader.problems.bank import Bank
 from grader.errors import ExitCode
 from grader.grading import grade, resolve_seed
+from grader.kinds import kind_of, names as kind_names
 from grader.render.text import render_result
 from grader.cli.grade import grade_cmd, gradescope_cmd
 from grader.cli.options import (ClosedPipeSafe, device_option, get_bank, handle_errors, limit_options, limits_from,
@@ -85,7 +86,7 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -
     from grader.errors import UsageError
 
     problem = get_bank(ctx).get(problem_id)
-    if problem.kind != "function":
+    if not kind_of(problem.kind).answered_in_code:
         raise UsageError(f"'{problem_id}' is a {problem.kind} question; answer it with 'grader quiz' or an answers file")
     path = path or Path(f"{problem.entry_point}.py")
     if path.is_dir():
@@ -182,7 +183,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
     PATHS are spec files or topic folders; none: the whole bank. Exit status: 0 all
     valid, 1 a check failed (each failure names the problem and the reason), 2 a malformed spec.
     """
-    from grader.authoring.validate import find_bank_root, render_problem_line, render_report, validate as run_validation
+    from grader.authoring.validate import find_bank_root, validate as run_validation
+    from grader.render.validation import render_problem_line, render_report
 
     bank_root = ctx.obj.get("bank") or (find_bank_root(paths[0]) if paths else None)
     progress = None if as_json else (lambda report: click.echo(render_problem_line(report)))
@@ -194,7 +196,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
 @main.command()
 @click.argument("problem_id")
 @click.option("--topic", required=True, help="Topic folder under problems/.")
-@click.option("--kind", type=click.Choice(["function", "numeric", "choice"]), default="function", show_default=True)
+@click.option("--kind", type=click.Choice(kind_names()), default="function", show_default=True)
 @click.option("--title", help="Title (default: from the id).")
 @click.pass_context
 @handle_errors

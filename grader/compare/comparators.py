@@ -29,6 +29,7 @@ scaling is told so even though no two random streams agree.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -36,6 +37,7 @@ import numpy as np
 from grader.compare import tensors as cmp
 from grader import expressions
 from grader.errors import SpecError
+from grader.problems.reference import load_callable
 
 DEFAULT_Z = 5.0
 
@@ -648,9 +650,7 @@ def expression_names(expr) -> list[str]:
 
 def compare_custom(actual, expected, ctx: Context) -> str | None:
     """A trusted instructor check: check(actual, expected, args) -> None or a message."""
-    from grader.problems.bank import Bank
-
-    check = Bank(ctx.problem.bank_root).load_callable(ctx.spec["check"], what="custom check")
+    check = load_callable(Path(ctx.problem.bank_root) / "reference", ctx.spec["check"], what="custom check")
     try:
         message = check(actual, expected, dict(ctx.args))
     except Exception as exc:  # noqa: BLE001 - the output could not be checked: a wrong answer

@@ -1,54 +1,27 @@
-"""Problem kinds. Each kind module checks its own spec rules and grades a submission.
-
-`function`: the student writes a function; `numeric` and `choice`: quiz questions.
-"""
+"""Problem kinds: one Kind per module, registered here (grader/kinds/base.py says what a Kind is)."""
 from __future__ import annotations
 
-from typing import Callable
+from grader.errors import SpecError
+from grader.kinds.base import Kind
+from grader.kinds.choice import ChoiceKind
+from grader.kinds.function.kind import FunctionKind
+from grader.kinds.numeric import NumericKind
 
-# kind name -> function(spec data) -> list of error lines, for rules a JSON Schema cannot express
-SPEC_CHECKS: dict[str, Callable[[dict], list[str]]] = {}
-
-
-def kind_checks(data: dict) -> list[str]:
-    check = SPEC_CHECKS.get(data.get("kind", ""))
-    return check(data) if check else []
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind())}
 
 
-def grader_for(kind: str) -> Callable:
-    """The grading function of a kind: (problem, submission, **options) -> ProblemResult."""
-    if kind == "function":
-        from grader.kinds.function.kind import grade_function
-
-        return grade_function
-    if kind in GRADERS:
-        return GRADERS[kind]
-    from grader.errors import SpecError
-
-    raise SpecError(f"problems of kind '{kind}' cannot be graded by this version of grader")
+def kind_of(name: str) -> Kind:
+    """The Kind called `name`; a SpecError for a kind this version does not know."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise SpecError(f"problems of kind '{name}' cannot be graded by this version of grader") from None
 
 
-# kind name -> grading function, registered by the question kinds
-GRADERS: dict[str, Callable] = {}
-
-# kind name -> function(problem, seed, student, bank) -> dict of extra `grader show` fields
-DESCRIBERS: dict[str, Callable] = {}
-
-# kind name -> function(problem_id, path) -> the submission object that kind's grader takes
-# (the function kind reads files with grader.problems.submission.read_submission)
-SUBMISSION_READERS: dict[str, Callable] = {}
+def names() -> list[str]:
+    return list(KINDS)
 
 
-def _register_question_kinds() -> None:
-    """`numeric` and `choice`: quiz questions answered with an answers file (grader.problems.answers)."""
-    from grader.problems.answers import answer_for
-    from grader.kinds import choice, numeric
-
-    for name, module, grade, describe, check in (
-            ("numeric", numeric, numeric.grade_numeric, numeric.describe_numeric, numeric.check_numeric_spec),
-            ("choice", choice, choice.grade_choice, choice.describe_choice, choice.check_choice_spec)):
-        GRADERS[name], DESCRIBERS[name], SPEC_CHECKS[name] = grade, describe, check
-        SUBMISSION_READERS[name] = answer_for
-
-
-_register_question_kinds()
+def spec_errors(problem) -> list[str]:
+    """The rules of the problem's kind that its JSON Schema cannot express."""
+    return kind_of(problem.kind).check_spec(problem)

@@ -6,16 +6,20 @@ score = points × max(0, right picks − wrong picks) / number of correct option
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 from typing import Any
 
 from grader.problems.answers import LETTERS, Answer, AnswerError, letters, parse_letters
-from grader.problems.bank import Bank
 from grader.problems.inputs import stream
 from grader.result import ProblemResult, Status, TestResult
 from grader.problems.spec import Problem
 from grader.kinds.numeric import how_to_answer
-from grader.kinds.question import common_checks, draw_params, render
+from grader.kinds.question import QuestionKind, common_checks, draw_params, render
+
+if TYPE_CHECKING:
+    from grader.problems.bank import Bank
 
 
 @dataclass
@@ -141,3 +145,27 @@ def check_choice_spec(data: dict) -> list[str]:
     for dup in sorted({t for t in texts if texts.count(t) > 1}):
         errors.append(f"$.options: the option '{dup}' is listed twice")
     return errors
+
+
+class ChoiceKind(QuestionKind):
+    name = "choice"
+    scaffold_template = "choice"
+
+    def check_spec(self, problem) -> list[str]:
+        return check_choice_spec(problem.spec)
+
+    def grade(self, problem, submission, **options):
+        return grade_choice(problem, submission, **options)
+
+    def describe(self, problem, seed, student, bank) -> dict:
+        return describe_choice(problem, seed, student, bank)
+
+    def typed_answer_error(self, problem, text, bank, seed) -> str | None:
+        v = variant(problem, bank, seed)
+        try:
+            picks = parse_letters(text, len(v.options))
+        except AnswerError as exc:
+            return str(exc)
+        if not v.multiple and len(picks) > 1:
+            return "pick one option"
+        return None

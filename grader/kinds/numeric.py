@@ -7,16 +7,20 @@ that mistake's feedback. See docs/questions.md.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader.problems.answers import Answer, AnswerError, parse_number
-from grader.problems.bank import Bank
 from grader.errors import SpecError
 from grader.result import ProblemResult, Status, TestResult
 from grader.problems.spec import Problem
-from grader.kinds.question import call_with_params, common_checks, draw_params, format_number, render
+from grader.kinds.question import QuestionKind, call_with_params, common_checks, draw_params, format_number, render
+
+if TYPE_CHECKING:
+    from grader.problems.bank import Bank
 
 DEFAULT_TOLERANCE = {"rel": 0.01}
 NUMBER_FORMAT = "a number, e.g. 0.47, .47, 47%, 1e-3 or 3/4"
@@ -178,3 +182,24 @@ def check_numeric_spec(data: dict) -> list[str]:
     if answer.get("integer") and answer.get("tolerance"):
         errors.append("$.answer: an integer answer is compared exactly; remove 'tolerance' or 'integer'")
     return errors
+
+
+class NumericKind(QuestionKind):
+    name = "numeric"
+    scaffold_template = "numeric"
+
+    def check_spec(self, problem) -> list[str]:
+        return check_numeric_spec(problem.spec)
+
+    def grade(self, problem, submission, **options):
+        return grade_numeric(problem, submission, **options)
+
+    def describe(self, problem, seed, student, bank) -> dict:
+        return describe_numeric(problem, seed, student, bank)
+
+    def typed_answer_error(self, problem, text, bank, seed) -> str | None:
+        try:
+            parse_number(text)
+        except AnswerError as exc:
+            return str(exc)
+        return None

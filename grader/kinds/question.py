@@ -5,16 +5,22 @@ Everything here runs in the trusted process. Spec expressions: grader/expression
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import inspect
 import math
 import string
 from typing import Any
 
-from grader.problems.bank import Bank
-from grader.errors import SpecError
+from grader.errors import GraderError, SpecError
+from grader.kinds.base import VALIDATION_SEEDS, Kind
+from grader.problems.answers import answer_for
 from grader.expressions import evaluate as evaluate_expr, names as expr_names
 from grader.problems.inputs import stream
 from grader.problems.spec import Problem
+
+if TYPE_CHECKING:
+    from grader.problems.bank import Bank
 
 MAX_REDRAWS = 1000
 
@@ -135,3 +141,22 @@ def common_checks(data: dict, extra_names: set[str]) -> list[str]:
         for u in sorted(unknown):
             errors.append(f"{where}: '{{{u}}}' names no parameter (known: {', '.join(sorted(allowed)) or 'none'})")
     return errors
+
+
+class QuestionKind(Kind):
+    """A quiz question (numeric, choice): answered in an answers file or typed in `grader quiz`."""
+
+    answered_in_code = False
+
+    def read_submission(self, problem_id, path, notebook=None):
+        return answer_for(problem_id, path)
+
+    def validate(self, problem, bank, executor, report) -> None:
+        """The parameters and the answer can be drawn for several seeds."""
+        try:
+            for seed in VALIDATION_SEEDS:
+                self.describe(problem, seed, None, bank)
+        except GraderError as exc:
+            report.add("question", False, f"drawing the question failed: {exc.message}")
+            return
+        report.add("question", True, f"drawn for seeds {', '.join(map(str, VALIDATION_SEEDS))}")

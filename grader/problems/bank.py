@@ -6,15 +6,14 @@ GRADER_BANK points. Reference modules are imported only here, in the trusted pro
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import sys
 from pathlib import Path
 from typing import Callable
 
 from grader.errors import SpecError, UnknownProblem, UsageError
-from grader.problems.spec import Problem, load_problem
+from grader.kinds import spec_errors
+from grader.problems.reference import load_callable
+from grader.problems.spec import Problem, invalid_spec, load_problem
 
 BANK_ENV = "GRADER_BANK"
 
@@ -74,7 +73,7 @@ class Bank:
             hint = f"Did you mean: {', '.join(close)}? " if close else ""
             raise UnknownProblem(f"no problem '{problem_id}' in the bank at {self.root}",
                                  f"{hint}Try 'grader list'.")
-        problem = load_problem(path, self.root)
+        problem = self.load(path)
         if problem.id != path.stem:
             raise SpecError(f"{path}: $.id: the id '{problem.id}' must match the file name '{path.stem}'")
         self._loaded[problem_id] = problem
@@ -85,34 +84,16 @@ class Bank:
 
     def load_callable(self, ref: str, *, what: str = "reference") -> Callable:
         """Import `module:function` from reference/ (trusted, in this process only)."""
-        module_name, _, func_name = ref.partition(":")
-        if not (self.reference_dir / "__init__.py").exists():
-            raise SpecError(f"{self.reference_dir}: the bank's reference/ folder needs an __init__.py")
-        _register_reference_package(self.reference_dir)
-        try:
-            module = importlib.import_module(f"reference.{module_name}")
-        except ModuleNotFoundError as exc:
-            raise SpecError(f"{what} '{ref}': no module reference/{module_name.replace('.', '/')}.py "
-                            f"({exc.msg})") from None
-        except Exception as exc:  # a broken reference module is the instructor's to fix
-            raise SpecError(f"{what} '{ref}': importing reference/{module_name.replace('.', '/')}.py failed: "
-                            f"{type(exc).__name__}: {exc}") from None
-        func = getattr(module, func_name, None)
-        if not callable(func):
-            raise SpecError(f"{what} '{ref}': reference/{module_name.replace('.', '/')}.py "
-                            f"defines no function '{func_name}'")
-        return func
+        return load_callable(self.reference_dir, ref, what=what)
 
+    def load(self, path: Path) -> Problem:
+        """A spec file of this bank, checked against its schema and its kind's rules."""
+        problem = load_problem(path, self.root)
+        errors = spec_errors(problem)
+        if errors:
+            raise invalid_spec(path, errors)
+        return problem
 
-def _register_reference_package(reference_dir: Path) -> None:
-    """Make `reference` importable from `reference_dir` without putting the bank on sys.path."""
-    existing = sys.modules.get("reference")
-    if existing is not None and Path(getattr(existing, "__file__", "") or "").parent == reference_dir:
-        return
-    for name in [m for m in sys.modules if m == "reference" or m.startswith("reference.")]:
-        del sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        "reference", reference_dir / "__init__.py", submodule_search_locations=[str(reference_dir)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reference"] = module
-    spec.loader.exec_module(module)
+    def private_paths(self) -> list[str]:
+        """What a child must never see: this bank's and the default bank's references and specs."""
+        return sorted({*private_paths(), *(str(Path(self.root, d).resolve()) for d in ("reference", "problems"))})

@@ -198,14 +198,6 @@ def case_arguments(problem: Problem, case: dict | str, seed: int = 0) -> list[Ar
     return args
 
 
-def case_inputs(problem_id: str, case_name: str, seed: int = 0, bank: str | None = None) -> dict[str, Any]:
-    """Rebuild a case's inputs by name, e.g. to rerun a failing case by hand."""
-    from grader.problems.bank import Bank
-
-    problem = Bank(bank).get(problem_id)
-    return {a.name: a.value for a in case_arguments(problem, case_name, seed)}
-
-
 def literal_source(value: Any, framework: str) -> str | None:
     """Python source that rebuilds `value` exactly, or None when it is too big to print."""
     if value is None or isinstance(value, (bool, int, str)):

@@ -16,7 +16,6 @@ from typing import Any
 import jsonschema
 import yaml
 
-from grader import expressions
 from grader.errors import SpecError
 
 SCHEMA_FILE = "problem.schema.json"
@@ -123,66 +122,13 @@ class Problem:
     def cases(self) -> list[dict]:
         return list(self.spec.get("cases", []))
 
-    def case(self, name: str) -> dict:
-        for case in self.cases:
+    def case(self, name: str, extra: list[dict] = ()) -> dict:
+        """The spec's case `name` (or one of `extra`: cases a kind adds, such as gradient checks)."""
+        for case in [*self.cases, *extra]:
             if case["name"] == name:
                 return case
-        if name.startswith("gradcheck-") and self.spec.get("gradcheck"):
-            from grader.kinds.function.gradcheck import gradcheck_case_dicts  # extra float64 gradient-check cases
-
-            for case in gradcheck_case_dicts(self):
-                if case["name"] == name:
-                    return case
         names = ", ".join(c["name"] for c in self.cases) or "none"
         raise SpecError(f"problem '{self.id}' has no case '{name}' (cases: {names})")
-
-
-def check_function_spec(data: dict) -> list[str]:
-    """Consistency rules the schema cannot express for kind `function`."""
-    problems = []
-    inputs = data.get("inputs", {})
-    input_schema = {"$ref": "#/$defs/input", "$defs": load_schema()["$defs"]}
-    for i, case in enumerate(data.get("cases", [])):
-        for name, override in case.get("inputs", {}).items():
-            if isinstance(override, dict) and name in inputs:
-                merged = {**inputs[name], **override}
-                for line in schema_errors(merged, input_schema):
-                    problems.append(f"$.cases[{i}].inputs.{name}{line[1:]}")
-    sizes = set(data.get("sizes", {}))
-    seen = set()
-    for i, case in enumerate(data.get("cases", [])):
-        where = f"$.cases[{i}]"
-        if case["name"] in seen:
-            problems.append(f"{where}.name: case name '{case['name']}' is used twice")
-        seen.add(case["name"])
-        for name in case.get("inputs", {}):
-            if name not in inputs:
-                problems.append(f"{where}.inputs.{name}: no input named '{name}' (inputs: {', '.join(inputs)})")
-        case_sizes = sizes | set(case.get("sizes", {}))
-        for name, spec in inputs.items():
-            override = case.get("inputs", {}).get(name)
-            shape = override.get("shape", spec.get("shape", [])) if isinstance(override, dict) else spec.get("shape", [])
-            literal = override is not None and not isinstance(override, dict)
-            if literal or (isinstance(override, dict) and "value" in override) or "value" in spec:
-                continue
-            for dim in shape or []:
-                if isinstance(dim, str) and dim not in case_sizes:
-                    problems.append(f"{where}: input '{name}' has shape dimension '{dim}' but no size '{dim}' "
-                                    f"is set in $.sizes or in the case's sizes")
-    for name, spec in inputs.items():
-        if spec["type"] == "tensor" and "shape" not in spec and "value" not in spec:
-            problems.append(f"$.inputs.{name}: a tensor input needs a 'shape' (or a fixed 'value')")
-    for i, assumption in enumerate(data.get("assumptions", [])):
-        try:
-            expressions.parse(assumption["check"])
-        except SyntaxError as exc:
-            problems.append(f"$.assumptions[{i}].check: not a valid check: {exc.msg}")
-        except ValueError as exc:
-            problems.append(f"$.assumptions[{i}].check: not a valid check: {exc}")
-    names = [m["name"] for m in data.get("mistakes", [])]
-    for dup in {n for n in names if names.count(n) > 1}:
-        problems.append(f"$.mistakes: mistake name '{dup}' is used twice")
-    return problems
 
 
 def parse_problem(data: Any, path: Path, bank_root: Path) -> Problem:
@@ -191,18 +137,18 @@ def parse_problem(data: Any, path: Path, bank_root: Path) -> Problem:
         raise SpecError(f"{path}: a problem spec must be a YAML mapping (id: ..., title: ...), "
                         f"got {type(data).__name__}")
     errors = schema_errors(data, load_schema())
-    if not errors and data.get("kind") == "function":
-        errors = check_function_spec(data)
-    if not errors:
-        from grader.kinds import kind_checks  # the question kinds add their own rules
-        errors = kind_checks(data)
     if errors:
-        shown = "\n".join(f"  {line}" for line in errors[:10])
-        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
-        raise SpecError(f"{path}: invalid problem spec:\n{shown}{more}",
-                        "See 'grader schema' for every field, or docs/writing-problems.md.")
+        raise invalid_spec(path, errors)
     return Problem(id=data["id"], title=data["title"], topic=data["topic"], points=float(data["points"]),
                    kind=data["kind"], statement=data["statement"], path=path, bank_root=bank_root, spec=data)
+
+
+def invalid_spec(path: Path, errors: list[str]) -> SpecError:
+    """The error for a spec that breaks rules: the file, then up to ten '$.path: message' lines."""
+    shown = "\n".join(f"  {line}" for line in errors[:10])
+    more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+    return SpecError(f"{path}: invalid problem spec:\n{shown}{more}",
+                     "See 'grader schema' for every field, or docs/writing-problems.md.")
 
 
 def load_problem(path: Path, bank_root: Path | None = None) -> Problem:

@@ -12,8 +12,8 @@ def render_quiz(result, color: bool = False) -> str:
     lines = [f"{result.title}{who}", ""]
     for problem in result.problems:
         block = render_result(problem, color=color).splitlines()
-        if problem.kind in ("numeric", "choice") and problem.tests and problem.tests[0].passed:
-            # show what a right answer was recorded as, under its PASS line
+        if len(problem.tests) == 1 and problem.tests[0].name == "answer" and problem.tests[0].passed:
+            # a question (its one test is the answer): show what a right answer was recorded as, under its PASS line
             block.insert(2 if not problem.error else len(block) - 1, "        " + _escape(problem.tests[0].output))
         lines += block + [""]
     for note in result.notes:

@@ -5,15 +5,17 @@ in a child (grader.sandbox.runner) and only its returned data comes back to be c
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.problems.bank import private_paths
 from grader.compare import tensors as cmp
 from grader.kinds.function import performance
-from grader.problems.bank import Bank
+from grader.kinds.base import Kind
+from grader.kinds.function.gradcheck import gradcheck_case_dicts, gradcheck_cases
 from grader.errors import SpecError
 from grader.problems.inputs import Argument, case_arguments
 from grader.limits import Limits
@@ -23,6 +25,9 @@ from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
 from grader.problems.spec import Problem
 from grader.problems.source import SourceCheck, check_sources, decode_source
 from grader.problems.submission import Submission, find_module
+
+if TYPE_CHECKING:
+    from grader.problems.bank import Bank
 
 
 @dataclass
@@ -191,7 +196,7 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
                 prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason, speed=config))
     prepared += speed
     if problem.spec.get("gradcheck") and device in ("all", "cpu"):  # finite differences, on the CPU in float64
-        from grader.kinds.function.gradcheck import gradcheck_cases
+
 
         prepared += [PreparedCase(case, args, make_call(problem, case, args), expected)
                      for case, args, expected in gradcheck_cases(problem, bank, seed)]
@@ -485,7 +490,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
         base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
-                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), hide=private_paths())
+                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), hide=bank.private_paths())
         run = executor.run(job)
         result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit
@@ -723,3 +728,30 @@ def _add_problem_feedback(problem: Problem, result: ProblemResult) -> None:
             result.feedback.append(f"Hint ({mistake['name']}): {mistake['hint']}")
     if not result.passed and not seen and problem.hints and not result.error:
         result.feedback.extend(f"Hint: {h}" for h in problem.hints)
+
+
+class FunctionKind(Kind):
+    """The student writes a function; it runs in the sandbox on generated cases."""
+
+    name = "function"
+    scaffold_template = "function"
+
+    def check_spec(self, problem) -> list[str]:
+        from grader.kinds.function.rules import function_spec_errors
+
+        return function_spec_errors(problem)
+
+    def prepare(self, problem, bank, seed, device="all"):
+        return prepare_cases(problem, bank, seed, device)
+
+    def grade(self, problem, submission, **options):
+        return grade_function(problem, submission, **options)
+
+    def validate(self, problem, bank, executor, report) -> None:
+        from grader.kinds.function.validate import check_function_problem
+
+        check_function_problem(problem, bank, executor, report)
+
+    def case_named(self, problem, name: str) -> dict:
+        extra = gradcheck_case_dicts(problem) if name.startswith("gradcheck-") and problem.spec.get("gradcheck") else []
+        return problem.case(name, extra)

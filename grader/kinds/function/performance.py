@@ -13,15 +13,18 @@ inside the student's process, so a determined student could forge it (see docs/t
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import threading
 from dataclasses import dataclass
 
-from grader.problems.bank import private_paths
-from grader.problems.bank import Bank
 from grader.limits import Limits
 from grader.sandbox.runner import Call, Executor, Job, RunStatus
 from grader.problems.spec import Problem
 from grader.problems.submission import Submission
+
+if TYPE_CHECKING:
+    from grader.problems.bank import Bank
 
 DEFAULTS = {"warmup": 2, "repeat": 10, "budget": 2.0, "weight": 1}
 SUFFIX = " (speed)"
@@ -82,7 +85,7 @@ def time_trusted(problem: Problem, bank: Bank, executor: Executor, call: Call, l
     """Time a trusted implementation (the reference unless `impl`) on `call` in a child."""
     submission, module, func = reference_submission(problem, bank, impl)
     job = Job(files=submission.files, module=module, entry_point=func, framework=problem.framework,
-              calls=[call], limits=limits, label=f"{submission.label}:{call.name}", hide=private_paths())
+              calls=[call], limits=limits, label=f"{submission.label}:{call.name}", hide=bank.private_paths())
     run = executor.run(job)
     if run.load_error is not None:
         return Measured(None, f"{submission.label} did not load: {run.load_error}")

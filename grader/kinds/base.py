@@ -1,0 +1,60 @@
+"""The Kind interface: everything the rest of grader needs to know about a kind of problem.
+
+A new kind is one module defining a `Kind` subclass and one line registering it in
+grader/kinds/__init__.py. Nothing outside grader/kinds/ compares a kind with a name."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from grader.errors import UsageError
+
+#: the seeds `grader validate` draws every problem for (inputs reproducible, different per seed)
+VALIDATION_SEEDS = (0, 1)
+#: tolerances that mean "identical": for comparing a value with itself (same seed, same inputs)
+EXACT = {k: {"rtol": 0.0, "atol": 0.0} for k in ("float16", "bfloat16", "float32", "float64", "float")}
+
+
+class Kind:
+    """One kind of problem. Subclasses override what differs; the defaults fit code problems."""
+
+    name = ""
+    #: the student answers with code (a file, folder or notebook), not in an answers file
+    answered_in_code = True
+    #: what `grader new --kind NAME` writes (grader/authoring/templates/NAME/)
+    scaffold_template = ""
+
+    def check_spec(self, problem) -> list[str]:
+        """Rules the JSON Schema cannot express, as '$.path: message' lines (run when a spec loads)."""
+        return []
+
+    def read_submission(self, problem_id: str, path: Path | str, notebook: str | None = None) -> Any:
+        """What `grade` takes from a path: the student's files."""
+        from grader.problems.submission import read_submission
+
+        return read_submission(path, notebook=notebook)
+
+    def prepare(self, problem, bank, seed: int, device: str = "all") -> Any:
+        """Work shared by every submission graded with the same seed (a class run keeps it), or None."""
+        return None
+
+    def grade(self, problem, submission, **options):
+        """Grade one submission: a ProblemResult (grader/result.py)."""
+        raise NotImplementedError
+
+    def describe(self, problem, seed: int, student: str | None, bank) -> dict:
+        """Extra fields `grader show` prints for this kind."""
+        return {}
+
+    def validate(self, problem, bank, executor, report) -> None:
+        """`grader validate`'s checks beyond the spec: add them to `report` (a ProblemReport)."""
+
+    def case_named(self, problem, name: str) -> dict:
+        """A case by name, for `grader show --case` and `grader.case_inputs`."""
+        raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
+
+    def typed_answer_error(self, problem, text: str, bank, seed: int) -> str | None:
+        """Why an answer typed in `grader quiz` cannot be used (None when it can)."""
+        if not Path(text).expanduser().is_file():
+            return f"no file '{text}'"
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from grader.errors import SpecError
 from grader.kinds.base import Kind
 from grader.kinds.choice import ChoiceKind
-from grader.kinds.function.kind import FunctionKind
+from grader.kinds.function import FunctionKind
 from grader.kinds.numeric import NumericKind
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind())}

@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from dataclasses import dataclass
+
+from grader.sandbox.forbidden_runtime import ForbiddenUse
 
 __all__ = ["DYNAMIC_CODE", "ForbiddenUse", "find_forbidden", "method_names"]
 
@@ -58,21 +59,6 @@ _DYNAMIC_BUILTINS = ("eval", "exec", "compile")
 _CLASS_NAMES = ("Tensor", "ndarray")
 _CLASS_PACKAGES = {"Tensor": "torch", "ndarray": "numpy"}
 _SELF_NAMES = ("self", "cls")
-
-
-@dataclass(frozen=True)
-class ForbiddenUse:
-    api: str  # the forbidden entry that matched, as written in the spec
-    name: str  # what the code used, resolved, e.g. "torch.autograd.grad"
-    file: str  # file name as given
-    line: int  # 1-based
-    col: int  # 0-based; for attributes, the column of the attribute name
-
-    def message(self) -> str:
-        return (
-            f"{self.file} line {self.line}: uses {self.name}, "
-            f"which this problem forbids ({self.api})"
-        )
 
 
 def find_forbidden(

@@ -37,6 +37,26 @@ import importlib
 import os
 import sys
 import types
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ForbiddenUse:
+    """A forbidden API the student's code uses: found in its source (grader/problems/forbidden.py)
+    or seen called here."""
+
+    api: str  # the forbidden entry that matched, as written in the spec
+    name: str  # what the code used, resolved, e.g. "torch.autograd.grad"
+    file: str  # file name as given
+    line: int  # 1-based
+    col: int  # 0-based; for attributes, the column of the attribute name
+
+    def message(self) -> str:
+        return (
+            f"{self.file} line {self.line}: uses {self.name}, "
+            f"which this problem forbids ({self.api})"
+        )
+
 
 #: Notes kept per child (each names a distinct API and line).
 MAX_NOTES = 20

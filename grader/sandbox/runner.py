@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from grader.sandbox import codec
 from grader.sandbox import confine as sandbox
-from grader.problems.forbidden import ForbiddenUse
+from grader.sandbox.forbidden_runtime import ForbiddenUse
 from grader.limits import Limits
 
 

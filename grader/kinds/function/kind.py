@@ -14,8 +14,7 @@ from typing import Any
 
 from grader.compare import tensors as cmp
 from grader.kinds.function import performance
-from grader.kinds.base import Kind
-from grader.kinds.function.gradcheck import gradcheck_case_dicts, gradcheck_cases
+from grader.kinds.function.gradcheck import gradcheck_cases
 from grader.errors import SpecError
 from grader.problems.inputs import Argument, case_arguments
 from grader.limits import Limits
@@ -728,30 +727,3 @@ def _add_problem_feedback(problem: Problem, result: ProblemResult) -> None:
             result.feedback.append(f"Hint ({mistake['name']}): {mistake['hint']}")
     if not result.passed and not seen and problem.hints and not result.error:
         result.feedback.extend(f"Hint: {h}" for h in problem.hints)
-
-
-class FunctionKind(Kind):
-    """The student writes a function; it runs in the sandbox on generated cases."""
-
-    name = "function"
-    scaffold_template = "function"
-
-    def check_spec(self, problem) -> list[str]:
-        from grader.kinds.function.rules import function_spec_errors
-
-        return function_spec_errors(problem)
-
-    def prepare(self, problem, bank, seed, device="all"):
-        return prepare_cases(problem, bank, seed, device)
-
-    def grade(self, problem, submission, **options):
-        return grade_function(problem, submission, **options)
-
-    def validate(self, problem, bank, executor, report) -> None:
-        from grader.kinds.function.validate import check_function_problem
-
-        check_function_problem(problem, bank, executor, report)
-
-    def case_named(self, problem, name: str) -> dict:
-        extra = gradcheck_case_dicts(problem) if name.startswith("gradcheck-") and problem.spec.get("gradcheck") else []
-        return problem.case(name, extra)

@@ -36,8 +36,7 @@ def grade(problem_id: str, submission: Submission | Path | str, *, bank: Bank | 
         try:
             submission = kind.read_submission(problem.id, submission, notebook=notebook)
         except SubmissionError as exc:
-            return ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
-                                 tests=[], kind=problem.kind, submission=str(submission), student=student,
-                                 seed=resolve_seed(seed, student), error=str(exc))
+            return ProblemResult.empty(problem, submission=str(submission), student=student,
+                                       seed=resolve_seed(seed, student), error=str(exc))
     return kind.grade(problem, submission, bank=bank, executor=executor or SubprocessExecutor(),
                       seed=resolve_seed(seed, student), limits=limits, student=student, **options)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +23,7 @@ from grader.problems.answers import Answer, AnswerError, _clip, code_path, read_
 from grader.problems.bank import Bank
 from grader.errors import ExitCode, SpecError, UsageError
 from grader.kinds import kind_of
-from grader.result import ProblemResult, Status, TestResult
+from grader.result import QuizResult, ProblemResult, Status, TestResult
 from grader.problems.spec import Problem, load_schema, read_yaml, schema_errors
 
 QUIZ_SCHEMA = "quiz.schema.json"
@@ -48,33 +48,6 @@ class Quiz:
     @property
     def ids(self) -> list[str]:
         return [e.problem.id for e in self.entries]
-
-
-@dataclass
-class QuizResult:
-    """The grade of one student's quiz: one ProblemResult per problem, scaled to the quiz points."""
-
-    quiz: str
-    title: str
-    score: float
-    max_score: float
-    problems: list[ProblemResult]
-    seed: int | None = None
-    student: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return all(p.passed for p in self.problems)
-
-    @property
-    def grader_error(self) -> bool:
-        return any(p.grader_error for p in self.problems)
-
-    def to_dict(self) -> dict:
-        return {"quiz": self.quiz, "title": self.title, "score": self.score, "max_score": self.max_score,
-                "status": Status.PASSED.value if self.passed else Status.FAILED.value, "seed": self.seed,
-                "student": self.student, "notes": list(self.notes), "problems": [p.to_dict() for p in self.problems]}
 
 
 # ---------------------------------------------------------------- loading
@@ -123,8 +96,7 @@ def scaled(result: ProblemResult, points: float) -> ProblemResult:
 
 def failed_result(problem: Problem, points: float, message: str, outcome: str, source: str | None) -> ProblemResult:
     test = TestResult(name="answer", score=0.0, max_score=points, status=Status.FAILED, output=message, outcome=outcome)
-    return ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=points, tests=[test],
-                         kind=problem.kind, submission=source)
+    return ProblemResult.empty(problem, max_score=points, tests=[test], submission=source)
 
 
 def grade_entry(entry: QuizEntry, raw: Any, *, bank: Bank, seed: int, student: str | None, base: Path | None,

@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from grader.errors import ExitCode
+from grader.sandbox.values import map_leaves
 
 
 class Status(str, enum.Enum):
@@ -64,6 +65,14 @@ class ProblemResult:
     #: the protections student code ran under: full, weak (--allow-weak-sandbox) or off (see grader.sandbox.confine.level)
     sandbox: str = field(default_factory=lambda: _sandbox_level())
 
+    @classmethod
+    def empty(cls, problem, *, max_score: float | None = None, **fields) -> "ProblemResult":
+        """A problem's result before anything is earned; with `error`, the result of a submission
+        where nothing could run. `problem`: anything with id, title, points and kind."""
+        return cls(problem=problem.id, title=problem.title, score=0.0,
+                   max_score=problem.points if max_score is None else max_score,
+                   tests=fields.pop("tests", []), kind=problem.kind, **fields)
+
     @property
     def passed(self) -> bool:
         return not self.error and all(t.passed for t in self.tests) and bool(self.tests)
@@ -80,25 +89,80 @@ class ProblemResult:
         return data
 
 
+class ProblemResults:
+    """What a student's results over several problems share (an assignment, a quiz)."""
+
+    problems: list[ProblemResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.problems)
+
+    @property
+    def grader_error(self) -> bool:
+        return any(p.grader_error for p in self.problems)
+
+
+@dataclass
+class StudentResult(ProblemResults):
+    """One student's results over an assignment (a class run; students/<student>.json)."""
+
+    student: str
+    path: str
+    problems: list[ProblemResult]
+
+    @property
+    def score(self) -> float:
+        return round(sum(p.score for p in self.problems), 9)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(p.max_score for p in self.problems), 9)
+
+    @property
+    def seconds(self) -> float:
+        return sum(p.seconds for p in self.problems)
+
+    def to_dict(self) -> dict:
+        """The per-student JSON: totals, then each problem exactly as `grader check --json` prints it."""
+        return {"student": self.student, "submission": self.path, "score": self.score,
+                "max_score": self.max_score, "problems": [p.to_dict() for p in self.problems]}
+
+
+@dataclass
+class QuizResult(ProblemResults):
+    """The grade of one student's quiz: one ProblemResult per problem, scaled to the quiz points."""
+
+    quiz: str
+    title: str
+    score: float
+    max_score: float
+    problems: list[ProblemResult]
+    seed: int | None = None
+    student: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"quiz": self.quiz, "title": self.title, "score": self.score, "max_score": self.max_score,
+                "status": Status.PASSED.value if self.passed else Status.FAILED.value, "seed": self.seed,
+                "student": self.student, "notes": list(self.notes), "problems": [p.to_dict() for p in self.problems]}
+
+
 def json_safe(data, path: str = "$") -> tuple[object, list[str]]:
     """`data` ready for strict JSON: non-finite floats become None, lone surrogates (from a file
     name that is not UTF-8, or a student's message) become the text `\\udcff`. Returns the new
     data and the paths of the numbers it replaced (JSON has no inf or NaN; a consumer may reject them)."""
     replaced: list[str] = []
 
-    def walk(value, where: str):
+    def leaf(value, where: str):
         if isinstance(value, float) and not math.isfinite(value):
             replaced.append(where)
             return None
         if isinstance(value, str):
             return _no_surrogates(value)
-        if isinstance(value, dict):
-            return {_no_surrogates(str(k)): walk(v, f"{where}.{k}") for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [walk(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return value
 
-    return walk(data, path), replaced
+    return map_leaves(data, leaf, path, key=lambda k: _no_surrogates(str(k))), replaced
 
 
 def _no_surrogates(text: str) -> str:

@@ -23,7 +23,8 @@ import xmlschema
 from click.testing import CliRunner
 
 from grader.problems.bank import Bank
-from grader.classes.batch import ClassReport, StudentResult, parse_assignment, write_outputs
+from grader.classes.batch import ClassReport, parse_assignment, write_outputs
+from grader.result import StudentResult
 from grader.cli.main import main
 from grader.render.classroom import MAX_ENCODED, decode, encode, error_result, reporter_sum, runner_result
 from grader.render.gradebook import FORMULA_START, number, student_file_name

@@ -36,7 +36,7 @@ from grader.errors import GraderError, SpecError, UsageError
 from grader.problems.inputs import seed_for_student
 from grader.kinds import kind_of
 from grader.limits import Limits
-from grader.result import ProblemResult, Status, TestResult, split_points
+from grader.result import StudentResult, ProblemResult, Status, TestResult, split_points
 from grader.sandbox.confine import require_trusted
 from grader.sandbox.runner import AloneGate, hit_neighbour_limit
 from grader.problems.spec import Problem, read_yaml, schema_errors, load_schema
@@ -186,34 +186,6 @@ def check_student_id(student: str) -> str:
 # ---------------------------------------------------------------- results
 
 @dataclass
-class StudentResult:
-    student: str
-    path: str
-    problems: list[ProblemResult]
-
-    @property
-    def score(self) -> float:
-        return round(sum(p.score for p in self.problems), 9)
-
-    @property
-    def max_score(self) -> float:
-        return round(sum(p.max_score for p in self.problems), 9)
-
-    @property
-    def seconds(self) -> float:
-        return sum(p.seconds for p in self.problems)
-
-    @property
-    def grader_error(self) -> bool:
-        return any(p.grader_error for p in self.problems)
-
-    def to_dict(self) -> dict:
-        """The per-student JSON: totals, then each problem exactly as `grader check --json` prints it."""
-        return {"student": self.student, "submission": self.path, "score": self.score,
-                "max_score": self.max_score, "problems": [p.to_dict() for p in self.problems]}
-
-
-@dataclass
 class ClassReport:
     assignment: Assignment
     students: list[StudentResult]
@@ -314,9 +286,8 @@ def _failed_result(problem: Problem, student: str, label: str, seed: int, messag
                         visible=bool(c.get("visible", False)), output=f"not run: {message.splitlines()[0]}",
                         outcome="not_run" if not grader_error else "grader_error")
              for c, m in zip(cases, max_scores)]
-    return ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
-                         tests=tests, kind=problem.kind, submission=label, seed=seed, student=student,
-                         error=message, grader_error=grader_error)
+    return ProblemResult.empty(problem, tests=tests, submission=label, seed=seed, student=student,
+                               error=message, grader_error=grader_error)
 
 
 class ClassGrader:

@@ -35,6 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.compare import tensors as cmp
+from grader.compare.tolerance import uniform
 from grader import expressions
 from grader.errors import SpecError
 from grader.problems.reference import load_callable
@@ -99,38 +100,30 @@ class Context:
 
 def attribute_mismatch(actual, expected, path: str = "output") -> str | None:
     """Type, shape, dtype and device of a tensor/array (values not compared)."""
-    if cmp._is_tensor(expected) or cmp._is_ndarray(expected):
-        same_kind = cmp._is_tensor(actual) if cmp._is_tensor(expected) else cmp._is_ndarray(actual)
+    if cmp.is_tensor(expected) or cmp.is_ndarray(expected):
+        same_kind = cmp.is_tensor(actual) if cmp.is_tensor(expected) else cmp.is_ndarray(actual)
         if not same_kind:
-            return cmp._type_mismatch(actual, expected, path).message
+            return cmp.type_mismatch(actual, expected, path).message
         if tuple(actual.shape) != tuple(expected.shape):
-            return f"{path} has shape {cmp._shape_str(actual.shape)}, expected {cmp._shape_str(expected.shape)}"
+            return f"{path} has shape {cmp.shape_str(actual.shape)}, expected {cmp.shape_str(expected.shape)}"
         if actual.dtype != expected.dtype:
             return f"{path} has dtype {actual.dtype}, expected {expected.dtype}"
-        if cmp._is_tensor(expected) and actual.device != expected.device:
+        if cmp.is_tensor(expected) and actual.device != expected.device:
             return f"{path} is on {actual.device}, expected {expected.device}"
         return None
-    mismatch = cmp.compare(actual, expected, overrides=_infinite_tolerances(), path=path)
+    mismatch = cmp.compare(actual, expected, overrides=uniform(math.inf, math.inf), path=path)
     return mismatch.message if mismatch else None
-
-
-def _infinite_tolerances() -> dict:
-    return {k: {"rtol": math.inf, "atol": math.inf} for k in
-            ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "float")}
 
 
 def as_float64(x) -> np.ndarray:
     """A float64 NumPy copy of a tensor or array (CPU)."""
-    if cmp._is_ndarray(x):
-        return np.asarray(x, dtype=np.float64)
-    t = x.detach()
-    return t.cpu().to(dtype=_torch().float64).numpy()
+    return cmp.as_float64(x, is_complex=False)
 
 
 def as_numpy(x) -> np.ndarray:
-    if cmp._is_ndarray(x):
+    if cmp.is_ndarray(x):
         return x
-    return cmp._torch_to_numpy(x)
+    return cmp.torch_to_numpy(x)
 
 
 def _torch():
@@ -140,7 +133,7 @@ def _torch():
 
 
 def dtype_name(x) -> str:
-    if cmp._is_ndarray(x):
+    if cmp.is_ndarray(x):
         return x.dtype.name
     return str(x.dtype).removeprefix("torch.")
 
@@ -154,11 +147,11 @@ def index_text(flat: int, shape) -> str:
 
 
 def fmt(x) -> str:
-    return cmp._fmt(x)
+    return cmp.fmt(x)
 
 
 def is_array(x) -> bool:
-    return cmp._is_tensor(x) or cmp._is_ndarray(x)
+    return cmp.is_tensor(x) or cmp.is_ndarray(x)
 
 
 # ---------------------------------------------------------------- permutation
@@ -244,7 +237,7 @@ def compare_sign(actual, expected, ctx: Context) -> str | None:
     if e.ndim == 2 and vectors == "columns":
         flipped = flipped.T
     flipped = flipped.reshape(e.shape)
-    if cmp._is_tensor(expected):
+    if cmp.is_tensor(expected):
         target = _torch().from_numpy(flipped).to(expected.dtype)
     else:
         target = flipped.astype(expected.dtype)
@@ -340,15 +333,15 @@ def exact_key(value):
 def readable(value) -> str:
     """A canonical item written back for messages: itemsets as {a, b}."""
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "itemset":
-        return "{" + ", ".join(cmp._safe_repr(v) for v in value[1]) + "}"
+        return "{" + ", ".join(cmp.safe_repr(v) for v in value[1]) + "}"
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "seq":
         return "(" + ", ".join(readable(v) for v in value[1]) + ")"
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "dict":
-        return "{" + ", ".join(f"{cmp._safe_repr(k)}: {readable(v)}" for k, v in value[1].items()) + "}"
+        return "{" + ", ".join(f"{cmp.safe_repr(k)}: {readable(v)}" for k, v in value[1].items()) + "}"
     if type(value) is float:
         return fmt(value)
     if type(value) in _EXACT_SCALARS or value is None:
-        return cmp._safe_repr(value)
+        return cmp.safe_repr(value)
     return cmp.describe_value(value)
 
 

@@ -33,53 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-
-@dataclass(frozen=True)
-class Tolerance:
-    rtol: float
-    atol: float
-
-
-# Baseline tolerances, as in torch.testing.assert_close.
-DEFAULT_TOLERANCES: dict[str, Tolerance] = {
-    "float16": Tolerance(rtol=1e-3, atol=1e-5),
-    "bfloat16": Tolerance(rtol=1.6e-2, atol=1e-5),
-    "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
-    "float64": Tolerance(rtol=1e-7, atol=1e-7),
-    "complex64": Tolerance(rtol=1.3e-6, atol=1e-5),
-    "complex128": Tolerance(rtol=1e-7, atol=1e-7),
-}
-
-# Python scalars: "float" and "complex" fall back to the float64/complex128
-# baseline and to overrides given for those names.
-_ALIASES = {"float": "float64", "complex": "complex128"}
-_INEXACT_PREFIXES = ("float", "bfloat", "complex")
-
-
-def tolerance_for(dtype_name: str, overrides: dict[str, dict] | None = None) -> Tolerance | None:
-    """Tolerance for a dtype name ("float32", "torch.float32", "float", ...).
-
-    ``overrides`` maps a dtype name to ``{"rtol": ..., "atol": ...}``; a missing
-    key falls back to the baseline.  Returns None for exact dtypes (integers,
-    bool, ...).  Floating dtypes not in the baseline table (float8 variants,
-    numpy's float128) are compared exactly unless overridden.
-    """
-    name = dtype_name.removeprefix("torch.")
-    base_name = _ALIASES.get(name, name)
-    if not base_name.startswith(_INEXACT_PREFIXES):
-        return None
-    base = DEFAULT_TOLERANCES.get(base_name, Tolerance(rtol=0.0, atol=0.0))
-    overrides = overrides or {}
-    override = overrides.get(name, overrides.get(base_name))
-    if override is None:
-        return base
-    unknown = set(override) - {"rtol", "atol"}
-    if unknown:
-        raise ValueError(f"unknown tolerance keys for {name!r}: {sorted(unknown)}")
-    tol = Tolerance(rtol=float(override.get("rtol", base.rtol)), atol=float(override.get("atol", base.atol)))
-    if not (tol.rtol >= 0 and tol.atol >= 0):
-        raise ValueError(f"tolerances must be non-negative, got {tol} for {name!r}")
-    return tol
+from grader.compare.tolerance import DEFAULT_TOLERANCES, Tolerance, tolerance_for  # noqa: F401 - part of this module's API
 
 
 @dataclass(frozen=True)
@@ -111,11 +65,11 @@ def _type_name(x) -> str:
     return f"{t.__module__}.{t.__name__}"
 
 
-def _is_tensor(x) -> bool:
+def is_tensor(x) -> bool:
     return type(x) in _TENSOR_TYPES
 
 
-def _is_ndarray(x) -> bool:
+def is_ndarray(x) -> bool:
     return type(x) is np.ndarray
 
 
@@ -123,7 +77,7 @@ def _is_numpy_scalar(x) -> bool:
     return isinstance(x, np.generic) and type(x).__module__ == "numpy"
 
 
-def _safe_repr(x, limit: int = 60) -> str:
+def safe_repr(x, limit: int = 60) -> str:
     """repr for trusted built-in scalar types, otherwise just the type name."""
     if type(x) in _SIMPLE_REPR_TYPES:
         text = repr(x)
@@ -140,7 +94,7 @@ def _items(n: int) -> str:
     return f"{n} item" if n == 1 else f"{n} items"
 
 
-def _shape_str(shape) -> str:
+def shape_str(shape) -> str:
     return str(tuple(int(s) for s in shape))
 
 
@@ -152,7 +106,7 @@ def describe_value(x) -> str:
     if t in (bool, int, float, complex):
         return f"a Python {t.__name__} {x!r}"
     if t is str:
-        return f"a str {_safe_repr(x)}"
+        return f"a str {safe_repr(x)}"
     if t in (bytes, bytearray):
         return f"a {t.__name__} object of length {len(x)}"
     if t in (tuple, list, set, frozenset):
@@ -160,13 +114,13 @@ def describe_value(x) -> str:
     if t in _DICT_TYPES:
         n = len(x)
         return f"a {_type_name(x)} with {n} key" + ("" if n == 1 else "s")
-    if _is_tensor(x):
-        text = f"a {_type_name(x)} of shape {_shape_str(x.shape)} and dtype {x.dtype}"
+    if is_tensor(x):
+        text = f"a {_type_name(x)} of shape {shape_str(x.shape)} and dtype {x.dtype}"
         if x.device.type != "cpu":
             text += f" on {x.device}"
         return text
-    if _is_ndarray(x):
-        return f"a numpy.ndarray of shape {_shape_str(x.shape)} and dtype {x.dtype}"
+    if is_ndarray(x):
+        return f"a numpy.ndarray of shape {shape_str(x.shape)} and dtype {x.dtype}"
     if _is_numpy_scalar(x):
         return f"a numpy.{t.__name__} {x}"
     if isinstance(x, tuple) and t.__module__ in ("torch", "torch.return_types"):
@@ -183,9 +137,9 @@ def _describe_expected_type(e) -> str:
         return names[t]
     if t in (tuple, list):
         return f"a {t.__name__} of {_items(len(e))}"
-    if _is_tensor(e):
+    if is_tensor(e):
         return "a torch.Tensor"
-    if _is_ndarray(e):
+    if is_ndarray(e):
         return "a numpy.ndarray"
     if _is_numpy_scalar(e):
         return f"a numpy.{t.__name__}"
@@ -204,9 +158,9 @@ def _conversion_hint(a, e) -> str:
     target = {float: "float", int: "int", bool: "bool", complex: "complex"}.get(type(e))
     if target is None:
         return ""
-    if _is_tensor(a) and a.dim() == 0:
+    if is_tensor(a) and a.dim() == 0:
         return f"; return a Python {target} with .item()"
-    if _is_numpy_scalar(a) or (_is_ndarray(a) and a.ndim == 0):
+    if _is_numpy_scalar(a) or (is_ndarray(a) and a.ndim == 0):
         return f"; return a Python {target} with {target}(...)"
     if type(a) in (int, float) and target in ("float", "complex"):
         return f"; return a Python {target} with {target}(...)"
@@ -217,7 +171,7 @@ def _conversion_hint(a, e) -> str:
 # Number formatting.
 
 
-def _fmt(x) -> str:
+def fmt(x) -> str:
     if type(x) is int:
         return str(x)
     return format(x, ".6g")
@@ -225,7 +179,7 @@ def _fmt(x) -> str:
 
 def _fmt_pair(a, e) -> tuple[str, str]:
     """Format two numbers so that different numbers never print the same."""
-    sa, se = _fmt(a), _fmt(e)
+    sa, se = fmt(a), fmt(e)
     if sa == se and a != e:
         sa, se = repr(a), repr(e)
     return sa, se
@@ -264,7 +218,7 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
     if e is None:
         if a is None:
             return None
-        return _type_mismatch(a, e, path)
+        return type_mismatch(a, e, path)
 
     if te in (bool, int, float) and type(a) is not te and numbers != "python":
         found = _as_number(a, te, numbers)
@@ -279,20 +233,20 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
         if te is float and _is_numpy_float64(a):
             a = float(a)  # numpy.float64 *is* a Python float (a subclass, same precision): not worth a false fail
         if type(a) is not te:
-            return _type_mismatch(a, e, path)
+            return type_mismatch(a, e, path)
         if te is float or te is complex:
             tol = tolerance_for(te.__name__, overrides)
             return _compare_scalar(a, e, tol, path, nonfinite_alike)
         if a == e:
             return None
         if te is str:
-            return Mismatch(path, "value", f"{path} is {_safe_repr(a)}, expected {_safe_repr(e)}" + _str_diff_hint(a, e))
+            return Mismatch(path, "value", f"{path} is {safe_repr(a)}, expected {safe_repr(e)}" + _str_diff_hint(a, e))
         return Mismatch(path, "value", f"{path} is {a!r}, expected {e!r}")
 
-    if _is_tensor(e) or _is_ndarray(e):
-        same_kind = _is_tensor(a) if _is_tensor(e) else _is_ndarray(a)
+    if is_tensor(e) or is_ndarray(e):
+        same_kind = is_tensor(a) if is_tensor(e) else is_ndarray(a)
         if not same_kind:
-            return _type_mismatch(a, e, path)
+            return type_mismatch(a, e, path)
         return _compare_arrays(a, e, overrides, path, dtypes, nonfinite_alike)
 
     if _is_numpy_scalar(e):
@@ -302,20 +256,20 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
             if found is not None:
                 return compare(found[0], want(e), overrides=overrides, path=path, **policy)
         if type(a) is not te:
-            return _type_mismatch(a, e, path)
+            return type_mismatch(a, e, path)
         return _compare_numpy_scalar(a, e, overrides, path)
 
     if te in _DICT_TYPES:
         if type(a) not in _DICT_TYPES:
-            return _type_mismatch(a, e, path)
+            return type_mismatch(a, e, path)
         missing = [k for k in e if k not in a]
         unexpected = [k for k in a if k not in e]
         if missing or unexpected:
             parts = []
             if missing:
-                parts.append("missing keys " + ", ".join(_safe_repr(k) for k in missing))
+                parts.append("missing keys " + ", ".join(safe_repr(k) for k in missing))
             if unexpected:
-                parts.append("unexpected keys " + ", ".join(_safe_repr(k) for k in unexpected))
+                parts.append("unexpected keys " + ", ".join(safe_repr(k) for k in unexpected))
             return Mismatch(path, "keys", f"{path} has " + " and ".join(parts))
         for k in e:
             found = compare(a[k], e[k], overrides=overrides, path=f"{path}[{k!r}]", **policy)
@@ -327,7 +281,7 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
         # A named tuple (or torch.Size, torch.return_types) also accepts a plain tuple.
         ok = type(a) is te or (isinstance(e, tuple) and type(a) is tuple)
         if not ok:
-            return _type_mismatch(a, e, path)
+            return type_mismatch(a, e, path)
         if len(a) != len(e):
             return Mismatch(path, "length", f"{path} has {_items(len(a))}, expected {_items(len(e))}")
         for i, (ai, ei) in enumerate(zip(a, e)):
@@ -338,7 +292,7 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
 
     # Any other type (set, bytes, torch.dtype, ...): same type and ==.
     if type(a) is not te:
-        return _type_mismatch(a, e, path)
+        return type_mismatch(a, e, path)
     if bool(a == e):
         return None
     return Mismatch(path, "value", f"{path} is {a!r}, expected {e!r}")
@@ -349,9 +303,9 @@ def _as_number(a, want: type, numbers: str):
     accepts, else None. Ints stay ints: a float is never taken where an int is expected."""
     if type(a) is bool or type(a) in (int, float):
         value, dtype = a, "float" if type(a) is float else None
-    elif _is_numpy_scalar(a) or (_is_ndarray(a) and a.ndim == 0):
+    elif _is_numpy_scalar(a) or (is_ndarray(a) and a.ndim == 0):
         value, dtype = a.item(), a.dtype.name
-    elif numbers == "any" and _is_tensor(a) and a.dim() == 0 and not a.is_complex() and a.layout == torch.strided \
+    elif numbers == "any" and is_tensor(a) and a.dim() == 0 and not a.is_complex() and a.layout == torch.strided \
             and a.device.type == "cpu":
         value, dtype = a.detach().cpu().item(), str(a.dtype).removeprefix("torch.")
     else:
@@ -374,7 +328,7 @@ def _coarser(*tolerances: Tolerance | None) -> Tolerance:
 def dtype_differences(actual, expected, path: str = "output") -> tuple[int, list[tuple[str, str, str]]]:
     """(how many float arrays/tensors were compared, [(path, actual dtype, expected dtype)] where
     a float output came back in another float dtype). Walks only where the structures agree."""
-    if (_is_tensor(expected) and _is_tensor(actual)) or (_is_ndarray(expected) and _is_ndarray(actual)):
+    if (is_tensor(expected) and is_tensor(actual)) or (is_ndarray(expected) and is_ndarray(actual)):
         if not (_is_float_dtype(expected.dtype) and _is_float_dtype(actual.dtype)):
             return 0, []
         if actual.dtype == expected.dtype:
@@ -396,15 +350,15 @@ def agreement(actual, target, overrides: dict | None = None) -> np.ndarray | Non
     """Which numbers of `actual` are close to `target`'s (any two non-finite values agree), as
     one flat bool array over every leaf in order; None where the structures, shapes or kinds
     differ. Used to see which known mistakes explain which wrong numbers (mistake matching)."""
-    if (_is_tensor(target) and _is_tensor(actual)) or (_is_ndarray(target) and _is_ndarray(actual)):
+    if (is_tensor(target) and is_tensor(actual)) or (is_ndarray(target) and is_ndarray(actual)):
         if tuple(actual.shape) != tuple(target.shape):
             return None
-        if _is_tensor(target) and (target.layout != torch.strided or actual.layout != torch.strided
+        if is_tensor(target) and (target.layout != torch.strided or actual.layout != torch.strided
                                    or target.is_complex() or actual.is_complex()):
             return None
-        if _is_ndarray(target) and (target.dtype.kind not in "biuf" or actual.dtype.kind not in "biuf"):
+        if is_ndarray(target) and (target.dtype.kind not in "biuf" or actual.dtype.kind not in "biuf"):
             return None
-        a, t = _as_float64(actual, False).reshape(-1), _as_float64(target, False).reshape(-1)
+        a, t = as_float64(actual, False).reshape(-1), as_float64(target, False).reshape(-1)
         name = _dtype_name(target.dtype)
     elif type(target) in (int, float, bool) and type(actual) in (int, float, bool):
         a, t, name = np.array([float(actual)]), np.array([float(target)]), "float"
@@ -432,17 +386,17 @@ def _dtype_name(dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _type_mismatch(a, e, path: str) -> Mismatch:
+def type_mismatch(a, e, path: str) -> Mismatch:
     message = f"{path} should be {_describe_expected_type(e)}, got {describe_value(a)}"
     return Mismatch(path, "type", message + _conversion_hint(a, e) + _tuple_hint(a, e))
 
 
 def _tuple_hint(a, e) -> str:
     """A layer that returns (out, cache) where only out is expected."""
-    if not (_is_tensor(e) or _is_ndarray(e)) or type(a) not in (tuple, list) or len(a) < 2:
+    if not (is_tensor(e) or is_ndarray(e)) or type(a) not in (tuple, list) or len(a) < 2:
         return ""
     first = a[0]
-    if (_is_tensor(first) or _is_ndarray(first)) and tuple(first.shape) == tuple(e.shape):
+    if (is_tensor(first) or is_ndarray(first)) and tuple(first.shape) == tuple(e.shape):
         return (f"; did your function return (out, cache) or another tuple? "
                 f"Return only the output array (out), not a {type(a).__name__}")
     return ""
@@ -456,11 +410,11 @@ def _shape_hint(a_shape: tuple, e_shape: tuple) -> str:
         return ""
     if len(a_shape) > len(e_shape):
         return (f"; the values would fit after dropping the size-1 dimensions: reduce without keepdims=True "
-                f"(keepdim=True in torch), or reshape/squeeze to {_shape_str(e_shape)}")
+                f"(keepdim=True in torch), or reshape/squeeze to {shape_str(e_shape)}")
     if len(a_shape) < len(e_shape):
         return (f"; the values would fit with size-1 dimensions kept: reduce with keepdims=True "
-                f"(keepdim=True in torch), or reshape to {_shape_str(e_shape)}")
-    return f"; the size-1 dimensions are in other places: reshape to {_shape_str(e_shape)}"
+                f"(keepdim=True in torch), or reshape to {shape_str(e_shape)}")
+    return f"; the size-1 dimensions are in other places: reshape to {shape_str(e_shape)}"
 
 
 def _str_diff_hint(a: str, e: str) -> str:
@@ -493,7 +447,7 @@ def _compare_scalar(a, e, tol: Tolerance | None, path: str, nonfinite_alike: boo
     return Mismatch(
         path,
         "value",
-        f"{path} is {sa}, expected {se} (difference {_fmt(diff)}, up to {_fmt(allowed)} allowed)",
+        f"{path} is {sa}, expected {se} (difference {fmt(diff)}, up to {fmt(allowed)} allowed)",
         mismatched=1, total=1, max_abs=diff, max_abs_index=(), max_rel=rel, max_rel_index=(),
     )
 
@@ -522,15 +476,15 @@ def _compare_numpy_scalar(a, e, overrides, path: str) -> Mismatch | None:
         return Mismatch(path, "value", f"{path} is {a}, expected {e}")
     if bool(a == e):
         return None
-    return Mismatch(path, "value", f"{path} is {_safe_repr(a)}, expected {_safe_repr(e)}")
+    return Mismatch(path, "value", f"{path} is {safe_repr(a)}, expected {safe_repr(e)}")
 
 
 def _compare_arrays(a, e, overrides, path: str, dtypes: str = "strict", nonfinite_alike: bool = False) -> Mismatch | None:
     """Tensors (both torch) or arrays (both numpy): attributes, then values."""
-    is_torch = _is_tensor(e)
+    is_torch = is_tensor(e)
     if tuple(a.shape) != tuple(e.shape):
         hint = _shape_hint(tuple(a.shape), tuple(e.shape))
-        return Mismatch(path, "shape", f"{path} has shape {_shape_str(a.shape)}, expected {_shape_str(e.shape)}"
+        return Mismatch(path, "shape", f"{path} has shape {shape_str(a.shape)}, expected {shape_str(e.shape)}"
                                        + hint)
     other_precision = a.dtype != e.dtype and dtypes == "loose" and _is_float_dtype(a.dtype) and _is_float_dtype(e.dtype)
     if a.dtype != e.dtype and not other_precision:
@@ -553,25 +507,25 @@ def _compare_arrays(a, e, overrides, path: str, dtypes: str = "strict", nonfinit
         if other_precision:  # e.g. float64 NumPy code on float32 inputs: compared at float32's precision
             tol = _coarser(tol, tolerance_for(_dtype_name(a.dtype), overrides))
         is_complex = e.dtype.is_complex if is_torch else e.dtype.kind == "c"
-        a_np, e_np = _as_float64(a, is_complex), _as_float64(e, is_complex)
+        a_np, e_np = as_float64(a, is_complex), as_float64(e, is_complex)
         if nonfinite_alike:  # both non-finite at a position: the same overflow, whatever its sign or NaN
             with np.errstate(all="ignore"):
                 both = ~np.isfinite(a_np) & ~np.isfinite(e_np)
             if both.any():
                 a_np, e_np = np.where(both, 0.0, a_np), np.where(both, 0.0, e_np)
         return _compare_inexact(a_np, e_np, tol, path)
-    a_np, e_np = (_torch_to_numpy(a), _torch_to_numpy(e)) if is_torch else (a, e)
+    a_np, e_np = (torch_to_numpy(a), torch_to_numpy(e)) if is_torch else (a, e)
     return _compare_exact(a_np, e_np, path)
 
 
-def _torch_to_numpy(t: torch.Tensor) -> np.ndarray:
+def torch_to_numpy(t: torch.Tensor) -> np.ndarray:
     t = t.detach()
     if t.layout != torch.strided:
         t = t.to_dense()
     return t.cpu().resolve_conj().resolve_neg().numpy()
 
 
-def _as_float64(x, is_complex: bool) -> np.ndarray:
+def as_float64(x, is_complex: bool) -> np.ndarray:
     """A float64 (or complex128) numpy copy on the CPU."""
     if type(x) is np.ndarray:
         return np.asarray(x, dtype=np.complex128 if is_complex else np.float64)
@@ -603,7 +557,7 @@ def _compare_inexact(a: np.ndarray, e: np.ndarray, tol: Tolerance, path: str) ->
             n = int(missing_nan.sum())
             idx = _first_index(missing_nan)
             return Mismatch(path, "nan", f"{path} has numbers at {_positions(n)} where NaN was expected, "
-                                         f"first at index {idx} (got {_fmt(a[idx].item())})")
+                                         f"first at index {idx} (got {fmt(a[idx].item())})")
 
         finite = np.isfinite(a) & np.isfinite(e)
         diff = np.abs(a - e)
@@ -623,7 +577,7 @@ def _compare_inexact(a: np.ndarray, e: np.ndarray, tol: Tolerance, path: str) ->
         rel = np.where(e != 0, diff / np.abs(e), np.inf)
         return _value_mismatch(
             path, "close", bad, diff, rel,
-            f"(up to {_fmt(tol.atol)} allowed)", f"(up to {_fmt(tol.rtol)} allowed)",
+            f"(up to {fmt(tol.atol)} allowed)", f"(up to {fmt(tol.rtol)} allowed)",
         )
 
 
@@ -642,7 +596,7 @@ def _compare_exact(a: np.ndarray, e: np.ndarray, path: str) -> Mismatch | None:
     message = (
         f"{path}: values are not equal.\n"
         f"Mismatched elements: {n} / {total} ({100 * n / total:.1f}%)\n"
-        f"First mismatch at index {idx}: got {_safe_repr(a[idx].item())}, expected {_safe_repr(e[idx].item())}"
+        f"First mismatch at index {idx}: got {safe_repr(a[idx].item())}, expected {safe_repr(e[idx].item())}"
     )
     return Mismatch(path, "value", message, mismatched=n, total=total)
 
@@ -658,8 +612,8 @@ def _value_mismatch(path, word, bad, diff, rel, abs_note, rel_note) -> Mismatch:
     message = (
         f"{path}: values are not {word}.\n"
         f"Mismatched elements: {n} / {total} ({100 * n / total:.1f}%)\n"
-        f"Greatest absolute difference: {_fmt(max_abs)} at index {abs_idx}{abs_note}\n"
-        f"Greatest relative difference: {_fmt(max_rel)} at index {rel_idx}{rel_note}"
+        f"Greatest absolute difference: {fmt(max_abs)} at index {abs_idx}{abs_note}\n"
+        f"Greatest relative difference: {fmt(max_rel)} at index {rel_idx}{rel_note}"
     )
     return Mismatch(
         path, "value", message,

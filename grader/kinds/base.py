@@ -11,8 +11,6 @@ from grader.errors import UsageError
 
 #: the seeds `grader validate` draws every problem for (inputs reproducible, different per seed)
 VALIDATION_SEEDS = (0, 1)
-#: tolerances that mean "identical": for comparing a value with itself (same seed, same inputs)
-EXACT = {k: {"rtol": 0.0, "atol": 0.0} for k in ("float16", "bfloat16", "float32", "float64", "float")}
 
 
 class Kind:

@@ -79,8 +79,7 @@ def grade_choice(problem: Problem, submission: Any, *, bank: Bank, seed: int, st
                  reveal: bool = True, **_options) -> ProblemResult:
     answer = submission if isinstance(submission, Answer) else Answer(submission)
     v = variant(problem, bank, seed)
-    result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
-                           tests=[], kind="choice", submission=answer.source, seed=seed, student=student)
+    result = ProblemResult.empty(problem, submission=answer.source, seed=seed, student=student)
     test = TestResult(name="answer", score=0.0, max_score=problem.points, status=Status.FAILED)
     lines: list[str] = []
     if answer.missing:

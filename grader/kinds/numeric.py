@@ -121,8 +121,7 @@ def grade_numeric(problem: Problem, submission: Any, *, bank: Bank, seed: int, s
     """Grade one answer (an `Answer`, or the raw typed value) to a numeric question."""
     answer = submission if isinstance(submission, Answer) else Answer(submission)
     v = variant(problem, bank, seed)
-    result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
-                           tests=[], kind="numeric", submission=answer.source, seed=seed, student=student)
+    result = ProblemResult.empty(problem, submission=answer.source, seed=seed, student=student)
     test = TestResult(name="answer", score=0.0, max_score=problem.points, status=Status.FAILED)
     expected = f"{format_number(v.answer)} ({v.tolerance_text()})"
     if answer.missing:

@@ -24,6 +24,7 @@ import types
 from time import perf_counter  # bound before student code runs (a student who patches time.* changes nothing here)
 
 from grader.sandbox import forbidden_runtime
+from grader.sandbox.values import map_leaves
 
 
 #: The student's folder (the work folder), set before their code runs: frames from files in it are theirs.
@@ -163,15 +164,13 @@ def load_submission(path: str, entry_point: str, channel: Channel):
 
 def map_arrays(value, on_tensor, on_array=lambda a: a):
     """A nested argument with its (plain) tensors and arrays replaced by on_tensor/on_array of them."""
-    if "torch" in sys.modules and type(value) is sys.modules["torch"].Tensor:
-        return on_tensor(value)
-    if "numpy" in sys.modules and type(value) is sys.modules["numpy"].ndarray:
-        return on_array(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(map_arrays(v, on_tensor, on_array) for v in value)
-    if isinstance(value, dict):
-        return {k: map_arrays(v, on_tensor, on_array) for k, v in value.items()}
-    return value
+    def leaf(x, _path):
+        if "torch" in sys.modules and type(x) is sys.modules["torch"].Tensor:
+            return on_tensor(x)
+        if "numpy" in sys.modules and type(x) is sys.modules["numpy"].ndarray:
+            return on_array(x)
+        return x
+    return map_leaves(value, leaf)
 
 
 def to_device(value, device: str):

@@ -14,6 +14,8 @@ from typing import Any
 
 from grader.compare import tensors as cmp
 from grader.kinds.function import performance
+from grader.compare.tolerance import EXACT
+from grader.sandbox.values import map_leaves
 from grader.kinds.function.gradcheck import gradcheck_cases
 from grader.errors import SpecError
 from grader.problems.inputs import Argument, case_arguments
@@ -64,19 +66,16 @@ def _map(value, tensor_fn, array_fn, float_fn=lambda x: x):
     import numpy as np
 
     torch = _torch()
-    if torch is not None and isinstance(value, torch.Tensor):
-        return tensor_fn(value)
-    if isinstance(value, np.ndarray):
-        return array_fn(value)
-    if isinstance(value, float):
-        return float_fn(value)
-    if isinstance(value, tuple):
-        return tuple(_map(v, tensor_fn, array_fn, float_fn) for v in value)
-    if isinstance(value, list):
-        return [_map(v, tensor_fn, array_fn, float_fn) for v in value]
-    if isinstance(value, dict):
-        return {k: _map(v, tensor_fn, array_fn, float_fn) for k, v in value.items()}
-    return value
+
+    def leaf(x, _path):
+        if torch is not None and isinstance(x, torch.Tensor):
+            return tensor_fn(x)
+        if isinstance(x, np.ndarray):
+            return array_fn(x)
+        if isinstance(x, float):
+            return float_fn(x)
+        return x
+    return map_leaves(value, leaf)
 
 
 def _torch():
@@ -231,20 +230,14 @@ def coarsest_float_dtype(value) -> str | None:
     """The least precise floating dtype among a value's tensors and arrays (None if none)."""
     found: list[str] = []
 
-    def visit(x):
+    def visit(x, _path):
         dtype = getattr(x, "dtype", None)
         if dtype is not None and not isinstance(x, (int, float)):
             name = str(dtype).replace("torch.", "")
             if name in FLOAT_PRECISION:
                 found.append(name)
-        elif isinstance(x, (list, tuple)):
-            for item in x:
-                visit(item)
-        elif isinstance(x, dict):
-            for item in x.values():
-                visit(item)
 
-    visit(value)
+    map_leaves(value, visit)
     return min(found, key=FLOAT_PRECISION.index) if found else None
 
 
@@ -302,8 +295,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
     dtypes = dtypes or ("strict" if policy["dtype"] == "strict" else "loose")
     comparator = problem.spec.get("comparator", "tolerance")
     if comparator == "exact":
-        overrides = {k: {"rtol": 0.0, "atol": 0.0} for k in
-                     ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "float")}
+        overrides = EXACT
     else:
         overrides = tolerance_overrides(problem, case, loosen_to)
     if isinstance(comparator, dict):
@@ -479,9 +471,8 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     max_scores, extra_scores = max_scores[:len(prepared)], max_scores[len(prepared):]
     checked = check_sources(submission.files, problem.entry_point, problem.spec.get("forbidden", []))
     module = find_module(submission, problem.entry_point, module_name, checked)
-    result = ProblemResult(problem=problem.id, title=problem.title, score=0.0, max_score=problem.points,
-                           tests=[], kind=problem.kind, submission=submission.label, seed=seed, student=student,
-                           feedback=list(submission.notes))
+    result = ProblemResult.empty(problem, submission=submission.label, seed=seed, student=student,
+                                 feedback=list(submission.notes))
     error = static_error(problem, submission, module, checked)
     if error is None and not prepared:
         error = "nothing to run here: " + "; ".join(sorted({f"{p.device}: {p.skipped}" for p in skipped}))

@@ -10,7 +10,8 @@ from grader.errors import SpecError
 from grader.problems.spec import Problem
 from grader.result import MistakeResult, ProblemReport
 
-from grader.kinds.base import EXACT, VALIDATION_SEEDS as SEEDS
+from grader.compare.tolerance import EXACT
+from grader.kinds.base import VALIDATION_SEEDS as SEEDS
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank

@@ -37,7 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.problems.bank import Bank  # noqa: E402
-from grader.classes.batch import LocalPool, default_jobs, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.classes.pool import LocalPool, default_jobs
+from grader.classes.students import find_students
+from grader.classes.batch import grade_class
+from grader.classes.assignment import parse_assignment  # noqa: E402
 from grader.sandbox.forkserver import ForkServerExecutor  # noqa: E402
 from grader.sandbox.runner import SubprocessExecutor  # noqa: E402
 

@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.problems.bank import Bank  # noqa: E402
-from grader.classes.batch import AutoExecutor, LocalPool, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.classes.pool import AutoExecutor, LocalPool
+from grader.classes.students import find_students
+from grader.classes.batch import grade_class
+from grader.classes.assignment import parse_assignment  # noqa: E402
 
 
 def peak_mb() -> float:

@@ -36,7 +36,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_batch import CARD, Recording, machine, make_class, percentile  # noqa: E402
 from grader.problems.bank import Bank  # noqa: E402
-from grader.classes.batch import LocalPool, default_jobs, find_students, grade_class, parse_assignment  # noqa: E402
+from grader.classes.pool import LocalPool, default_jobs
+from grader.classes.students import find_students
+from grader.classes.batch import grade_class
+from grader.classes.assignment import parse_assignment  # noqa: E402
 from grader.sandbox.devices import devices_here  # noqa: E402
 from grader.sandbox.forkserver import ForkServerExecutor  # noqa: E402
 from grader.kinds.function import performance  # noqa: E402

@@ -7,21 +7,19 @@ their points, graded from an answers file or taken interactively.
       - {id: conv-output-size, points: 4}   # a code problem: answered with a .py path
       - coin-entropy-quiz                   # a question, worth its own points
 
-Library: `load_quiz`, `grade_quiz` -> `QuizResult`, `run_interactive`. The two CLI helpers at
-the end (`check_quiz_file`, `quiz_command`) only parse, call those and render.
+Library: `load_quiz`, `grade_quiz` -> `QuizResult`, `run_interactive`; the commands that parse,
+call these and render are in grader/cli/quiz.py.
 """
 from __future__ import annotations
 
 import difflib
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.problems.answers import Answer, AnswerError, _clip, code_path, read_answers_file
+from grader.problems.answers import Answer, AnswerError, _clip, code_path
 from grader.problems.bank import Bank
-from grader.errors import ExitCode, SpecError, UsageError
+from grader.errors import SpecError, UsageError
 from grader.kinds import kind_of
 from grader.result import QuizResult, ProblemResult, Status, TestResult
 from grader.problems.spec import Problem, load_schema, read_yaml, schema_errors
@@ -182,7 +180,7 @@ def question_text(entry: QuizEntry, bank: Bank, seed: int, student: str | None) 
     return lines
 
 
-def validate(entry: QuizEntry, text: str, bank: Bank, seed: int) -> str | None:
+def typed_answer_error(entry: QuizEntry, text: str, bank: Bank, seed: int) -> str | None:
     """Why an interactively typed answer cannot be used (None when it can)."""
     return kind_of(entry.problem.kind).typed_answer_error(entry.problem, text, bank, seed)
 
@@ -238,7 +236,7 @@ def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
                     skipped.append(i)
                     write("skipped\n")
                     break
-                problem_msg = validate(entry, text, bank, seed)
+                problem_msg = typed_answer_error(entry, text, bank, seed)
                 if problem_msg:
                     write(f"{problem_msg}. Try again (Enter skips).")
                     continue
@@ -263,59 +261,3 @@ def run_interactive(quiz: Quiz, *, bank: Bank, seed: int, student: str | None,
     result = grade_quiz(quiz, answers, bank=bank, seed=seed, student=student, base=Path.cwd(),
                         source="interactive", executor=executor, limits=limits, graded=graded, confine=False)
     return result, answers
-
-
-# ---------------------------------------------------------------- CLI helpers
-
-def _exit_status(result: QuizResult) -> int:
-    if result.grader_error:
-        return int(ExitCode.INTERNAL_ERROR)
-    return int(ExitCode.OK if result.passed else ExitCode.TESTS_FAILED)
-
-
-def check_quiz_file(ctx, quiz_path: Path, answers_path: Path, seed: int | None, student: str | None,
-                    as_json: bool) -> None:
-    """`grader check QUIZ.yaml answers.yaml`: grade a whole quiz, print it, exit 0/1 (2: bad files)."""
-    import click
-
-    from grader.grading import resolve_seed
-    from grader.render.quiz import render_quiz
-
-    bank = Bank(ctx.obj.get("bank") if ctx and ctx.obj else None)
-    quiz = load_quiz(quiz_path, bank)
-    seed_value = resolve_seed(seed, student)
-    answers = read_answers_file(answers_path)
-    if not isinstance(answers, dict):
-        raise UsageError(f"{answers_path}: a quiz's answers file must map question ids to answers "
-                         f"(question-id: answer), one per line")
-    result = grade_quiz(quiz, answers, bank=bank, seed=seed_value, student=student,
-                        base=Path(answers_path).parent, source=str(answers_path))
-    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else render_quiz(result, color=sys.stdout.isatty()))
-    sys.exit(_exit_status(result))
-
-
-def quiz_command(ctx, quiz_arg: str, seed: int | None, student: str | None, as_json: bool,
-                 save: Path | None, feedback: str = "end") -> None:
-    """`grader quiz QUIZ`: QUIZ is a quiz file or one question id."""
-    import click
-    import yaml
-
-    from grader.grading import resolve_seed
-    from grader.render.quiz import render_quiz
-
-    bank = Bank(ctx.obj.get("bank") if ctx and ctx.obj else None)
-    if Path(quiz_arg).is_file():
-        quiz = load_quiz(Path(quiz_arg), bank)
-    else:
-        quiz = single_question_quiz(bank.get(quiz_arg))
-    seed_value = resolve_seed(seed, student)
-    stdin = sys.stdin
-    interactive = stdin.isatty() if hasattr(stdin, "isatty") else False
-    out = (lambda text: click.echo(text, err=True)) if as_json else click.echo
-    result, answers = run_interactive(quiz, bank=bank, seed=seed_value, student=student, read_line=stdin.readline,
-                                      write=out, echo=not interactive, feedback_each=feedback == "each")
-    if save:
-        Path(save).write_text(yaml.safe_dump(answers, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        out(f"Your answers are saved in {save}.")
-    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n" + render_quiz(result, color=sys.stdout.isatty()))
-    sys.exit(_exit_status(result))

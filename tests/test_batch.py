@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from grader.problems.bank import Bank
-from grader.classes.batch import find_students, load_assignment
+from grader.classes.students import find_students
+from grader.classes.assignment import load_assignment
 from grader.classes.cache import job_id
 from grader.cli.main import main
 from grader.errors import UsageError
@@ -241,7 +242,9 @@ def test_device_selection_is_applied_and_keys_the_cache(graded, tmp_path):
 
 def test_jobs_graded_without_a_gpu_are_not_reused_with_one(monkeypatch):
     from grader.problems.bank import Bank
-    from grader.classes.batch import ClassGrader, StudentEntry, parse_assignment
+    from grader.classes.batch import ClassGrader
+    from grader.classes.students import StudentEntry
+    from grader.classes.assignment import parse_assignment
     from grader.problems.submission import Submission
 
     bank = Bank()

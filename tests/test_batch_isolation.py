@@ -15,7 +15,10 @@ import pytest
 
 from grader.problems.bank import Bank
 from grader.render.gradebook import student_file_name
-from grader.classes.batch import ClassGrader, LocalPool, find_students, grade_class, parse_assignment
+from grader.classes.batch import ClassGrader, grade_class
+from grader.classes.pool import LocalPool
+from grader.classes.students import find_students
+from grader.classes.assignment import parse_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRECT = (ROOT / "examples" / "conv-output-size" / "correct.py").read_text()

@@ -23,7 +23,9 @@ import xmlschema
 from click.testing import CliRunner
 
 from grader.problems.bank import Bank
-from grader.classes.batch import ClassReport, parse_assignment, write_outputs
+from grader.classes.batch import ClassReport
+from grader.classes.assignment import parse_assignment
+from grader.classes.outputs import write_outputs
 from grader.result import StudentResult
 from grader.cli.main import main
 from grader.render.classroom import MAX_ENCODED, decode, encode, error_result, reporter_sum, runner_result
@@ -333,11 +335,11 @@ def test_classroom_writes_a_result_even_when_the_grader_fails(tmp_path, hostile_
     assert result["status"] == "error" and "no-such-problem" in result["tests"][0]["message"]
     assert decode(stdout.strip().splitlines()[-1]) == result
 
-    import grader.classes.batch
+    import grader.cli.grade
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(grader.classes.batch, "grade_class", explode)
+    monkeypatch.setattr(grader.cli.grade, "grade_class", explode)
     github_output.write_text("")
     code, _, stderr = run_cli("grade", submission, "--single", "--assignment", hostile_class["assignment"],
                               "--out", tmp_path / "o", "--classroom", "--no-progress", env=env)

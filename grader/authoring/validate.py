@@ -94,7 +94,7 @@ def default_executor():
     """The warm fork server when this install has it (children in milliseconds), else a fresh
     Python per job."""
     try:
-        from grader.classes.batch import AutoExecutor
+        from grader.classes.pool import AutoExecutor
     except ImportError:
         from grader.sandbox.runner import SubprocessExecutor
 

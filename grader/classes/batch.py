@@ -17,171 +17,26 @@ Anything a student's code does is a result; only the grader's own failure is mar
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import os
-import tempfile
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator
 
 from grader.problems.bank import private_paths
 from grader.problems.bank import Bank
+from grader.classes.assignment import Assignment
+from grader.classes.pool import Pool
+from grader.classes.students import StudentEntry
 from grader.classes.cache import ResultCache, engine_version, job_id, reference_digest, result_from_dict
-from grader.errors import GraderError, SpecError, UsageError
-from grader.problems.inputs import seed_for_student
+from grader.errors import GraderError
 from grader.kinds import kind_of
 from grader.limits import Limits
 from grader.result import StudentResult, ProblemResult, Status, TestResult, split_points
 from grader.sandbox.confine import require_trusted
 from grader.sandbox.runner import AloneGate, hit_neighbour_limit
-from grader.problems.spec import Problem, read_yaml, schema_errors, load_schema
-from grader.render.safe import one_line
-from grader.problems.submission import CODE_PATTERNS, Submission, printable, read_submission
-
-ASSIGNMENT_SCHEMA = "assignment.schema.json"
-
-
-# ---------------------------------------------------------------- the assignment
-
-@dataclass
-class AssignmentProblem:
-    id: str
-    problem: Problem           #: the bank's problem, with the assignment's points applied
-    file: str | None = None    #: the student's file to look in first
-
-
-@dataclass
-class Assignment:
-    name: str
-    problems: list[AssignmentProblem]
-    path: Path | None = None
-    seed: int | str = 0        #: a number, or "per-student"
-    limits: dict = field(default_factory=dict)
-    gradescope: dict = field(default_factory=dict)
-    files: tuple[str, ...] = CODE_PATTERNS  #: which files of a student's folder form the submission
-    notebook: str = "definitions"  #: how notebooks are read: definitions or run (grader.problems.notebook)
-
-    @property
-    def max_score(self) -> float:
-        return sum(p.problem.points for p in self.problems)
-
-    def seed_for(self, student: str) -> int:
-        return seed_for_student(student) if self.seed == "per-student" else int(self.seed)
-
-
-def parse_assignment(data, path: Path, bank: Bank) -> Assignment:
-    """Validate assignment data against its schema and the bank; errors name the file and field."""
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: an assignment must be a YAML mapping (name: ..., problems: [...]), "
-                        f"got {type(data).__name__}")
-    errors = schema_errors(data, load_schema(ASSIGNMENT_SCHEMA))
-    if errors:
-        shown = "\n".join(f"  {line}" for line in errors[:10])
-        raise SpecError(f"{path}: invalid assignment:\n{shown}", "See docs/batch.md for the assignment format.")
-    problems, seen = [], set()
-    for i, entry in enumerate(data["problems"]):
-        entry = {"id": entry} if isinstance(entry, str) else entry
-        where = f"{path}: $.problems[{i}]"
-        if entry["id"] in seen:
-            raise SpecError(f"{where}: problem '{entry['id']}' is listed twice")
-        seen.add(entry["id"])
-        try:
-            problem = bank.get(entry["id"])
-        except GraderError as exc:
-            raise SpecError(f"{where}: {exc.message}", exc.hint) from None
-        kind_of(problem.kind)  # a kind this version cannot grade is a spec error, now
-        if "points" in entry:
-            problem = dataclasses.replace(problem, points=float(entry["points"]))
-        problems.append(AssignmentProblem(entry["id"], problem, entry.get("file")))
-    return Assignment(name=data["name"], problems=problems, path=path, seed=data.get("seed", 0),
-                      limits=dict(data.get("limits", {})), gradescope=dict(data.get("gradescope", {})),
-                      files=tuple(data.get("files", CODE_PATTERNS)), notebook=data.get("notebook", "definitions"))
-
-
-def load_assignment(path: Path | str, bank: Bank) -> Assignment:
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such assignment file", "Give --assignment the path of an assignment YAML file.")
-    return parse_assignment(read_yaml(path, "assignment"), path, bank)
-
-
-# ---------------------------------------------------------------- the class
-
-@dataclass
-class StudentEntry:
-    student: str               #: the student id: the entry's name, made printable
-    path: Path                 #: what is read (a symlink's target)
-    not_graded: str | None = None  #: why this entry cannot be graded (a symlink out of the class folder...)
-
-
-def find_students(folder: Path | str) -> list[StudentEntry]:
-    """One entry per student: a folder (any files) or a single .py/.ipynb file; its stem is the id.
-
-    Nothing is read here. A name that is not UTF-8 or holds control characters gets a printable id
-    (caf\\xe9); a symbolic link is graded when it points inside the class folder, otherwise it is
-    listed with the reason it is not graded; a .py/.ipynb entry that is not a regular file too."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: not a folder of submissions",
-                         "Give a folder holding one folder or .py/.ipynb file per student "
-                         "(or pass --single to grade one submission).")
-    root = folder.resolve()
-    entries: dict[str, StudentEntry] = {}
-    for item in sorted(folder.iterdir()):
-        if item.name.startswith((".", "_")):
-            continue
-        entry = _student_entry(item, root)
-        if entry is None:
-            continue
-        if entry.student in entries:
-            raise UsageError(f"{folder}: two submissions for student '{entry.student}': "
-                             f"{printable(entries[entry.student].path.name)} and {printable(item.name)}",
-                             "Keep one entry per student.")
-        entries[entry.student] = entry
-    if not entries:
-        raise UsageError(f"{folder}: no submissions found (expected folders or .py/.ipynb files)")
-    return list(entries.values())
-
-
-def _student_entry(item: Path, root: Path) -> StudentEntry | None:
-    """The class folder's entry `item` as a student, or None when it is not a submission (notes.txt)."""
-    code_name = item.suffix in (".py", ".ipynb")
-    if item.is_symlink():
-        try:
-            target = item.resolve(strict=True)
-        except (OSError, RuntimeError):  # dangling, a loop
-            return StudentEntry(printable(item.stem if code_name else item.name), item,
-                                not_graded=f"{printable(item.name)} is a symbolic link to nothing: not graded")
-        if not target.is_dir() and not (code_name and target.is_file()):
-            return None  # a link to a data file, like any other non-code file
-        student = printable(item.name if target.is_dir() else item.stem)
-        if target == root or root not in target.parents:
-            return StudentEntry(student, item, not_graded=f"{printable(item.name)} is a symbolic link to "
-                                "outside the class folder: not graded")
-        return StudentEntry(student, target)
-    if item.is_dir():
-        return StudentEntry(printable(item.name), item)
-    if not code_name:
-        return None
-    if not item.is_file():
-        return StudentEntry(printable(item.stem), item, not_graded=f"{printable(item.name)} is not a regular "
-                            "file: not graded")
-    return StudentEntry(printable(item.stem), item)
-
-
-def check_student_id(student: str) -> str:
-    """A student id given on the command line, refused when it could name a path outside the output folder."""
-    if (not student.strip() or len(student) > 200 or "/" in student or "\\" in student or ".." in student
-            or not student.isprintable() or one_line(student) != student):
-        raise UsageError(f"--student {printable(student)[:80]!r}: a student id cannot be empty, longer than 200 "
-                         "characters or hold '/', '\\', '..' or control characters (it names the student's output file)")
-    return student
-
+from grader.problems.spec import Problem
+from grader.problems.submission import Submission, printable, read_submission
 
 # ---------------------------------------------------------------- results
 
@@ -212,57 +67,6 @@ class ClassReport:
                     and not any(not r.grader_error and r.error is None for r in results)):
                 broken.append(item.id)
         return broken
-
-
-# ---------------------------------------------------------------- the pool
-
-class Pool(Protocol):
-    """Runs tasks and yields (task, result) as each finishes. The local pool is one; Ray could be another."""
-
-    jobs: int
-
-    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator[tuple]: ...
-
-
-def default_jobs() -> int:
-    """Two worker slots per core. A sandboxed child spends about two thirds of its life off the CPU
-    (namespace and cgroup set-up and tear-down; see docs/benchmarks.md), so one slot per core
-    leaves the cores idle; two per core measured 1.5 to 2x the throughput on a 2-core machine."""
-    return 2 * (os.cpu_count() or 1)
-
-
-class LocalPool:
-    """N worker threads; each one's job runs in a child forked from a warm template (the executor)."""
-
-    def __init__(self, jobs: int | None = None):
-        self.jobs = max(1, jobs or default_jobs())
-        self._threads = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grader-worker")
-
-    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator[tuple]:
-        tasks = iter(tasks)
-        pending = {}
-        # Keep a bounded number of tasks in flight: memory stays flat for any class size.
-        for task in tasks:
-            pending[self._threads.submit(fn, task)] = task
-            if len(pending) >= 2 * self.jobs:
-                break
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                yield task, future.result()
-                nxt = next(tasks, None)
-                if nxt is not None:
-                    pending[self._threads.submit(fn, nxt)] = nxt
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> "LocalPool":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 # ---------------------------------------------------------------- grading
@@ -525,112 +329,3 @@ def _complete(grader: ClassGrader, entry: StudentEntry, results: dict) -> list[P
     missing = grader.failed(entry.student, printable(str(entry.path)), "the grader lost this result; tell course staff",
                             True)
     return [r if r is not None else m for r, m in zip(found, missing)]
-
-
-# ---------------------------------------------------------------- outputs
-
-def write_outputs(report: ClassReport, out: Path | str) -> dict[str, Path]:
-    """Write the gradebook, JUnit XML, per-student JSON and the summary under `out`; return their paths."""
-    from grader.render.gradebook import gradebook_csv, student_file_name, student_json
-    from grader.render.junit import junit_xml
-    from grader.render.summary import render_summary
-
-    out = Path(out)
-    students_dir = out / "students"
-    students_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"gradebook": out / "grades.csv", "junit": out / "junit.xml", "students": students_dir,
-             "summary": out / "summary.txt"}
-    report.not_written = []
-    # Each output on its own: one that cannot be rendered or written costs no other output.
-    _write_or_note(report, paths["gradebook"], lambda: gradebook_csv(report), whole_class=True)
-    _write_or_note(report, paths["junit"], lambda: junit_xml(report), whole_class=True)
-    for student in report.students:
-        path = students_dir / student_file_name(student.student)
-        _write_or_note(report, path, lambda: student_json(student))
-    _write_or_note(report, paths["summary"], lambda: render_summary(report) + "\n" + "".join(
-        f"Not written: {line}\n" for line in report.not_written), whole_class=True)
-    return paths
-
-
-def _write_or_note(report: ClassReport, path: Path, render: Callable[[], str], whole_class: bool = False) -> None:
-    """Render and write one output; a failure is noted in `report.not_written` (and, for an output
-    of the whole class, in `report.outputs_failed`: the grader is broken), never raised."""
-    try:
-        _write(path, render())
-    except Exception as exc:  # noqa: BLE001 - reported by the caller; the other outputs still get written
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
-        report.not_written.append(f"{printable(str(path))} ({printable(reason)[:300]})")
-        report.outputs_failed |= whole_class
-
-
-def _write(path: Path, text: str) -> None:
-    """Write `text` atomically, through a short temporary name (a long file name leaves no room for a suffix)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def parse_fail_under(text: str, max_score: float) -> float:
-    """`--fail-under 35` (points, 0 to the assignment's total) or `--fail-under 70%` (0% to 100%) -> points."""
-    number = text.strip()
-    percent = number.endswith("%")
-    try:
-        value = float(number[:-1] if percent else number)
-    except ValueError:
-        raise UsageError(f"--fail-under {text!r}: expected points (35) or a percentage (70%)") from None
-    top = 100.0 if percent else max_score
-    if not 0 <= value <= top:  # NaN fails too
-        allowed = "0% to 100%" if percent else f"0 to {max_score:g} points (the assignment's total)"
-        raise UsageError(f"--fail-under {text!r}: must be {allowed}")
-    return value / 100 * max_score if percent else value
-
-
-class AutoExecutor:
-    """The warm fork server, started on first need (a fully cached re-run never starts it); where it
-    cannot start, or with kind 'fresh', a fresh Python per job. `warning` says when it fell back."""
-
-    def __init__(self, kind: str = "fork"):
-        self.kind = kind
-        self.warning: str | None = None
-        self._inner = None
-        self._lock = threading.Lock()
-
-    def start(self):
-        with self._lock:
-            if self._inner is None:
-                from grader.sandbox.runner import SubprocessExecutor
-
-                if self.kind == "fresh":
-                    self._inner = SubprocessExecutor()
-                else:
-                    from grader.sandbox.forkserver import ForkServerError, ForkServerExecutor
-
-                    executor = ForkServerExecutor()
-                    try:
-                        executor.server.start()
-                        self._inner = executor
-                    except (ForkServerError, OSError) as exc:
-                        self.warning = (f"the fork server could not start ({exc}); "
-                                        "using a fresh Python per job (slower)")
-                        self._inner = SubprocessExecutor()
-            return self._inner
-
-    def run(self, job):
-        return (self._inner or self.start()).run(job)
-
-    def close(self) -> None:
-        close = getattr(self._inner, "close", None)
-        if close:
-            close()
-
-    def __enter__(self) -> "AutoExecutor":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

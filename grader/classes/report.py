@@ -96,7 +96,7 @@ def _title(out: Path) -> str:
 
 def read_sources(submissions: Path) -> dict[str, dict[str, str]]:
     """Each student's Python sources (notebooks as their code), as `grader grade` reads them."""
-    from grader.classes.batch import find_students
+    from grader.classes.students import find_students
     from grader.problems.submission import read_submission
 
     sources = {}

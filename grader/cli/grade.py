@@ -10,6 +10,13 @@ from pathlib import Path
 
 import click
 
+from grader.classes.assignment import load_assignment
+from grader.classes.batch import grade_class
+from grader.classes.cache import ResultCache
+from grader.classes.outputs import write_gradescope_results, write_outputs
+from grader.classes.pool import AutoExecutor, LocalPool
+from grader.classes.students import StudentEntry, check_student_id, find_students
+from grader.problems.submission import printable
 from grader.cli.options import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
 from grader.errors import ExitCode, UsageError
 from grader.render.safe import one_line
@@ -83,7 +90,6 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     student is below it, 2 for a usage, assignment or spec error, 3 when the grader itself is broken
     (it failed on a problem for every submission; a failure on one student's files is their result).
     """
-    from grader.classes import batch
     from grader.render.progress import Progress
     from grader.render.summary import render_summary
 
@@ -91,39 +97,39 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     if (gradescope_path or classroom or student) and not single:
         raise UsageError("--gradescope, --classroom and --student grade one submission: add --single")
     if student is not None:
-        batch.check_student_id(student)
+        check_student_id(student)
     bank = get_bank(ctx)
-    assignment = batch.load_assignment(assignment_path, bank)
+    assignment = load_assignment(assignment_path, bank)
     if notebook:  # --notebook wins over the assignment's `notebook:`
         assignment = dataclasses.replace(assignment, notebook=notebook)
     if single:
         if not submissions.exists() and not submissions.is_symlink():
             raise UsageError(f"{submissions}: no such file or folder")
         if student is None:  # the file or folder name, unless it cannot name an output file
-            student = batch.printable(submissions.stem)
+            student = printable(submissions.stem)
             try:
-                batch.check_student_id(student)
+                check_student_id(student)
             except UsageError:
                 student = "submission"
-        students = [batch.StudentEntry(student, submissions)]
+        students = [StudentEntry(student, submissions)]
     else:
-        students = batch.find_students(submissions)
-    threshold = batch.parse_fail_under(fail_under, assignment.max_score) if fail_under else None
-    executor = batch.AutoExecutor(executor_kind)
+        students = find_students(submissions)
+    threshold = parse_fail_under(fail_under, assignment.max_score) if fail_under else None
+    executor = AutoExecutor(executor_kind)
     say = sys.stderr if classroom else sys.stdout
     progress = Progress(sys.stderr) if show_progress else None
     html_report = html_report and not single and _report_possible()
     start = time.monotonic()
     try:
-        with batch.LocalPool(jobs) as pool:
-            report = batch.grade_class(assignment, students, bank=bank, pool=pool, executor=executor,
-                                       cache=batch.ResultCache(out / ".cache"), force=force, limits=limits,
+        with LocalPool(jobs) as pool:
+            report = grade_class(assignment, students, bank=bank, pool=pool, executor=executor,
+                                       cache=ResultCache(out / ".cache"), force=force, limits=limits,
                                        progress=progress, device=device)
     finally:
         executor.close()
     if executor.warning:
         click.echo(f"Warning: {executor.warning}", err=True)
-    paths = batch.write_outputs(report, out)
+    paths = write_outputs(report, out)
     if html_report:
         from grader.classes.report import write_report_after_grading
 
@@ -139,12 +145,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     for line in report.not_written:
         click.echo(f"{'Error' if report.outputs_failed else 'Warning'}: could not write {line}", err=True)
     if gradescope_path:
-        from grader.render.gradebook import strict_json
-        from grader.render.gradescope import results_json
-
-        gradescope_path.parent.mkdir(parents=True, exist_ok=True)
-        gradescope_path.write_text(strict_json(results_json(report.students[0], assignment,
-                                                            time.monotonic() - start), indent=2), encoding="utf-8")
+        write_gradescope_results(report, gradescope_path, time.monotonic() - start)
         click.echo(f"Wrote {gradescope_path}", file=say)
     if classroom:
         from grader.render.classroom import encode, runner_result
@@ -190,10 +191,25 @@ def _report_possible() -> bool:
 @handle_errors
 def gradescope_cmd(ctx: click.Context, assignment_path: Path, out: Path) -> None:
     """Build a Gradescope autograder zip (setup.sh + run_autograder) for an assignment."""
-    from grader.classes.batch import load_assignment
+    from grader.classes.assignment import load_assignment
     from grader.classes.gradescope_zip import build_autograder_zip
 
     bank = get_bank(ctx)
     assignment = load_assignment(assignment_path, bank)
     names = build_autograder_zip(assignment, assignment_path, bank, out)
     click.echo(f"wrote {out} ({len(names)} files): upload it as the assignment's autograder on Gradescope")
+
+
+def parse_fail_under(text: str, max_score: float) -> float:
+    """`--fail-under 35` (points, 0 to the assignment's total) or `--fail-under 70%` (0% to 100%) -> points."""
+    number = text.strip()
+    percent = number.endswith("%")
+    try:
+        value = float(number[:-1] if percent else number)
+    except ValueError:
+        raise UsageError(f"--fail-under {text!r}: expected points (35) or a percentage (70%)") from None
+    top = 100.0 if percent else max_score
+    if not 0 <= value <= top:  # NaN fails too
+        allowed = "0% to 100%" if percent else f"0 to {max_score:g} points (the assignment's total)"
+        raise UsageError(f"--fail-under {text!r}: must be {allowed}")
+    return value / 100 * max_score if percent else value

@@ -116,7 +116,7 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
     """
     limits = limits_from(kwargs)
     if problem_id.endswith((".yaml", ".yml")) and Path(problem_id).is_file():
-        from grader.quiz import check_quiz_file  # a whole quiz: grader check QUIZ.yaml answers.yaml
+        from grader.cli.quiz import check_quiz_file  # a whole quiz: grader check QUIZ.yaml answers.yaml
 
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
@@ -147,7 +147,7 @@ def quiz(ctx: click.Context, quiz_arg: str, seed: int | None, student: str | Non
     Questions come one by one; Enter skips (skipped ones come back), 'quit' finishes. Input may be
     piped. Exit status: 0 when every answer is right, 1 otherwise, 2 for a usage or quiz file error.
     """
-    from grader.quiz import quiz_command
+    from grader.cli.quiz import quiz_command
 
     quiz_command(ctx, quiz_arg, seed, student, as_json, save, feedback)
 

@@ -33,7 +33,7 @@ def report_cmd(ctx: click.Context, out: Path, submissions: Path | None, assignme
     """
     exclude = [p.read_text(encoding="utf-8", errors="replace") for p in starters]
     if assignment_path is not None:
-        from grader.classes.batch import load_assignment
+        from grader.classes.assignment import load_assignment
         from grader.classes.similarity import boilerplate_sources
 
         bank = get_bank(ctx)

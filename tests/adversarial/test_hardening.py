@@ -263,7 +263,8 @@ def _result(outcome: str, limits_hit=()) -> ProblemResult:
 
 
 def _class_grader():
-    from grader.classes.batch import load_assignment, ClassGrader
+    from grader.classes.assignment import load_assignment
+    from grader.classes.batch import ClassGrader
 
     return ClassGrader(load_assignment(ROOT / "examples" / "assignment.yaml", Bank()), Bank(), executor=None)
 

@@ -165,3 +165,26 @@ def test_each_package_says_what_it_owns(package):
     init = PACKAGE / package / "__init__.py"
     docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
     assert docstring and len(docstring.splitlines()) == 1, f"{init}: a one-line docstring saying what it owns"
+
+
+def test_the_child_loads_nothing_of_the_engine():
+    """What a sandboxed child imports: the sandbox package, errors and limits at most."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import grader.sandbox.child, grader.sandbox.codec; "
+            "print(sorted(m for m in sys.modules if m.startswith('grader')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=PACKAGE.parent, check=True).stdout
+    loaded = eval(out)  # noqa: S307 - our own process's printed list of names
+    assert all(m == "grader" or m.startswith("grader.sandbox") or m in SANDBOX_MAY_IMPORT for m in loaded), loaded
+
+
+def test_the_public_api_resolves():
+    import inspect
+
+    import grader
+
+    for name in grader.__all__:
+        assert getattr(grader, name) is not None, name
+    assert "problem_id" in inspect.signature(grader.grade).parameters

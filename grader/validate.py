@@ -222,8 +222,12 @@ def validate_file(spec_path: Path, bank: Bank, executor) -> ProblemReport:
         if rule_errors:
             raise SpecError(f"{spec_path}: invalid problem spec:\n" + "\n".join(f"  {e}" for e in rule_errors))
         report.add("spec", True)
+        from .kinds import VALIDATORS
+
         if problem.kind == "function":
             check_function_problem(problem, bank, executor, report)
+        elif problem.kind in VALIDATORS:  # kinds that run the student's code (module)
+            VALIDATORS[problem.kind](problem, bank, executor, report)
         else:
             check_question_problem(problem, bank, report)
     except SpecError as exc:

@@ -52,3 +52,17 @@ def _register_question_kinds() -> None:
 
 
 _register_question_kinds()
+
+
+def _register_module_kind() -> None:
+    """`module`: the student's class (an nn.Module or a plain NumPy class), grader/kinds/module.py."""
+    from grader.kinds import module
+
+    GRADERS["module"], DESCRIBERS["module"] = module.grade_module, module.describe_module
+    SPEC_CHECKS["module"], VALIDATORS["module"] = module.check_module_spec, module.validate_module
+
+
+# kind name -> function(problem, bank, executor, report): `grader validate` for kinds that run code
+VALIDATORS: dict[str, Callable] = {}
+
+_register_module_kind()

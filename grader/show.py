@@ -60,6 +60,7 @@ def render_problem(data: dict) -> str:
         lines.append(f"Implement: {data['signature']}")
         if data.get("forbidden"):
             lines.append(f"Not allowed: {', '.join(data['forbidden'])}")
+        lines += data.get("module", [])  # kind module: the class's contract and the calls compared
         if data.get("strictness"):
             lines += ["How answers are checked:"] + [f"  {line}" for line in describe_strictness(data["strictness"])]
     cases = data.get("cases", [])

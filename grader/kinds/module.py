@@ -388,13 +388,35 @@ def record_differences(problem: Problem, mc: ModuleCase, found_params: list, cal
                 items.append((f"gradient of parameter {name if by_name else found_params[i][0]}",
                               param_grads[j] if j is not None else None, w))
         for label, actual, wanted in items:
-            mismatch = cmp.compare(actual, wanted, overrides=overrides, numbers=numbers, dtypes="loose",
+            item_overrides = overrides if label == "output" else gradient_overrides(overrides, wanted)
+            mismatch = cmp.compare(actual, wanted, overrides=item_overrides, numbers=numbers, dtypes="loose",
                                    path=label, nonfinite_alike=loosen_to is not None)
             if mismatch is not None:
                 out.append(f"call {index + 1} `{text}`: {mismatch.message}")
                 if len(out) >= limit:
                     return out
     return out
+
+
+def gradient_overrides(overrides: dict, expected) -> dict:
+    """Tolerances for one gradient: each element of a parameter's gradient is a sum over the batch
+    and positions, so its round-off follows the gradient's largest terms, not the element. An
+    element may differ by rtol x the largest |expected| element of that gradient (scaled by the
+    expected values only), or by the dtype's atol, whichever is larger."""
+    import numpy as np
+
+    try:
+        largest = float(np.abs(np.asarray(expected, dtype=np.float64)).max(initial=0.0))
+    except (TypeError, ValueError):
+        return overrides
+    if not np.isfinite(largest):
+        return overrides
+    raised = dict(overrides)
+    for dtype in ("float16", "bfloat16", "float32", "float64", "float"):
+        tol = cmp.tolerance_for(dtype, overrides)
+        if tol is not None:
+            raised[dtype] = {"rtol": tol.rtol, "atol": max(tol.atol, tol.rtol * largest)}
+    return raised
 
 
 def check_record(problem: Problem, mc: ModuleCase, value) -> str | None:

@@ -53,8 +53,14 @@ def scaffold(root: Path, problem_id: str, topic: str, kind: str = "function", *,
         text = NUMERIC_SPEC.format(id=problem_id, title=title, topic=topic, func=func, module=module)
     elif kind == "choice":
         text = CHOICE_SPEC.format(id=problem_id, title=title, topic=topic)
+    elif kind == "module":
+        from grader.kinds.module_scaffold import module_files  # a class, its mistakes and a `module` spec
+
+        text, files = module_files(problem_id, topic, title)
+        for path, header, name, code in files:
+            written += _append(root / path, header, name, code)
     else:
-        raise UsageError(f"unknown kind '{kind}' (function, numeric or choice)")
+        raise UsageError(f"unknown kind '{kind}' (function, numeric, choice or module)")
     for init in (root / "reference" / "__init__.py", root / "reference" / "mistakes" / "__init__.py"):
         if kind != "choice" and not init.exists():
             init.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +74,7 @@ def scaffold(root: Path, problem_id: str, topic: str, kind: str = "function", *,
 def _append(path: Path, header: str, name: str, code: str) -> list[Path]:
     if path.exists():
         source = path.read_text(encoding="utf-8")
-        if re.search(rf"^def {re.escape(name)}\b", source, re.MULTILINE):
+        if re.search(rf"^(def|class) {re.escape(name)}\b", source, re.MULTILINE):
             raise UsageError(f"{path} already defines {name}(); choose another id")
         path.write_text(source.rstrip("\n") + "\n\n" + code, encoding="utf-8")
     else:

@@ -108,7 +108,7 @@ def render_case_code(problem: Problem, case_name: str, seed: int, student: str |
     """Python that rebuilds a case's inputs and calls the student's function on them."""
     from .errors import UsageError
 
-    if problem.kind != "function":
+    if problem.kind not in ("function", "module"):
         raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
     case = problem.case(case_name)
     args = case_arguments(problem, case, seed)
@@ -131,6 +131,10 @@ def render_case_code(problem: Problem, case_name: str, seed: int, student: str |
                   f"inputs = case_inputs({problem.id!r}, {case_name!r}{_seed_arg(seed)})"]
         lines += [f"{a.name} = inputs[{a.name!r}]  # {summarize(a.value)}" for a in args]
     call = ", ".join(f"{a.name}={a.name}" if a.keyword else a.name for a in args)
+    if problem.kind == "module":
+        from grader.kinds.module import case_code_lines  # build the class, then its calls
+
+        return "\n".join(lines + case_code_lines(problem, args))
     lines += ["", f"result = {problem.entry_point}({call})", "print(result)"]
     return "\n".join(lines)
 

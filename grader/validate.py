@@ -536,7 +536,7 @@ def check_question_problem(problem: Problem, bank: Bank, report: ProblemReport) 
 
 def render_problem_line(report: ProblemReport) -> str:
     if report.ok:
-        if report.kind == "function":
+        if report.kind == "function" or report.mistakes:  # kinds that run code (function, module)
             mistakes = f"mistakes {report.killed}/{len(report.mistakes)} killed"
             skipped = [c.message for c in report.checks if c.skipped]
             speed = [f"speed {c.message}" for c in report.checks if c.name == "speed"]
@@ -552,7 +552,7 @@ def render_problem_line(report: ProblemReport) -> str:
 
 def render_report(report: ValidationReport) -> str:
     lines = []
-    functions = [p for p in report.problems if p.kind == "function"]
+    functions = [p for p in report.problems if p.kind == "function" or p.mistakes]
     if functions:
         lines.append("Mistake kill rate per problem:")
         for p in functions:
@@ -561,7 +561,7 @@ def render_report(report: ValidationReport) -> str:
             lines.append(f"  {p.problem:<32} {rate:>6}  {pct:>5}")
     bad = [p for p in report.problems if not p.ok]
     lines.append(f"Overall mistake kill rate: {report.mistakes_killed}/{report.mistakes_total} "
-                 f"({100 * report.kill_rate:.1f}%) over {len(functions)} function problems")
+                 f"({100 * report.kill_rate:.1f}%) over {len(functions)} problems that run code")
     lines.append(f"{len(report.problems) - len(bad)} of {len(report.problems)} problems valid"
                  + (f"; {len(bad)} failed: {', '.join(p.problem for p in bad)}" if bad else "")
                  + f" ({report.seconds:.1f} s)")

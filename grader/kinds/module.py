@@ -534,7 +534,7 @@ def _test_result(problem: Problem, bank: Bank, mc: ModuleCase, run, max_score: f
         test.mistake = mistake["name"]
         lines.append(f"This matches a known mistake ({mistake['name']}): {mistake['feedback']}")
     if mc.visible:
-        lines.append(f"Rebuild this case: grader show {problem.id}" + (f" --seed {seed}" if seed else ""))
+        lines.append(f"Rebuild this case: grader show {problem.id} --case {mc.name}" + (f" --seed {seed}" if seed else ""))
     test.output = "\n".join(lines)
     return test
 
@@ -594,6 +594,26 @@ def _contract_lines(problem: Problem, bank: Bank, args: list[Argument], section:
                          f"grader chooses) the gradients of {', '.join(entry['gradients'])} and of every parameter.")
         else:
             lines.append(f"Compared: what {text} returns.")
+    return lines
+
+
+def case_code_lines(problem: Problem, args: list[Argument]) -> list[str]:
+    """The end of `grader show ID --case NAME` for a module problem: build the class, make the calls."""
+    section = settings(problem)
+    _, _, parts = call_arguments(args, section.get("init", []))
+    lines = ["", f"module = {problem.entry_point}({', '.join(parts)})",
+             "# the grader then sets known weights (drawn from the seed) "
+             + ("by parameter name" if section["parameters"] == "by_name" else "in registration order")]
+    if "mode" in section:
+        lines.append(f"module.{section['mode']}()")
+    for entry in section["calls"]:
+        _, _, call_parts = call_arguments(args, entry.get("args", []))
+        method = entry.get("method", "forward")
+        target = "module" if problem.framework == "torch" and method == "forward" else f"module.{method}"
+        lines += [f"result = {target}({', '.join(call_parts)})", "print(result)"]
+        if entry.get("gradients"):
+            lines.append(f"# the grader back-propagates an upstream gradient through result and compares the "
+                         f"gradients of {', '.join(entry['gradients'])} and of every parameter")
     return lines
 
 

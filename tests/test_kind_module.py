@@ -188,7 +188,7 @@ def test_scaffold_a_module_problem(cli, tmp_path):
 def test_class_run_writes_module_results_everywhere(cli, tmp_path):
     klass = tmp_path / "class"
     klass.mkdir()
-    for student, name in (("alice", "mha_einsum"), ("bob", "wrong_no_proj"), ("carol", "hostile_subclass")):
+    for student, name in (("alice", "mha_einsum"), ("bob", "wrong_scale"), ("carol", "hostile_subclass")):
         shutil.copy(DATA / f"{name}.py", klass / f"{student}.py")
     assignment = tmp_path / "assignment.yaml"
     assignment.write_text(f"name: attention\nproblems:\n  - {MHA}\n  - sigmoid-backward\n")
@@ -199,7 +199,7 @@ def test_class_run_writes_module_results_everywhere(cli, tmp_path):
     assert float(rows["alice"][MHA]) == 10 and float(rows["carol"][MHA]) == 0
     assert 0 < float(rows["bob"][MHA]) < 10
     bob = json.loads((out / "students" / "bob.json").read_text())
-    assert any(t["mistake"] == "no-output-projection" for t in bob["problems"][0]["tests"])
+    assert any(t["mistake"] == "scale-by-embed-dim" for t in bob["problems"][0]["tests"])
     junit = ET.parse(out / "junit.xml").getroot()
     names = {(t.get("classname"), t.get("name")) for t in junit.iter("testcase")}
     assert all((f"{s}.{MHA}", case) in names for s in ("alice", "bob", "carol") for case in CASES)

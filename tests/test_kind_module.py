@@ -213,3 +213,33 @@ def test_class_run_writes_module_results_everywhere(cli, tmp_path):
                     "--classroom", "--no-progress")
     data = json.loads(base64.b64decode(classroom.output.strip().splitlines()[-1]))
     assert sum(t["score"] for t in data["tests"] if MHA in t["name"]) == 10
+
+
+# ---------------------------------------------------------------- a plain NumPy class: two-layer-net
+
+@pytest.mark.parametrize("style", ["vectorised", "loops"])
+def test_numpy_class_styles_get_full_marks(cli, style):
+    result = cli("check", "two-layer-net", DATA / f"net_{style}.py", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.json()["score"] == 10
+
+
+def test_numpy_class_mistake_is_named(cli):
+    result = cli("check", "two-layer-net", DATA / "net_unmasked.py", "--json")
+    assert result.exit_code == 1
+    wrong = [t for t in result.json()["tests"] if t["status"] == "failed"]
+    assert wrong and all(t["mistake"] == "relu-backward-unmasked" for t in wrong)
+
+
+def test_numpy_class_params_dict_is_the_contract(cli):
+    result = cli("check", "two-layer-net", DATA / "net_missing_bias.py", "--json")
+    assert result.exit_code == 1
+    output = result.json()["tests"][0]["output"]
+    assert "expected: W1 (4, 5), b1 (5,), W2 (5, 3), b2 (3,)" in output
+    assert "missing: b2" in output and "wrong shape: W2 is (3, 5), expected (5, 3)" in output
+
+
+def test_numpy_problem_validates(cli):
+    result = cli("validate", Path(__file__).resolve().parent.parent / "problems" / "cs231n" / "two-layer-net.yaml")
+    assert result.exit_code == 0, result.output
+    assert "mistakes 3/3 killed" in result.output

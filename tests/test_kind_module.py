@@ -243,3 +243,126 @@ def test_numpy_problem_validates(cli):
     result = cli("validate", Path(__file__).resolve().parent.parent / "problems" / "cs231n" / "two-layer-net.yaml")
     assert result.exit_code == 0, result.output
     assert "mistakes 3/3 killed" in result.output
+
+
+# ---------------------------------------------------------------- parameters: in_order (names free)
+
+IN_ORDER_SPEC = """\
+id: scaled-affine
+title: Scaled affine layer
+topic: layers
+points: 4
+kind: module
+statement: "class ScaledAffine(nn.Module): a linear layer (weight (M, D) then bias (M,)), output doubled."
+entry_point: {name: ScaledAffine, signature: "class ScaledAffine(nn.Module): __init__(self, d, m); forward(self, x)"}
+starter: "class ScaledAffine:\\n    pass\\n"
+reference: layers:ScaledAffine
+sizes: {N: 3, D: 4, M: 2}
+inputs:
+  d: {type: int, low: D, high: D}
+  m: {type: int, low: M, high: M}
+  x: {type: tensor, shape: [N, D]}
+module:
+  init: [d, m]
+  parameters: in_order
+  calls: [{args: [x], gradients: [x]}]
+cases:
+  - {name: visible, visible: true}
+  - {name: hidden, sizes: {N: 5}}
+mistakes:
+  - {name: not-doubled, impl: "mistakes.layers:NotDoubled", feedback: "double the output."}
+  - {name: no-bias, impl: "mistakes.layers:NoBias", feedback: "add the bias."}
+  - {name: tripled, impl: "mistakes.layers:Tripled", feedback: "double, not triple."}
+"""
+
+IN_ORDER_REFERENCE = """\
+from torch import nn
+
+
+class ScaledAffine(nn.Module):
+    def __init__(self, d, m):
+        super().__init__()
+        self.linear = nn.Linear(d, m)
+
+    def forward(self, x):
+        return 2 * self.linear(x)
+"""
+
+IN_ORDER_MISTAKES = """\
+from reference.layers import ScaledAffine
+
+
+class NotDoubled(ScaledAffine):
+    def forward(self, x):
+        return self.linear(x)
+
+
+class NoBias(ScaledAffine):
+    def forward(self, x):
+        return 2 * x @ self.linear.weight.T
+
+
+class Tripled(ScaledAffine):
+    def forward(self, x):
+        return 3 * self.linear(x)
+"""
+
+
+@pytest.fixture
+def in_order_bank(tmp_path):
+    bank = tmp_path / "bank"
+    for path, text in (("problems/layers/scaled-affine.yaml", IN_ORDER_SPEC), ("reference/__init__.py", ""),
+                       ("reference/layers.py", IN_ORDER_REFERENCE), ("reference/mistakes/__init__.py", ""),
+                       ("reference/mistakes/layers.py", IN_ORDER_MISTAKES)):
+        (bank / path).parent.mkdir(parents=True, exist_ok=True)
+        (bank / path).write_text(text)
+    return bank
+
+
+def test_in_order_contract_takes_any_names_and_checks_shapes_in_order(cli, in_order_bank, submission):
+    assert cli("--bank", in_order_bank, "validate").exit_code == 0
+    own_names = submission("""
+        import torch
+        from torch import nn
+
+        class ScaledAffine(nn.Module):
+            def __init__(self, d, m):
+                super().__init__()
+                self.W = nn.Parameter(torch.randn(m, d))
+                self.b = nn.Parameter(torch.zeros(m))
+
+            def forward(self, x):
+                return 2 * (x @ self.W.T + self.b)
+        """, name="own.py")
+    result = cli("--bank", in_order_bank, "check", "scaled-affine", own_names, "--json")
+    assert result.exit_code == 0 and result.json()["score"] == 4, result.output
+    bias_first = submission("""
+        import torch
+        from torch import nn
+
+        class ScaledAffine(nn.Module):
+            def __init__(self, d, m):
+                super().__init__()
+                self.b = nn.Parameter(torch.zeros(m))
+                self.W = nn.Parameter(torch.randn(m, d))
+
+            def forward(self, x):
+                return 2 * (x @ self.W.T + self.b)
+        """, name="bias_first.py")
+    result = cli("--bank", in_order_bank, "check", "scaled-affine", bias_first, "--json")
+    output = result.json()["tests"][0]["output"]
+    assert result.exit_code == 1 and "(shapes, in registration order)" in output
+    assert "expected: linear.weight (2, 4), linear.bias (2,)" in output and "found:    b (2,), W (2, 4)" in output
+    tripled = submission("""
+        from torch import nn
+
+        class ScaledAffine(nn.Module):
+            def __init__(self, d, m):
+                super().__init__()
+                self.fc = nn.Linear(d, m)
+
+            def forward(self, x):
+                return self.fc(x) * 3
+        """, name="tripled.py")
+    tests = cli("--bank", in_order_bank, "check", "scaled-affine", tripled, "--json").json()["tests"]
+    assert [t["mistake"] for t in tests] == ["tripled", "tripled"]

@@ -21,6 +21,12 @@ from grader.kinds import kind_of, names
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
+def class_name(problem_id: str) -> str:
+    """'tiny-layer' -> 'TinyLayer'."""
+    name = "".join(part.capitalize() for part in problem_id.split("-"))
+    return name if name[0].isalpha() else f"P{name}"
+
+
 def python_name(problem_id: str) -> str:
     name = problem_id.replace("-", "_")
     return name if name[0].isalpha() else f"p_{name}"
@@ -41,14 +47,15 @@ def scaffold(root: Path, problem_id: str, topic: str, kind: str = "function", *,
     func = python_name(problem_id)
     title = title or problem_id.replace("-", " ").capitalize()
     template = load_template(kind)
-    fields = {"id": problem_id, "title": title, "topic": topic, "func": func, "module": module}
+    fields = {"id": problem_id, "title": title, "topic": topic, "func": func, "module": module,
+              "cls": class_name(problem_id)}
     written = []
     for part, folder in (("reference", root / "reference"), ("mistakes", root / "reference" / "mistakes")):
         if part not in template:
             continue
         header = template[part]["header"].format(**fields)
         code = "".join(template[part]["code"].format(**fields, n=n) for n in range(1, template[part].get("count", 1) + 1))
-        first = re.search(r"^def (\w+)", code, re.MULTILINE).group(1)
+        first = re.search(r"^(?:def|class) (\w+)", code, re.MULTILINE).group(1)
         written += _append(folder / f"{module}.py", header, first, code)
     text = template["spec"].format(**fields)
     for init in (root / "reference" / "__init__.py", root / "reference" / "mistakes" / "__init__.py"):
@@ -64,7 +71,7 @@ def scaffold(root: Path, problem_id: str, topic: str, kind: str = "function", *,
 def _append(path: Path, header: str, name: str, code: str) -> list[Path]:
     if path.exists():
         source = path.read_text(encoding="utf-8")
-        if re.search(rf"^def {re.escape(name)}\b", source, re.MULTILINE):
+        if re.search(rf"^(def|class) {re.escape(name)}\b", source, re.MULTILINE):
             raise UsageError(f"{path} already defines {name}(); choose another id")
         path.write_text(source.rstrip("\n") + "\n\n" + code, encoding="utf-8")
     else:

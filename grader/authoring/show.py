@@ -3,20 +3,8 @@ from __future__ import annotations
 
 from grader.kinds import kind_of
 from grader.problems.bank import Bank
-from grader.problems.inputs import case_arguments, literal_source
+from grader.problems.inputs import case_arguments, literal_source, summarize
 from grader.problems.spec import Problem
-
-
-def summarize(value) -> str:
-    """A short description of an input value: shape and dtype, or the value itself."""
-    import numpy as np
-
-    shape = getattr(value, "shape", None)
-    if shape is not None and not isinstance(value, (int, float)):
-        dtype = str(value.dtype).replace("torch.", "")
-        kind = "np.ndarray" if isinstance(value, np.ndarray) else "tensor"
-        return f"{kind} of shape {tuple(shape)}, {dtype}"
-    return repr(value)
 
 
 def describe_problem(problem: Problem, seed: int, student: str | None, bank: Bank) -> dict:
@@ -60,6 +48,7 @@ def render_problem(data: dict) -> str:
         lines.append(f"Implement: {data['signature']}")
         if data.get("forbidden"):
             lines.append(f"Not allowed: {', '.join(data['forbidden'])}")
+        lines += data.get("module", [])  # kind module: the class's contract and the calls compared
         if data.get("strictness"):
             lines += ["How answers are checked:"] + [f"  {line}" for line in describe_strictness(data["strictness"])]
     cases = data.get("cases", [])
@@ -125,9 +114,7 @@ def render_case_code(problem: Problem, case_name: str, seed: int, student: str |
                   "from grader import case_inputs",
                   f"inputs = case_inputs({problem.id!r}, {case_name!r}{_seed_arg(seed)})"]
         lines += [f"{a.name} = inputs[{a.name!r}]  # {summarize(a.value)}" for a in args]
-    call = ", ".join(f"{a.name}={a.name}" if a.keyword else a.name for a in args)
-    lines += ["", f"result = {problem.entry_point}({call})", "print(result)"]
-    return "\n".join(lines)
+    return "\n".join(lines + kind_of(problem.kind).case_call_lines(problem, args))
 
 
 def _seed_arg(seed: int) -> str:

@@ -5,9 +5,10 @@ from grader.errors import SpecError
 from grader.kinds.base import Kind
 from grader.kinds.choice import ChoiceKind
 from grader.kinds.function import FunctionKind
+from grader.kinds.module import ModuleKind
 from grader.kinds.numeric import NumericKind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind())}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind(), ModuleKind())}
 
 
 def kind_of(name: str) -> Kind:

@@ -51,6 +51,11 @@ class Kind:
         """A case by name, for `grader show --case` and `grader.case_inputs`."""
         raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
 
+    def case_call_lines(self, problem, args) -> list[str]:
+        """The end of `grader show --case`'s code: the call of the student's code on the inputs."""
+        call = ", ".join(f"{a.name}={a.name}" if a.keyword else a.name for a in args)
+        return ["", f"result = {problem.entry_point}({call})", "print(result)"]
+
     def typed_answer_error(self, problem, text: str, bank, seed: int) -> str | None:
         """Why an answer typed in `grader quiz` cannot be used (None when it can)."""
         if not Path(text).expanduser().is_file():

@@ -224,3 +224,15 @@ def _nested(values) -> str:
     if isinstance(values, float) and not math.isfinite(values):
         return f"float('{values}')"
     return repr(values)
+
+
+def summarize(value) -> str:
+    """A short description of an input value: shape and dtype, or the value itself."""
+    import numpy as np
+
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (int, float)):
+        dtype = str(value.dtype).replace("torch.", "")
+        kind = "np.ndarray" if isinstance(value, np.ndarray) else "tensor"
+        return f"{kind} of shape {tuple(shape)}, {dtype}"
+    return repr(value)

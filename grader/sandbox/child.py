@@ -15,6 +15,7 @@ student's code called so far (grader/sandbox/forbidden_runtime.py).
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import statistics
@@ -300,23 +301,9 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
             value, timing = call_timed(func, args, kwargs, device, call["timing"])
         else:
             value = func(*args, **kwargs)
-    except MemoryError:
-        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
-        return
-    except RuntimeError as exc:
-        if "can't allocate memory" not in str(exc):  # torch's allocator says so with a RuntimeError
-            channel.send({"type": "case", "name": name, "status": "exception",
-                          "message": short_traceback(exc, {filename}), "seconds": perf_counter() - start})
-            return
-        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
-        return
-    except RecursionError as exc:
-        channel.send({"type": "case", "name": name, "status": "exception",
-                      "message": short_traceback(exc, {filename})})
-        return
-    except BaseException as exc:  # noqa: BLE001
-        message = describe_exit(exc) or short_traceback(exc, {filename})
-        channel.send({"type": "case", "name": name, "status": "exception", "message": message,
+    except BaseException as exc:  # noqa: BLE001 - anything the student's code raises is a result
+        status, message = failure(exc, filename)
+        channel.send({"type": "case", "name": name, "status": status, "message": message,
                       "seconds": perf_counter() - start})
         return
     seconds = perf_counter() - start
@@ -325,15 +312,34 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
         header["timing"] = timing
     if before is not None:
         header["mutated"] = changed_arguments(before, (list(args), dict(kwargs)))
+    send_value(channel, header, value)
+
+
+def failure(exc: BaseException, filename: str) -> tuple[str, str]:
+    """(status, message) of a case whose student code raised `exc`."""
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and not isinstance(exc, RecursionError)
+                                        and "can't allocate memory" in str(exc)):  # torch's allocator says so
+        return "memory", "ran out of memory"
+    return "exception", describe_exit(exc) or short_traceback(exc, {filename})
+
+
+def send_value(channel: Channel, header: dict, value) -> None:
+    """Send a case's value, or a bad_output case saying why the value cannot cross the boundary."""
+    from . import codec
+
     try:
         frame = codec.encode(value, header=channel.stamp(header))
     except codec.EncodeError as exc:
-        channel.send({"type": "case", "name": name, "status": "bad_output", "message": str(exc), "seconds": seconds})
+        channel.send({**header, "status": "bad_output", "message": str(exc)})
         return
     except MemoryError:
-        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
+        channel.send({"type": "case", "name": header["name"], "status": "memory", "message": "ran out of memory"})
         return
     codec.write_frame(channel.fd, frame)
+
+
+#: jobs whose cases do more than one call of the entry point: mode -> the child module that runs a case
+MODES = {"module": "grader.sandbox.child_module"}
 
 
 def serve(request: dict, channel: Channel) -> None:
@@ -362,8 +368,10 @@ def serve(request: dict, channel: Channel) -> None:
         return
     forbidden_runtime.install(request.get("forbidden") or [], channel.guard)  # libraries the module imported
     channel.send({"type": "ready"})
+    mode = request.get("mode") or "calls"
+    run = run_case if mode == "calls" else importlib.import_module(MODES[mode]).run_case
     for call in request["calls"]:
-        run_case(func, call, os.path.basename(path), channel)
+        run(func, call, os.path.basename(path), channel)
     flush_output()  # before "done": the parent may end the process right after it
     channel.send({"type": "done"})
 

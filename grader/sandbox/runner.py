@@ -59,6 +59,8 @@ class Call:
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
     timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/kinds/function/performance.py)
     check_inputs: bool = False  #: the child reports which arguments the call changed in place
+    #: what the child does for this case in a job whose `mode` is not "calls" (plain data, e.g. grader/child_module.py)
+    plan: dict | None = None
 
 
 @dataclass
@@ -74,6 +76,8 @@ class Job:
     label: str = ""
     forbidden: list[str] = field(default_factory=list)  #: APIs the child watches (grader/sandbox/forbidden_runtime.py)
     hide: list[str] = field(default_factory=list)  #: folders the child must never see (the bank's; problems.bank.private_paths)
+    #: "calls": each case calls the entry point once; another kind's mode runs its cases in grader/sandbox/child_<mode>.py
+    mode: str = "calls"
 
     @property
     def cuda(self) -> bool:
@@ -152,9 +156,10 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
     header = {"framework": job.framework, "workdir": workdir, "module": job.module,
               "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd,
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
-              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden)}
+              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden),
+              "mode": job.mode}
     payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
-                "timing": c.timing, "check_inputs": c.check_inputs} for c in calls]
+                "timing": c.timing, "check_inputs": c.check_inputs, "plan": c.plan} for c in calls]
     return codec.encode(payload, header=header)
 
 

@@ -1,0 +1,28 @@
+"""Right, except that forward never returns on the case with 3 sequences in the batch."""
+import math
+
+import torch
+from torch import nn
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.num_heads = num_heads
+        self.query = nn.Linear(embed_dim, embed_dim)
+        self.key = nn.Linear(embed_dim, embed_dim)
+        self.value = nn.Linear(embed_dim, embed_dim)
+        self.proj = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, attn_mask=None):
+        N, S, E = query.shape
+        while N == 3:
+            pass
+        H, D = self.num_heads, E // self.num_heads
+        q = self.query(query).view(N, S, H, D).transpose(1, 2)
+        k = self.key(key).view(N, -1, H, D).transpose(1, 2)
+        v = self.value(value).view(N, -1, H, D).transpose(1, 2)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(D)
+        if attn_mask is not None:
+            scores = scores.masked_fill(~attn_mask, float("-inf"))
+        return self.proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(N, S, E))

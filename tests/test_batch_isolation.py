@@ -33,7 +33,7 @@ def notebook(source) -> str:
 
 # The child's own encoder patched: every case frame says "seconds": 1e400 (JSON's infinity).
 FORGED_SECONDS = """
-from grader import codec
+from grader.sandbox import codec
 
 _encode = codec.encode
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import torch
 
+from grader.kinds import kind_of
 from grader.problems.bank import Bank
 from grader.kinds.function.gradcheck import gradcheck_case_dicts, numerical_gradient
 from grader.problems.inputs import Argument
@@ -32,7 +33,7 @@ def test_sigmoid_backward_has_float64_gradcheck_cases():
     problem = Bank(ROOT).get("sigmoid-backward")
     names = [c["name"] for c in gradcheck_case_dicts(problem)]
     assert names == ["gradcheck-small", "gradcheck-vector"]
-    assert problem.case("gradcheck-small")["dtype"] == "float64"
+    assert kind_of(problem.kind).case_named(problem, "gradcheck-small")["dtype"] == "float64"
 
 
 def test_gradcheck_cases_are_scored_through_the_engine(grade_source):

@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # A replacement keeps the header's length: the sentinel and the forged text have as many bytes.
 FORGING = '''
 import torch
-from grader import codec
+from grader.sandbox import codec
 
 FORGERIES = [
     {"seconds": 0.00125, "raw": (b'"seconds":0.00125', b'"seconds":1.0e400')},    # 1e400 -> inf

@@ -330,7 +330,7 @@ def test_correct_solution_using_allowed_torch_is_not_flagged_at_run_time(grade_s
 WATCH_SCRIPT = """\
 import json, sys
 import numpy, torch
-from grader import forbidden_runtime
+from grader.sandbox import forbidden_runtime
 
 guard = forbidden_runtime.install(["torch.nn.functional.softmax", "numpy.linalg.inv", "torch.nn.GRUCell",
                                    "ndarray.dot", "torch.no_such_api", "Tensor.backward"])

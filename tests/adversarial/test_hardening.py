@@ -144,7 +144,7 @@ ADD_KEY = {"x86_64": 248, "aarch64": 217}.get(os.uname().machine)
 
 KEYRING_SCENARIO = textwrap.dedent("""
     import ctypes, json, sys
-    from grader import sandbox
+    from grader.sandbox import confine as sandbox
     from grader.grading import grade
     from grader.limits import Limits
     libc = ctypes.CDLL(None, use_errno=True)

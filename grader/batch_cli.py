@@ -61,8 +61,11 @@ def _classroom_fallback(func):
 @click.option("--progress/--no-progress", "show_progress", default=True, help="Show progress on stderr.")
 @click.option("--report/--no-report", "html_report", default=True,
               help="Write OUT/report.html, the class report with plots and near-copies (needs matplotlib; not with --single).")
-@click.option("--executor", "executor_kind", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
-              help="fork: a warm fork server; fresh: a new Python per job (slow; for comparison).")
+@click.option("--executor", "executor_kind", type=click.Choice(["fork", "fresh", "local", "ray"]), default="fork",
+              show_default=True, help="fork (or local): a warm fork server on this machine; fresh: a new Python "
+              "per job (slow; for comparison); ray: the workers of a Ray cluster (pip install 'grader[ray]').")
+@click.option("--ray-address", metavar="auto|HOST:PORT",
+              help="With --executor ray: the cluster to join (default: a local Ray instance, or $RAY_ADDRESS).")
 @limit_options
 @device_option
 @notebook_option
@@ -71,8 +74,8 @@ def _classroom_fallback(func):
 @_classroom_fallback
 def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out: Path, jobs: int | None, force: bool,
               fail_under: str | None, single: bool, student: str | None, gradescope_path: Path | None,
-              classroom: bool, show_progress: bool, html_report: bool, executor_kind: str, device: str,
-              notebook: str | None, **kwargs) -> None:
+              classroom: bool, show_progress: bool, html_report: bool, executor_kind: str, ray_address: str | None,
+              device: str, notebook: str | None, **kwargs) -> None:
     """Grade a class: every submission in SUBMISSIONS on every problem of an assignment.
 
     SUBMISSIONS holds one entry per student: a folder (any files) or a single .py/.ipynb file;
@@ -109,7 +112,15 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     else:
         students = batch.find_students(submissions)
     threshold = batch.parse_fail_under(fail_under, assignment.max_score) if fail_under else None
-    executor = batch.AutoExecutor(executor_kind)
+    if ray_address and executor_kind != "ray":
+        raise UsageError("--ray-address goes with --executor ray")
+    if executor_kind == "ray":
+        from grader.ray_executor import RayExecutor
+
+        executor = RayExecutor(ray_address).start()
+        jobs = jobs or executor.default_jobs()
+    else:
+        executor = batch.AutoExecutor("fork" if executor_kind == "local" else executor_kind)
     say = sys.stderr if classroom else sys.stdout
     progress = Progress(sys.stderr) if show_progress else None
     html_report = html_report and not single and _report_possible()

@@ -139,17 +139,22 @@ def run_on_worker(request: WorkerRequest) -> WorkerReply:
 
 # ---------------------------------------------------------------- in the driver
 
-_remotes: dict[str, object] = {}
+#: Ray options of the two remote functions. `max_retries=0`: this executor counts and bounds the
+#: retries itself. `max_calls=0`: a GPU worker is kept (Ray's default starts one per GPU task).
+REMOTE_OPTIONS = {"cpu": {"max_retries": 0},
+                  "cuda": {"max_retries": 0, "num_gpus": 1, "max_calls": 0}}
+_remotes: dict = {}
 _remotes_lock = threading.Lock()
 
 
-def remote_functions(ray) -> dict[str, object]:
-    """The Ray remote functions for CPU and CUDA jobs (made once: `max_calls` can only be set here)."""
+def remote_functions(ray, worker_fn=run_on_worker) -> dict[str, object]:
+    """`worker_fn` as Ray remote functions for CPU and CUDA jobs (made once: `max_calls` can only be set here)."""
     with _remotes_lock:
-        if not _remotes:
-            _remotes["cpu"] = ray.remote(max_retries=0)(run_on_worker)
-            _remotes["cuda"] = ray.remote(max_retries=0, num_gpus=1, max_calls=0)(run_on_worker)
-        return _remotes
+        found = _remotes.get(worker_fn)
+        if found is None:
+            found = _remotes[worker_fn] = {kind: ray.remote(**options)(worker_fn)
+                                           for kind, options in REMOTE_OPTIONS.items()}
+        return found
 
 
 def task_options(job: Job, cpus_per_job: float = DEFAULT_CPUS_PER_JOB, gpus_per_cuda_job: float = 1.0) -> tuple[str, dict]:
@@ -178,8 +183,9 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, *, retries: int = DEFAULT_RETRIES,
                  cpus_per_job: float = DEFAULT_CPUS_PER_JOB, gpus_per_cuda_job: float = 1.0,
-                 init_options: dict | None = None):
+                 init_options: dict | None = None, worker_fn=run_on_worker):
         self.ray = require_ray()
+        self.worker_fn = worker_fn  #: what runs on the worker (tests give a stand-in)
         self.address = address
         self.retries = retries
         self.cpus_per_job = cpus_per_job
@@ -204,7 +210,7 @@ class RayExecutor:
                                      "Start one with 'ray start --head' and pass --ray-address HOST:PORT "
                                      "(or auto); see docs/ray.md.") from None
                 self._owned = True
-            remote_functions(ray)
+            remote_functions(ray, self.worker_fn)
         return self
 
     def default_jobs(self) -> int:
@@ -220,7 +226,7 @@ class RayExecutor:
         self.start()
         ray = self.ray
         which, options = task_options(job, self.cpus_per_job, self.gpus_per_cuda_job)
-        remote = remote_functions(ray)[which].options(**options)
+        remote = remote_functions(ray, self.worker_fn)[which].options(**options)
         request = WorkerRequest(job, sandbox.sandbox_mode(), sandbox.fingerprint(), engine_version())
         with self._lock:
             self.stats["jobs"] += 1

@@ -394,7 +394,7 @@ def _reports_concurrency(request):
 
     start = time.time()
     time.sleep(0.5)
-    seen = {"start": start, "end": time.time(), "gpus": [str(g) for g in ray.get_gpu_ids()]}
+    seen = {"start": start, "end": time.time(), "gpus": [str(g) for g in ray.get_gpu_ids()], "pid": os.getpid()}
     return WorkerReply(RunResult(cases=[], stdout=json.dumps(seen)), os.getpid(), "node", "stand-in")
 
 
@@ -424,6 +424,7 @@ def test_a_logical_gpu_runs_one_cuda_job_at_a_time(ray_cluster):
     for earlier, later in zip(cuda, cuda[1:]):
         assert later["start"] >= earlier["end"], "two CUDA jobs held the one GPU at once"
     assert all(seen["gpus"] == [] for seen, device in runs if device == "cpu")
+    assert len({seen["pid"] for seen in cuda}) < 4  # max_calls=0: a GPU worker is kept, not one per job
     assert executor.stats["launcher:stand-in"] == 6
 
 

@@ -29,6 +29,7 @@ GPU and `cpus_per_job` CPUs.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -172,6 +173,24 @@ def _describe(exc: BaseException) -> str:
     return f"{type(shown).__name__}: {first}" if first else type(shown).__name__
 
 
+CONNECT_TIMEOUT = 10.0  #: seconds to reach a cluster's head before saying it cannot be reached
+
+
+def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Refuse a HOST:PORT that does not answer at once: Ray itself retries such an address for minutes."""
+    if not address or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--ray-address {address!r}: expected auto or HOST:PORT (the head's GCS port, 6379 by default)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({exc.strerror or exc})",
+                         "Start one with 'ray start --head' on that machine, or check the address; "
+                         "see docs/ray.md.") from None
+
+
 class RayExecutor:
     """`Executor.run(job) -> RunResult` on a Ray cluster; thread-safe (a pool's threads share one).
 
@@ -202,6 +221,7 @@ class RayExecutor:
         ray = self.ray
         with self._lock:
             if not ray.is_initialized():
+                check_reachable(self.address)
                 try:
                     ray.init(address=self.address, **{"log_to_driver": False, **self.init_options})
                 except Exception as exc:  # noqa: BLE001 - a cluster that cannot be reached is the user's setup

@@ -448,3 +448,15 @@ def test_ray_address_needs_the_ray_executor(tmp_path, grader_cmd):
     result = grader_cmd("grade", folder, "--assignment", write_assignment(tmp_path / "a.yaml"),
                         "--ray-address", "auto", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "--ray-address goes with --executor ray" in result.stderr
+
+
+@pytest.mark.ray
+def test_an_address_where_no_cluster_answers_is_a_usage_error(ray_cluster, tmp_path):
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there now
+    folder = write_class(tmp_path / "class", {"good": CORRECT})
+    code, output = _grade_cli([folder, "--assignment", write_assignment(tmp_path / "a.yaml"), "--executor", "ray",
+                               "--ray-address", f"127.0.0.1:{port}"], tmp_path / "out")
+    assert code == 2 and "no Ray cluster answers there" in output and "Traceback" not in output

@@ -120,6 +120,7 @@ def main() -> None:
             latency = {side: run_class(card, students[:args.latency_students], bank, executor, 1)[2]
                        for side, (executor, _) in jobs.items()}
             retried = on_ray.stats["retried"]
+            ray_workers = len(on_ray.workers)
         ray.shutdown()
     load_after = os.getloadavg()
 
@@ -151,7 +152,8 @@ def main() -> None:
         f"(overhead per job: wall of executor.run minus the RunResult's own wall, over "
         f"{len(overhead['ray'])} jobs each; {rounds} interleaved rounds; synthetic class: {args.students} students x "
         f"{len(CARD)} problems)",
-        f"same scores for every student on both: {'yes' if same else 'NO'}; Ray jobs retried: {retried}",
+        f"same scores for every student on both: {'yes' if same else 'NO'}; Ray jobs retried: {retried}; "
+        f"Ray worker processes that ran jobs (each started its own template): {ray_workers}",
     ]
     print("\n".join(lines))
     if not same:

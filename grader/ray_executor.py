@@ -84,7 +84,7 @@ class WorkerReply:
 # ---------------------------------------------------------------- in the Ray worker
 
 _worker_lock = threading.Lock()
-_worker_state: dict = {"server": None, "fallback": None, "starts": 0}
+_worker_state: dict = {"server": None, "fallback": None}
 
 
 def _launcher():
@@ -108,7 +108,6 @@ def _launcher():
                 _worker_state["fallback"] = f"the fork server could not start on this worker ({exc})"
                 return launch_fresh, "fresh", _worker_state["fallback"]
             _worker_state["server"] = server
-            _worker_state["starts"] += 1
         return server.launch, "fork server", None
 
 

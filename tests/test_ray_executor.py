@@ -430,6 +430,25 @@ def test_a_logical_gpu_runs_one_cuda_job_at_a_time(ray_cluster):
 
 # ---------------------------------------------------------------- without Ray
 
+def test_a_workers_template_that_died_is_started_again():
+    """The health check each Ray worker makes before a job (run here, in this process)."""
+    from grader import ray_executor
+
+    launch, launcher, _ = ray_executor._launcher()
+    first = ray_executor._worker_state["server"]
+    try:
+        assert launcher == "fork server" and first.alive()
+        os.kill(first._proc.pid, signal.SIGKILL)  # the template this test started
+        first._proc.wait(timeout=30)
+        assert not first.alive()
+        launch, launcher, _ = ray_executor._launcher()
+        second = ray_executor._worker_state["server"]
+        assert second is not first and second.alive() and launch == second.launch
+    finally:
+        ray_executor._worker_state["server"].close()
+        ray_executor._worker_state["server"] = None
+
+
 def test_without_ray_the_option_says_how_to_install_it(tmp_path):
     blocker = tmp_path / "no-ray" / "ray"
     blocker.mkdir(parents=True)

@@ -6,6 +6,8 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, Protocol
 
+from grader.errors import UsageError
+
 class Pool(Protocol):
     """Runs tasks and yields (task, result) as each finishes. The local pool is one; Ray could be another."""
 
@@ -98,3 +100,16 @@ class AutoExecutor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def executor_for(kind: str, ray_address: str | None = None, jobs: int | None = None):
+    """The executor `grader grade --executor KIND` runs jobs with, and the jobs to keep in flight:
+    fork (or local): the warm fork server here; fresh: a new Python per job; ray: a Ray cluster."""
+    if ray_address and kind != "ray":
+        raise UsageError("--ray-address goes with --executor ray")
+    if kind == "ray":
+        from grader.classes.ray_executor import RayExecutor
+
+        executor = RayExecutor(ray_address).start()
+        return executor, jobs or executor.default_jobs()
+    return AutoExecutor("fork" if kind == "local" else kind), jobs

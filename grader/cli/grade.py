@@ -14,7 +14,7 @@ from grader.classes.assignment import load_assignment
 from grader.classes.batch import grade_class
 from grader.classes.cache import ResultCache
 from grader.classes.outputs import write_gradescope_results, write_outputs
-from grader.classes.pool import AutoExecutor, LocalPool
+from grader.classes.pool import LocalPool, executor_for
 from grader.classes.students import StudentEntry, check_student_id, find_students
 from grader.problems.submission import printable
 from grader.cli.options import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
@@ -68,8 +68,11 @@ def _classroom_fallback(func):
 @click.option("--progress/--no-progress", "show_progress", default=True, help="Show progress on stderr.")
 @click.option("--report/--no-report", "html_report", default=True,
               help="Write OUT/report.html, the class report with plots and near-copies (needs matplotlib; not with --single).")
-@click.option("--executor", "executor_kind", type=click.Choice(["fork", "fresh"]), default="fork", show_default=True,
-              help="fork: a warm fork server; fresh: a new Python per job (slow; for comparison).")
+@click.option("--executor", "executor_kind", type=click.Choice(["fork", "fresh", "local", "ray"]), default="fork",
+              show_default=True, help="fork (or local): a warm fork server on this machine; fresh: a new Python "
+              "per job (slow; for comparison); ray: the workers of a Ray cluster (pip install 'grader[ray]').")
+@click.option("--ray-address", metavar="auto|HOST:PORT",
+              help="With --executor ray: the cluster to join (default: a local Ray instance, or $RAY_ADDRESS).")
 @limit_options
 @device_option
 @notebook_option
@@ -78,8 +81,8 @@ def _classroom_fallback(func):
 @_classroom_fallback
 def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out: Path, jobs: int | None, force: bool,
               fail_under: str | None, single: bool, student: str | None, gradescope_path: Path | None,
-              classroom: bool, show_progress: bool, html_report: bool, executor_kind: str, device: str,
-              notebook: str | None, **kwargs) -> None:
+              classroom: bool, show_progress: bool, html_report: bool, executor_kind: str, ray_address: str | None,
+              device: str, notebook: str | None, **kwargs) -> None:
     """Grade a class: every submission in SUBMISSIONS on every problem of an assignment.
 
     SUBMISSIONS holds one entry per student: a folder (any files) or a single .py/.ipynb file;
@@ -115,7 +118,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     else:
         students = find_students(submissions)
     threshold = parse_fail_under(fail_under, assignment.max_score) if fail_under else None
-    executor = AutoExecutor(executor_kind)
+    executor, jobs = executor_for(executor_kind, ray_address, jobs)
     say = sys.stderr if classroom else sys.stdout
     progress = Progress(sys.stderr) if show_progress else None
     html_report = html_report and not single and _report_possible()

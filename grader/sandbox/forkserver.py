@@ -338,6 +338,11 @@ class ForkServer:
             sandbox.remove_workdir(self._home)
             self._home = None
 
+    def alive(self) -> bool:
+        """Whether the template process is running: the health check of a long-lived host (a Ray worker)."""
+        with self._lock:
+            return self._proc is not None and self._proc.poll() is None
+
     def close(self) -> None:
         """Stop the template (children already launched are the callers' to close)."""
         with self._lock:

@@ -272,6 +272,33 @@ def same_value(a, b) -> bool:
     return True
 
 
+FAILED = object()  #: what `guarded` returns when the student's code failed (the case frame is sent)
+
+
+def guarded(thunk, name: str, filename: str, channel: Channel, what: str = ""):
+    """thunk()'s value, or FAILED after sending the case frame that says how the student's code
+    failed (`what`, e.g. "training: ", goes before the message)."""
+    start = perf_counter()
+    try:
+        return thunk()
+    except MemoryError:
+        channel.send({"type": "case", "name": name, "status": "memory", "message": f"{what}ran out of memory"})
+    except RuntimeError as exc:
+        if "can't allocate memory" not in str(exc):  # torch's allocator says so with a RuntimeError
+            channel.send({"type": "case", "name": name, "status": "exception",
+                          "message": what + short_traceback(exc, {filename}), "seconds": perf_counter() - start})
+        else:
+            channel.send({"type": "case", "name": name, "status": "memory", "message": f"{what}ran out of memory"})
+    except RecursionError as exc:
+        channel.send({"type": "case", "name": name, "status": "exception",
+                      "message": what + short_traceback(exc, {filename})})
+    except BaseException as exc:  # noqa: BLE001
+        message = describe_exit(exc) or short_traceback(exc, {filename})
+        channel.send({"type": "case", "name": name, "status": "exception", "message": what + message,
+                      "seconds": perf_counter() - start})
+    return FAILED
+
+
 def run_case(func, call: dict, filename: str, channel: Channel) -> None:
     from . import codec
 
@@ -295,31 +322,11 @@ def run_case(func, call: dict, filename: str, channel: Channel) -> None:
         pass  # builtins without a signature: just call
     before = copy_value((list(args), dict(kwargs))) if call.get("check_inputs") else None
     start = perf_counter()
-    timing = None
-    try:
-        if call.get("timing"):
-            value, timing = call_timed(func, args, kwargs, device, call["timing"])
-        else:
-            value = func(*args, **kwargs)
-    except MemoryError:
-        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
+    outcome = guarded(lambda: call_timed(func, args, kwargs, device, call["timing"]) if call.get("timing")
+                      else (func(*args, **kwargs), None), name, filename, channel)
+    if outcome is FAILED:
         return
-    except RuntimeError as exc:
-        if "can't allocate memory" not in str(exc):  # torch's allocator says so with a RuntimeError
-            channel.send({"type": "case", "name": name, "status": "exception",
-                          "message": short_traceback(exc, {filename}), "seconds": perf_counter() - start})
-            return
-        channel.send({"type": "case", "name": name, "status": "memory", "message": "ran out of memory"})
-        return
-    except RecursionError as exc:
-        channel.send({"type": "case", "name": name, "status": "exception",
-                      "message": short_traceback(exc, {filename})})
-        return
-    except BaseException as exc:  # noqa: BLE001
-        message = describe_exit(exc) or short_traceback(exc, {filename})
-        channel.send({"type": "case", "name": name, "status": "exception", "message": message,
-                      "seconds": perf_counter() - start})
-        return
+    value, timing = outcome
     seconds = perf_counter() - start
     header = {"type": "case", "name": name, "status": "ok", "seconds": seconds}
     if timing is not None:
@@ -363,8 +370,11 @@ def serve(request: dict, channel: Channel) -> None:
         return
     forbidden_runtime.install(request.get("forbidden") or [], channel.guard)  # libraries the module imported
     channel.send({"type": "ready"})
+    run = run_case
+    if request.get("mode") == "training":  # train, then predict held-out points (grader/child_training.py)
+        from grader.child_training import run_training_case as run
     for call in request["calls"]:
-        run_case(func, call, os.path.basename(path), channel)
+        run(func, call, os.path.basename(path), channel)
     flush_output()  # before "done": the parent may end the process right after it
     channel.send({"type": "done"})
 

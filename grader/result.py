@@ -32,6 +32,8 @@ class TestResult:
     mistake: str | None = None     #: the known mistake the output matched
     #: a speed test's times: seconds, median, runs, reference_seconds, reference_runs, ratio, max_ratio, device
     timing: dict | None = None
+    #: a training test's score: metric name, value, full, zero, heldout (points), cpu_seconds, cpu_budget
+    metric: dict | None = None
 
     @property
     def passed(self) -> bool:

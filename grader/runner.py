@@ -58,6 +58,8 @@ class Call:
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
     timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/performance.py)
     check_inputs: bool = False  #: the child reports which arguments the call changed in place
+    #: what a job of another `mode` asks the child to do with this call beyond calling it (plain data only)
+    task: dict | None = None
 
 
 @dataclass
@@ -72,6 +74,10 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     label: str = ""
     forbidden: list[str] = field(default_factory=list)  #: APIs the child watches (grader/forbidden_runtime.py)
+    #: "calls": call the entry point per case; another kind's name: grader/child_<mode>.py runs each case
+    mode: str = "calls"
+    #: folders of `files` the child may read and not write (a problem's fixtures), e.g. ["fixtures"]
+    readonly: list[str] = field(default_factory=list)
 
     @property
     def cuda(self) -> bool:
@@ -150,9 +156,11 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
     header = {"framework": job.framework, "workdir": workdir, "module": job.module,
               "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd,
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
-              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden)}
+              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden),
+              "mode": job.mode}
     payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
-                "timing": c.timing, "check_inputs": c.check_inputs} for c in calls]
+                "timing": c.timing, "check_inputs": c.check_inputs, **({"task": c.task} if c.task is not None else {})}
+               for c in calls]
     return codec.encode(payload, header=header)
 
 
@@ -439,7 +447,7 @@ def run_with(launch, job: Job) -> RunResult:
     err = CappedBuffer(job.limits.output_kb * 1024)
     result = RunResult(cases=[])
     remaining = list(job.calls)
-    workdir = sandbox.make_workdir(job.files)
+    workdir = sandbox.make_workdir(job.files, readonly=job.readonly)
     box = sandbox.prepare(job.limits, workdir)  # parent-side confinement (cgroups), cleaned up below
     try:
         first = True

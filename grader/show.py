@@ -62,6 +62,8 @@ def render_problem(data: dict) -> str:
             lines.append(f"Not allowed: {', '.join(data['forbidden'])}")
         if data.get("strictness"):
             lines += ["How answers are checked:"] + [f"  {line}" for line in describe_strictness(data["strictness"])]
+    if data.get("training"):  # kind training: the data, metric and budget (grader/kinds/training.py)
+        lines += [""] + data["training"]
     cases = data.get("cases", [])
     if cases:
         hidden = [c for c in cases if not c["visible"]]

@@ -222,8 +222,12 @@ def validate_file(spec_path: Path, bank: Bank, executor) -> ProblemReport:
         if rule_errors:
             raise SpecError(f"{spec_path}: invalid problem spec:\n" + "\n".join(f"  {e}" for e in rule_errors))
         report.add("spec", True)
+        from .kinds import VALIDATORS
+
         if problem.kind == "function":
             check_function_problem(problem, bank, executor, report)
+        elif problem.kind in VALIDATORS:  # kinds that validate themselves (training)
+            VALIDATORS[problem.kind](problem, bank, executor, report)
         else:
             check_question_problem(problem, bank, report)
     except SpecError as exc:
@@ -538,6 +542,10 @@ def render_problem_line(report: ProblemReport) -> str:
             speed = [f"speed {c.message}" for c in report.checks if c.name == "speed"]
             extra = "".join(f"; {note}" for note in speed + skipped)
             return f"ok    {report.problem:<30} {mistakes}{extra} ({report.seconds:.1f} s)"
+        if report.mistakes:  # a kind with its own validator (training): its mistakes and reference
+            notes = "".join(f"; {c.message}" for c in report.checks if c.name == "reference")
+            return f"ok    {report.problem:<30} mistakes {report.killed}/{len(report.mistakes)} killed{notes} " \
+                   f"({report.seconds:.1f} s)"
         return f"ok    {report.problem:<30} {report.kind}"
     lines = [f"FAIL  {report.problem:<30} {report.path}"]
     for failure in report.failures():

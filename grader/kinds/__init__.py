@@ -52,3 +52,22 @@ def _register_question_kinds() -> None:
 
 
 _register_question_kinds()
+
+
+def _register_training_kind() -> None:
+    """`training`: the student trains a model; predictions on held-out points are scored
+    (grader/kinds/training.py, imported when first used: it needs the runner)."""
+    def lazy(name: str) -> Callable:
+        def call(*args, **kwargs):
+            from grader.kinds import training
+
+            return getattr(training, name)(*args, **kwargs)
+        return call
+
+    GRADERS["training"], DESCRIBERS["training"] = lazy("grade_training"), lazy("describe_training")
+    SPEC_CHECKS["training"], VALIDATORS["training"] = lazy("check_training_spec"), lazy("validate_training")
+
+
+# kind name -> function(problem, bank, executor, report) adding `grader validate`'s checks
+VALIDATORS: dict[str, Callable] = {}
+_register_training_kind()

@@ -556,7 +556,7 @@ def render_problem_line(report: ProblemReport) -> str:
 
 def render_report(report: ValidationReport) -> str:
     lines = []
-    functions = [p for p in report.problems if p.kind == "function"]
+    functions = [p for p in report.problems if p.kind == "function" or p.mistakes]  # training problems too
     if functions:
         lines.append("Mistake kill rate per problem:")
         for p in functions:
@@ -565,7 +565,7 @@ def render_report(report: ValidationReport) -> str:
             lines.append(f"  {p.problem:<32} {rate:>6}  {pct:>5}")
     bad = [p for p in report.problems if not p.ok]
     lines.append(f"Overall mistake kill rate: {report.mistakes_killed}/{report.mistakes_total} "
-                 f"({100 * report.kill_rate:.1f}%) over {len(functions)} function problems")
+                 f"({100 * report.kill_rate:.1f}%) over {len(functions)} problems with known mistakes")
     lines.append(f"{len(report.problems) - len(bad)} of {len(report.problems)} problems valid"
                  + (f"; {len(bad)} failed: {', '.join(p.problem for p in bad)}" if bad else "")
                  + f" ({report.seconds:.1f} s)")

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 
-def spirals(rng, n, classes=3, noise=0.2, turns=4.0):
+def spirals(rng, n, classes=3, noise=0.2, turns=5.0):
     """`n` points of `classes` interleaved 2-D spirals (CS231n's toy data), shuffled.
 
     Class k at radius r in [0, 1): angle = k * turns + turns * r + noise * N(0, 1),
@@ -32,7 +32,7 @@ def spiral_task(seed, n=300, heldout=300, noise=0.2):
 
 def train_spiral_classifier(X, y):
     """A 2-64-64-3 MLP trained full-batch with Adam on the cross-entropy: a few hundred steps
-    reach 97-100% on held-out points in a second or two of CPU."""
+    reach 96-100% on held-out points (a linear model: at most 46%) in a second or two of CPU."""
     model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(400):

@@ -34,6 +34,8 @@ from grader.submission import Submission, find_module
 CPU_SLACK = 10.0
 FIXTURES = "fixtures"  #: the read-only folder of the work folder that holds a problem's fixture files
 MAX_FIXTURE_BYTES = 8 << 20  #: all of a problem's fixture files together
+#: `grader validate`: the reference may use at most this share of the CPU budget
+MAX_REFERENCE_SHARE = 0.8
 #: metric name -> True when higher is better
 METRICS = {"accuracy": True, "mse": False}
 
@@ -451,9 +453,10 @@ def validate_training(problem: Problem, bank: Bank, executor, report) -> None:
                 for t in result.tests if not t.passed]
     if result.error:
         problems.insert(0, result.error.splitlines()[0])
-    slow = [t for t in times if t > spent / 2]
+    slow = [t for t in times if t > MAX_REFERENCE_SHARE * spent]
     if slow:
-        problems.append(f"the reference trains in {max(slow):.1f} s of CPU, more than half the budget of {spent:g} s")
+        problems.append(f"the reference trains in {max(slow):.1f} s of CPU, more than {MAX_REFERENCE_SHARE:.0%} of the "
+                        f"budget of {spent:g} s: correct solutions would have no margin; raise the budget")
     report.add("reference", not problems, "; ".join(problems) if problems else
                f"full marks on {len(result.tests)} cases; trains in {max(times, default=0):.1f} s of CPU "
                f"(budget {spent:g} s)")

@@ -53,8 +53,13 @@ def scaffold(root: Path, problem_id: str, topic: str, kind: str = "function", *,
         text = NUMERIC_SPEC.format(id=problem_id, title=title, topic=topic, func=func, module=module)
     elif kind == "choice":
         text = CHOICE_SPEC.format(id=problem_id, title=title, topic=topic)
+    elif kind == "training":
+        from grader.scaffold_training import scaffold_training
+
+        text, files = scaffold_training(root, problem_id, topic, title, module, func)
+        written += files
     else:
-        raise UsageError(f"unknown kind '{kind}' (function, numeric or choice)")
+        raise UsageError(f"unknown kind '{kind}' (function, numeric, choice or training)")
     for init in (root / "reference" / "__init__.py", root / "reference" / "mistakes" / "__init__.py"):
         if kind != "choice" and not init.exists():
             init.parent.mkdir(parents=True, exist_ok=True)

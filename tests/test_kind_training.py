@@ -354,9 +354,12 @@ def check_tiny(cli, tiny_bank, submission, body: str) -> dict:
     return data
 
 
-def test_tiny_reference_style_passes(cli, tiny_bank, submission):
-    data = check_tiny(cli, tiny_bank, submission, "def train_model(X, y):\n    return good_model(X, y)\n")
-    assert data["score"] == 4
+def test_tiny_reference_style_passes_and_says_how_well(cli, tiny_bank, submission):
+    source = GOOD_TINY + "\n\ndef train_model(X, y):\n    return good_model(X, y)\n"
+    result = cli("--bank", tiny_bank, "check", "tiny-train", submission(source))
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output and "accuracy 1 on 40 held-out points" in result.output
+    assert "s of CPU (budget 3 s)" in result.output
 
 
 def test_fixture_readable_not_writable(cli, tiny_bank, submission):
@@ -527,6 +530,22 @@ def test_spec_errors_name_the_field(cli, tiny_bank, tmp_path):
     spec.write_text(spec.read_text().replace("{name: accuracy, classes: 2,", "{name: accuracy,"))
     result = cli("--bank", bank, "show", "tiny-train")
     assert result.exit_code == 2 and "$.metric.classes" in result.stderr
+
+
+def test_new_scaffolds_a_training_problem(cli, tmp_path):
+    (tmp_path / "problems").mkdir()
+    result = cli("--bank", tmp_path, "new", "blob-train", "--topic", "toy", "--kind", "training")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "reference" / "toy.py").read_text().count("def blob_train") == 2
+    assert (tmp_path / "reference" / "mistakes" / "toy.py").read_text().count("def blob_train_mistake_") == 3
+    validated = cli("--bank", tmp_path, "validate", tmp_path / "problems" / "toy" / "blob-train.yaml")
+    assert validated.exit_code == 1 and "the data function toy:blob_train_data" in validated.output
+    assert "NotImplementedError: TODO" in validated.output
+
+
+def test_start_writes_the_starter(cli, tmp_path):
+    result = cli("start", "train-spiral-classifier", tmp_path / "train.py")
+    assert result.exit_code == 0 and "def train_model(X, y):" in (tmp_path / "train.py").read_text()
 
 
 # ---------------------------------------------------------------- a class run

@@ -40,17 +40,18 @@ class SpiralNet(nn.Module):
     def __init__(self, hidden=100):
         super().__init__()
         self.fc1 = nn.Linear(2, hidden)
-        self.fc2 = nn.Linear(hidden, 3)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.fc3 = nn.Linear(hidden, 3)
 
     def forward(self, x):
-        return self.fc2(torch.tanh(self.fc1(x)))
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
 
 
 def train_model(X, y):
     net = SpiralNet()
-    opt = torch.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True)
-    for epoch in range(150):
+    for epoch in range(300):
         for xb, yb in loader:
             opt.zero_grad()
             F.cross_entropy(net(xb), yb).backward()

@@ -425,6 +425,21 @@ def test_too_much_memory_is_a_memory_result(cli, tiny_bank, submission):
     assert data["score"] == 0 and data["tests"][0]["outcome"] == "memory"
 
 
+def test_a_flood_of_output_is_capped(cli, tiny_bank, submission):
+    data = check_tiny(cli, tiny_bank, submission, """
+        import sys
+
+        def train_model(X, y):
+            for _ in range(20000):
+                print("loss " * 100)
+                sys.stderr.write("warn " * 100 + "\\n")
+            return good_model(X, y)
+    """)
+    assert data["score"] == 4
+    assert "more bytes not shown" in data["stdout"] and len(data["stdout"]) < 100_000
+    assert "more bytes not shown" in data["stderr"] and len(data["stderr"]) < 100_000
+
+
 def test_forking_training_is_contained(cli, tiny_bank, submission):
     data = check_tiny(cli, tiny_bank, submission, """
         import os, time

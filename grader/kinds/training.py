@@ -21,7 +21,7 @@ from typing import Any
 from grader.bank import Bank
 from grader.errors import SpecError
 from grader.inputs import stream
-from grader.kinds.function import RUN_OUTCOMES, exception_hint, forbidden_message, static_error
+from grader.kinds.function import RUN_OUTCOMES, _bounded, exception_hint, forbidden_message, static_error
 from grader.limits import Limits
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.runner import Call, CaseRun, Executor, Job, RunStatus
@@ -140,6 +140,8 @@ def task_data(problem: Problem, bank: Bank, case: dict, seed: int) -> dict:
     if not isinstance(data, dict) or not {"inputs", "heldout", "labels"} <= set(data) \
             or not isinstance(data["inputs"], dict):
         raise SpecError(f"{where} must return a dict with 'inputs' (a dict of arguments), 'heldout' and 'labels'")
+    if _array(data["labels"]) is None:
+        raise SpecError(f"{where}: 'labels' must be a tensor or an array, got {type(data['labels']).__name__}")
     if len(data["heldout"]) != len(data["labels"]):
         raise SpecError(f"{where}: 'heldout' has {len(data['heldout'])} points but 'labels' {len(data['labels'])}")
     return data
@@ -353,8 +355,8 @@ def grade_training(problem: Problem, submission: Submission, *, bank: Bank, exec
                       forbidden=problem.spec.get("forbidden", []), mode="training",
                       readonly=[FIXTURES] if problem.spec.get("fixtures") else [])
             run = executor.run(job)
-            result.stdout += run.stdout[:4000]
-            result.stderr += run.stderr[:4000]
+            result.stdout += _bounded(run.stdout, run.stdout_dropped)  # each case's child keeps output_kb of each
+            result.stderr += _bounded(run.stderr, run.stderr_dropped)
             result.limits_hit += [h for h in run.limits_hit if h not in result.limits_hit]
             if run.forbidden_calls:
                 error = forbidden_message(run.forbidden_calls, " (seen while it ran)")

@@ -35,6 +35,8 @@ class TestResult:
     mistake: str | None = None     #: the known mistake the output matched
     #: a speed test's times: seconds, median, runs, reference_seconds, reference_runs, ratio, max_ratio, device
     timing: dict | None = None
+    #: a training test's score: metric name, value, full, zero, heldout (points), cpu_seconds, cpu_budget
+    metric: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -83,6 +85,8 @@ class ProblemResult:
         data["status"] = Status.PASSED.value if self.passed else Status.FAILED.value
         for test in data["tests"] + data["skipped"]:
             test["status"] = Status(test["status"]).value
+            if test.get("metric") is None:
+                test.pop("metric", None)  # only a training test has a metric
         data, replaced = json_safe(data)
         if replaced:
             data["non_finite"] = replaced  # where a number was inf or NaN (now null): say so

@@ -51,6 +51,8 @@ def render_problem(data: dict) -> str:
         lines += data.get("module", [])  # kind module: the class's contract and the calls compared
         if data.get("strictness"):
             lines += ["How answers are checked:"] + [f"  {line}" for line in describe_strictness(data["strictness"])]
+    if data.get("training"):  # kind training: the data, metric and budget (grader/kinds/training.py)
+        lines += [""] + data["training"]
     cases = data.get("cases", [])
     if cases:
         hidden = [c for c in cases if not c["visible"]]

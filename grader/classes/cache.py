@@ -81,6 +81,7 @@ def reference_digest(reference_dir: Path, spec: dict) -> str:
     """A digest of the reference sources a problem depends on: its reference, its mistakes and what they import."""
     todo = [str(spec.get("reference", "")).partition(":")[0]]
     todo += [str(m.get("impl", "")).partition(":")[0] for m in spec.get("mistakes", [])]
+    todo.append(str(spec.get("data", "")).partition(":")[0])  # a training problem's data function
     comparator = spec.get("comparator")
     if isinstance(comparator, dict):
         todo += [str(v).partition(":")[0] for v in comparator.values() if isinstance(v, str) and ":" in v]

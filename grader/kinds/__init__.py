@@ -7,8 +7,9 @@ from grader.kinds.choice import ChoiceKind
 from grader.kinds.function import FunctionKind
 from grader.kinds.module import ModuleKind
 from grader.kinds.numeric import NumericKind
+from grader.kinds.training import TrainingKind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind(), ModuleKind())}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind(), ModuleKind(), TrainingKind())}
 
 
 def kind_of(name: str) -> Kind:

@@ -23,7 +23,7 @@ def test_line(test: TestResult, width: int, color: bool) -> list[str]:
         mark = click.style(mark, fg="green" if test.passed else "red", bold=True)
     hidden = " (hidden)" if not test.visible else ""
     lines = [f"  {mark}  {test.name.ljust(width)}  {_score(test.score):>5}/{_score(test.max_score):<5}{hidden}"]
-    if test.output and (not test.passed or test.timing):  # a speed test shows its times even when it passes
+    if test.output and (not test.passed or test.timing or test.metric):  # speed and training tests show their measures
         lines += ["        " + line for line in _escape(test.output).splitlines()]
     return lines
 

@@ -6,7 +6,7 @@ from grader.result import ProblemReport, ValidationReport
 
 def _checks_mistakes(report: ProblemReport) -> bool:
     """Code problems are validated against their known mistakes; questions are not."""
-    return any(check.name == "mistakes" for check in report.checks)
+    return bool(report.mistakes) or any(check.name == "mistakes" for check in report.checks)
 
 
 def render_problem_line(report: ProblemReport) -> str:
@@ -15,7 +15,8 @@ def render_problem_line(report: ProblemReport) -> str:
             mistakes = f"mistakes {report.killed}/{len(report.mistakes)} killed"
             skipped = [c.message for c in report.checks if c.skipped]
             speed = [f"speed {c.message}" for c in report.checks if c.name == "speed"]
-            extra = "".join(f"; {note}" for note in speed + skipped)
+            budget = [c.message for c in report.checks if c.name == "budget" and c.message]
+            extra = "".join(f"; {note}" for note in speed + budget + skipped)
             return f"ok    {report.problem:<30} {mistakes}{extra} ({report.seconds:.1f} s)"
         return f"ok    {report.problem:<30} {report.kind}"
     lines = [f"FAIL  {report.problem:<30} {report.path}"]
@@ -36,7 +37,7 @@ def render_report(report: ValidationReport) -> str:
             lines.append(f"  {p.problem:<32} {rate:>6}  {pct:>5}")
     bad = [p for p in report.problems if not p.ok]
     lines.append(f"Overall mistake kill rate: {report.mistakes_killed}/{report.mistakes_total} "
-                 f"({100 * report.kill_rate:.1f}%) over {len(functions)} function problems")
+                 f"({100 * report.kill_rate:.1f}%) over {len(functions)} problems with known mistakes")
     lines.append(f"{len(report.problems) - len(bad)} of {len(report.problems)} problems valid"
                  + (f"; {len(bad)} failed: {', '.join(p.problem for p in bad)}" if bad else "")
                  + f" ({report.seconds:.1f} s)")

@@ -323,6 +323,22 @@ def failure(exc: BaseException, filename: str) -> tuple[str, str]:
     return "exception", describe_exit(exc) or short_traceback(exc, {filename})
 
 
+FAILED = object()  #: what `guarded` returns when the student's code failed (the case frame is sent)
+
+
+def guarded(thunk, name: str, filename: str, channel: Channel, what: str = ""):
+    """thunk()'s value, or FAILED after sending the case frame that says how the student's code
+    failed (`what`, e.g. "while training: ", goes before the message)."""
+    start = perf_counter()
+    try:
+        return thunk()
+    except BaseException as exc:  # noqa: BLE001 - anything the student's code raises is a result
+        status, message = failure(exc, filename)
+        channel.send({"type": "case", "name": name, "status": status, "message": what + message,
+                      "seconds": perf_counter() - start})
+        return FAILED
+
+
 def send_value(channel: Channel, header: dict, value) -> None:
     """Send a case's value, or a bad_output case saying why the value cannot cross the boundary."""
     from . import codec
@@ -339,7 +355,7 @@ def send_value(channel: Channel, header: dict, value) -> None:
 
 
 #: jobs whose cases do more than one call of the entry point: mode -> the child module that runs a case
-MODES = {"module": "grader.sandbox.child_module"}
+MODES = {"module": "grader.sandbox.child_module", "training": "grader.sandbox.child_training"}
 
 
 def serve(request: dict, channel: Channel) -> None:

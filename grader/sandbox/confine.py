@@ -107,8 +107,12 @@ def child_env(workdir: str) -> dict[str, str]:
     return env
 
 
-def make_workdir(files: dict[str, bytes]) -> str:
-    """A fresh private folder holding only copies of the submission's files."""
+def make_workdir(files: dict[str, bytes], readonly=()) -> str:
+    """A fresh private folder holding only copies of the submission's files.
+
+    `readonly`: folders in it the child may read and not write (a problem's fixtures). Their
+    permission bits say so here; inside the filesystem view `_build_root` also binds them
+    read-only, which is what holds where the student owns the copies."""
     workdir = tempfile.mkdtemp(prefix="grader-sub-")
     for name, data in files.items():
         target = Path(workdir, name)
@@ -116,7 +120,23 @@ def make_workdir(files: dict[str, bytes]) -> str:
             continue  # a name like ../x never leaves the folder
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+    for folder in _readonly_folders(workdir, readonly):
+        for dirpath, _, filenames in os.walk(folder, topdown=False):
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), 0o444)
+            os.chmod(dirpath, 0o555)
     return workdir
+
+
+def _readonly_folders(workdir: str, readonly) -> list[str]:
+    """The existing real folders inside `workdir` named by `readonly` (relative paths)."""
+    root = os.path.realpath(workdir)
+    found = []
+    for rel in readonly or ():
+        path = os.path.realpath(os.path.join(root, rel))
+        if path != root and _inside(path, root) and os.path.isdir(path) and not os.path.islink(os.path.join(root, rel)):
+            found.append(path)
+    return found
 
 
 def remove_workdir(workdir: str) -> None:
@@ -283,6 +303,7 @@ def child_config(workdir: str, job=None) -> dict:
     found = {name: on for name, on, _ in protections()}
     return {"mode": sandbox_mode(), "hide": hidden_paths(getattr(job, "hide", ()) or ()),
             "cgroups": list(box.cgroups) if box else [], "cuda": bool(getattr(job, "cuda", False)),
+            "readonly": list(getattr(job, "readonly", ()) or ()),
             "seccomp": found.get("seccomp", False), "keyring": found.get("session-keyring", False)}
 
 
@@ -973,6 +994,8 @@ def _build_root(limits: dict, workdir: str, config: dict, uid: int | None) -> No
             for name in filenames:
                 os.chown(os.path.join(dirpath, name), uid, uid)
         os.chown(new + "/tmp", 0, 0)
+    for folder in _readonly_folders(target, config.get("readonly")):
+        _bind(folder, folder)  # read-only: the student, without capabilities, cannot remount it
     os.chdir(new)
     if _syscall("pivot_root", b".", b".") != 0:
         err = ctypes.get_errno()

@@ -78,6 +78,8 @@ class Job:
     hide: list[str] = field(default_factory=list)  #: folders the child must never see (the bank's; problems.bank.private_paths)
     #: "calls": each case calls the entry point once; another kind's mode runs its cases in grader/sandbox/child_<mode>.py
     mode: str = "calls"
+    #: folders of `files` the child may read and not write (a problem's fixtures), e.g. ["fixtures"]
+    readonly: list[str] = field(default_factory=list)
 
     @property
     def cuda(self) -> bool:
@@ -446,7 +448,7 @@ def run_with(launch, job: Job) -> RunResult:
     err = CappedBuffer(job.limits.output_kb * 1024)
     result = RunResult(cases=[])
     remaining = list(job.calls)
-    workdir = sandbox.make_workdir(job.files)
+    workdir = sandbox.make_workdir(job.files, readonly=job.readonly)
     box = sandbox.prepare(job.limits, workdir, job.hide)  # parent-side confinement (cgroups), cleaned up below
     try:
         first = True

@@ -1,0 +1,89 @@
+"""Golden test: what the CLI prints and writes is the same as recorded in tests/golden/.
+
+The proof that a restructure changed no behaviour (issue #13): `grader check --json` of every
+example and of the quiz, `grader grade` of the example class (exit status, stdout, stderr and
+every file written) and `grader validate --json` over the bank, each compared byte for byte
+after normalising what varies between runs (tests/golden_outputs.py says exactly what). On a
+mismatch the test prints a unified diff, recorded (-) against now (+).
+
+When a change is MEANT to alter these outputs, rerun `PYTHONPATH=$PWD python tests/golden/record.py`
+and review `git diff tests/golden`.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.util
+
+import pytest
+
+import golden_outputs as golden
+
+CHECK_NAMES = sorted(name for command in golden.check_commands() for name in (f"{command}.json", f"{command}.status"))
+GRADE_NAMES = sorted(path.relative_to(golden.GOLDEN).as_posix() for path in (golden.GOLDEN / "grade").rglob("*")
+                     if path.is_file())
+# what depends on the class report, which is skipped (with a warning) without matplotlib
+NEEDS_MATPLOTLIB = {"grade/out/report.html", "grade/files.txt", "grade/stdout.txt", "grade/command.status"}
+MAX_DIFF_LINES = 300
+
+
+def assert_same(name: str, produced: dict[str, str]) -> None:
+    """The recorded golden file `name` equals what was produced now, else fail with a diff."""
+    recorded = golden.read_golden(name)
+    if recorded is None:
+        pytest.fail(f"no golden file tests/golden/{name}; record it with tests/golden/record.py", pytrace=False)
+    if name not in produced:
+        pytest.fail(f"tests/golden/{name} is recorded but the command no longer produces it", pytrace=False)
+    now = produced[name]
+    if now == recorded:
+        return
+    diff = list(difflib.unified_diff(recorded.splitlines(keepends=True), now.splitlines(keepends=True),
+                                     fromfile=f"tests/golden/{name} (recorded)", tofile=f"{name} (now)"))
+    if not diff:  # the same lines: the difference is in line endings or a final newline
+        diff = [f"recorded {recorded[-200:]!r}\nnow      {now[-200:]!r}\n"]
+    shown = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                    for line in diff[:MAX_DIFF_LINES])
+    more = f"... {len(diff) - MAX_DIFF_LINES} more diff lines\n" if len(diff) > MAX_DIFF_LINES else ""
+    pytest.fail(f"{name} differs from its golden copy:\n{shown}{more}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def checks() -> dict[str, str]:
+    return golden.produce_checks()
+
+
+@pytest.fixture(scope="module")
+def grade(tmp_path_factory) -> dict[str, str]:
+    return golden.produce_grade(tmp_path_factory.mktemp("golden") / "out")
+
+
+@pytest.fixture(scope="module")
+def validate() -> dict[str, str]:
+    return golden.produce_validate()
+
+
+@pytest.mark.parametrize("name", CHECK_NAMES)
+def test_check_json_of_every_example_is_unchanged(name, checks):
+    assert_same(name, checks)
+
+
+def test_no_check_output_is_left_unrecorded_or_unproduced(checks):
+    recorded = {path.relative_to(golden.GOLDEN).as_posix() for path in (golden.GOLDEN / "check").rglob("*")}
+    assert recorded == set(checks), "rerun tests/golden/record.py check if an example was added or removed"
+
+
+@pytest.mark.parametrize("name", GRADE_NAMES)
+def test_grading_the_example_class_is_unchanged(name, grade):
+    if name in NEEDS_MATPLOTLIB and importlib.util.find_spec("matplotlib") is None:
+        pytest.skip("matplotlib is not installed, so grader grade writes no report.html")
+    assert_same(name, grade)
+
+
+def test_grading_writes_no_file_that_was_not_recorded(grade):
+    if importlib.util.find_spec("matplotlib") is None:
+        grade = {name: text for name, text in grade.items() if name not in NEEDS_MATPLOTLIB}
+    assert set(grade) <= set(GRADE_NAMES), f"new outputs: {sorted(set(grade) - set(GRADE_NAMES))}"
+
+
+@pytest.mark.parametrize("name", ["validate/bank.json", "validate/bank.status"])
+def test_validating_the_bank_is_unchanged(name, validate):
+    assert_same(name, validate)

@@ -4,7 +4,9 @@ The proof that a restructure changed no behaviour (issue #13): `grader check --j
 example and of the quiz, `grader grade` of the example class (exit status, stdout, stderr and
 every file written) and `grader validate --json` over the bank, each compared byte for byte
 after normalising what varies between runs (tests/golden_outputs.py says exactly what). On a
-mismatch the test prints a unified diff, recorded (-) against now (+).
+mismatch the test prints a unified diff, recorded (-) against now (+). A command whose outputs
+differ is run a second time before failing (a 2 s time limit and a speed test are verdicts that a
+machine loaded many times over can flip); the first run's diff is then a warning.
 
 When a change is MEANT to alter these outputs, rerun `PYTHONPATH=$PWD python tests/golden/record.py`
 and review `git diff tests/golden`.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import warnings
 
 import pytest
 
@@ -23,19 +26,21 @@ GRADE_NAMES = sorted(path.relative_to(golden.GOLDEN).as_posix() for path in (gol
                      if path.is_file())
 # what depends on the class report, which is skipped (with a warning) without matplotlib
 NEEDS_MATPLOTLIB = {"grade/out/report.html", "grade/files.txt", "grade/stdout.txt", "grade/command.status"}
+VALIDATE_NAMES = ["validate/bank.json", "validate/bank.status"]
 MAX_DIFF_LINES = 300
 
 
-def assert_same(name: str, produced: dict[str, str]) -> None:
-    """The recorded golden file `name` equals what was produced now, else fail with a diff."""
+def difference(name: str, produced: dict[str, str]) -> str | None:
+    """None when the recorded golden file `name` equals what was produced now, else why not
+    (a unified diff, recorded against now)."""
     recorded = golden.read_golden(name)
     if recorded is None:
-        pytest.fail(f"no golden file tests/golden/{name}; record it with tests/golden/record.py", pytrace=False)
+        return f"no golden file tests/golden/{name}; record it with tests/golden/record.py"
     if name not in produced:
-        pytest.fail(f"tests/golden/{name} is recorded but the command no longer produces it", pytrace=False)
+        return f"tests/golden/{name} is recorded but the command no longer produces it"
     now = produced[name]
     if now == recorded:
-        return
+        return None
     diff = list(difflib.unified_diff(recorded.splitlines(keepends=True), now.splitlines(keepends=True),
                                      fromfile=f"tests/golden/{name} (recorded)", tofile=f"{name} (now)"))
     if not diff:  # the same lines: the difference is in line endings or a final newline
@@ -43,22 +48,44 @@ def assert_same(name: str, produced: dict[str, str]) -> None:
     shown = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                     for line in diff[:MAX_DIFF_LINES])
     more = f"... {len(diff) - MAX_DIFF_LINES} more diff lines\n" if len(diff) > MAX_DIFF_LINES else ""
-    pytest.fail(f"{name} differs from its golden copy:\n{shown}{more}", pytrace=False)
+    return f"{name} differs from its golden copy:\n{shown}{more}"
+
+
+def assert_same(name: str, produced: dict[str, str]) -> None:
+    problem = difference(name, produced)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+def produced_twice_if_needed(produce, names: list[str]) -> dict[str, str]:
+    """produce(), and once more if its outputs differ from the golden ones: the example class has
+    a 2 s time limit per case and a speed test, verdicts that a machine loaded many times over
+    (several test suites on two cores) can flip; a real change differs again. The first run's
+    differences are kept as a warning."""
+    texts = produce()
+    differences = [d for d in map(lambda name: difference(name, texts), names) if d]
+    if differences:
+        warnings.warn("golden outputs differed, running the command again once:\n" + "\n".join(differences)[:20000])
+        texts = produce()
+    return texts
 
 
 @pytest.fixture(scope="module")
 def checks() -> dict[str, str]:
-    return golden.produce_checks()
+    return produced_twice_if_needed(golden.produce_checks, CHECK_NAMES)
 
 
 @pytest.fixture(scope="module")
 def grade(tmp_path_factory) -> dict[str, str]:
-    return golden.produce_grade(tmp_path_factory.mktemp("golden") / "out")
+    def produce():
+        return golden.produce_grade(tmp_path_factory.mktemp("golden") / "out")
+    names = [n for n in GRADE_NAMES if n not in NEEDS_MATPLOTLIB or importlib.util.find_spec("matplotlib")]
+    return produced_twice_if_needed(produce, names)
 
 
 @pytest.fixture(scope="module")
 def validate() -> dict[str, str]:
-    return golden.produce_validate()
+    return produced_twice_if_needed(golden.produce_validate, VALIDATE_NAMES)
 
 
 @pytest.mark.parametrize("name", CHECK_NAMES)
@@ -84,6 +111,6 @@ def test_grading_writes_no_file_that_was_not_recorded(grade):
     assert set(grade) <= set(GRADE_NAMES), f"new outputs: {sorted(set(grade) - set(GRADE_NAMES))}"
 
 
-@pytest.mark.parametrize("name", ["validate/bank.json", "validate/bank.status"])
+@pytest.mark.parametrize("name", VALIDATE_NAMES)
 def test_validating_the_bank_is_unchanged(name, validate):
     assert_same(name, validate)

@@ -7,7 +7,8 @@ cases are reported as skipped). Every output is text whose golden copy is byte-i
 `normalise`, which replaces only what changes from run to run or machine to machine:
 
 * durations: JSON `seconds` (cases, problems, the validation run), a speed test's `median`,
-  `reference_seconds` and `ratio`; JUnit `time` attributes; the times, rate and worker count
+  `reference_seconds` and `ratio`, Gradescope's `execution_time` and GitHub Classroom's
+  `duration` and `execution_time`; JUnit `time` attributes; the times, rate and worker count
   (two per core) in the grading summary; the times in speed-test messages ("your code 422 µs
   (best of 10), the reference 435 µs on cpu: 1.0× ...", "reference 378 µs, slow solution 683×");
   the report's speed plot and speed ratios;
@@ -25,6 +26,7 @@ kept exactly.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -57,9 +59,9 @@ def check_commands() -> dict[str, list[str]]:
 VALIDATE = ["validate", "--json"]
 
 
-def run_grader(args: list[str]) -> tuple[int, str, str]:
+def run_grader(args: list[str], **env: str) -> tuple[int, str, str]:
     """(exit status, stdout, stderr) of `python -m grader ARGS` run from the repository root."""
-    env = dict(os.environ, GRADER_NO_CUDA="1")
+    env = dict(os.environ, GRADER_NO_CUDA="1", **env)
     proc = subprocess.run([sys.executable, "-m", "grader", *args], cwd=ROOT, env=env, capture_output=True,
                           timeout=900)
     return proc.returncode, decode(proc.stdout), decode(proc.stderr)
@@ -87,7 +89,8 @@ def normalise(text: str, out: Path | None = None) -> str:
         text = text.replace(str(out), "<out>")
     text = text.replace(str(ROOT), "<root>")
     # JSON durations (a null, for a case that did not run, stays null)
-    text = re.sub(r'("(?:seconds|median|reference_seconds|ratio)": )-?\d[\d.eE+-]*', r"\g<1>" + VOLATILE, text)
+    text = re.sub(r'("(?:seconds|median|reference_seconds|ratio|duration|execution_time)":\s*)(?:-?\d[\d.eE+-]*|"\d+\.\d+s")',
+                  r"\g<1>" + VOLATILE, text)
     text = re.sub(r'("sandbox": )"\w+"', r"\g<1>" + '"<level>"', text)
     # speed tests' messages
     text = re.sub(rf"your code {TIME} \(best of (\d+)\), the reference {TIME} on (\S+?): \d+\.\d({TIMES})",
@@ -173,9 +176,13 @@ def produce_grade(out: Path) -> dict[str, str]:
         "grade/command.status": normalise(status_text(["grade", "examples/class", "--assignment", ASSIGNMENT,
                                                        "--out", "<out>"], code, stderr), out),
         "grade/stdout.txt": normalise_summary(stdout, out),
-        "grade/files.txt": written_files(out),
-        "grade/out/cache.jsonl": normalise_cache(out),
     }
+    return texts | produce_outputs(out)
+
+
+def produce_outputs(out: Path) -> dict[str, str]:
+    """Golden name -> text for every file `grader grade` wrote under OUT (grade/files.txt: which)."""
+    texts = {"grade/files.txt": written_files(out), "grade/out/cache.jsonl": normalise_cache(out)}
     for path in sorted(out.rglob("*")):
         name = path.relative_to(out).as_posix()
         if not path.is_file() or name.startswith(".cache/"):
@@ -189,6 +196,39 @@ def produce_grade(out: Path) -> dict[str, str]:
             text = normalise(text, out)
         texts[f"grade/out/{name}"] = text
     return texts
+
+
+def produce_single(tmp: Path) -> dict[str, str]:
+    """Golden name -> text for one student graded alone with the Gradescope and GitHub Classroom
+    outputs: `grader grade examples/class/bob --single --gradescope F --classroom` with
+    $GITHUB_OUTPUT set. The Classroom result is base64 (on stdout and in $GITHUB_OUTPUT): it is
+    recorded decoded and indented (the line recorded in github_output.txt says whether it was
+    compact ASCII JSON), and the two copies are checked to be the same."""
+    out, gradescope, github_output = tmp / "out", tmp / "results.json", tmp / "github_output"
+    args = ["grade", "examples/class/bob", "--single", "--assignment", ASSIGNMENT, "--out", str(out),
+            "--gradescope", str(gradescope), "--classroom", "--no-progress"]
+    code, stdout, stderr = run_grader(args, GITHUB_OUTPUT=str(github_output))
+    encoded, _, rest = stdout.partition("\n")  # the summary goes to stderr
+    outputs = decode(github_output.read_bytes()) if github_output.is_file() else ""
+    try:
+        raw = base64.b64decode(encoded, validate=True).decode("utf-8")
+        result = json.loads(raw)
+        classroom = json.dumps(result, indent=2) + "\n"
+        compact = raw == json.dumps(result, separators=(",", ":"))
+    except ValueError as exc:
+        classroom, compact = f"stdout's first line is not base64 of JSON ({exc}): {encoded[:200]!r}\n", False
+    texts = {
+        "single/command.status": status_text(["grade", "examples/class/bob", "--single", "--assignment", ASSIGNMENT,
+                                              "--out", "<out>", "--gradescope", "<gradescope>", "--classroom",
+                                              "--no-progress"], code,
+                                             normalise_summary(stderr.replace(str(gradescope), "<gradescope>"), out)),
+        "single/stdout.txt": "<base64 of classroom.json>\n" + normalise(rest, out),
+        "single/classroom.json": normalise(classroom),
+        "single/github_output.txt": f"result=<base64 of classroom.json>\nthe same as on stdout: "
+                                    f"{f'result={encoded}' + chr(10) == outputs}\ncompact ASCII JSON: {compact}\n",
+        "single/gradescope-results.json": normalise(decode(gradescope.read_bytes())) if gradescope.is_file() else "",
+    }
+    return texts | {name.replace("grade/", "single/", 1): text for name, text in produce_outputs(out).items()}
 
 
 def produce_validate() -> dict[str, str]:

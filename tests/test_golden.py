@@ -2,7 +2,8 @@
 
 The proof that a restructure changed no behaviour (issue #13): `grader check --json` of every
 example and of the quiz, `grader grade` of the example class (exit status, stdout, stderr and
-every file written) and `grader validate --json` over the bank, each compared byte for byte
+every file written), the same for one student with the Gradescope and GitHub Classroom outputs
+(`--single --gradescope F --classroom`) and `grader validate --json` over the bank, each compared byte for byte
 after normalising what varies between runs (tests/golden_outputs.py says exactly what). On a
 mismatch the test prints a unified diff, recorded (-) against now (+). A command whose outputs
 differ is run a second time before failing (a 2 s time limit and a speed test are verdicts that a
@@ -22,8 +23,14 @@ import pytest
 import golden_outputs as golden
 
 CHECK_NAMES = sorted(name for command in golden.check_commands() for name in (f"{command}.json", f"{command}.status"))
-GRADE_NAMES = sorted(path.relative_to(golden.GOLDEN).as_posix() for path in (golden.GOLDEN / "grade").rglob("*")
-                     if path.is_file())
+
+
+def recorded(group: str) -> list[str]:
+    return sorted(path.relative_to(golden.GOLDEN).as_posix() for path in (golden.GOLDEN / group).rglob("*")
+                  if path.is_file())
+
+
+GRADE_NAMES, SINGLE_NAMES = recorded("grade"), recorded("single")
 # what depends on the class report, which is skipped (with a warning) without matplotlib
 NEEDS_MATPLOTLIB = {"grade/out/report.html", "grade/files.txt", "grade/stdout.txt", "grade/command.status"}
 VALIDATE_NAMES = ["validate/bank.json", "validate/bank.status"]
@@ -84,6 +91,11 @@ def grade(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def single(tmp_path_factory) -> dict[str, str]:
+    return produced_twice_if_needed(lambda: golden.produce_single(tmp_path_factory.mktemp("golden")), SINGLE_NAMES)
+
+
+@pytest.fixture(scope="module")
 def validate() -> dict[str, str]:
     return produced_twice_if_needed(golden.produce_validate, VALIDATE_NAMES)
 
@@ -111,6 +123,34 @@ def test_grading_writes_no_file_that_was_not_recorded(grade):
     assert set(grade) <= set(GRADE_NAMES), f"new outputs: {sorted(set(grade) - set(GRADE_NAMES))}"
 
 
+@pytest.mark.parametrize("name", SINGLE_NAMES)
+def test_one_student_with_gradescope_and_classroom_outputs_is_unchanged(name, single):
+    assert_same(name, single)
+
+
+def test_grading_one_student_writes_no_file_that_was_not_recorded(single):
+    assert set(single) <= set(SINGLE_NAMES), f"new outputs: {sorted(set(single) - set(SINGLE_NAMES))}"
+
+
 @pytest.mark.parametrize("name", VALIDATE_NAMES)
 def test_validating_the_bank_is_unchanged(name, validate):
     assert_same(name, validate)
+
+
+def test_the_normaliser_masks_timings_and_paths_but_not_scores_messages_or_order():
+    text = ('{"score": 0.5, "seconds": 1.25e-05, "max_score": 1.0, "status": "passed", "timing": {"seconds": 0.0004, '
+            '"median": 0.0005, "runs": 10, "ratio": 0.97, "max_ratio": 10.0}, "seconds": null, "sandbox": "full", '
+            '"output": "your code 422 \\u00b5s (best of 10), the reference 1.20 ms on cpu: 0.4\\u00d7 the '
+            'reference\'s time, within the 10\\u00d7 allowed", "path": "' + str(golden.ROOT) + '/problems/a.yaml"}')
+    assert golden.normalise(text) == (
+        '{"score": 0.5, "seconds": "<volatile>", "max_score": 1.0, "status": "passed", "timing": {"seconds": '
+        '"<volatile>", "median": "<volatile>", "runs": 10, "ratio": "<volatile>", "max_ratio": 10.0}, "seconds": null, '
+        '"sandbox": "<level>", "output": "your code <time> (best of 10), the reference <time> on cpu: <ratio>\\u00d7 '
+        'the reference\'s time, within the 10\\u00d7 allowed", "path": "<root>/problems/a.yaml"}')
+    summary = ("Slowest submissions (grading time, all problems; cached results count their first run):\n"
+               "  erin                       15.11 s  (slowest: coin-entropy 14.55 s)\n"
+               "  alice                       1.14 s  (slowest: attention 0.51 s)\n"
+               "\nSubmissions that hit limits: 1\n  erin                     coin-entropy: time\n")
+    assert golden.normalise_summary(summary).splitlines()[1:] == [
+        "  alice <time> s  (slowest: <problem> <time> s)", "  erin <time> s  (slowest: <problem> <time> s)",
+        "", "Submissions that hit limits: 1", "  erin                     coin-entropy: time"]

@@ -58,6 +58,8 @@ class Call:
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
     timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/performance.py)
     check_inputs: bool = False  #: the child reports which arguments the call changed in place
+    #: what a non-"calls" mode does in this case, as plain data (kind steps: {"names": ..., "steps": [...]})
+    program: dict | None = None
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     label: str = ""
     forbidden: list[str] = field(default_factory=list)  #: APIs the child watches (grader/forbidden_runtime.py)
+    mode: str = "calls"  #: what the child does with the calls: "calls" (one call each) or a kind's own mode
 
     @property
     def cuda(self) -> bool:
@@ -150,9 +153,10 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
     header = {"framework": job.framework, "workdir": workdir, "module": job.module,
               "entry_point": job.entry_point, "limits": job.limits.as_dict(), "result_fd": result_fd,
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
-              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden)}
+              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden),
+              "mode": job.mode}
     payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
-                "timing": c.timing, "check_inputs": c.check_inputs} for c in calls]
+                "timing": c.timing, "check_inputs": c.check_inputs, "program": c.program} for c in calls]
     return codec.encode(payload, header=header)
 
 

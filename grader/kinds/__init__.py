@@ -52,3 +52,13 @@ def _register_question_kinds() -> None:
 
 
 _register_question_kinds()
+
+
+def _register_steps_kind() -> None:
+    """`steps`: the student's functions and methods called in sequence (grader.kinds.steps)."""
+    from . import steps
+
+    GRADERS["steps"], DESCRIBERS["steps"], SPEC_CHECKS["steps"] = steps.grade_steps, steps.describe_steps, steps.check_steps_spec
+
+
+_register_steps_kind()

@@ -224,6 +224,10 @@ def validate_file(spec_path: Path, bank: Bank, executor) -> ProblemReport:
         report.add("spec", True)
         if problem.kind == "function":
             check_function_problem(problem, bank, executor, report)
+        elif problem.kind == "steps":
+            from .kinds.steps import validate_steps
+
+            validate_steps(problem, bank, executor, report)
         else:
             check_question_problem(problem, bank, report)
     except SpecError as exc:
@@ -532,7 +536,7 @@ def check_question_problem(problem: Problem, bank: Bank, report: ProblemReport) 
 
 def render_problem_line(report: ProblemReport) -> str:
     if report.ok:
-        if report.kind == "function":
+        if report.kind in ("function", "steps"):
             mistakes = f"mistakes {report.killed}/{len(report.mistakes)} killed"
             skipped = [c.message for c in report.checks if c.skipped]
             speed = [f"speed {c.message}" for c in report.checks if c.name == "speed"]
@@ -548,7 +552,7 @@ def render_problem_line(report: ProblemReport) -> str:
 
 def render_report(report: ValidationReport) -> str:
     lines = []
-    functions = [p for p in report.problems if p.kind == "function"]
+    functions = [p for p in report.problems if p.kind in ("function", "steps")]
     if functions:
         lines.append("Mistake kill rate per problem:")
         for p in functions:

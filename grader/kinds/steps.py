@@ -334,3 +334,53 @@ def case_values(problem_id: str, case_name: str, seed: int = 0, bank: str | None
     """Rebuild a steps case's starting values by name, to rerun it by hand."""
     problem = Bank(bank).get(problem_id)
     return case_namespace(problem, problem.case(case_name), seed)[1]
+
+
+# ---------------------------------------------------------------- `grader validate`
+
+def validate_steps(problem: Problem, bank: Bank, executor, report) -> None:
+    """The reference passes through the real child, every mistake fails a hidden case and is named
+    as itself, inputs are the same per seed, the starter scores 0 (grader.validate's checks)."""
+    from grader import validate as v
+    from grader.kinds.function import _matches
+    from grader.performance import reference_submission
+
+    missing = [name for name in defined_names(problem) if name not in problem.statement]
+    report.add("statement", not missing, f"the statement never names {', '.join(missing)}" if missing else "")
+    if problem.spec.get("inputs"):
+        v.check_inputs(problem, report)
+    prepared = prepare_cases(problem, bank, seed=0)
+    submission, module, _ = reference_submission(problem, bank)
+    result = grade_steps(problem, submission, bank=bank, executor=executor, prepared=prepared, module_name=module)
+    failed = [f"case '{t.name}': {t.output}" for t in result.tests if not t.passed]
+    report.add("reference", result.error is None and not failed,
+               result.error or "; ".join(failed[:3]) or f"passes its {len(prepared)} cases in the child")
+    hidden = [p for p in prepared if not p.visible]
+    problems = [] if hidden else ["the problem has no hidden case"]
+    for mistake in problem.spec.get("mistakes", []):
+        killed, recognised = [], False
+        for p in hidden:
+            out = mistake_run(problem, bank, p, mistake)
+            if isinstance(out, Failed):
+                killed.append(p.name)
+                first = next(m for m in problem.spec["mistakes"] if isinstance(mistake_run(problem, bank, p, m), Failed)
+                             and mistake_run(problem, bank, p, m).message == out.message)
+                recognised = recognised or first is mistake
+            elif out is _CANNOT_RUN or first_difference(problem, p, out, p.expected) is not None:
+                killed.append(p.name)
+                if out is not _CANNOT_RUN and not recognised:
+                    found = _matches(problem, bank, p, out, mistake_values)
+                    recognised = bool(found) and found[0][0]["name"] == mistake["name"]
+        report.mistakes.append(v.MistakeResult(mistake["name"], killed, recognised))
+        if not killed:
+            problems.append(f"mistake '{mistake['name']}' passes every hidden case; add a hidden case it fails")
+        elif not recognised:
+            problems.append(f"mistake '{mistake['name']}' fails hidden cases but is never recognised as itself")
+    total = len(problem.spec.get("mistakes", []))
+    if total < 3:
+        problems.append(f"only {total} known mistakes (at least 3 expected)")
+    report.add("mistakes", not problems, "; ".join(problems) if problems else f"{report.killed}/{total} killed")
+    starter = Submission(f"starter of {problem.id}", {f"{problem.entry_point}.py": problem.spec["starter"].encode()})
+    graded = grade_steps(problem, starter, bank=bank, executor=executor, prepared=prepared)
+    report.add("starter", graded.score == 0 and not graded.grader_error,
+               f"the starter stub scores {graded.score:g}" if graded.score else "scores 0")

@@ -31,3 +31,58 @@ def affine_forward_no_bias(x, w, b):
     """Forgets the bias (the cache is the right one)."""
     out, cache = right.affine_forward(x, w, b)
     return out - b, cache
+
+
+# ---------------------------------------------------------------- adam
+
+
+def _adam_config(w, config):
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8), ("t", 0)):
+        config.setdefault(key, value)
+    config.setdefault("m", np.zeros_like(w))
+    config.setdefault("v", np.zeros_like(w))
+    return config
+
+
+def adam_no_bias_correction(w, dw, config=None):
+    """Uses m and v without dividing by (1 - beta^t)."""
+    config = _adam_config(w, config)
+    config["t"] += 1
+    config["m"] = config["beta1"] * config["m"] + (1 - config["beta1"]) * dw
+    config["v"] = config["beta2"] * config["v"] + (1 - config["beta2"]) * dw ** 2
+    return w - config["learning_rate"] * config["m"] / (np.sqrt(config["v"]) + config["epsilon"]), config
+
+
+def adam_state_not_stored(w, dw, config=None):
+    """Computes m, v and t in local variables and never stores them back into config."""
+    config = _adam_config(w, config)
+    t = config["t"] + 1
+    m = config["beta1"] * config["m"] + (1 - config["beta1"]) * dw
+    v = config["beta2"] * config["v"] + (1 - config["beta2"]) * dw ** 2
+    m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+    return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
+
+
+def adam_t_after_correction(w, dw, config=None):
+    """Bias-corrects with the old t and increments it afterwards (the first step divides by zero)."""
+    config = _adam_config(w, config)
+    b1, b2, t = config["beta1"], config["beta2"], config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dw
+    config["v"] = b2 * config["v"] + (1 - b2) * dw ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_hat, v_hat = config["m"] / (1 - b1 ** t), config["v"] / (1 - b2 ** t)
+        next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    config["t"] = t + 1
+    return next_w, config
+
+
+def adam_eps_inside_sqrt(w, dw, config=None):
+    """Divides by sqrt(v_hat + epsilon) instead of sqrt(v_hat) + epsilon."""
+    config = _adam_config(w, config)
+    b1, b2 = config["beta1"], config["beta2"]
+    config["t"] += 1
+    config["m"] = b1 * config["m"] + (1 - b1) * dw
+    config["v"] = b2 * config["v"] + (1 - b2) * dw ** 2
+    m_hat, v_hat = config["m"] / (1 - b1 ** config["t"]), config["v"] / (1 - b2 ** config["t"])
+    return w - config["learning_rate"] * m_hat / np.sqrt(v_hat + config["epsilon"]), config

@@ -435,6 +435,8 @@ class ClassGrader:
                 options = {}
                 if problem.kind == "function":
                     options = {"prepared": self._prepare(task.index, task.seed), "module_name": item.file}
+                elif problem.kind == "steps":
+                    options = {"module_name": item.file}
                 result = self._fairly(lambda: grade_kind(problem, submission, bank=self.bank, executor=self.executor,
                                                          seed=task.seed, limits=self.limits, student=task.student,
                                                          **options))

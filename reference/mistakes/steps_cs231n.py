@@ -86,3 +86,36 @@ def adam_eps_inside_sqrt(w, dw, config=None):
     config["v"] = b2 * config["v"] + (1 - b2) * dw ** 2
     m_hat, v_hat = config["m"] / (1 - b1 ** config["t"]), config["v"] / (1 - b2 ** config["t"])
     return w - config["learning_rate"] * m_hat / np.sqrt(v_hat + config["epsilon"]), config
+
+
+# ---------------------------------------------------------------- batch norm
+
+
+def batchnorm_forward_test_batch_stats(x, gamma, beta, bn_param):
+    """Test mode normalises with the batch's own statistics instead of the running ones."""
+    if bn_param["mode"] == "test":
+        eps = bn_param.get("eps", 1e-5)
+        return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta, None
+    return right.batchnorm_forward(x, gamma, beta, bn_param)
+
+
+def batchnorm_forward_running_not_stored(x, gamma, beta, bn_param):
+    """Updates the running statistics in local variables only: bn_param never gets them."""
+    kept = dict(bn_param)
+    out, cache = right.batchnorm_forward(x, gamma, beta, kept)
+    bn_param["mode"] = kept["mode"]
+    return out, cache
+
+
+def batchnorm_forward_momentum_swapped(x, gamma, beta, bn_param):
+    """running = (1 - momentum) * running + momentum * batch statistic."""
+    flipped = {**bn_param, "momentum": 1 - bn_param.get("momentum", 0.9)}
+    out, cache = right.batchnorm_forward(x, gamma, beta, flipped)
+    bn_param["running_mean"], bn_param["running_var"] = flipped["running_mean"], flipped["running_var"]
+    return out, cache
+
+
+def batchnorm_backward_no_mean_terms(dout, cache):
+    """dx = dout * gamma / std: forgets that the mean and variance depend on x."""
+    x_hat, gamma, std = cache
+    return dout * gamma / std, (dout * x_hat).sum(axis=0), dout.sum(axis=0)

@@ -62,6 +62,8 @@ def render_problem(data: dict) -> str:
             lines.append(f"Not allowed: {', '.join(data['forbidden'])}")
         if data.get("strictness"):
             lines += ["How answers are checked:"] + [f"  {line}" for line in describe_strictness(data["strictness"])]
+    if data.get("procedure"):  # kind steps: the calls each case makes
+        lines += ["Each case calls, in order:"] + [f"  {line}" for line in data["procedure"]]
     cases = data.get("cases", [])
     if cases:
         hidden = [c for c in cases if not c["visible"]]
@@ -107,6 +109,10 @@ def render_case_code(problem: Problem, case_name: str, seed: int, student: str |
     """Python that rebuilds a case's inputs and calls the student's function on them."""
     from .errors import UsageError
 
+    if problem.kind == "steps":
+        from .kinds.steps import case_code
+
+        return case_code(problem, case_name, seed, student)
     if problem.kind != "function":
         raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
     case = problem.case(case_name)

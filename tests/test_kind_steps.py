@@ -349,3 +349,46 @@ def test_a_class_run_writes_steps_problems_to_every_output(cli, tmp_path, submis
                  "--gradescope", tmp_path / "results.json")
     gradescope = json.loads((tmp_path / "results.json").read_text())
     assert any("adam-cs231n" in t["name"] for t in gradescope["tests"]) and gradescope["score"] < 20
+
+
+KNN_LOOPS = """
+    from builtins import range, object
+    from past.builtins import xrange
+    import numpy as np
+
+
+    class KNearestNeighbor(object):
+        \"\"\" a kNN classifier with L2 distance \"\"\"
+
+        def train(self, X, y):
+            self.X_train = X
+            self.y_train = y
+
+        def compute_distances(self, X):
+            dists = np.zeros((X.shape[0], self.X_train.shape[0]))
+            for i in range(X.shape[0]):
+                for j in xrange(self.X_train.shape[0]):
+                    dists[i, j] = np.sqrt(np.sum((X[i] - self.X_train[j]) ** 2))
+            return dists
+
+        def predict(self, X, k=1):
+            dists = self.compute_distances(X)
+            y_pred = np.zeros(X.shape[0])
+            for i in range(X.shape[0]):
+                y_pred[i] = np.argmax(np.bincount(self.y_train[np.argsort(dists[i])[:k]]))
+            return y_pred.astype(int)
+"""
+
+
+def test_knn_class_built_by_the_students_code_then_trained_and_asked(cli, submission):
+    code, data = check(cli, "knn-classifier", submission(KNN_LOOPS))
+    assert code == 0, failures(data)
+    squared = KNN_LOOPS.replace("np.sqrt(np.sum((X[i] - self.X_train[j]) ** 2))", "np.sum((X[i] - self.X_train[j]) ** 2)")
+    code, data = check(cli, "knn-classifier", submission(squared, "squared.py"))
+    assert code == 1
+    assert {t["mistake"] for t in failures(data)} == {"squared-distances"}
+    assert "step 3 `model.compute_distances(X_test)`" in failures(data)[0]["output"]
+    larger = KNN_LOOPS.replace("np.argmax(np.bincount(self.y_train[np.argsort(dists[i])[:k]]))",
+                               "(lambda c: len(c) - 1 - np.argmax(c[::-1]))(np.bincount(self.y_train[np.argsort(dists[i])[:k]]))")
+    code, data = check(cli, "knn-classifier", submission(larger, "larger.py"))
+    assert code == 1 and {t["mistake"] for t in failures(data)} == {"ties-to-larger-label"}

@@ -392,3 +392,56 @@ def test_knn_class_built_by_the_students_code_then_trained_and_asked(cli, submis
                                "(lambda c: len(c) - 1 - np.argmax(c[::-1]))(np.bincount(self.y_train[np.argsort(dists[i])[:k]]))")
     code, data = check(cli, "knn-classifier", submission(larger, "larger.py"))
     assert code == 1 and {t["mistake"] for t in failures(data)} == {"ties-to-larger-label"}
+
+
+SGD_SUBCLASS = """
+    import torch
+
+
+    class SGDMomentum(torch.optim.Optimizer):
+        def __init__(self, params, lr=0.01, momentum=0.9):
+            super().__init__(params, dict(lr=lr, momentum=momentum))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if "v" not in state:
+                        state["v"] = torch.zeros_like(p)
+                    state["v"].mul_(group["momentum"]).add_(p.grad)
+                    p.add_(state["v"], alpha=-group["lr"])
+"""
+
+SGD_PLAIN = """
+    class SGDMomentum:
+        def __init__(self, params, lr=0.01, momentum=0.9):
+            self.params, self.lr, self.momentum = list(params), lr, momentum
+            self.v = [p.detach() * 0 for p in self.params]
+
+        def zero_grad(self):
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad.zero_()
+
+        def step(self):
+            for i, p in enumerate(self.params):
+                self.v[i] = self.momentum * self.v[i] + p.grad
+                p.data -= self.lr * self.v[i]
+"""
+
+
+@pytest.mark.parametrize("source", [SGD_SUBCLASS, SGD_PLAIN], ids=["optim-Optimizer-subclass", "plain-class"])
+def test_sgd_momentum_optimizer_both_styles_pass(cli, submission, source):
+    code, data = check(cli, "sgd-momentum-optimizer", submission(source))
+    assert code == 0, failures(data)
+
+
+def test_sgd_parameter_rebound_is_named_after_the_first_step(cli, submission):
+    rebound = SGD_PLAIN.replace("p.data -= self.lr * self.v[i]", "p = p - self.lr * self.v[i]")
+    code, data = check(cli, "sgd-momentum-optimizer", submission(rebound))
+    assert code == 1 and data["score"] == 0
+    assert {t["mistake"] for t in data["tests"]} == {"parameter-rebound"}
+    assert "step 2 `w.grad = gw[i]; b.grad = gb[i]; opt.step()` (call 1 of 10)" in data["tests"][0]["output"]

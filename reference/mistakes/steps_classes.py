@@ -48,7 +48,7 @@ class SGDNoVelocity(SGDMomentum):
 
 
 class SGDRebinds(SGDMomentum):
-    """Builds new tensors (p = p - lr * v) instead of updating the parameters in place."""
+    """Rebinds the loop variable (p = p - lr * v) instead of updating the parameter in place."""
 
     def step(self):
         import torch
@@ -57,7 +57,7 @@ class SGDRebinds(SGDMomentum):
             for i, p in enumerate(self.params):
                 v = p.grad.clone() if self.velocities[i] is None else self.momentum * self.velocities[i] + p.grad
                 self.velocities[i] = v
-                self.params[i] = p - self.lr * v
+                p = p - self.lr * v  # noqa: F841 - the mistake: a new tensor, the parameter stays as it was
 
 
 class SGDDampened(SGDMomentum):

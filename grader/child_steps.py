@@ -7,7 +7,11 @@ same way (a missing key, too few values returned) fails with the same message.
 
 A step is plain data from the spec:
   {"call": "affine_forward" | "model.train", "args": [expr...], "kwargs": {name: expr},
-   "set": {"path": expr}, "keep": "name" | ["name", "_", ...], "compare": ["path"...], "repeat": n}
+   "set": {"path": expr}, "keep": "name" | ["name", "_", ...], "compare": ["path"...], "repeat": n,
+   "numgrad": {...}, "send": ["path"...], "agree": {"dx": "num_dx"}}
+With `numgrad` the step's value is the numerical gradient of the call (numerical_gradients);
+`send` values come back without being compared with the reference; `agree` is checked by the
+trusted side: an analytic gradient against a numerical one, both sent back by now.
 An expr is a name ("x"), a slice of one by the repetition ("dw[i]") or a number ("x[2]"), a
 list of exprs, or {"value": plain data}. A path is a name followed by keys or attributes
 ("bn_param.running_mean", "config.t"). Names live in one namespace per case: the case's inputs,
@@ -60,7 +64,8 @@ def step_label(number: int, rep: int, step: dict) -> str:
     parts = [expr_text(a) for a in step.get("args", [])] + [f"{k}={expr_text(v)}" for k, v in step.get("kwargs", {}).items()]
     repeat = int(step.get("repeat", 1))
     sets = "".join(f"{target} = {expr_text(value)}; " for target, value in step.get("set", {}).items())
-    return f"step {number} `{sets}{step['call']}({', '.join(parts)})`" + (f" (call {rep + 1} of {repeat})" if repeat > 1 else "")
+    what = "numerical gradient of " if "numgrad" in step else ""
+    return f"step {number} {what}`{sets}{step['call']}({', '.join(parts)})`" + (f" (call {rep + 1} of {repeat})" if repeat > 1 else "")
 
 
 def labels(steps: list[dict]) -> list[str]:
@@ -157,7 +162,10 @@ def run_steps(steps: list[dict], names: dict, lookup, check=None) -> list[dict]:
             func = find_callable(step["call"], names, lookup)
             args = [value_of(a, names, rep) for a in step.get("args", [])]
             kwargs = {k: value_of(v, names, rep) for k, v in step.get("kwargs", {}).items()}
-            value = func(*args, **kwargs)
+            if "numgrad" in step:
+                value = numerical_gradients(func, args, kwargs, step, names, rep)
+            else:
+                value = func(*args, **kwargs)
             keep = step.get("keep")
             if isinstance(keep, str):
                 names[keep] = value
@@ -167,7 +175,7 @@ def run_steps(steps: list[dict], names: dict, lookup, check=None) -> list[dict]:
                     raise StepFailure(f"returned {got}; expected a tuple of {len(keep)}: ({', '.join(keep)})")
                 names.update((k, v) for k, v in zip(keep, value) if k != "_")
             compared = {}
-            for path in step.get("compare", []):
+            for path in step.get("compare", []) + step.get("send", []):
                 compared[path] = snapshot(get_path(names, path))
                 if check is not None:
                     check(compared[path], path)
@@ -175,6 +183,47 @@ def run_steps(steps: list[dict], names: dict, lookup, check=None) -> list[dict]:
         except BaseException as exc:  # noqa: BLE001 - the caller decides what a failure means
             raise StepError(label, exc) from exc
     return out
+
+
+def numerical_gradients(func, args: list, kwargs: dict, step: dict, names: dict, rep: int) -> tuple:
+    """Central differences of `func`'s output (its item `output`, for a forward returning
+    (out, cache)) contracted with the upstream gradient: d sum(out * upstream) / d arg, for each
+    argument named in `wrt`, as CS231n's eval_numerical_gradient_array computes them.
+    `numgrad`: {"upstream": expr, "wrt": [argument names], "output": index, "h": step size}."""
+    spec = step["numgrad"]
+    upstream = value_of(spec["upstream"], names, rep)
+    h, index = float(spec.get("h", 1e-5)), spec.get("output")
+    exprs = step.get("args", [])
+
+    def objective() -> float:
+        out = func(*args, **kwargs)
+        return float(((out[index] if index is not None else out) * upstream).sum())
+
+    grads = []
+    for name in spec["wrt"]:
+        if name not in exprs:
+            raise StepFailure(f"'{name}' is not one of the call's arguments")
+        position = exprs.index(name)
+        x = args[position]
+        x = x.detach().clone() if hasattr(x, "detach") else x.copy()  # perturbed here, never the kept value
+        args[position] = x
+        grad = x * 0
+        for idx in _indices(tuple(x.shape)):
+            old = x[idx].item()
+            x[idx] = old + h
+            plus = objective()
+            x[idx] = old - h
+            minus = objective()
+            x[idx] = old
+            grad[idx] = (plus - minus) / (2 * h)
+        grads.append(grad)
+    return tuple(grads)
+
+
+def _indices(shape: tuple):
+    import itertools
+
+    return itertools.product(*(range(n) for n in shape))
 
 
 def _sendable(value, path: str) -> None:

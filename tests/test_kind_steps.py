@@ -445,3 +445,47 @@ def test_sgd_parameter_rebound_is_named_after_the_first_step(cli, submission):
     assert code == 1 and data["score"] == 0
     assert {t["mistake"] for t in data["tests"]} == {"parameter-rebound"}
     assert "step 2 `w.grad = gw[i]; b.grad = gb[i]; opt.step()` (call 1 of 10)" in data["tests"][0]["output"]
+
+
+def test_numerical_gradient_of_a_memoised_forward_fails_the_gradient_check_step(cli, submission):
+    memoised = """
+        import numpy as np
+        _seen = {}
+
+        def affine_forward(x, w, b):
+            key = x.shape  # a memo keyed by shape: right once, blind to later changes of x
+            if key not in _seen:
+                _seen[key] = x.reshape(x.shape[0], -1) @ w
+            return _seen[key] + b, (x, w, b)
+
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+    """
+    code, data = check(cli, "affine-layer-cs231n", submission(memoised))
+    assert code == 1
+    assert all("step 3 numerical gradient of `affine_forward(x, w, b)`: `dx` (your analytic gradient) does not match "
+               "`num_dx`" in t["output"] for t in failures(data))
+
+
+def test_agree_checks_the_students_backward_against_their_own_forward(cli, tmp_path, submission):
+    """A problem that compares no backward values with the reference, only the gradient check."""
+    import shutil
+
+    from grader.bank import default_bank_root
+
+    root = default_bank_root()
+    bank = tmp_path / "bank"
+    shutil.copytree(root / "reference", bank / "reference", ignore=shutil.ignore_patterns("__pycache__"))
+    spec = (root / "problems" / "cs231n" / "affine-layer-cs231n.yaml").read_text()
+    spec = spec.replace("    compare: [dx, dw, db]\n", "    send: [dx, dw, db]\n")
+    (bank / "problems" / "cs231n").mkdir(parents=True)
+    (bank / "problems" / "cs231n" / "affine-layer-cs231n.yaml").write_text(spec)
+    db_mean = AFFINE_LOOPS.replace("db = np.sum(dout, axis=0)", "db = np.mean(dout, axis=0)")
+    result = cli("--bank", bank, "check", "affine-layer-cs231n", submission(db_mean), "--json")
+    data = json.loads(result.output)
+    assert result.exit_code == 1, data
+    wrong = failures(data)
+    assert wrong and all("`db` (your analytic gradient) does not match `num_db`" in t["output"] for t in wrong)
+    result = cli("--bank", bank, "check", "affine-layer-cs231n", submission(AFFINE_LOOPS, "ok.py"), "--json")
+    assert result.exit_code == 0, result.output

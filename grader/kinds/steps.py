@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from grader import child_steps
+from grader import compare as cmp
 from grader.bank import Bank
 from grader.errors import SpecError
 from grader.inputs import Argument, case_arguments, literal_source
@@ -136,12 +137,36 @@ def first_difference(problem: Problem, prepared: PreparedCase, actual, expected,
     if not isinstance(actual, list) or len(actual) != len(expected) or \
             not all(isinstance(a, dict) and a.keys() == e.keys() for a, e in zip(actual, expected)):
         return "the values sent back do not match the problem's steps"
-    for label, got, want in zip(child_steps.labels(problem.spec["steps"]), actual, expected):
-        for path in want:
+    latest: dict = {}
+    expanded = [step for _, _, step in child_steps.expand(problem.spec["steps"])]
+    for label, step, got, want in zip(child_steps.labels(problem.spec["steps"]), expanded, actual, expected):
+        for path in step.get("compare", []):
             message = check_output(problem, prepared.case, got[path], want[path], prepared.args, against=against)
             if message is not None:
                 return f"{label}: `{path}`: {message}"
+        latest.update(got)
+        for analytic, numeric in step.get("agree", {}).items():
+            mismatch = cmp.compare(latest[analytic], latest[numeric], overrides=gradcheck_tolerance(latest[numeric]),
+                                   dtypes="loose")
+            if mismatch is not None:
+                return (f"{label}: `{analytic}` (your analytic gradient) does not match `{numeric}`, the numerical "
+                        f"gradient of your own forward: {mismatch.message}")
     return None
+
+
+def gradcheck_tolerance(numeric) -> dict:
+    """How close an analytic gradient must be to central differences of the same code (h = 1e-5):
+    round-off in the forward, divided by 2h, grows with the size of the values (1e-4 of the
+    largest gradient for inputs in the thousands), so the tolerance is relative to the largest
+    numerical gradient, not to each element. A wrong gradient is off by far more."""
+    import numpy as np
+
+    try:
+        scale = max(1.0, float(np.max(np.abs(np.asarray(numeric, dtype=np.float64)))))
+    except (TypeError, ValueError):
+        scale = 1.0
+    return {"float64": {"rtol": 1e-5, "atol": 1e-4 * scale}, "float32": {"rtol": 1e-2, "atol": 1e-2 * scale},
+            "float": {"rtol": 1e-5, "atol": 1e-4 * scale}}
 
 
 def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: CaseRun, max_score: float,
@@ -234,9 +259,11 @@ def check_steps_spec(data: dict) -> list[str]:
             return []
         return [expr.split("[")[0].split(".")[0]]
 
+    compared: set = set()
     for i, step in enumerate(data.get("steps", [])):
         where = f"$.steps[{i}]"
         exprs = list(step.get("args", [])) + list(step.get("kwargs", {}).values()) + list(step.get("set", {}).values())
+        exprs += [step["numgrad"]["upstream"]] if step.get("numgrad") else []
         for name in heads(exprs) + [t.split(".")[0] for t in step.get("set", {})]:
             if name not in known:
                 problems.append(f"{where}: '{name}' is not an input, a value or kept by an earlier step")
@@ -246,9 +273,19 @@ def check_steps_spec(data: dict) -> list[str]:
                             "nor kept by an earlier step")
         keep = step.get("keep")
         known |= {keep} if isinstance(keep, str) else {k for k in keep or [] if k != "_"}
-        for path in step.get("compare", []):
+        for path in step.get("compare", []) + step.get("send", []):
             if path.split(".")[0] not in known:
                 problems.append(f"{where}.compare: '{path}' names no input, value or kept value")
+        compared |= set(step.get("compare", [])) | set(step.get("send", []))
+        for analytic, numeric in step.get("agree", {}).items():
+            for path in (analytic, numeric):
+                if path not in compared:
+                    problems.append(f"{where}.agree: '{path}' must be in `compare` or `send` of this step or an earlier one")
+        numgrad = step.get("numgrad")
+        if numgrad:
+            for name in numgrad["wrt"]:
+                if name not in step.get("args", []):
+                    problems.append(f"{where}.numgrad.wrt: '{name}' is not one of the step's args")
     for i, mistake in enumerate(data.get("mistakes", [])):
         if mistake.get("replaces", defined[0]) not in defined:
             problems.append(f"$.mistakes[{i}].replaces: '{mistake['replaces']}' is not one of {', '.join(defined)}")

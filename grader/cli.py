@@ -188,7 +188,7 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -
     from .errors import UsageError
 
     problem = get_bank(ctx).get(problem_id)
-    if problem.kind != "function":
+    if problem.kind not in ("function", "steps"):
         raise UsageError(f"'{problem_id}' is a {problem.kind} question; answer it with 'grader quiz' or an answers file")
     path = path or Path(f"{problem.entry_point}.py")
     if path.is_dir():
@@ -297,7 +297,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
 @main.command()
 @click.argument("problem_id")
 @click.option("--topic", required=True, help="Topic folder under problems/.")
-@click.option("--kind", type=click.Choice(["function", "numeric", "choice"]), default="function", show_default=True)
+@click.option("--kind", type=click.Choice(["function", "numeric", "choice", "steps"]), default="function", show_default=True)
 @click.option("--title", help="Title (default: from the id).")
 @click.pass_context
 @handle_errors

@@ -53,8 +53,17 @@ def scaffold(root: Path, problem_id: str, topic: str, kind: str = "function", *,
         text = NUMERIC_SPEC.format(id=problem_id, title=title, topic=topic, func=func, module=module)
     elif kind == "choice":
         text = CHOICE_SPEC.format(id=problem_id, title=title, topic=topic)
+    elif kind == "steps":
+        from .kinds.steps import STEPS_MISTAKES, STEPS_REFERENCE, STEPS_SPEC
+
+        written += _append(root / "reference" / f"{module}.py", f'"""Reference implementations: {topic}."""\nimport numpy as np\n',
+                           f"{func}_forward", STEPS_REFERENCE.format(func=func))
+        written += _append(root / "reference" / "mistakes" / f"{module}.py",
+                           f'"""Known wrong implementations: {topic}."""\nimport numpy as np\n', f"{func}_backward_mistake_1",
+                           STEPS_MISTAKES.format(func=func))
+        text = STEPS_SPEC.format(id=problem_id, title=title, topic=topic, func=func, module=module)
     else:
-        raise UsageError(f"unknown kind '{kind}' (function, numeric or choice)")
+        raise UsageError(f"unknown kind '{kind}' (function, numeric, choice or steps)")
     for init in (root / "reference" / "__init__.py", root / "reference" / "mistakes" / "__init__.py"):
         if kind != "choice" and not init.exists():
             init.parent.mkdir(parents=True, exist_ok=True)

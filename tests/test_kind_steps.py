@@ -489,3 +489,35 @@ def test_agree_checks_the_students_backward_against_their_own_forward(cli, tmp_p
     assert wrong and all("`db` (your analytic gradient) does not match `num_db`" in t["output"] for t in wrong)
     result = cli("--bank", bank, "check", "affine-layer-cs231n", submission(AFFINE_LOOPS, "ok.py"), "--json")
     assert result.exit_code == 0, result.output
+
+
+def test_new_kind_steps_scaffolds_a_spec_that_validates_once_filled_in(cli, tmp_path):
+    (tmp_path / "problems").mkdir()
+    assert cli("--bank", tmp_path, "new", "scaled-layer", "--topic", "layers", "--kind", "steps").exit_code == 0
+    reference = tmp_path / "reference" / "layers.py"
+    reference.write_text(textwrap.dedent("""
+        def scaled_layer_forward(x, w):
+            return x @ w, (x, w)
+
+        def scaled_layer_backward(dout, cache):
+            x, w = cache
+            return dout @ w.T, x.T @ dout
+    """))
+    (tmp_path / "reference" / "mistakes" / "layers.py").write_text(textwrap.dedent("""
+        def scaled_layer_backward_mistake_1(dout, cache):
+            x, w = cache
+            return dout @ w.T, (x.T @ dout) / len(x)
+
+        def scaled_layer_backward_mistake_2(dout, cache):
+            x, w = cache
+            return 0 * x, x.T @ dout
+
+        def scaled_layer_backward_mistake_3(dout, cache):
+            x, w = cache
+            return dout @ w.T, 2 * x.T @ dout
+    """))
+    spec = tmp_path / "problems" / "layers" / "scaled-layer.yaml"
+    spec.write_text(spec.read_text().replace("TODO: what `scaled_layer_forward", "`scaled_layer_forward"))
+    result = cli("--bank", tmp_path, "validate", spec)
+    assert result.exit_code == 0, result.output
+    assert "3/3 killed" in result.output

@@ -421,3 +421,84 @@ def validate_steps(problem: Problem, bank: Bank, executor, report) -> None:
     graded = grade_steps(problem, starter, bank=bank, executor=executor, prepared=prepared)
     report.add("starter", graded.score == 0 and not graded.grader_error,
                f"the starter stub scores {graded.score:g}" if graded.score else "scores 0")
+
+
+# ---------------------------------------------------------------- `grader new --kind steps`
+
+STEPS_REFERENCE = '''
+def {func}_forward(x, w):
+    """TODO: the forward pass, with its source. x: (N, D), w: (D, M). Returns (out, cache)."""
+    raise NotImplementedError("TODO: write the reference {func}_forward")
+
+
+def {func}_backward(dout, cache):
+    """TODO: the backward pass through the forward's cache. Returns (dx, dw)."""
+    raise NotImplementedError("TODO: write the reference {func}_backward")
+'''
+
+STEPS_MISTAKES = ''.join('''
+def {func}_backward_mistake_%d(dout, cache):
+    """TODO: a wrong backward students write (mistake %d)."""
+    raise NotImplementedError("TODO: write mistake %d of {func}_backward")
+''' % (n, n, n) for n in (1, 2, 3))
+
+STEPS_SPEC = '''id: {id}
+title: {title}
+topic: {topic}
+points: 10
+kind: steps
+framework: numpy
+statement: |
+  TODO: what `{func}_forward(x, w)` and `{func}_backward(dout, cache)` compute, every convention
+  stated. The grader calls the forward, keeps your cache, and passes it to your backward.
+entry_point:
+  name: {func}_forward
+  signature: {func}_forward(x, w) -> (out, cache)
+functions:
+  - name: {func}_backward
+    signature: {func}_backward(dout, cache) -> (dx, dw)
+starter: |
+  import numpy as np
+
+
+  def {func}_forward(x, w):
+      raise NotImplementedError("implement {func}_forward")
+
+
+  def {func}_backward(dout, cache):
+      raise NotImplementedError("implement {func}_backward")
+reference: {module}:{func}_forward
+dtype: float64
+sizes: {{N: 4, D: 3, M: 2}}
+inputs:
+  x: {{type: tensor, shape: [N, D]}}
+  w: {{type: tensor, shape: [D, M]}}
+  dout: {{type: tensor, shape: [N, M]}}
+steps:
+  - call: {func}_forward
+    args: [x, w]
+    keep: [out, cache]
+    compare: [out]
+  - call: {func}_backward
+    args: [dout, cache]
+    keep: [dx, dw]
+    compare: [dx, dw]
+cases:
+  - name: small
+    visible: true
+  - name: larger
+    sizes: {{N: 16, D: 8, M: 5}}
+mistakes:
+  - name: mistake-1
+    impl: mistakes.{module}:{func}_backward_mistake_1
+    replaces: {func}_backward
+    feedback: "TODO: what the student did wrong and how to fix it."
+  - name: mistake-2
+    impl: mistakes.{module}:{func}_backward_mistake_2
+    replaces: {func}_backward
+    feedback: "TODO"
+  - name: mistake-3
+    impl: mistakes.{module}:{func}_backward_mistake_3
+    replaces: {func}_backward
+    feedback: "TODO"
+'''

@@ -18,8 +18,8 @@ from grader import compare as cmp
 from grader.bank import Bank
 from grader.errors import SpecError
 from grader.inputs import Argument, case_arguments, literal_source
-from grader.kinds.function import (_CANNOT_RUN, RUN_OUTCOMES, PreparedCase, cast_like, check_output, clone,
-                                   name_mistakes, static_error, strictness, upcast)
+from grader.kinds.function import (_CANNOT_RUN, RUN_OUTCOMES, PreparedCase, _bounded, cast_like, check_output,
+                                   clone, forbidden_message, name_mistakes, static_error, strictness, upcast)
 from grader.limits import Limits
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.runner import Call, CaseRun, Executor, Job, RunStatus
@@ -213,11 +213,9 @@ def grade_steps(problem: Problem, submission: Submission, *, bank: Bank, executo
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
                   label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), mode="steps")
         run = executor.run(job)
-        result.stdout, result.stderr = run.stdout, run.stderr
+        result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit
         if run.forbidden_calls:
-            from grader.kinds.function import forbidden_message
-
             error = forbidden_message(run.forbidden_calls, " (seen while it ran)")
         elif run.load_error is not None:
             error = run.load_error

@@ -297,7 +297,9 @@ def describe_steps(problem: Problem, seed: int, student: str | None, bank: Bank)
     procedure = []
     for step, label in zip(problem.spec["steps"], _step_lines(problem)):
         compared = ", ".join(step.get("compare", []))
-        procedure.append(label + (f"; compared: {compared}" if compared else ""))
+        agree = ", ".join(f"{a} against {n}" for a, n in step.get("agree", {}).items())
+        procedure.append(label + (f"; compared: {compared}" if compared else "")
+                         + (f"; your gradients checked: {agree}" if agree else ""))
     cases = []
     for case in problem.cases:
         entry = {"name": case["name"], "visible": bool(case.get("visible", False)),

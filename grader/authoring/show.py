@@ -53,6 +53,8 @@ def render_problem(data: dict) -> str:
             lines += ["How answers are checked:"] + [f"  {line}" for line in describe_strictness(data["strictness"])]
     if data.get("training"):  # kind training: the data, metric and budget (grader/kinds/training.py)
         lines += [""] + data["training"]
+    if data.get("procedure"):  # kind steps: the calls each case makes
+        lines += ["Each case calls, in order:"] + [f"  {line}" for line in data["procedure"]]
     cases = data.get("cases", [])
     if cases:
         hidden = [c for c in cases if not c["visible"]]
@@ -96,7 +98,11 @@ def describe_strictness(policy: dict) -> list[str]:
 
 def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None) -> str:
     """Python that rebuilds a case's inputs and calls the student's function on them."""
-    case = kind_of(problem.kind).case_named(problem, case_name)
+    kind = kind_of(problem.kind)
+    code = kind.case_code(problem, case_name, seed, student)
+    if code is not None:
+        return code
+    case = kind.case_named(problem, case_name)
     args = case_arguments(problem, case, seed)
     who = f", student={student!r}" if student else (f", seed={seed}" if seed else "")
     lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
@@ -116,7 +122,7 @@ def render_case_code(problem: Problem, case_name: str, seed: int, student: str |
                   "from grader import case_inputs",
                   f"inputs = case_inputs({problem.id!r}, {case_name!r}{_seed_arg(seed)})"]
         lines += [f"{a.name} = inputs[{a.name!r}]  # {summarize(a.value)}" for a in args]
-    return "\n".join(lines + kind_of(problem.kind).case_call_lines(problem, args))
+    return "\n".join(lines + kind.case_call_lines(problem, args))
 
 
 def _seed_arg(seed: int) -> str:

@@ -7,9 +7,11 @@ from grader.kinds.choice import ChoiceKind
 from grader.kinds.function import FunctionKind
 from grader.kinds.module import ModuleKind
 from grader.kinds.numeric import NumericKind
+from grader.kinds.steps import StepsKind
 from grader.kinds.training import TrainingKind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind(), ModuleKind(), TrainingKind())}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FunctionKind(), NumericKind(), ChoiceKind(), ModuleKind(),
+                                                           TrainingKind(), StepsKind())}
 
 
 def kind_of(name: str) -> Kind:

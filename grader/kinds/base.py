@@ -51,6 +51,11 @@ class Kind:
         """A case by name, for `grader show --case` and `grader.case_inputs`."""
         raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
 
+    def case_code(self, problem, case_name: str, seed: int, student: str | None) -> str | None:
+        """All of `grader show --case`'s code, for a kind whose cases are more than inputs and a
+        call (None: the inputs, then `case_call_lines`)."""
+        return None
+
     def case_call_lines(self, problem, args) -> list[str]:
         """The end of `grader show --case`'s code: the call of the student's code on the inputs."""
         call = ", ".join(f"{a.name}={a.name}" if a.keyword else a.name for a in args)

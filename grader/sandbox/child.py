@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import keyword
 import os
 import statistics
 import sys
@@ -124,30 +125,10 @@ class Channel:
 
 def load_submission(path: str, entry_point: str, channel: Channel):
     """Run the student's module and return its entry point, or report why not (and return None)."""
+    module = load_module(path, channel)
+    if module is None:
+        return None
     filename = os.path.basename(path)
-    try:
-        with open(path, "rb") as fh:
-            source = fh.read()
-        code = compile(source, filename, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        channel.send({"type": "load_error", "kind": "syntax",
-                      "message": f"SyntaxError in {source_location(path, exc.lineno)}: {exc.msg}"})
-        return None
-    except (OSError, ValueError) as exc:
-        channel.send({"type": "load_error", "kind": "exception", "message": f"cannot read {filename}: {exc}"})
-        return None
-    module = types.ModuleType("submission")
-    module.__file__ = path
-    sys.modules["submission"] = module
-    try:
-        exec(code, module.__dict__)
-    except MemoryError:
-        channel.send({"type": "load_error", "kind": "memory", "message": f"ran out of memory while loading {filename}"})
-        return None
-    except BaseException as exc:  # noqa: BLE001 - anything the student's module raises is a result
-        flush_output()  # what the cells before the failing one printed comes back with the error
-        channel.send({"type": "load_error", "kind": "exception", "message": load_failure(exc, filename)})
-        return None
     func = module.__dict__.get(entry_point)
     if func is None:
         defined = sorted(n for n, v in module.__dict__.items()
@@ -161,6 +142,74 @@ def load_submission(path: str, entry_point: str, channel: Channel):
                       "message": f"'{entry_point}' in {filename} is a {type(func).__name__}, not a function"})
         return None
     return func
+
+
+def package_of(path: str) -> str | None:
+    """The dotted package a module in a subfolder of the student's folder belongs to
+    ('cs231n/layers.py' -> 'cs231n'), so that its relative imports work; None at the top level
+    or when a folder name is not a Python name."""
+    if STUDENT_FOLDER is None:
+        return None
+    parts = os.path.relpath(path, STUDENT_FOLDER).split(os.sep)[:-1]
+    if not parts or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def load_module(path: str, channel: Channel):
+    """Run the student's module and return it, or report why not (and return None).
+
+    A module in a package folder (cs231n/layers.py) is loaded as that package's module
+    (cs231n.layers), after the package itself, so `from .fast_layers import *` works."""
+    filename = os.path.basename(path)
+    try:
+        with open(path, "rb") as fh:
+            source = fh.read()
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        channel.send({"type": "load_error", "kind": "syntax",
+                      "message": f"SyntaxError in {source_location(path, exc.lineno)}: {exc.msg}"})
+        return None
+    except (OSError, ValueError) as exc:
+        channel.send({"type": "load_error", "kind": "exception", "message": f"cannot read {filename}: {exc}"})
+        return None
+    package = package_of(path)
+    module = types.ModuleType(f"{package}.{os.path.splitext(filename)[0]}" if package else "submission")
+    module.__file__ = path
+    sys.modules["submission"] = module
+    try:
+        if package:
+            import importlib
+
+            parent = importlib.import_module(package)  # the student's __init__.py runs here, if any
+            if os.path.dirname(os.path.realpath(path)) not in [os.path.realpath(p) for p in getattr(parent, "__path__", [])]:
+                module.__name__ = "submission"  # a library of that name shadows the folder: load it alone
+            else:
+                module.__package__ = package
+                sys.modules[module.__name__] = module
+        exec(code, module.__dict__)
+    except MemoryError:
+        channel.send({"type": "load_error", "kind": "memory", "message": f"ran out of memory while loading {filename}"})
+        return None
+    except BaseException as exc:  # noqa: BLE001 - anything the student's module raises is a result
+        flush_output()  # what the cells before the failing one printed comes back with the error
+        channel.send({"type": "load_error", "kind": "exception", "message": load_failure(exc, filename)})
+        return None
+    return module
+
+
+def install_python2_names() -> None:
+    """`from past.builtins import xrange` (course files written for Python 2 and 3) works without the
+    `future` package: a stand-in `past.builtins` with xrange and friends, unless the real one is there."""
+    import importlib.util
+
+    if "past" in sys.modules or importlib.util.find_spec("past") is not None:
+        return
+    past, builtins = types.ModuleType("past"), types.ModuleType("past.builtins")
+    builtins.xrange, builtins.basestring, builtins.unicode, builtins.long = range, str, str, int
+    builtins.raw_input, builtins.reduce = input, __import__("functools").reduce
+    past.builtins, past.__path__ = builtins, []
+    sys.modules["past"], sys.modules["past.builtins"] = past, builtins
 
 
 def map_arrays(value, on_tensor, on_array=lambda a: a):
@@ -354,8 +403,16 @@ def send_value(channel: Channel, header: dict, value) -> None:
     codec.write_frame(channel.fd, frame)
 
 
-#: jobs whose cases do more than one call of the entry point: mode -> the child module that runs a case
-MODES = {"module": "grader.sandbox.child_module", "training": "grader.sandbox.child_training"}
+def failed_call(exc: BaseException, name: str, filenames: set[str], seconds: float) -> dict:
+    """The case frame's header for a call of the student's code that raised `exc`."""
+    status, message = failure(exc, next(iter(filenames), ""))
+    return {"type": "case", "name": name, "status": status, "message": message, "seconds": seconds}
+
+
+#: jobs whose cases do more than call the entry point: mode -> the child module that runs them
+#: (its `serve(request, channel, path)` runs the whole job, or its `run_case` each case)
+MODES = {"module": "grader.sandbox.child_module", "training": "grader.sandbox.child_training",
+         "steps": "grader.sandbox.child_steps"}
 
 
 def serve(request: dict, channel: Channel) -> None:
@@ -379,13 +436,20 @@ def serve(request: dict, channel: Channel) -> None:
     STUDENT_FOLDER = os.path.abspath(workdir)
     path = os.path.join(workdir, request["module"])
     channel.guard = forbidden_runtime.install(request.get("forbidden") or [])  # before any student code
+    install_python2_names()
+    mode = request.get("mode") or "calls"
+    runner = importlib.import_module(MODES[mode]) if mode != "calls" else None
+    if hasattr(runner, "serve"):  # the mode loads the submission and runs the whole job itself (steps)
+        runner.serve(request, channel, path)
+        flush_output()
+        channel.send({"type": "done"})
+        return
     func = load_submission(path, request["entry_point"], channel)
     if func is None:
         return
     forbidden_runtime.install(request.get("forbidden") or [], channel.guard)  # libraries the module imported
     channel.send({"type": "ready"})
-    mode = request.get("mode") or "calls"
-    run = run_case if mode == "calls" else importlib.import_module(MODES[mode]).run_case
+    run = runner.run_case if runner else run_case
     for call in request["calls"]:
         run(func, call, os.path.basename(path), channel)
     flush_output()  # before "done": the parent may end the process right after it

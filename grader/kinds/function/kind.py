@@ -327,13 +327,14 @@ def matching_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actu
     return [mistake for mistake, _ in _matches(problem, bank, prepared, actual)]
 
 
-def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[tuple[dict, bool]]:
+def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual, output_of=None) -> list[tuple[dict, bool]]:
     """(mistake, exact) for every mistake that matches: exact ones first (their inf and NaN
-    where the student's are), then those that match only with any non-finite values alike."""
+    where the student's are), then those that match only with any non-finite values alike.
+    `output_of(problem, bank, prepared, mistake)`: a mistake's output (default: mistake_output)."""
     loosen_to = coarsest_float_dtype(prepared.expected)
     exact, loose = [], []
     for mistake in problem.spec.get("mistakes", []):
-        wrong = mistake_output(problem, bank, prepared, mistake)
+        wrong = (output_of or mistake_output)(problem, bank, prepared, mistake)
         if wrong is _CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
@@ -344,7 +345,7 @@ def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> li
     return exact + loose
 
 
-def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[dict]:
+def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual, output_of=None) -> list[dict]:
     """Two known mistakes made at once: the first pair (in the spec's order) that between them
     explain every wrong number of the student's output, each explaining some the other does not.
     None where the output's structure differs from the expected one, or where a comparator other
@@ -358,7 +359,7 @@ def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actu
     wrong = ~right
     explains = []
     for mistake in problem.spec.get("mistakes", []):
-        output = mistake_output(problem, bank, prepared, mistake)
+        output = (output_of or mistake_output)(problem, bank, prepared, mistake)
         mask = None if output is _CANNOT_RUN else cmp.agreement(actual, output, overrides)
         if mask is not None and (mask & wrong).any():
             explains.append((mistake, mask & wrong))
@@ -369,14 +370,15 @@ def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actu
     return []
 
 
-def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, TestResult, Any]]) -> None:
+def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, TestResult, Any]],
+                  output_of=None) -> None:
     """Name the known mistake behind each wrong test, weighing the evidence of every case.
 
     `wrong` holds (case, its failed test, the student's output). When several mistakes fit a
     case, the one that fits the most of the student's wrong cases (hidden ones included) is
     named, the spec's order breaking ties; a case no single mistake fits may be two at once
     (combined_mistakes). The feedback goes before the test's last line ("Rebuild this case")."""
-    candidates = [_matches(problem, bank, p, value) for p, _, value in wrong]
+    candidates = [_matches(problem, bank, p, value, output_of) for p, _, value in wrong]
     fits = {}  # name -> (cases it fits, cases it fits with the same inf and NaN)
     for found in candidates:
         for mistake, exact in found:
@@ -389,7 +391,7 @@ def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, 
             test.mistake = best["name"]
             line = f"This matches a known mistake ({best['name']}): {best['feedback']}"
         else:
-            pair = combined_mistakes(problem, bank, p, value)
+            pair = combined_mistakes(problem, bank, p, value, output_of)
             if not pair:
                 continue
             test.mistake = "+".join(m["name"] for m in pair)

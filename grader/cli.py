@@ -91,6 +91,11 @@ device_option = click.option(
     help="Run the cases on these of each problem's devices (unavailable ones are reported as skipped).")
 
 
+bundle_option = click.option(
+    "--bundle", metavar="DIR", envvar="GRADER_BUNDLE",
+    help="Use the course's student bundle (grader release) instead of a bank: visible cases only. Same as GRADER_BUNDLE.")
+
+
 def limit_options(func):
     """Command-line overrides of the child's limits."""
     options = [
@@ -160,13 +165,18 @@ def list_cmd(ctx: click.Context, topic: str | None, as_json: bool) -> None:
 @click.option("--case", "case_name", metavar="NAME", help="Print this case's inputs as code that rebuilds them.")
 @seed_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@bundle_option
 @click.pass_context
 @handle_errors
 def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int | None, student: str | None,
-         as_json: bool) -> None:
+         as_json: bool, bundle: str | None) -> None:
     """Show a problem: statement, signature and visible cases."""
     from .show import describe_problem, render_case_code, render_problem
 
+    if bundle:
+        from grader.bundle_cli import show_from_bundle
+
+        return show_from_bundle(bundle, problem_id, case_name, seed, student, as_json)
     bank = get_bank(ctx)
     problem = bank.get(problem_id)
     seed_value = resolve_seed(seed, student)
@@ -208,10 +218,11 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -
 @device_option
 @notebook_option
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON result.")
+@bundle_option
 @click.pass_context
 @handle_errors
 def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | None, student: str | None,
-          as_json: bool, device: str, notebook: str | None, **kwargs) -> None:
+          as_json: bool, device: str, notebook: str | None, bundle: str | None, **kwargs) -> None:
     """Grade one submission FILE (or folder) for a problem.
 
     Exit status: 0 when every test passed, 1 when any failed, 2 for a usage or spec error.
@@ -222,8 +233,14 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
 
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
-    result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits,
-                   device=device, notebook=notebook)
+    if bundle:  # the course's student bundle: visible cases, expected outputs precomputed (grader.bundle)
+        from grader.bundle import Bundle, check_with_bundle
+
+        result = check_with_bundle(Bundle(bundle), problem_id, submission, limits=limits, device=device,
+                                   notebook=notebook, seed=seed, student=student)
+    else:
+        result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits,
+                       device=device, notebook=notebook)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -271,6 +288,10 @@ main.add_command(gradescope_cmd)
 from .report_cli import report_cmd  # noqa: E402 - the class report (issue 17)
 
 main.add_command(report_cmd)
+
+from grader.release_cli import release_cmd  # noqa: E402 - the student bundle (issue 15)
+
+main.add_command(release_cmd)
 
 
 @main.command()

@@ -61,6 +61,8 @@ class ProblemResult:
     skipped: list[TestResult] = field(default_factory=list)  #: cases not run here, with the reason
     #: the protections student code ran under: full, weak (--allow-weak-sandbox) or off (see grader.sandbox.level)
     sandbox: str = field(default_factory=lambda: _sandbox_level())
+    #: checked from a student bundle: the tests only the course grades, {"tests", "max_score", "speed_tests", "note"}
+    graded_at_submission: dict | None = None
 
     @property
     def passed(self) -> bool:

@@ -48,7 +48,8 @@ def render_case_from_bundle(bundle: Bundle, problem_id: str, case_name: str) -> 
         raise UsageError(f"no visible case '{case_name}' of '{problem_id}' in the bundle (visible cases: "
                          f"{', '.join(names) or 'none'})", "Hidden cases are graded only by the course.")
     args, _, _ = bundle.case_values(problem_id, names.index(case_name))
-    lines = [f"# Case '{case_name}' of {problem.id}",
+    case = problem.cases[names.index(case_name)]
+    lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
              "import torch" if problem.framework == "torch" else "import numpy as np",
              f"from {problem.entry_point}_solution import {problem.entry_point}  # adjust to your file name", ""]
     sources = [literal_source(a.value, problem.framework) for a in args]

@@ -104,7 +104,7 @@ def release(assignment_path: Path | str, out: Path | str, bank: Bank | None = No
 
 
 def _json(data) -> bytes:
-    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
+    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 def _pyproject(package: str, assignment_name: str) -> str:

@@ -77,6 +77,29 @@ FUNCTION_SCHEMA = {
                            "devices": {"type": "array", "items": {"enum": ["cpu", "cuda"]}}}}},
     },
 }
+
+
+def public_spec_schema() -> dict:
+    """The problem JSON Schema (grader/schema) for the fields a bundle keeps: a bundle's spec is
+    held to the same rules as the bank's, so the grading code meets only the values it expects."""
+    from grader.release import PUBLIC_FIELDS
+    from grader.spec import load_schema
+
+    full = load_schema()
+    properties = {key: full["properties"][key] for key in PUBLIC_FIELDS}
+    properties["kind"] = {"const": "function"}
+    properties["inputs"] = {"type": "object", "additionalProperties": {
+        "type": "object", "required": ["type"], "additionalProperties": False,
+        "properties": {"type": full["$defs"]["input"]["properties"]["type"], "keyword": {"type": "boolean"}}}}
+    properties["cases"] = {"type": "array", "items": {"$ref": "#/$defs/case"}}
+    properties["mistakes"] = {"type": "array", "items": {
+        "type": "object", "required": ["name", "feedback"], "additionalProperties": False,
+        "properties": {"name": {"$ref": "#/$defs/name"}, "feedback": {"type": "string"}, "hint": {"type": "string"}}}}
+    return {"type": "object", "additionalProperties": False, "properties": properties, "$defs": full["$defs"],
+            "required": ["id", "title", "topic", "points", "kind", "statement", "entry_point", "starter", "inputs",
+                         "cases", "mistakes"]}
+
+
 QUESTION_SCHEMA = {"type": "object", "required": ["id", "kind", "show"],
                    "properties": {"kind": {"enum": ["numeric", "choice"]}, "show": {"type": "object"}}}
 
@@ -211,6 +234,12 @@ class Bundle:
         entry = self._parse_json(self._read_listed(name), name)
         schema = FUNCTION_SCHEMA if listed["kind"] == "function" else QUESTION_SCHEMA
         self._validate(entry, schema, name)
+        if listed["kind"] == "function":
+            self._validate(entry["spec"], public_spec_schema(), name)
+            comparator = entry["spec"].get("comparator")
+            if isinstance(comparator, dict) and comparator.get("type") == "custom":
+                raise BundleError(f"{self.root / name}: a custom check needs the course's bank; a bundle cannot have one",
+                                  NEXT_STEP)
         if entry.get("id") != problem_id or entry["kind"] != listed["kind"] or \
                 (listed["kind"] == "function" and entry["spec"].get("id") != problem_id):
             raise BundleError(f"{self.root / name}: describes '{str(entry.get('id'))[:100]}' "

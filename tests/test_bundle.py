@@ -470,3 +470,44 @@ def test_frame_without_every_mistake(cli, released, tmp_path):
     value["mistakes"] = value["mistakes"][1:]
     rewrite(package, "cases/coin-entropy/0.grd", codec.encode(value))
     _expect_usage_error(cli, package, "every known mistake")
+
+
+def test_spec_values_the_schema_forbids(cli, released, tmp_path):
+    """A problem file whose spec breaks the bank's own rules (a strictness that is not a mapping,
+    an unknown dtype, a custom check) is refused before grading starts."""
+    for change, words in [(lambda spec: spec.update(strictness="all"), "$.strictness"),
+                          (lambda spec: spec["cases"][0].update(dtype="float7"), "$.cases[0].dtype"),
+                          (lambda spec: spec.update(comparator={"type": "custom", "check": "x:y"}), "custom check")]:
+        package = copy_bundle(released, tmp_path / str(len(words)) / words[:3].strip("$."))
+        entry = json.loads((package / "problems" / "coin-entropy.json").read_text())
+        change(entry["spec"])
+        rewrite(package, "problems/coin-entropy.json", json.dumps(entry).encode())
+        _expect_usage_error(cli, package, "coin-entropy.json", words)
+
+
+def test_questions_are_released_without_their_answers(cli, tmp_path):
+    """Numeric and choice questions: the bundle shows them (seed 0) but holds no answer, correct
+    option, explanation or option feedback; checking one from the bundle says the course grades it."""
+    from grader.kinds.numeric import variant
+
+    assignment = tmp_path / "quiz.yaml"
+    assignment.write_text("name: week-1\nproblems: [coin-entropy, coin-entropy-quiz, kl-asymmetry-quiz]\n")
+    out = tmp_path / "week1"
+    result = cli("release", assignment, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert "coin-entropy-quiz: numeric question (answer graded at submission)" in result.output
+    text = _texts(out)
+    bank = Bank()
+    answer = variant(bank.get("coin-entropy-quiz"), bank, 0).answer
+    assert repr(answer) not in text and f"{answer:.4f}" not in text
+    for secret in ("questions:coin_entropy_bits", "Gibbs' inequality", "is not symmetric", "KL is a divergence",
+                   '"correct"', '"explanation"'):
+        assert secret not in text
+    shown = cli("show", "kl-asymmetry-quiz", "--bundle", out)
+    assert shown.exit_code == 0 and "Which statements about KL divergence are true?" in shown.output
+    assert "H(P, Q) = H(P) + D_KL(P ‖ Q)" in shown.output
+    assert "A coin lands heads with probability p =" in cli("show", "coin-entropy-quiz", "--bundle", out).output
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("coin-entropy-quiz: 0.5\n")
+    checked = cli("check", "coin-entropy-quiz", answers, "--bundle", out)
+    assert checked.exit_code == 2 and "checked only by the course" in checked.stderr

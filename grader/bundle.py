@@ -115,7 +115,10 @@ def locate(where: str | Path) -> Path:
     if path.is_dir():
         if (path / MANIFEST).is_file():
             return path
-        inner = [p for p in sorted(path.iterdir()) if p.is_dir() and (p / MANIFEST).is_file()]
+        try:
+            inner = [p for p in sorted(path.iterdir()) if p.is_dir() and (p / MANIFEST).is_file()]
+        except OSError as exc:
+            raise BundleError(f"{path}: cannot read the folder: {exc.strerror or exc}", NEXT_STEP) from None
         if len(inner) == 1:
             return inner[0]
         raise BundleError(f"{path}: not a student bundle (no {MANIFEST} in it)", NEXT_STEP)
@@ -175,11 +178,12 @@ class Bundle:
                               NEXT_STEP)
         path = self.root / name
         try:
+            folders = [os.lstat(self.root / folder) for folder in Path(name).parents if str(folder) != "."]
             info = os.lstat(path)
         except OSError:
             raise BundleError(f"{path}: missing from the bundle", NEXT_STEP) from None
-        if not stat.S_ISREG(info.st_mode):
-            raise BundleError(f"{path}: not a regular file", NEXT_STEP)
+        if not stat.S_ISREG(info.st_mode) or any(not stat.S_ISDIR(f.st_mode) for f in folders):
+            raise BundleError(f"{path}: not a regular file in the bundle's own folders (a link?)", NEXT_STEP)
         expected_size = listed["size"] if listed is not None else None
         if info.st_size > limit or (expected_size is not None and info.st_size != expected_size):
             raise BundleError(f"{path}: {info.st_size} bytes, " + (

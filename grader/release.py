@@ -84,7 +84,6 @@ def release(assignment_path: Path | str, out: Path | str, bank: Bank | None = No
             entry, line = _question_entry(problem, bank), f"{problem.id}: {problem.kind} question (answer graded at submission)"
         else:
             raise SpecError(f"{problem.path}: problems of kind '{problem.kind}' cannot be released in a bundle yet")
-        entry["file"] = item.file
         files[f"problems/{problem.id}.json"] = _json(entry)
         problems.append({"id": problem.id, "kind": problem.kind, "file": f"problems/{problem.id}.json"})
         report.lines.append(line)
@@ -124,7 +123,7 @@ def public_spec(problem) -> dict:
     spec["inputs"] = {name: {k: v for k, v in value.items() if k in INPUT_FIELDS}
                       for name, value in problem.spec.get("inputs", {}).items()}
     spec["cases"] = [{k: v for k, v in case.items() if k in CASE_FIELDS}
-                     for case in problem.cases if case.get("visible") and not case.get("performance")]
+                     for case in problem.cases if case.get("visible")]  # a speed test's timing: hidden_tests
     spec["mistakes"] = [{k: v for k, v in m.items() if k in MISTAKE_FIELDS} for m in problem.spec.get("mistakes", [])]
     return spec
 

@@ -178,7 +178,7 @@ def _hidden_values(problem, bank) -> tuple[list[np.ndarray], list[tuple]]:
     """The arrays of every hidden case (inputs, reference output, mistakes' outputs), and each
     hidden case's scalar arguments, computed from the bank."""
     arrays, scalars = [], []
-    hidden = [c for c in problem.cases if not c.get("visible") or c.get("performance")] + gradcheck_case_dicts(problem)
+    hidden = [c for c in problem.cases if not c.get("visible")] + gradcheck_case_dicts(problem)
     reference = bank.load_callable(problem.spec["reference"])
     for case in hidden:
         if case["name"].startswith("gradcheck-"):
@@ -225,7 +225,7 @@ def test_no_hidden_input_or_output_and_nothing_that_rebuilds_them_is_in_the_bund
                 compared += 1
         # no hidden case's name, nor the specs that generate inputs (with the seed they rebuild a case)
         entry = json.loads(files[f"{package_dir(released).name}/problems/{problem.id}.json"])
-        names = {c["name"] for c in problem.cases if c.get("visible") and not c.get("performance")}
+        names = {c["name"] for c in problem.cases if c.get("visible")}
         assert {c["name"] for c in entry["spec"]["cases"]} == names
         assert {c["name"] for c in entry["cases"]} == names
         published = "\n".join([problem.statement, *problem.hints] + [m["feedback"] for m in problem.spec["mistakes"]])
@@ -462,6 +462,10 @@ def test_a_symlink_in_the_bundle_is_not_followed(cli, released, tmp_path):
     (package / "problems" / "coin-entropy.json").unlink()
     (package / "problems" / "coin-entropy.json").symlink_to(secret)
     _expect_usage_error(cli, package, "not a regular file")
+    package = copy_bundle(released, tmp_path / "second")  # a linked folder on the way to a file
+    shutil.move(package / "cases", tmp_path / "cases-elsewhere")
+    (package / "cases").symlink_to(tmp_path / "cases-elsewhere")
+    _expect_usage_error(cli, package, "0.grd", "not a regular file")
 
 
 def test_frame_without_every_mistake(cli, released, tmp_path):
@@ -511,3 +515,32 @@ def test_questions_are_released_without_their_answers(cli, tmp_path):
     answers.write_text("coin-entropy-quiz: 0.5\n")
     checked = cli("check", "coin-entropy-quiz", answers, "--bundle", out)
     assert checked.exit_code == 2 and "checked only by the course" in checked.stderr
+
+
+def test_a_visible_case_with_a_speed_test_keeps_its_points(cli, tmp_path):
+    """A visible case's correctness test runs from the bundle; its speed test (it needs the
+    reference's time) is left to the course and still takes its share of the points."""
+    import yaml
+
+    bank = tmp_path / "bank"
+    shutil.copytree(ROOT / "reference", bank / "reference")
+    (bank / "problems" / "entropy").mkdir(parents=True)
+    spec = yaml.safe_load((ROOT / "problems" / "entropy" / "coin-entropy.yaml").read_text())
+    (case,) = [c for c in spec["cases"] if c["name"] == "random"]
+    case["performance"] = {"max_ratio": 1000, "weight": 2}
+    (bank / "problems" / "entropy" / "coin-entropy.yaml").write_text(yaml.safe_dump(spec))
+    assignment = tmp_path / "a.yaml"
+    assignment.write_text("name: speed\nproblems: [coin-entropy]\n")
+    assert cli("--bank", bank, "release", assignment, "--out", tmp_path / "out").exit_code == 0
+    path = EXAMPLES / "coin-entropy" / "correct.py"
+    with_bank = cli("--bank", bank, "check", "coin-entropy", path, "--json").json()
+    with_bundle = cli("check", "coin-entropy", path, "--json", "--bundle", tmp_path / "out").json()
+    assert "random (speed)" in [t["name"] for t in with_bank["tests"]]
+    same = [_comparable(t, 1.0) for t in with_bank["tests"] if t["visible"] and not t["name"].endswith("(speed)")]
+    assert [_comparable(t, 1.0) for t in with_bundle["tests"] if t["visible"]] == same
+    assert [t["name"] for t in with_bundle["tests"] if t["visible"]] == ["fair-and-biased", "random"]
+    assert with_bundle["graded_at_submission"]["speed_tests"] == 1
+    hidden = [t for t in with_bank["tests"] if not t["visible"] or t["name"].endswith("(speed)")]
+    hidden = [t for t in hidden if t["name"] not in ("keeps dtype", "leaves inputs unchanged")]
+    assert with_bundle["graded_at_submission"]["tests"] == len(hidden)
+    assert "speed tests run only at submission" in with_bundle["graded_at_submission"]["note"]

@@ -191,13 +191,22 @@ def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int |
 @click.argument("problem_id")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@bundle_option
 @click.pass_context
 @handle_errors
-def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -> None:
+def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool, bundle: str | None) -> None:
     """Write a starter file for a problem (default: ./<entry_point>.py)."""
     from .errors import UsageError
 
-    problem = get_bank(ctx).get(problem_id)
+    if bundle:
+        from grader.bundle import Bundle
+
+        found = Bundle(bundle).get(problem_id)
+        if found.kind != "function":
+            raise UsageError(f"'{problem_id}' is a {found.kind} question; answer it in an answers file")
+        problem = found.problem
+    else:
+        problem = get_bank(ctx).get(problem_id)
     if problem.kind != "function":
         raise UsageError(f"'{problem_id}' is a {problem.kind} question; answer it with 'grader quiz' or an answers file")
     path = path or Path(f"{problem.entry_point}.py")

@@ -544,3 +544,10 @@ def test_a_visible_case_with_a_speed_test_keeps_its_points(cli, tmp_path):
     hidden = [t for t in hidden if t["name"] not in ("keeps dtype", "leaves inputs unchanged")]
     assert with_bundle["graded_at_submission"]["tests"] == len(hidden)
     assert "speed tests run only at submission" in with_bundle["graded_at_submission"]["note"]
+
+
+def test_start_writes_the_starter_from_the_bundle(cli, released, tmp_path):
+    target = tmp_path / "mine.py"
+    result = cli("start", "attention", target, "--bundle", released)
+    assert result.exit_code == 0 and "grader check attention" in result.output
+    assert target.read_text() == Bank().get("attention").spec["starter"]

@@ -79,6 +79,14 @@ FUNCTION_SCHEMA = {
 }
 
 
+def limits_schema() -> dict:
+    """The assignment's limits as the assignment schema allows them."""
+    from grader.spec import load_schema
+
+    schema = load_schema("assignment.schema.json")
+    return {**schema["properties"]["limits"], "$defs": schema.get("$defs", {})}
+
+
 def public_spec_schema() -> dict:
     """The problem JSON Schema (grader/schema) for the fields a bundle keeps: a bundle's spec is
     held to the same rules as the bank's, so the grading code meets only the values it expects."""
@@ -158,6 +166,7 @@ class Bundle:
                 f"{str(manifest.get('engine_version'))[:40]}); this grader reads version {FORMAT_VERSION}",
                 "Install the grader version the course names, or ask course staff for a bundle made with yours.")
         self._validate(manifest, MANIFEST_SCHEMA, MANIFEST)
+        self._validate(manifest.get("limits") or {}, limits_schema(), MANIFEST)
         self.manifest = manifest
         self.seed = int(manifest["seed"])
         self.limits = manifest.get("limits") or {}

@@ -450,6 +450,9 @@ def test_manifest_that_lies(cli, released, tmp_path):
     _expect_usage_error(cli, package, "describes 'adam-step'")
     lie(lambda m: [p.update(kind="choice") for p in m["problems"] if p["id"] == "coin-entropy"])
     _expect_usage_error(cli, package, "coin-entropy.json")
+    # limits the assignment schema does not allow
+    lie(lambda m: m.update(limits={"time": "forever"}))
+    _expect_usage_error(cli, package, "manifest.json", "$.time")
     # a file the manifest does not list
     lie(lambda m: m["files"].pop("cases/coin-entropy/1.grd"))
     _expect_usage_error(cli, package, "not listed in the manifest")

@@ -257,6 +257,8 @@ class Bundle:
                 (listed["kind"] == "function" and entry["spec"].get("id") != problem_id):
             raise BundleError(f"{self.root / name}: describes '{str(entry.get('id'))[:100]}' "
                               f"({entry['kind']}), not the manifest's '{problem_id}' ({listed['kind']})", NEXT_STEP)
+        if listed["kind"] == "function" and [c["name"] for c in entry["cases"]] != [c["name"] for c in entry["spec"]["cases"]]:
+            raise BundleError(f"{self.root / name}: its case files and case specs do not match", NEXT_STEP)
         problem = self._problem(entry, name) if listed["kind"] == "function" else None
         self._loaded[problem_id] = BundleProblem(problem_id, listed["kind"], entry, problem)
         return self._loaded[problem_id]
@@ -354,6 +356,8 @@ def check_with_bundle(bundle: Bundle, problem_id: str, submission, *, limits=Non
         raise UsageError(f"'{problem_id}' is a {found.kind} question: its answer is checked only by the course "
                          "(the bundle holds no answers)", f"See it with: grader show {problem_id} --bundle ...")
     problem = found.problem
+    if not problem.cases:
+        raise UsageError(f"'{problem_id}' has no visible cases: the course grades all of them when you submit")
     prepared = bundle.prepared_cases(problem_id, device)
     hidden = bundle.hidden_summary(problem_id, device)
     try:

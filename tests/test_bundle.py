@@ -450,6 +450,16 @@ def test_manifest_that_lies(cli, released, tmp_path):
     _expect_usage_error(cli, package, "describes 'adam-step'")
     lie(lambda m: [p.update(kind="choice") for p in m["problems"] if p["id"] == "coin-entropy"])
     _expect_usage_error(cli, package, "coin-entropy.json")
+    # case files that are not the case specs
+    entry_path = package / "problems" / "coin-entropy.json"
+    entry = json.loads(entry_path.read_text())
+    entry["cases"] = entry["cases"][:1]
+    lie(lambda m: m["files"].update({"problems/coin-entropy.json": {
+        "size": len(json.dumps(entry).encode()), "sha256": hashlib.sha256(json.dumps(entry).encode()).hexdigest()}}))
+    saved = entry_path.read_bytes()
+    entry_path.write_text(json.dumps(entry))
+    _expect_usage_error(cli, package, "case files and case specs do not match")
+    entry_path.write_bytes(saved)
     # limits the assignment schema does not allow
     lie(lambda m: m.update(limits={"time": "forever"}))
     _expect_usage_error(cli, package, "manifest.json", "$.time")
@@ -520,18 +530,36 @@ def test_questions_are_released_without_their_answers(cli, tmp_path):
     assert checked.exit_code == 2 and "checked only by the course" in checked.stderr
 
 
-def test_a_visible_case_with_a_speed_test_keeps_its_points(cli, tmp_path):
-    """A visible case's correctness test runs from the bundle; its speed test (it needs the
-    reference's time) is left to the course and still takes its share of the points."""
+def _bank_with_changed_coin_entropy(tmp_path: Path, change) -> Path:
     import yaml
 
     bank = tmp_path / "bank"
     shutil.copytree(ROOT / "reference", bank / "reference")
     (bank / "problems" / "entropy").mkdir(parents=True)
     spec = yaml.safe_load((ROOT / "problems" / "entropy" / "coin-entropy.yaml").read_text())
-    (case,) = [c for c in spec["cases"] if c["name"] == "random"]
-    case["performance"] = {"max_ratio": 1000, "weight": 2}
+    change(spec)
     (bank / "problems" / "entropy" / "coin-entropy.yaml").write_text(yaml.safe_dump(spec))
+    return bank
+
+
+def test_a_problem_without_visible_cases_is_released_and_says_so(cli, tmp_path):
+    bank = _bank_with_changed_coin_entropy(tmp_path, lambda spec: [c.pop("visible", None) for c in spec["cases"]])
+    assignment = tmp_path / "a.yaml"
+    assignment.write_text("name: hidden\nproblems: [coin-entropy]\n")
+    result = cli("--bank", bank, "release", assignment, "--out", tmp_path / "out")
+    assert result.exit_code == 0 and "0 visible case(s); graded at submission: 7 hidden" in result.output
+    checked = cli("check", "coin-entropy", EXAMPLES / "coin-entropy" / "correct.py", "--bundle", tmp_path / "out")
+    assert checked.exit_code == 2 and "has no visible cases" in checked.stderr
+
+
+def test_a_visible_case_with_a_speed_test_keeps_its_points(cli, tmp_path):
+    """A visible case's correctness test runs from the bundle; its speed test (it needs the
+    reference's time) is left to the course and still takes its share of the points."""
+    def add_speed_test(spec):
+        (case,) = [c for c in spec["cases"] if c["name"] == "random"]
+        case["performance"] = {"max_ratio": 1000, "weight": 2}
+
+    bank = _bank_with_changed_coin_entropy(tmp_path, add_speed_test)
     assignment = tmp_path / "a.yaml"
     assignment.write_text("name: speed\nproblems: [coin-entropy]\n")
     assert cli("--bank", bank, "release", assignment, "--out", tmp_path / "out").exit_code == 0

@@ -66,6 +66,8 @@ class ProblemResult:
     skipped: list[TestResult] = field(default_factory=list)  #: cases not run here, with the reason
     #: the protections student code ran under: full, weak (--allow-weak-sandbox) or off (see grader.sandbox.confine.level)
     sandbox: str = field(default_factory=lambda: _sandbox_level())
+    #: checked from a student bundle: the tests only the course grades, {"tests", "max_score", "speed_tests", "note"}
+    graded_at_submission: dict | None = None
 
     @classmethod
     def empty(cls, problem, *, max_score: float | None = None, **fields) -> "ProblemResult":
@@ -83,6 +85,8 @@ class ProblemResult:
         """The `--json` shape: problem, score, max_score, tests[{name, score, max_score, status, output}]..."""
         data = asdict(self)
         data["status"] = Status.PASSED.value if self.passed else Status.FAILED.value
+        if data.get("graded_at_submission") is None:
+            data.pop("graded_at_submission", None)  # only a check against a student bundle says what it left out
         for test in data["tests"] + data["skipped"]:
             test["status"] = Status(test["status"]).value
             if test.get("metric") is None:

@@ -14,8 +14,9 @@ from grader.grading import grade, resolve_seed
 from grader.kinds import kind_of, names as kind_names
 from grader.render.text import render_result
 from grader.cli.grade import grade_cmd, gradescope_cmd
-from grader.cli.options import (ClosedPipeSafe, device_option, get_bank, handle_errors, limit_options, limits_from,
+from grader.cli.options import (ClosedPipeSafe, bundle_option, device_option, get_bank, handle_errors, limit_options, limits_from,
                                 notebook_option, seed_options)
+from grader.cli.release import release_cmd
 from grader.cli.report import report_cmd
 
 
@@ -58,13 +59,18 @@ def list_cmd(ctx: click.Context, topic: str | None, as_json: bool) -> None:
 @click.option("--case", "case_name", metavar="NAME", help="Print this case's inputs as code that rebuilds them.")
 @seed_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@bundle_option
 @click.pass_context
 @handle_errors
 def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int | None, student: str | None,
-         as_json: bool) -> None:
+         as_json: bool, bundle: str | None) -> None:
     """Show a problem: statement, signature and visible cases."""
     from grader.authoring.show import describe_problem, render_case_code, render_problem
 
+    if bundle:
+        from grader.cli.bundle import show_from_bundle
+
+        return show_from_bundle(bundle, problem_id, case_name, seed, student, as_json)
     bank = get_bank(ctx)
     problem = bank.get(problem_id)
     seed_value = resolve_seed(seed, student)
@@ -79,13 +85,22 @@ def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int |
 @click.argument("problem_id")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@bundle_option
 @click.pass_context
 @handle_errors
-def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -> None:
+def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool, bundle: str | None) -> None:
     """Write a starter file for a problem (default: ./<entry_point>.py)."""
     from grader.errors import UsageError
 
-    problem = get_bank(ctx).get(problem_id)
+    if bundle:
+        from grader.kinds.bundle import Bundle
+
+        found = Bundle(bundle).get(problem_id)
+        if found.problem is None:
+            raise UsageError(f"'{problem_id}' is a {found.kind} question; answer it in an answers file")
+        problem = found.problem
+    else:
+        problem = get_bank(ctx).get(problem_id)
     if not kind_of(problem.kind).answered_in_code:
         raise UsageError(f"'{problem_id}' is a {problem.kind} question; answer it with 'grader quiz' or an answers file")
     path = path or Path(f"{problem.entry_point}.py")
@@ -106,10 +121,11 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool) -
 @device_option
 @notebook_option
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON result.")
+@bundle_option
 @click.pass_context
 @handle_errors
 def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | None, student: str | None,
-          as_json: bool, device: str, notebook: str | None, **kwargs) -> None:
+          as_json: bool, device: str, notebook: str | None, bundle: str | None, **kwargs) -> None:
     """Grade one submission FILE (or folder) for a problem.
 
     Exit status: 0 when every test passed, 1 when any failed, 2 for a usage or spec error.
@@ -120,8 +136,14 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
 
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
-    result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits,
-                   device=device, notebook=notebook)
+    if bundle:  # the course's student bundle: visible cases, expected outputs precomputed (grader.kinds.bundle)
+        from grader.kinds.bundle import Bundle, check_with_bundle
+
+        result = check_with_bundle(Bundle(bundle), problem_id, submission, limits=limits, device=device,
+                                   notebook=notebook, seed=seed, student=student)
+    else:
+        result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits,
+                       device=device, notebook=notebook)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -169,6 +191,9 @@ main.add_command(gradescope_cmd)
 
 
 main.add_command(report_cmd)
+
+
+main.add_command(release_cmd)
 
 
 @main.command()

@@ -114,3 +114,8 @@ def limits_from(kwargs: dict) -> Limits | None:
     names = ("time", "cpu", "memory_mb", "processes", "file_size_mb", "open_files", "result_mb")
     values = {n: kwargs.pop(n, None) for n in names}
     return None if all(v is None for v in values.values()) else Limits().with_overrides(values)
+
+
+bundle_option = click.option(
+    "--bundle", metavar="DIR", envvar="GRADER_BUNDLE",
+    help="Use the course's student bundle (grader release) instead of a bank: visible cases only. Same as GRADER_BUNDLE.")

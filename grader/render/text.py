@@ -50,6 +50,8 @@ def render_result(result: ProblemResult, color: bool = False, show_output: bool 
             if text.strip():
                 lines.append(f"  your code printed ({label}):")
                 lines += ["    | " + line for line in _escape(text).splitlines()[:20]]
+    if result.graded_at_submission:
+        lines.append("  " + result.graded_at_submission["note"])
     if result.grader_error:
         lines.append("  The grader ran into an error: this is not your fault; tell course staff.")
     total = f"Score: {_score(result.score)} / {_score(result.max_score)}"

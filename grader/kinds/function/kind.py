@@ -462,14 +462,19 @@ def forbidden_message(uses: list, when: str = "") -> str:
 def grade_function(problem: Problem, submission: Submission, *, bank: Bank, executor: Executor,
                    seed: int = 0, limits: Limits | None = None, student: str | None = None,
                    prepared: list[PreparedCase] | None = None, module_name: str | None = None,
-                   device: str = "all") -> ProblemResult:
-    """Grade one submission for one function problem."""
+                   device: str = "all", reserved_weight: float = 0.0) -> ProblemResult:
+    """Grade one submission for one function problem.
+
+    `prepared` may come from elsewhere than the bank's reference (a student bundle, grader.kinds.bundle:
+    its known mistakes' outputs already filled in); `reserved_weight` is then the weight of the
+    tests graded elsewhere (its hidden cases), which keep their share of the points unrun."""
     start = time.monotonic()
     prepared = prepared if prepared is not None else prepare_cases(problem, bank, seed, device)
     skipped = [p for p in prepared if p.skipped]
     prepared = [p for p in prepared if not p.skipped]
     extra = policy_tests(problem, prepared)
-    max_scores = split_points(problem.points, [p.weight for p in prepared] + [strictness(problem)["weight"]] * len(extra))
+    weights = [p.weight for p in prepared] + [strictness(problem)["weight"]] * len(extra)
+    max_scores = split_points(problem.points, weights + [reserved_weight])[:len(weights)]
     max_scores, extra_scores = max_scores[:len(prepared)], max_scores[len(prepared):]
     checked = check_sources(submission.files, problem.entry_point, problem.spec.get("forbidden", []))
     module = find_module(submission, problem.entry_point, module_name, checked)

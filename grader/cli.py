@@ -272,6 +272,11 @@ from .report_cli import report_cmd  # noqa: E402 - the class report (issue 17)
 
 main.add_command(report_cmd)
 
+from grader.service_cli import login_cmd, serve_cmd, submit_cmd, tokens_cmd  # noqa: E402 - the course service (issue 15)
+
+for _command in (serve_cmd, tokens_cmd, submit_cmd, login_cmd):
+    main.add_command(_command)
+
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))

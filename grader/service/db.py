@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import (Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, create_engine,
                         event)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -106,7 +106,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # a writer takes the write lock up front (a reader upgrading later could fail at once); readers never block
+            immediate = connection.get_execution_options().get("sqlite_immediate")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -119,14 +121,30 @@ def upgrade(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with engine.execution_options(sqlite_immediate=True).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
-def open_database(url: str, migrate: bool = True) -> sessionmaker:
-    """A session factory for `url`, with the schema upgraded first (unless `migrate` is False)."""
+class Sessions:
+    """Sessions of one database: `sessions()` to read, `with sessions.begin() as s:` to write (committed at
+    the end of the block; on SQLite it holds the write lock from its first statement)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
+
+    def __call__(self) -> Session:
+        return self._read()
+
+    def begin(self):
+        return self._write.begin()
+
+
+def open_database(url: str, migrate: bool = True) -> Sessions:
+    """Sessions of the database at `url`, with the schema upgraded first (unless `migrate` is False)."""
     engine = make_engine(url)
     if migrate:
         upgrade(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    return Sessions(engine)

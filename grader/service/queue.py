@@ -43,11 +43,15 @@ def _leasable(now: float, max_attempts: int):
 
 
 def lease(session: Session, worker: str, n: int = 1, seconds: float = 60.0,
-          max_attempts: int = MAX_ATTEMPTS) -> list[Lease]:
-    """Lease up to `n` jobs for `seconds`; commit the session to make the lease count."""
+          max_attempts: int = MAX_ATTEMPTS, assignments: list[str] | None = None) -> list[Lease]:
+    """Lease up to `n` jobs (of these `assignments`, if given) for `seconds`; the session's commit makes it count."""
     now = time.time()
     _fail_exhausted(session, now, max_attempts)
-    candidates = select(Job.id).where(_leasable(now, max_attempts)).order_by(Job.id).limit(n)
+    candidates = select(Job.id).where(_leasable(now, max_attempts))
+    if assignments is not None:
+        candidates = candidates.where(Job.submission_id.in_(
+            select(Submission.id).where(Submission.assignment.in_(assignments))))
+    candidates = candidates.order_by(Job.id).limit(n)
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     lease_id = str(uuid.uuid4())

@@ -114,11 +114,12 @@ class Worker:
                 students.append(StudentEntry(student, folder))
                 lease_of[student] = item
             report = grade_class(entry.assignment, students, bank=self.bank, pool=pool, executor=executor)
+        folders = {entry.student: str(entry.path) for entry in students}
         for result in report.students:
             item = lease_of[result.student]
             problems = []
             for problem in result.problems:
-                data = problem.to_dict()
+                data = without_folder(problem.to_dict(), folders[result.student])
                 data["submission"] = item.submission_id
                 problems.append(data)
             payload = json.dumps({"score": result.score, "max_score": result.max_score, "problems": problems})
@@ -136,3 +137,14 @@ def write_files(folder: Path, stored: bytes) -> None:
         path = folder / safe_relative_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(encoded))
+
+
+def without_folder(data, folder: str):
+    """The result with the worker's temporary folder named as the student knows it ('your submission')."""
+    if isinstance(data, str):
+        return data.replace(folder + "/", "").replace(folder, "your submission")
+    if isinstance(data, dict):
+        return {key: without_folder(value, folder) for key, value in data.items()}
+    if isinstance(data, list):
+        return [without_folder(value, folder) for value in data]
+    return data

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from grader.bank import Bank
+from grader.errors import GraderError
 from grader.batch import AutoExecutor, LocalPool, StudentEntry, default_jobs, grade_class
 from grader.service import queue
 from grader.service.course import CourseAssignment
@@ -48,7 +50,15 @@ class Worker:
         idle_since = time.monotonic()
         with AutoExecutor(self.executor_kind) as executor, LocalPool(self.slots) as pool:
             while not stop.is_set():
-                if self.round(pool, executor):
+                try:
+                    leased = self.round(pool, executor)
+                except GraderError:  # the sandbox is unavailable, a spec is broken: nothing can be graded here
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the database went away...: the leases expire, retry
+                    print(f"worker {self.name}: {type(exc).__name__}: {str(exc)[:300]}; retrying", file=sys.stderr)
+                    stop.wait(max(self.poll_seconds, 2.0))
+                    continue
+                if leased:
                     idle_since = time.monotonic()
                 elif max_idle is not None and time.monotonic() - idle_since > max_idle:
                     return

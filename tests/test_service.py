@@ -168,6 +168,7 @@ def test_two_hundred_submissions_from_fifty_students(course, tmp_path):
     grade_and_compare(course, 200, STUDENTS[10:60], tmp_path)
 
 
+@pytest.mark.parametrize("course", ["sqlite"], indirect=True)  # the client: any database
 def test_submit_cli_prints_the_grade_and_exits_0_or_1(course, tmp_path, grader_cmd):
     correct = tmp_path / "correct"
     correct.mkdir()
@@ -197,6 +198,7 @@ def test_submit_cli_prints_the_grade_and_exits_0_or_1(course, tmp_path, grader_c
     assert again.exit_code == 1 and json.loads(again.output)["submission_id"] == data["submission_id"]
 
 
+@pytest.mark.parametrize("course", ["sqlite"], indirect=True)  # the client: any database
 def test_submit_cli_refusals_exit_4_with_what_to_do(course, tmp_path, grader_cmd):
     code = tmp_path / "conv_output_size.py"
     code.write_text(CONV["correct"])
@@ -229,6 +231,7 @@ def test_submit_cli_refusals_exit_4_with_what_to_do(course, tmp_path, grader_cmd
     assert no_token.exit_code == 2 and "grader login" in no_token.stderr
 
 
+@pytest.mark.parametrize("course", ["sqlite"], indirect=True)  # the client: any database
 def test_login_saves_the_token_for_submit(course, tmp_path, grader_cmd):
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
     env.pop("GRADER_TOKEN", None)

@@ -110,7 +110,10 @@ class Client:
     timeout: float = 30.0
 
     def _request(self, method: str, path: str, **kwargs):
-        import httpx
+        try:
+            import httpx
+        except ImportError:
+            raise UsageError("grader submit needs the httpx library", "Install it with: pip install 'grader[service]'") from None
 
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
         last = None

@@ -107,7 +107,7 @@ class Course:
 def post(client: httpx.Client, url: str, token: str, k: int) -> tuple[int, str]:
     reply = client.post(url + "/api/v1/submissions", json={"assignment": "bench", "files": files_for(k)},
                         headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}, timeout=120)
-    return reply.status_code, reply.json().get("id", "")
+    return reply.status_code, (reply.json().get("id", "") if reply.status_code < 300 else "")
 
 
 def state(client: httpx.Client, url: str, token: str, submission_id: str) -> str:

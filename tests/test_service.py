@@ -273,6 +273,10 @@ def test_http_401_404_413_429(course):
     huge = httpx.post(url + "/api/v1/submissions", content=b"x" * (8 << 20),
                       headers={"Authorization": f"Bearer {alice}"}, timeout=60)
     assert huge.status_code == 413
+    for body in (b"{", b"[1]", b'{"assignment": "strict", "files": {"a.py": "not base64!"}}', b"[" * 100000):
+        malformed = httpx.post(url + "/api/v1/submissions", content=body, timeout=60,
+                               headers={"Authorization": f"Bearer {course.tokens['s32']}"})
+        assert malformed.status_code == 422, body[:50]
     for name in ("../evil.py", "/etc/passwd", "a/../../b.py", ".hidden.py", "a\\b.py"):
         bad = post(url, course.tokens["s32"], "strict", {name: "x = 1\n"})
         assert bad.status_code == 422, name

@@ -62,13 +62,18 @@ def create_app(sessions: Sessions, course: dict[str, CourseAssignment]) -> FastA
     upload_limit = body_limit(course)
 
     def session():
+        """A read session for one endpoint. Each request holds at most one connection at a time (the
+        token is looked up in its own), so concurrent requests cannot exhaust the pool waiting for a second."""
         with sessions() as s:
             yield s
 
-    def caller(request: Request, db: Session = Depends(session)) -> tokens.Caller:
+    def caller(request: Request) -> tokens.Caller:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        found = tokens.authenticate(db, token.strip()) if scheme.lower() == "bearer" else None
+        found = None
+        if scheme.lower() == "bearer":
+            with sessions() as db:
+                found = tokens.authenticate(db, token.strip())
         if found is None:
             raise HTTPException(401, "missing, unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
         return found

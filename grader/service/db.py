@@ -93,7 +93,8 @@ def make_engine(url: str) -> Engine:
     instead of failing with 'database is locked' when the API and workers write at once)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=20,
+                               max_overflow=30, pool_timeout=120)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):
@@ -111,7 +112,8 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # the API serves up to 40 requests at once (its thread pool), each holding one connection at most
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40, pool_timeout=120)
 
 
 def upgrade(engine: Engine) -> None:

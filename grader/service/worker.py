@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from grader.bank import Bank
 from grader.errors import GraderError
-from grader.batch import AutoExecutor, LocalPool, StudentEntry, default_jobs, grade_class
+from grader.batch import AutoExecutor, ClassGrader, LocalPool, StudentEntry, default_jobs, grade_class
 from grader.service import queue
 from grader.service.course import CourseAssignment
 from grader.service.db import Sessions, Student, Submission
@@ -43,11 +43,13 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.recorded = 0   #: results this worker recorded
         self.rejected = 0   #: results refused because the lease had moved on (the job ran elsewhere too)
+        self.graders: dict[str, ClassGrader] = {}  #: per assignment, with its prepared cases
 
     def run(self, stop: threading.Event | None = None, max_idle: float | None = None) -> None:
         """Grade until `stop` is set (or, with `max_idle`, until the queue stayed empty that long)."""
         stop = stop or threading.Event()
         idle_since = time.monotonic()
+        self.graders = {}  # they hold the executor below
         with AutoExecutor(self.executor_kind) as executor, LocalPool(self.slots) as pool:
             while not stop.is_set():
                 try:
@@ -123,7 +125,10 @@ class Worker:
                 write_files(folder, sub.files)
                 students.append(StudentEntry(student, folder))
                 lease_of[student] = item
-            report = grade_class(entry.assignment, students, bank=self.bank, pool=pool, executor=executor)
+            if assignment_name not in self.graders:  # kept: each problem's cases are prepared once per worker
+                self.graders[assignment_name] = ClassGrader(entry.assignment, self.bank, executor)
+            report = grade_class(entry.assignment, students, bank=self.bank, pool=pool, executor=executor,
+                                 grader=self.graders[assignment_name])
         folders = {entry.student: str(entry.path) for entry in students}
         for result in report.students:
             item = lease_of[result.student]

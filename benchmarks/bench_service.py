@@ -189,12 +189,17 @@ def main() -> None:
         from grader.service.db import Submission, open_database
 
         with open_database(course.db_url, migrate=False)() as session:
-            first, last = session.execute(select(func.min(Submission.graded_at), func.max(Submission.graded_at))).one()
-        # the first results arrive after the worker's start-up; count from the first round's end
-        graded = (args.grade - 1) * len(PROBLEMS)
-        rate = graded / max(last - first, 1e-9)
+            done = session.execute(select(Submission.graded_at, Submission.score, Submission.max_score)
+                                   .order_by(Submission.graded_at)).all()
+        full = sum(1 for _, score, top in done if score is not None and abs(score - top) < 1e-9)
+        if full != (args.grade + 1) // 2 or len(done) != args.grade:  # the correct half, and only it, gets full marks
+            raise SystemExit(f"wrong grades: {full} full marks of {len(done)} graded, expected {(args.grade + 1) // 2}")
+        # the first results arrive after the worker's start-up: count what was graded after the first result
+        first_at = done[0][0]
+        after_first = sum(1 for at, _, _ in done if at > first_at)
+        rate = after_first * len(PROBLEMS) / max(done[-1][0] - first_at, 1e-9)
         print(f"2. grading: {args.grade} submissions x {len(PROBLEMS)} problems, one worker with {args.jobs} slots: "
-              f"{rate:.1f} problem-submissions/s, {rate / cores:.2f} per core")
+              f"{rate:.1f} problem-submissions/s, {rate / cores:.2f} per core (grades checked: {full} full marks)")
     finally:
         course.stop()
 

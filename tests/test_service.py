@@ -414,6 +414,7 @@ def test_concurrent_leases_never_share_a_job(db_url):
         while True:
             with sessions.begin() as session:
                 got = queue.lease(session, f"w{worker}", n=3, seconds=60)
+            assert len(got) <= 3
             if not got:
                 return taken
             taken += [item.job_id for item in got]

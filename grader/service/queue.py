@@ -53,10 +53,17 @@ def lease(session: Session, worker: str, n: int = 1, seconds: float = 60.0,
             select(Submission.id).where(Submission.assignment.in_(assignments))))
     candidates = candidates.order_by(Job.id).limit(n)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # Lock the rows first, then update exactly those: inside `UPDATE ... WHERE id IN (subquery)` PostgreSQL
+        # may run a SKIP LOCKED subquery more than once and take more than n rows (seen: 40 leased for n=4).
+        chosen = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+        if not chosen:
+            return []
+        target = Job.id.in_(chosen)
+    else:
+        target = Job.id.in_(candidates.scalar_subquery())  # one statement: SQLite's single writer makes it atomic
     lease_id = str(uuid.uuid4())
     rows = session.execute(
-        update(Job).where(Job.id.in_(candidates.scalar_subquery()), _leasable(now, max_attempts))
+        update(Job).where(target, _leasable(now, max_attempts))
         .values(state="leased", lease=lease_id, lease_expires_at=now + seconds, worker=worker[:200],
                 attempts=Job.attempts + 1)
         .returning(Job.id, Job.submission_id, Job.attempts)

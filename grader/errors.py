@@ -16,6 +16,7 @@ class ExitCode(enum.IntEnum):
     TESTS_FAILED = 1  #: grading worked and at least one test failed
     USAGE_ERROR = 2   #: bad command line, unknown problem, malformed spec or answers file
     INTERNAL_ERROR = 3  #: the grader itself failed; tell course staff
+    REFUSED = 4       #: `grader submit`: the server refused the submission or could not be reached
 
 
 class GraderError(Exception):

@@ -231,15 +231,18 @@ ProgressFn = Callable[[int, int, int], None]   # (done, total, cached)
 
 def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: Bank, pool: Pool, executor,
                 cache: ResultCache | None = None, force: bool = False, limits: Limits | None = None,
-                progress: ProgressFn | None = None, device: str = "all") -> ClassReport:
+                progress: ProgressFn | None = None, device: str = "all",
+                grader: ClassGrader | None = None) -> ClassReport:
     """Grade every student on every problem of the assignment (`device`: as `grader check --device`).
+    `grader`: a ClassGrader kept from an earlier call (the course service's worker), whose prepared
+    cases are reused instead of computed again.
 
     Students are read one at a time, when their jobs are about to run, and a student's files are
     dropped as soon as its last job is done: memory holds the jobs in flight, not the class.
     Whatever goes wrong with one student (unreadable files, a crash of the trusted code on their
     data) is that student's result; the others are graded as usual."""
     start = time.monotonic()
-    grader = ClassGrader(assignment, bank, executor, limits=limits, cache=cache, force=force, device=device)
+    grader = grader or ClassGrader(assignment, bank, executor, limits=limits, cache=cache, force=force, device=device)
     n_problems = len(assignment.problems)
     results: dict[str, list[ProblemResult | None]] = {s.student: [None] * n_problems for s in students}
     labels = {s.student: printable(str(s.path)) for s in students}

@@ -18,6 +18,7 @@ from grader.cli.options import (ClosedPipeSafe, bundle_option, device_option, ge
                                 notebook_option, seed_options)
 from grader.cli.release import release_cmd
 from grader.cli.report import report_cmd
+from grader.cli.service import login_cmd, serve_cmd, submit_cmd, tokens_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -191,6 +192,9 @@ main.add_command(gradescope_cmd)
 
 
 main.add_command(report_cmd)
+
+for _command in (serve_cmd, tokens_cmd, submit_cmd, login_cmd):
+    main.add_command(_command)
 
 
 main.add_command(release_cmd)

@@ -30,6 +30,7 @@ from pathlib import Path
 from grader import __version__
 from grader.problems.bank import Bank
 from grader.errors import SpecError, UsageError
+from grader.kinds import kind_of
 
 from grader.kinds.bundle import CASE_FIELDS, FORMAT, FORMAT_VERSION, INPUT_FIELDS, MANIFEST, PUBLIC_FIELDS  # noqa: F401 - the format
 MISTAKE_FIELDS = ("name", "feedback", "hint")
@@ -66,10 +67,11 @@ def release(assignment_path: Path | str, out: Path | str, bank: Bank | None = No
     problems, report = [], ReleaseReport(out=out, package=package)
     for item in assignment.problems:
         problem = item.problem
-        if problem.kind == "function":
+        how = kind_of(problem.kind).release_as
+        if how == "cases":
             entry, case_files, line = _function_entry(problem, bank, assignment)
             files.update(case_files)
-        elif problem.kind in ("numeric", "choice"):
+        elif how == "question":
             entry, line = _question_entry(problem, bank), f"{problem.id}: {problem.kind} question (answer graded at submission)"
         else:
             raise SpecError(f"{problem.path}: problems of kind '{problem.kind}' cannot be released in a bundle yet")

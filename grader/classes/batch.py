@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from grader.problems.bank import private_paths
+from grader.problems.locations import private_paths
 from grader.problems.bank import Bank
 from grader.classes.assignment import Assignment
 from grader.classes.pool import Pool

@@ -19,8 +19,11 @@ class Kind:
     name = ""
     #: the student answers with code (a file, folder or notebook), not in an answers file
     answered_in_code = True
-    #: what `grader new --kind NAME` writes (grader/authoring/templates/NAME/)
+    #: what `grader new --kind NAME` writes (grader/authoring/templates/NAME.yaml)
     scaffold_template = ""
+    #: how `grader release` puts such a problem in a student bundle: "cases" (its visible cases with
+    #: their expected outputs), "question" (what `grader show` prints), or None (not yet)
+    release_as: str | None = None
 
     def check_spec(self, problem) -> list[str]:
         """Rules the JSON Schema cannot express, as '$.path: message' lines (run when a spec loads)."""

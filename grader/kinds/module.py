@@ -27,6 +27,7 @@ from grader.sandbox.runner import Call, Executor, Job, RunStatus
 from grader.problems.spec import Problem
 from grader.problems.source import check_sources
 from grader.problems.submission import Submission, find_module
+from grader.problems.locations import private_paths
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank
@@ -494,7 +495,7 @@ def grade_module(problem: Problem, submission: Submission, *, bank: Bank, execut
                   framework=problem.framework, calls=[mc.call for mc in prepared],
                   limits=(limits or Limits()).with_overrides(problem.spec.get("limits")),
                   label=f"{submission.label}:{problem.id}", forbidden=forbidden, mode="module",
-                  hide=bank.private_paths())
+                  hide=private_paths(getattr(bank, "root", None)))
         run = executor.run(job)
         result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit

@@ -147,6 +147,7 @@ class QuestionKind(Kind):
     """A quiz question (numeric, choice): answered in an answers file or typed in `grader quiz`."""
 
     answered_in_code = False
+    release_as = "question"
 
     def read_submission(self, problem_id, path, notebook=None):
         return answer_for(problem_id, path)

@@ -26,6 +26,7 @@ from grader.problems.source import check_sources
 from grader.kinds.function.rules import check_function_spec
 from grader.problems.spec import Problem
 from grader.problems.submission import Submission, find_module
+from grader.problems.locations import private_paths
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank
@@ -214,7 +215,7 @@ def grade_steps(problem: Problem, submission: Submission, *, bank: Bank, executo
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
                   label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), mode="steps",
-                  hide=bank.private_paths())
+                  hide=private_paths(getattr(bank, "root", None)))
         run = executor.run(job)
         result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit

@@ -28,6 +28,7 @@ from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
 from grader.problems.source import check_sources
 from grader.problems.spec import Problem
 from grader.problems.submission import Submission, find_module
+from grader.problems.locations import private_paths
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank
@@ -355,7 +356,7 @@ def grade_training(problem: Problem, submission: Submission, *, bank: Bank, exec
             job = Job(files=files, module=module, entry_point=entry, framework=problem.framework, calls=[p.call],
                       limits=job_limits(problem, limits), label=f"{submission.label}:{problem.id}:{p.name}",
                       forbidden=problem.spec.get("forbidden", []), mode="training",
-                      readonly=[FIXTURES] if problem.spec.get("fixtures") else [], hide=bank.private_paths())
+                      readonly=[FIXTURES] if problem.spec.get("fixtures") else [], hide=private_paths(getattr(bank, "root", None)))
             run = executor.run(job)
             result.stdout += _bounded(run.stdout, run.stdout_dropped)  # each case's child keeps output_kb of each
             result.stderr += _bounded(run.stderr, run.stderr_dropped)

@@ -6,36 +6,14 @@ GRADER_BANK points. Reference modules are imported only here, in the trusted pro
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
 from grader.errors import SpecError, UnknownProblem, UsageError
 from grader.kinds import spec_errors
+from grader.problems.locations import BANK_ENV, default_bank_root, private_paths  # noqa: F401 - used by callers too
 from grader.problems.reference import load_callable
 from grader.problems.spec import Problem, invalid_spec, load_problem
-
-BANK_ENV = "GRADER_BANK"
-
-
-def private_paths() -> list[str]:
-    """The folders of the default bank (and GRADER_BANK's) that a child must never see: its
-    reference implementations and problem specs. Jobs carry them to the sandbox (`Job.hide`)."""
-    roots = {default_bank_root()}
-    if os.environ.get(BANK_ENV):
-        roots.add(Path(os.environ[BANK_ENV]))
-    return sorted(str(Path(root, d).resolve()) for root in roots for d in ("reference", "problems"))
-
-
-def default_bank_root() -> Path:
-    """GRADER_BANK, else the checkout this package lives in, else the current folder."""
-    if os.environ.get(BANK_ENV):
-        return Path(os.environ[BANK_ENV]).resolve()
-    bundled = Path(__file__).resolve().parents[2]
-    if (bundled / "problems").is_dir():
-        return bundled
-    return Path.cwd()
-
 
 class Bank:
     """All problems under `root/problems`, indexed by id."""
@@ -96,4 +74,4 @@ class Bank:
 
     def private_paths(self) -> list[str]:
         """What a child must never see: this bank's and the default bank's references and specs."""
-        return sorted({*private_paths(), *(str(Path(self.root, d).resolve()) for d in ("reference", "problems"))})
+        return private_paths(self.root)

@@ -13,6 +13,7 @@ class FunctionKind(Kind):
 
     name = "function"
     scaffold_template = "function"
+    release_as = "cases"
 
     def check_spec(self, problem) -> list[str]:
         return function_spec_errors(problem)

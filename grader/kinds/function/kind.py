@@ -26,6 +26,7 @@ from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
 from grader.problems.spec import Problem
 from grader.problems.source import SourceCheck, check_sources, decode_source
 from grader.problems.submission import Submission, find_module
+from grader.problems.locations import private_paths
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank
@@ -487,7 +488,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
         base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
-                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), hide=bank.private_paths())
+                  label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), hide=private_paths(getattr(bank, "root", None)))
         run = executor.run(job)
         result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit

@@ -22,6 +22,7 @@ from grader.limits import Limits
 from grader.sandbox.runner import Call, Executor, Job, RunStatus
 from grader.problems.spec import Problem
 from grader.problems.submission import Submission
+from grader.problems.locations import private_paths
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank
@@ -85,7 +86,7 @@ def time_trusted(problem: Problem, bank: Bank, executor: Executor, call: Call, l
     """Time a trusted implementation (the reference unless `impl`) on `call` in a child."""
     submission, module, func = reference_submission(problem, bank, impl)
     job = Job(files=submission.files, module=module, entry_point=func, framework=problem.framework,
-              calls=[call], limits=limits, label=f"{submission.label}:{call.name}", hide=bank.private_paths())
+              calls=[call], limits=limits, label=f"{submission.label}:{call.name}", hide=private_paths(getattr(bank, "root", None)))
     run = executor.run(job)
     if run.load_error is not None:
         return Measured(None, f"{submission.label} did not load: {run.load_error}")

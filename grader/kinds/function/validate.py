@@ -12,6 +12,7 @@ from grader.result import MistakeResult, ProblemReport
 
 from grader.compare.tolerance import EXACT
 from grader.kinds.base import VALIDATION_SEEDS as SEEDS
+from grader.problems.locations import private_paths
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank
@@ -144,7 +145,7 @@ def check_reference(problem: Problem, bank: Bank, executor, prepared, report: Pr
     submission, module, func = reference_submission(problem, bank)
     limits = Limits().with_overrides(problem.spec.get("limits"))
     job = Job(files=submission.files, module=module, entry_point=func, framework=problem.framework,
-              calls=[p.call for p in prepared], limits=limits, label=f"validate:{problem.id}", hide=bank.private_paths())
+              calls=[p.call for p in prepared], limits=limits, label=f"validate:{problem.id}", hide=private_paths(getattr(bank, "root", None)))
     run = executor.run(job)
     if run.load_error is not None:
         report.add("reference", False, f"the reference did not load in the child: {run.load_error}")

@@ -11,6 +11,7 @@ cases are reported as skipped). Every output is text whose golden copy is byte-i
   `duration` and `execution_time`; JUnit `time` attributes; the times, rate and worker count
   (two per core) in the grading summary; the times in speed-test messages ("your code 422 µs
   (best of 10), the reference 435 µs on cpu: 1.0× ...", "reference 378 µs, slow solution 683×");
+  a training reference's CPU time in validate ("trains in 1.4 s of CPU (budget 60 s)");
   the report's speed plot and speed ratios;
 * the summary's "Slowest submissions" section is ordered by time and names each student's
   slowest problem (ties between 0.00 s entries go either way): the problem is masked and the
@@ -96,6 +97,8 @@ def normalise(text: str, out: Path | None = None) -> str:
     text = re.sub(rf"your code {TIME} \(best of (\d+)\), the reference {TIME} on (\S+?): \d+\.\d({TIMES})",
                   r"your code <time> (best of \1), the reference <time> on \2: <ratio>\3", text)
     text = re.sub(rf"reference {TIME}, slow solution \d+({TIMES})", r"reference <time>, slow solution <ratio>\1", text)
+    # a training problem's validation: the reference's CPU time (the budget is kept)
+    text = re.sub(r"trains in \d+\.\d s of CPU \(budget", "trains in <time> s of CPU (budget", text)
     # JUnit
     text = re.sub(r' time="\d+\.\d+"', ' time="<time>"', text)
     return text

@@ -6,10 +6,9 @@ score = points × max(0, right picks − wrong picks) / number of correct option
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dataclasses import dataclass
-from typing import Any
 
 from grader.problems.answers import LETTERS, Answer, AnswerError, letters, parse_letters
 from grader.problems.inputs import stream

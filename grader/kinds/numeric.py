@@ -7,11 +7,10 @@ that mistake's feedback. See docs/questions.md.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from grader.problems.answers import Answer, AnswerError, parse_number
 from grader.errors import SpecError

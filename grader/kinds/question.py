@@ -5,12 +5,11 @@ Everything here runs in the trusted process. Spec expressions: grader/expression
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import inspect
 import math
 import string
-from typing import Any
 
 from grader.errors import GraderError, SpecError
 from grader.kinds.base import VALIDATION_SEEDS, Kind

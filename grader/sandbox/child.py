@@ -403,12 +403,6 @@ def send_value(channel: Channel, header: dict, value) -> None:
     codec.write_frame(channel.fd, frame)
 
 
-def failed_call(exc: BaseException, name: str, filenames: set[str], seconds: float) -> dict:
-    """The case frame's header for a call of the student's code that raised `exc`."""
-    status, message = failure(exc, next(iter(filenames), ""))
-    return {"type": "case", "name": name, "status": status, "message": message, "seconds": seconds}
-
-
 #: jobs whose cases do more than call the entry point: mode -> the child module that runs them
 #: (its `serve(request, channel, path)` runs the whole job, or its `run_case` each case)
 MODES = {"module": "grader.sandbox.child_module", "training": "grader.sandbox.child_training",

@@ -28,7 +28,7 @@ import re
 from time import perf_counter
 
 from grader.sandbox import codec
-from grader.sandbox.child import Channel, failed_call, flush_output, load_module, map_arrays
+from grader.sandbox.child import Channel, failure, flush_output, load_module, map_arrays
 
 _INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(i|\d+)\]$")
 
@@ -247,7 +247,7 @@ def serve(request: dict, channel: Channel, path: str) -> None:
                                  f"(it defines: {', '.join(defined) or 'nothing callable'})"})
         return
     channel.send({"type": "ready"})
-    filenames = {os.path.basename(path)}
+    filename = os.path.basename(path)
 
     def lookup(name):
         if name not in module.__dict__:
@@ -267,8 +267,9 @@ def serve(request: dict, channel: Channel, path: str) -> None:
             if isinstance(cause, StepFailure):
                 header = {"type": "case", "name": name, "status": "bad_output", "message": f"{exc.step}: {cause}"}
             else:
-                header = failed_call(cause, name, filenames, perf_counter() - start)
-                header["message"] = f"{exc.step}: {header['message']}"
+                status, message = failure(cause, filename)
+                header = {"type": "case", "name": name, "status": status, "message": f"{exc.step}: {message}",
+                          "seconds": perf_counter() - start}
             flush_output()
             channel.send(header)
             continue

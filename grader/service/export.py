@@ -5,9 +5,8 @@ import json
 
 from grader.classes.assignment import Assignment
 from grader.classes.batch import ClassReport
-from grader.result import StudentResult
 from grader.classes.cache import result_from_dict
-from grader.result import ProblemResult
+from grader.result import ProblemResult, StudentResult
 
 
 def class_report(assignment: Assignment, latest: dict) -> ClassReport:

@@ -5,12 +5,11 @@ in a child (grader.sandbox.runner) and only its returned data comes back to be c
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from grader.compare import tensors as cmp
 from grader.kinds.function import performance

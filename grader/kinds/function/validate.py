@@ -37,14 +37,6 @@ def check_function_problem(problem: Problem, bank: Bank, executor, report: Probl
     check_speed(problem, bank, executor, [p for p in prepared if p.speed], reference_runs, report)
 
 
-def parse_assumption(text: str):
-    """An assumption's check: an expression of the spec language (grader/expressions.py)."""
-    try:
-        return expressions.parse(text)
-    except ValueError as exc:
-        raise SyntaxError(str(exc)) from None
-
-
 def assumption_values(problem: Problem, case: dict, seed: int = 0) -> dict:
     """The names an assumption may use for a case: its sizes and its int, float and bool inputs."""
     from grader.problems.inputs import case_arguments

@@ -1,6 +1,7 @@
 """Shared test helpers: run the real CLI, write student-like submissions."""
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -84,10 +85,34 @@ def grade_source(tmp_path, executor):
     return run
 
 
+SLOW_TESTS = Path(__file__).with_name("slow_tests.txt")
+
+
+def slow_patterns() -> tuple[list[str], list[str]]:
+    """The patterns of tests/slow_tests.txt: (marked slow, kept in the default run despite a match)."""
+    slow, kept = [], []
+    for line in SLOW_TESTS.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            (kept if line.startswith("!") else slow).append(line.lstrip("!"))
+    return slow, kept
+
+
+def is_listed_slow(nodeid: str, slow: list[str], kept: list[str]) -> bool:
+    return (any(fnmatch.fnmatchcase(nodeid, p) for p in slow)
+            and not any(fnmatch.fnmatchcase(nodeid, p) for p in kept))
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m 'not slow'` selects: the marks must be in place
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `cuda` run only where a CUDA device is available, and skip cleanly elsewhere."""
+    """Tests listed in slow_tests.txt are marked `slow` (deselected by default: the default run stays
+    short); tests marked `cuda` run only where a CUDA device is available, and skip cleanly elsewhere."""
     from grader.sandbox.devices import cuda_available
 
+    slow, kept = slow_patterns()
+    for item in items:
+        if is_listed_slow(item.nodeid, slow, kept):
+            item.add_marker(pytest.mark.slow)
     if cuda_available():
         return
     skip = pytest.mark.skip(reason="no CUDA device available")

@@ -127,7 +127,8 @@ def ray_cluster():
     except ImportError:
         pytest.skip(NO_RAY)
     if not ray.is_initialized():
-        ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+        # address='local': always a cluster of its own, even where another one runs on this machine
+        ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     # The stand-in worker functions below travel by value: the workers cannot import this test module.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:

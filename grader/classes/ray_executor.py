@@ -115,6 +115,16 @@ def _launcher():
         return server.launch, "fork server", None
 
 
+def hiding_this_nodes_bank(job: Job) -> Job:
+    """The job, hiding also the bank of the grader installed on this node: `Job.hide` names the
+    driver's folders, and a node's checkout or install may hold the bank somewhere else."""
+    import dataclasses
+
+    from grader.problems.locations import private_paths
+
+    return dataclasses.replace(job, hide=sorted(set(job.hide) | set(private_paths())))
+
+
 def run_on_worker(request: WorkerRequest) -> WorkerReply:
     """The Ray task: run one child job here, exactly as the local pool would."""
     from grader.sandbox import confine as sandbox
@@ -131,7 +141,7 @@ def run_on_worker(request: WorkerRequest) -> WorkerReply:
         raise WorkerMismatch(f"this worker's sandbox protections ({here}) differ from the driver's "
                              f"({request.fingerprint}): results and cache keys would not say how they were graded")
     launch, launcher, note = _launcher()
-    result = run_with(launch, request.job)
+    result = run_with(launch, hiding_this_nodes_bank(request.job))
     try:
         import ray
 
@@ -256,6 +266,11 @@ class RayExecutor:
                                      "(or auto); see docs/ray.md.") from None
                 self._owned = True
             remote_functions(ray, self.worker_fn)
+            if self.cuda is None:
+                from grader.sandbox.devices import decide_cuda_elsewhere
+
+                self.cuda = cluster_has_gpu(ray, self.gpus_per_cuda_job)
+                decide_cuda_elsewhere(self, self.cuda)
         return self
 
     def default_jobs(self) -> int:
@@ -298,7 +313,12 @@ class RayExecutor:
 
     def close(self) -> None:
         """Disconnect, and stop the local Ray instance if this executor started it."""
+        from grader.sandbox.devices import decide_cuda_elsewhere
+
         with self._lock:
+            if self.cuda is not None:
+                decide_cuda_elsewhere(self, None)
+                self.cuda = None
             if self._owned and self.ray.is_initialized():
                 self.ray.shutdown()
             self._owned = False

@@ -52,7 +52,8 @@ def _open(db_url: str):
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0),
               help="Worker processes started beside the API (0: the API only; run workers elsewhere with --no-api).")
-@click.option("--jobs", type=click.IntRange(min=1), help="Submissions each worker grades at once (default: two per core; with --executor ray, "
+@click.option("--jobs", type=click.IntRange(min=1),
+              help="Submissions each worker grades at once (default: two per core; with --executor ray, "
                    "two per CPU of the cluster).")
 @click.option("--lease-seconds", default=60.0, show_default=True, type=click.FloatRange(min=1),
               help="A worker's hold on a job; a job whose worker died is graded again after this long.")
@@ -93,7 +94,7 @@ def serve_cmd(ctx: click.Context, assignments: tuple[Path, ...], db_url: str, ho
         from grader.problems.locations import private_paths
         from grader.sandbox.confine import require_trusted
 
-        require_trusted(private_paths())
+        require_trusted(private_paths(bank.root))
     sessions = _open(db_url)
     if no_api:
         from grader.service.worker import Worker

@@ -166,7 +166,8 @@ def describe(executor) -> str:
         where = executor.address or os.environ.get("RAY_ADDRESS") or "a local instance"
         return (f"the Ray cluster at {where} ({resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs; "
                 f"CUDA cases {'run' if executor.cuda else 'skipped'})")
-    return "this machine (a warm fork server)"
+    return "this machine (" + ("a warm fork server" if getattr(executor, "kind", None) == "fork"
+                               else "a fresh Python per job") + ")"
 
 
 def write_files(folder: Path, stored: bytes) -> None:

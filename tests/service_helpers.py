@@ -38,19 +38,21 @@ class Server:
     """`grader serve` in its own process group, stopped (and waited for) by `stop()`."""
 
     def __init__(self, folder: Path, db_url: str, assignments: list[Path], workers: int = 1, jobs: int = 4,
-                 lease_seconds: float = 30):
+                 lease_seconds: float = 30, extra: list[str] | None = None, env: dict | None = None,
+                 wrapper: list[str] | None = None):
         self.folder, self.db_url = folder, db_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"serve-{self.port}.log"
-        command = ["timeout", "-k", "10", str(SERVER_LIFETIME), sys.executable, "-m", "grader", "serve",
+        command = ["timeout", "-k", "10", str(SERVER_LIFETIME), *(wrapper or []), sys.executable, "-m", "grader", "serve",
                    "--db", db_url, "--port", str(self.port), "--workers", str(workers), "--jobs", str(jobs),
                    "--lease-seconds", str(lease_seconds)]
         for path in assignments:
             command += ["--assignment", str(path)]
+        command += extra or []
         self._log = open(self.log, "wb")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-                                        cwd=folder)
+                                        cwd=folder, env=env)
         deadline = time.monotonic() + 120
         while True:
             try:

@@ -1,11 +1,14 @@
 """The Ray executor (grader/classes/ray_executor.py): one contract, run over the local pool and over Ray.
 
-The Ray tests share one local cluster per test session (`ray.init(num_cpus=2, num_gpus=1)`: the
-GPU is only declared, for the scheduling test) and are skipped where Ray is not installed.
+The Ray tests share one local cluster per test session, of two nodes on this machine
+(`ray.cluster_utils.Cluster`): a head with no CPU, so that every job runs on the other node, with
+2 CPUs and no GPU. The GPU tests add a third node for themselves that declares one GPU (only
+declared: the scheduling is tested, not CUDA). The Ray tests are skipped where Ray is not installed.
 """
 from __future__ import annotations
 
 import csv
+from dataclasses import replace as dataclasses_replace
 import json
 import os
 import shutil
@@ -119,22 +122,42 @@ def sigmoid_backward(x, grad_output):
 
 # ---------------------------------------------------------------- fixtures
 
+CLUSTER: dict = {}  #: the session's cluster: "cluster" (ray.cluster_utils.Cluster), "worker" (its CPU node)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
-    """One local Ray cluster for the session: 2 CPUs and one logical GPU. Yields its address."""
+    """One local Ray cluster for the session, this process its driver: a head with 0 CPUs and a
+    worker node with 2 CPUs (so every job crosses to another node). Yields its address."""
     try:
         import ray
+        from ray.cluster_utils import Cluster
     except ImportError:
         pytest.skip(NO_RAY)
-    if not ray.is_initialized():
-        # address='local': always a cluster of its own, even where another one runs on this machine
-        ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
-    # The stand-in worker functions below travel by value: the workers cannot import this test module.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
     try:
-        yield ray.get_runtime_context().gcs_address
+        CLUSTER.update(cluster=cluster, worker=cluster.add_node(num_cpus=2))
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, log_to_driver=False)
+        # The stand-in worker functions below travel by value: the workers cannot import this test module.
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        yield cluster.address
     finally:
         ray.shutdown()
+        cluster.shutdown()
+        CLUSTER.clear()
+
+
+@pytest.fixture
+def gpu_node(ray_cluster):
+    """A node that declares one GPU (and 1 CPU), added to the session's cluster for one test."""
+    cluster = CLUSTER["cluster"]
+    node = cluster.add_node(num_cpus=1, num_gpus=1)
+    cluster.wait_for_nodes()
+    try:
+        yield node
+    finally:
+        cluster.remove_node(node)
 
 
 @pytest.fixture(scope="module")
@@ -381,8 +404,8 @@ def test_a_job_that_keeps_killing_its_worker_is_reported_not_retried_forever(ray
     folder = write_class(tmp_path / "class", {"good": CORRECT})
     assignment = write_assignment(tmp_path / "a.yaml")
     cache = ResultCache(tmp_path / "cache")
-    executor = RayExecutor(retries=2, worker_fn=_dies)
-    report = grade(executor, folder, assignment, cache=cache)
+    with RayExecutor(retries=2, worker_fn=_dies) as executor:
+        report = grade(executor, folder, assignment, cache=cache)
     result = report.students[0].problems[0]
     assert result.grader_error and "could not run this job (3 attempts" in result.error
     assert "WorkerCrashedError" in result.error
@@ -408,7 +431,7 @@ def _job(device: str) -> Job:
 
 
 @pytest.mark.ray
-def test_a_logical_gpu_runs_one_cuda_job_at_a_time(ray_cluster):
+def test_a_logical_gpu_runs_one_cuda_job_at_a_time(gpu_node):
     from grader.classes.ray_executor import RayExecutor
 
     executor = RayExecutor(worker_fn=_reports_concurrency)
@@ -430,6 +453,155 @@ def test_a_logical_gpu_runs_one_cuda_job_at_a_time(ray_cluster):
     assert all(seen["gpus"] == [] for seen, device in runs if device == "cpu")
     assert len({seen["pid"] for seen in cuda}) < 4  # max_calls=0: a GPU worker is kept, not one per job
     assert executor.stats["launcher:stand-in"] == 6
+    executor.close()
+
+
+def _cuda_job_on_the_cpu(request):
+    """A stand-in for a CUDA worker on a machine without CUDA: runs the job with its calls moved to
+    the CPU (the child would fail on a logical GPU) and says, as its launcher, whether the job was a
+    CUDA one and which GPUs Ray gave it."""
+    import dataclasses
+
+    import ray
+
+    from grader.classes.ray_executor import run_on_worker
+
+    job = request.job
+    calls = [dataclasses.replace(call, device="cpu") for call in job.calls]
+    reply = run_on_worker(dataclasses.replace(request, job=dataclasses.replace(job, calls=calls)))
+    reply.launcher = json.dumps({"cuda": job.cuda, "gpus": [str(g) for g in ray.get_gpu_ids()]})
+    return reply
+
+
+def _sigmoid_tests(report) -> tuple[list[str], dict[str, str]]:
+    """(names of the tests graded, {skipped test: why}) of the one student's sigmoid-backward."""
+    problem = report.students[0].problems[0]
+    return [t.name for t in problem.tests], {t.name: t.output for t in problem.skipped}
+
+
+@pytest.mark.ray
+def test_a_cpu_only_driver_runs_cuda_cases_on_a_cluster_with_a_gpu(gpu_node, tmp_path, monkeypatch):
+    from grader.classes.ray_executor import RayExecutor
+
+    monkeypatch.setattr("grader.sandbox.devices.cuda_available", lambda: False)  # this driver has no GPU
+    folder = write_class(tmp_path / "class", {"good": CORRECT})
+    with RayExecutor(worker_fn=_cuda_job_on_the_cpu) as executor:
+        assert executor.cuda is True
+        report = grade(executor, folder, write_assignment(tmp_path / "a.yaml", time_limit=5))
+    graded, skipped = _sigmoid_tests(report)
+    assert any(name.endswith("[cuda]") for name in graded) and not skipped, (graded, skipped)
+    jobs = [json.loads(key.partition(":")[2]) for key in executor.stats if key.startswith("launcher:")]
+    assert jobs == [{"cuda": True, "gpus": ["0"]}]  # the problem's job holds CUDA cases: it asked for the GPU
+
+
+@pytest.mark.ray
+def test_a_gpu_driver_skips_cuda_cases_on_a_cluster_without_one(ray_backend, tmp_path, monkeypatch):
+    from grader.sandbox.devices import cuda_usable
+
+    monkeypatch.setattr("grader.sandbox.devices.cuda_available", lambda: True)  # this driver "has" a GPU
+    assert ray_backend.cuda is False and not cuda_usable()  # the cluster decides
+    folder = write_class(tmp_path / "class", {"good": CORRECT})
+    graded, skipped = _sigmoid_tests(grade(ray_backend, folder, write_assignment(tmp_path / "a.yaml", time_limit=5)))
+    assert skipped and all(name.endswith("[cuda]") for name in skipped)
+    assert set(skipped.values()) == {"skipped: no CUDA device is available on this machine"}  # the usual message
+    assert not any(name.endswith("[cuda]") for name in graded)
+
+
+# ---------------------------------------------------------------- two nodes: plain data only
+
+class MovesFilesAwayFirst:
+    """An executor that moves `folders` away before the first job reaches the cluster, and keeps the
+    jobs it was given: what the driver read and prepared must be all a worker needs."""
+
+    def __init__(self, inner, folders: list[Path]):
+        self.inner, self.folders, self.moved, self.jobs = inner, folders, [], []
+        self._lock = threading.Lock()
+
+    def run(self, job):
+        with self._lock:
+            self.jobs.append(job)
+            if not self.moved:
+                for folder in self.folders:
+                    folder.rename(folder.with_name(folder.name + "-gone"))
+                    self.moved.append(folder)
+        return self.inner.run(job)
+
+
+@pytest.mark.ray
+def test_jobs_run_on_the_worker_node_as_plain_data(ray_backend, tmp_path):
+    """The submissions are gone once the first job leaves (the driver read them; a student's
+    problems run as concurrent jobs), and no job names a file of the bank or the submissions
+    other than the bank's folders the sandbox is to cover up (Job.hide) and the submission's name
+    in messages (Job.label)."""
+    import dataclasses
+
+    from ray import cloudpickle
+
+    bank = tmp_path / "bank"  # a copy at a path of its own, to look for in the payloads
+    for part in ("problems", "reference"):
+        shutil.copytree(ROOT / part, bank / part, ignore=shutil.ignore_patterns("__pycache__"))
+    folder = tmp_path / "class"
+    (folder / "ann").mkdir(parents=True)
+    (folder / "ann" / "sigmoid_backward.py").write_text(BUGGY)
+    shutil.copy(EXAMPLES / "conv-output-size" / "correct.py", folder / "ann" / "conv_output_size.py")
+    assignment = write_assignment(tmp_path / "a.yaml", problems=("sigmoid-backward", "conv-output-size"), time_limit=5)
+    executor = MovesFilesAwayFirst(ray_backend, [folder])
+    banked = Bank(bank)
+    with LocalPool(4) as pool:
+        report = grade_class(load_assignment(assignment, banked), find_students(folder), bank=banked, pool=pool,
+                             executor=executor)
+    assert executor.moved == [folder] and not folder.exists()
+    sigmoid, conv = report.students[0].problems
+    assert not sigmoid.grader_error and not conv.grader_error, (sigmoid.error, conv.error)
+    assert conv.score == conv.max_score
+    assert sigmoid.score == 0 and sigmoid.tests[0].outcome == "wrong"
+    assert {node for node, _ in ray_backend.workers} == {CLUSTER["worker"].node_id}  # never the head (no CPU)
+
+    assert len(executor.jobs) >= 2
+    for job in executor.jobs:
+        assert job.files and all(isinstance(data, bytes) for data in job.files.values())
+        assert set(job.hide) >= {str(bank / "problems"), str(bank / "reference")}
+        payload = cloudpickle.dumps(dataclasses.replace(job, hide=[], label=""))  # the label: for messages
+        for path in (bank, folder):
+            assert str(path).encode() not in payload, f"a job names {path}: {job.label}"
+
+
+def test_where_jobs_run_decides_whether_cuda_cases_run(monkeypatch):
+    """The decision an executor whose children run elsewhere makes (Ray: the cluster's GPUs)."""
+    import gc
+
+    from grader.sandbox import devices
+
+    class Executor:
+        pass
+
+    monkeypatch.setattr("grader.sandbox.devices.cuda_available", lambda: False)  # this machine: no GPU
+    first, second = Executor(), Executor()
+    devices.decide_cuda_elsewhere(first, True)
+    assert devices.cuda_usable() and devices.devices_here() == ["cpu", "cuda"]
+    assert devices.select_devices(["cpu", "cuda"]) == (["cpu", "cuda"], [])
+    devices.decide_cuda_elsewhere(second, False)  # the latest open executor counts
+    assert not devices.cuda_usable()
+    assert devices.select_devices(["cuda"]) == ([], [("cuda", "no CUDA device is available on this machine")])
+    devices.decide_cuda_elsewhere(second, None)  # closed
+    assert devices.cuda_usable()
+    monkeypatch.setenv("GRADER_NO_CUDA", "1")
+    assert not devices.cuda_usable()
+    monkeypatch.delenv("GRADER_NO_CUDA")
+    del first
+    gc.collect()  # an executor dropped without closing decides nothing any more
+    assert not devices.cuda_usable() and devices.devices_here() == ["cpu"]
+
+
+def test_a_worker_hides_its_own_nodes_bank_too():
+    """Job.hide names the driver's bank folders; a node may hold the bank elsewhere."""
+    from grader.classes.ray_executor import hiding_this_nodes_bank
+    from grader.problems.locations import private_paths
+
+    job = hiding_this_nodes_bank(_job("cpu"))
+    assert set(job.hide) == set(private_paths()) and private_paths()
+    job = hiding_this_nodes_bank(dataclasses_replace(_job("cpu"), hide=["/driver/bank/reference"]))
+    assert "/driver/bank/reference" in job.hide and set(private_paths()) <= set(job.hide)
 
 
 # ---------------------------------------------------------------- without Ray

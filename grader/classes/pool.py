@@ -102,9 +102,23 @@ class AutoExecutor:
         self.close()
 
 
+def check_executor(kind: str, ray_address: str | None = None) -> None:
+    """Refuse what `executor_for` would refuse, without starting anything: --ray-address without
+    --executor ray, Ray not installed (saying how to install it), a HOST:PORT where no cluster answers.
+    `grader serve` calls it before it starts the worker processes that will connect."""
+    if ray_address and kind != "ray":
+        raise UsageError("--ray-address goes with --executor ray")
+    if kind == "ray":
+        from grader.classes.ray_executor import check_reachable, require_ray
+
+        require_ray()
+        check_reachable(ray_address)
+
+
 def executor_for(kind: str, ray_address: str | None = None, jobs: int | None = None):
-    """The executor `grader grade --executor KIND` runs jobs with, and the jobs to keep in flight:
-    fork (or local): the warm fork server here; fresh: a new Python per job; ray: a Ray cluster."""
+    """The executor `grader grade --executor KIND` (and a `grader serve` worker) runs jobs with, and the
+    jobs to keep in flight: fork (or local): the warm fork server here; fresh: a new Python per job;
+    ray: a Ray cluster."""
     if ray_address and kind != "ray":
         raise UsageError("--ray-address goes with --executor ray")
     if kind == "ray":

@@ -24,11 +24,15 @@ the worker) is retried `retries` times on whatever worker Ray picks, then raised
 retries are off (`max_retries=0`) so that every attempt is counted here and one job gives one
 result. CUDA jobs ask Ray for `gpus_per_cuda_job` GPUs and keep their worker (`max_calls=0`:
 Ray's default for GPU tasks is a new worker, and a new template, per task); CPU jobs ask for no
-GPU and `cpus_per_job` CPUs.
+GPU and `cpus_per_job` CPUs. Whether CUDA cases run at all is the cluster's answer, not the
+driver's: they run when a live node has `gpus_per_cuda_job` GPUs, and are skipped otherwise
+(`grader.sandbox.devices.decide_cuda_elsewhere`, set while the executor is open).
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import threading
 from collections import Counter
@@ -111,6 +115,16 @@ def _launcher():
         return server.launch, "fork server", None
 
 
+def hiding_this_nodes_bank(job: Job) -> Job:
+    """The job, hiding also the bank of the grader installed on this node: `Job.hide` names the
+    driver's folders, and a node's checkout or install may hold the bank somewhere else."""
+    import dataclasses
+
+    from grader.problems.locations import private_paths
+
+    return dataclasses.replace(job, hide=sorted(set(job.hide) | set(private_paths())))
+
+
 def run_on_worker(request: WorkerRequest) -> WorkerReply:
     """The Ray task: run one child job here, exactly as the local pool would."""
     from grader.sandbox import confine as sandbox
@@ -127,7 +141,7 @@ def run_on_worker(request: WorkerRequest) -> WorkerReply:
         raise WorkerMismatch(f"this worker's sandbox protections ({here}) differ from the driver's "
                              f"({request.fingerprint}): results and cache keys would not say how they were graded")
     launch, launcher, note = _launcher()
-    result = run_with(launch, request.job)
+    result = run_with(launch, hiding_this_nodes_bank(request.job))
     try:
         import ray
 
@@ -164,6 +178,13 @@ def task_options(job: Job, cpus_per_job: float = DEFAULT_CPUS_PER_JOB, gpus_per_
     return "cpu", {"num_cpus": cpus_per_job}
 
 
+def cluster_has_gpu(ray, gpus_per_job: float = 1.0) -> bool:
+    """Whether a live node of the cluster offers `gpus_per_job` GPUs (a CUDA job asking for more
+    than any node has would wait forever)."""
+    return any(node.get("Alive") and node.get("Resources", {}).get("GPU", 0) >= gpus_per_job
+               for node in ray.nodes())
+
+
 def _describe(exc: BaseException) -> str:
     """A Ray error in one line: the cause a worker raised, or Ray's own first line."""
     cause = getattr(exc, "cause", None)
@@ -190,6 +211,19 @@ def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> No
                          "see docs/ray.md.") from None
 
 
+@contextlib.contextmanager
+def keeping_sigterm_handler():
+    """Keep this process's SIGTERM handler: `ray.init` replaces it with one that aborts the process
+    (a `grader serve` worker stops on SIGTERM after its current round, and closes Ray)."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 class RayExecutor:
     """`Executor.run(job) -> RunResult` on a Ray cluster; thread-safe (a pool's threads share one).
 
@@ -210,6 +244,7 @@ class RayExecutor:
         self.gpus_per_cuda_job = gpus_per_cuda_job
         self.init_options = dict(init_options or {})
         self.warning: str | None = None
+        self.cuda: bool | None = None     #: whether CUDA cases run: decided from the cluster on start
         self.stats: Counter = Counter()   #: jobs, attempts, retried, failed, launcher:<kind>
         self.workers: set[tuple[str, int]] = set()  #: (node, pid) of the Ray workers that ran jobs
         self._owned = False
@@ -222,7 +257,8 @@ class RayExecutor:
             if not ray.is_initialized():
                 check_reachable(self.address)
                 try:
-                    ray.init(address=self.address, **{"log_to_driver": False, **self.init_options})
+                    with keeping_sigterm_handler():
+                        ray.init(address=self.address, **{"log_to_driver": False, **self.init_options})
                 except Exception as exc:  # noqa: BLE001 - a cluster that cannot be reached is the user's setup
                     where = f"at {self.address}" if self.address else "(a local one)"
                     raise UsageError(f"could not start or reach the Ray cluster {where}: {_describe(exc)}",
@@ -230,6 +266,11 @@ class RayExecutor:
                                      "(or auto); see docs/ray.md.") from None
                 self._owned = True
             remote_functions(ray, self.worker_fn)
+            if self.cuda is None:
+                from grader.sandbox.devices import decide_cuda_elsewhere
+
+                self.cuda = cluster_has_gpu(ray, self.gpus_per_cuda_job)
+                decide_cuda_elsewhere(self, self.cuda)
         return self
 
     def default_jobs(self) -> int:
@@ -272,7 +313,12 @@ class RayExecutor:
 
     def close(self) -> None:
         """Disconnect, and stop the local Ray instance if this executor started it."""
+        from grader.sandbox.devices import decide_cuda_elsewhere
+
         with self._lock:
+            if self.cuda is not None:
+                decide_cuda_elsewhere(self, None)
+                self.cuda = None
             if self._owned and self.ray.is_initialized():
                 self.ray.shutdown()
             self._owned = False

@@ -52,21 +52,49 @@ def _open(db_url: str):
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0),
               help="Worker processes started beside the API (0: the API only; run workers elsewhere with --no-api).")
-@click.option("--jobs", type=click.IntRange(min=1), help="Submissions each worker grades at once (default: two per core).")
+@click.option("--jobs", type=click.IntRange(min=1),
+              help="Submissions each worker grades at once (default: two per core; with --executor ray, "
+                   "two per CPU of the cluster).")
 @click.option("--lease-seconds", default=60.0, show_default=True, type=click.FloatRange(min=1),
               help="A worker's hold on a job; a job whose worker died is graded again after this long.")
 @click.option("--no-api", is_flag=True, help="Run one worker in this process and no API (for worker machines).")
 @click.option("--max-idle", type=float, hidden=True, help="With --no-api: stop after this many idle seconds (tests).")
+@click.option("--executor", "executor_kind", type=click.Choice(["fork", "ray"]), default="fork", show_default=True,
+              help="Where the workers run the submissions: fork: a warm fork server on this machine; ray: the "
+                   "workers of a Ray cluster (pip install 'grader[ray]'; docs/ray.md).")
+@click.option("--ray-address", metavar="auto|HOST:PORT",
+              help="With --executor ray: the cluster to join (default: $RAY_ADDRESS, or a Ray instance started "
+                   "by the worker process on this machine).")
+@click.option("--allow-weak-sandbox", is_flag=True,
+              help="Grade even where the full sandbox is unavailable (no Linux namespaces, e.g. Docker without "
+                   "SYS_ADMIN); every result then says sandbox: weak. Same as GRADER_SANDBOX=weak.")
 @click.pass_context
 @handle_errors
 def serve_cmd(ctx: click.Context, assignments: tuple[Path, ...], db_url: str, host: str, port: int, workers: int,
-              jobs: int | None, lease_seconds: float, no_api: bool, max_idle: float | None) -> None:
+              jobs: int | None, lease_seconds: float, no_api: bool, max_idle: float | None, executor_kind: str,
+              ray_address: str | None, allow_weak_sandbox: bool) -> None:
     """Run the course service: the HTTP API and workers that grade submissions in the sandbox."""
     _service_modules()
+    from grader.classes.pool import check_executor
     from grader.service.course import load_course
 
+    if allow_weak_sandbox:  # also reaches the worker processes, through the environment they inherit
+        from grader.sandbox.confine import allow_weak
+
+        allow_weak()
+    check_executor(executor_kind, ray_address)
+    if executor_kind == "ray" and not ray_address and not os.environ.get("RAY_ADDRESS") and workers > 1 and not no_api:
+        raise UsageError(f"--executor ray without --ray-address would start a Ray instance in each of the {workers} "
+                         "worker processes",
+                         "Use --workers 1 (its --jobs run on the one Ray instance), or start a cluster "
+                         "('ray start --head') and pass --ray-address auto; see docs/ray.md.")
     bank = get_bank(ctx)
     course = load_course(list(assignments), bank)
+    if workers or no_api:  # no namespaces and no --allow-weak-sandbox: refuse now, not in a worker restarted forever
+        from grader.problems.locations import private_paths
+        from grader.sandbox.confine import require_trusted
+
+        require_trusted(private_paths(bank.root))
     sessions = _open(db_url)
     if no_api:
         from grader.service.worker import Worker
@@ -76,7 +104,8 @@ def serve_cmd(ctx: click.Context, assignments: tuple[Path, ...], db_url: str, ho
         if os.environ.get("GRADER_SERVICE_PARENT"):  # started by `grader serve`: stop when it is gone
             threading.Thread(target=_stop_with_parent, args=(int(os.environ["GRADER_SERVICE_PARENT"]), stop),
                              daemon=True).start()
-        Worker(sessions, course, bank, slots=jobs, lease_seconds=lease_seconds).run(stop, max_idle=max_idle)
+        Worker(sessions, course, bank, slots=jobs, lease_seconds=lease_seconds, executor_kind=executor_kind,
+               ray_address=ray_address).run(stop, max_idle=max_idle)
         return
     import uvicorn
 
@@ -85,12 +114,16 @@ def serve_cmd(ctx: click.Context, assignments: tuple[Path, ...], db_url: str, ho
     # the URL (and any password) stays off the process list
     env = dict(os.environ, GRADER_DB=db_url, GRADER_SERVICE_PARENT=str(os.getpid()))
     command = [sys.executable, "-m", "grader", *(["--bank", str(ctx.obj["bank"])] if ctx.obj.get("bank") else []),
-               "serve", "--no-api", "--lease-seconds", str(lease_seconds), *(["--jobs", str(jobs)] if jobs else [])]
+               "serve", "--no-api", "--lease-seconds", str(lease_seconds), *(["--jobs", str(jobs)] if jobs else []),
+               "--executor", executor_kind, *(["--ray-address", ray_address] if ray_address else []),
+               *(["--allow-weak-sandbox"] if allow_weak_sandbox else [])]
     for path in assignments:
         command += ["--assignment", str(path)]
     supervisor = WorkerSupervisor(command, env, workers)
     supervisor.start()
-    click.echo(f"serving {', '.join(course)} on http://{host}:{port} with {workers} worker process(es)", err=True)
+    on = f" grading on Ray ({ray_address or os.environ.get('RAY_ADDRESS') or 'a local instance'})" \
+        if executor_kind == "ray" else ""
+    click.echo(f"serving {', '.join(course)} on http://{host}:{port} with {workers} worker process(es){on}", err=True)
     # uvicorn re-raises the SIGTERM it caught once it has shut down: make that an exit that stops the workers too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

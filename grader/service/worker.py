@@ -1,8 +1,9 @@
 """The worker: leases jobs from the database and grades them with `grader grade`'s engine.
 
 Each round leases up to `slots` jobs, writes each submission's files into a private temporary
-folder, and grades them with `grader.classes.batch.grade_class` on a local pool over one warm fork server,
-exactly as `grader grade` grades a class folder (same executor, sandbox, limits and seeds). A
+folder, and grades them with `grader.classes.batch.grade_class` on a local pool of threads whose jobs
+run on the executor `grader grade --executor` would use (a warm fork server here, or the workers of a
+Ray cluster), exactly as `grader grade` grades a class folder (same sandbox, limits and seeds). A
 heartbeat renews the leases while grading; each result is recorded only if this worker still
 holds the job's lease (grader.service.queue). The uploads are run only in sandboxed children.
 """
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from grader.problems.bank import Bank
 from grader.errors import GraderError
-from grader.classes.pool import AutoExecutor, LocalPool, default_jobs
+from grader.classes.pool import LocalPool, default_jobs, executor_for
 from grader.classes.batch import ClassGrader, grade_class
 from grader.classes.students import StudentEntry
 from grader.service import queue
@@ -34,14 +35,17 @@ from grader.service.uploads import safe_relative_path
 class Worker:
     def __init__(self, sessions: Sessions, course: dict[str, CourseAssignment], bank: Bank,
                  slots: int | None = None, lease_seconds: float = 60.0, poll_seconds: float = 0.5,
-                 executor_kind: str = "fork", name: str | None = None):
+                 executor_kind: str = "fork", ray_address: str | None = None, name: str | None = None):
         self.sessions = sessions
         self.course = course
         self.bank = bank
-        self.slots = max(1, slots or default_jobs())
+        self.jobs = slots  #: as given: None is two per core here, or what a Ray cluster's CPUs hold
+        self.slots = max(1, slots or default_jobs())  #: jobs leased (and graded) at once
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
-        self.executor_kind = executor_kind
+        self.executor_kind = executor_kind  #: as `grader grade --executor`: fork, fresh or ray
+        self.ray_address = ray_address
+        self.executor = None  #: while running: where the jobs' children run
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.recorded = 0   #: results this worker recorded
         self.rejected = 0   #: results refused because the lease had moved on (the job ran elsewhere too)
@@ -52,7 +56,12 @@ class Worker:
         stop = stop or threading.Event()
         idle_since = time.monotonic()
         self.graders = {}  # they hold the executor below
-        with AutoExecutor(self.executor_kind) as executor, LocalPool(self.slots) as pool:
+        executor, jobs = executor_for(self.executor_kind, self.ray_address, self.jobs)
+        self.executor = executor
+        self.slots = max(1, jobs or default_jobs())
+        print(f"worker {self.name}: grading {self.slots} submission(s) at once on {describe(executor)}",
+              file=sys.stderr)
+        with executor, LocalPool(self.slots) as pool:
             while not stop.is_set():
                 try:
                     leased = self.round(pool, executor)
@@ -65,9 +74,12 @@ class Worker:
                 if leased:
                     idle_since = time.monotonic()
                 elif max_idle is not None and time.monotonic() - idle_since > max_idle:
-                    return
+                    break
                 else:
                     stop.wait(self.poll_seconds)
+            stats = getattr(executor, "stats", None)
+            on_ray = f"; on Ray: {stats['jobs']} job(s), {stats['attempts']} attempt(s)" if stats is not None else ""
+            print(f"worker {self.name}: stopped; {self.recorded} result(s) recorded{on_ray}", file=sys.stderr)
 
     def round(self, pool, executor) -> int:
         """Lease and grade one batch; returns how many jobs it leased."""
@@ -145,6 +157,17 @@ class Worker:
                     self.recorded += 1
                 else:
                     self.rejected += 1
+
+
+def describe(executor) -> str:
+    """Where an executor runs the jobs, for the worker's log."""
+    if getattr(executor, "kind", None) == "ray":
+        resources = executor.ray.cluster_resources()
+        where = executor.address or os.environ.get("RAY_ADDRESS") or "a local instance"
+        return (f"the Ray cluster at {where} ({resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs; "
+                f"CUDA cases {'run' if executor.cuda else 'skipped'})")
+    return "this machine (" + ("a warm fork server" if getattr(executor, "kind", None) == "fork"
+                               else "a fresh Python per job") + ")"
 
 
 def write_files(folder: Path, stored: bytes) -> None:

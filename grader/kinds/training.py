@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from grader.errors import SpecError, UsageError
 from grader.kinds.base import Kind
 from grader.problems.inputs import stream
-from grader.kinds.function.kind import RUN_OUTCOMES, _bounded, exception_hint, forbidden_message, static_error
+from grader.kinds.student_run import RUN_OUTCOMES, bounded_output, exception_hint, forbidden_message, static_error
 from grader.limits import Limits
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
@@ -358,8 +358,8 @@ def grade_training(problem: Problem, submission: Submission, *, bank: Bank, exec
                       forbidden=problem.spec.get("forbidden", []), mode="training",
                       readonly=[FIXTURES] if problem.spec.get("fixtures") else [], hide=private_paths(getattr(bank, "root", None)))
             run = executor.run(job)
-            result.stdout += _bounded(run.stdout, run.stdout_dropped)  # each case's child keeps output_kb of each
-            result.stderr += _bounded(run.stderr, run.stderr_dropped)
+            result.stdout += bounded_output(run.stdout, run.stdout_dropped)  # each case's child keeps output_kb of each
+            result.stderr += bounded_output(run.stderr, run.stderr_dropped)
             result.limits_hit += [h for h in run.limits_hit if h not in result.limits_hit]
             if run.forbidden_calls:
                 error = forbidden_message(run.forbidden_calls, " (seen while it ran)")

@@ -603,3 +603,73 @@ def test_bank_training_problems_validate(cli):
     for report in data["problems"]:
         assert report["killed"] == len(report["mistakes"]) >= 3
         assert all(m["recognised"] for m in report["mistakes"])
+
+
+@pytest.mark.slow  # five class runs
+def test_an_edited_fixture_regrades_the_class_and_an_unchanged_one_does_not(cli, tiny_bank, tmp_path):
+    import shutil
+
+    bank = tmp_path / "bank"
+    shutil.copytree(tiny_bank, bank)
+    fixtures = bank / "problems" / "tiny" / "fixtures"
+    klass = tmp_path / "class"
+    klass.mkdir()
+    (klass / "plain.py").write_text(GOOD_TINY + "\n\ndef train_model(X, y):\n    return good_model(X, y)\n")
+    (klass / "reader.py").write_text(GOOD_TINY + textwrap.dedent("""
+
+        def train_model(X, y):
+            with open("fixtures/notes.txt") as fh:
+                if "version 2" not in fh.read():
+                    raise ValueError("these notes are not version 2")
+            return good_model(X, y)
+        """))
+    assignment = tmp_path / "assignment.yaml"
+    assignment.write_text("name: Fixtures\nproblems:\n  - tiny-train\n")
+    out = tmp_path / "out"
+
+    def grade() -> tuple[str, dict]:
+        result = cli("--bank", bank, "grade", klass, "--assignment", assignment, "--out", out, "--jobs", "1",
+                     "--no-progress")
+        assert result.exit_code in (0, 1), (result.output, result.stderr)
+        totals = {row["student"]: float(row["total"]) for row in csv.DictReader((out / "grades.csv").open())}
+        return result.output, totals
+
+    output, totals = grade()
+    assert "2 graded" in output and "0 from cache" in output and totals == {"plain": 4, "reader": 0}
+    output, totals = grade()
+    assert "0 graded" in output and "2 from cache" in output and totals == {"plain": 4, "reader": 0}
+    (fixtures / "notes.txt").write_text("read me, version 2\n")  # what the child reads
+    output, totals = grade()
+    assert "2 graded" in output and "0 from cache" in output and totals == {"plain": 4, "reader": 4}
+    (fixtures / "heldout.csv").write_text("x,y\n")  # a file only the trusted data function could read
+    output, totals = grade()
+    assert "2 graded" in output and "0 from cache" in output and totals == {"plain": 4, "reader": 4}
+    output, _ = grade()
+    assert "0 graded" in output and "2 from cache" in output
+
+
+def test_the_cache_key_holds_every_fixture_file_of_a_training_problem(tiny_bank, tmp_path):
+    import shutil
+
+    from grader.classes.cache import reference_digest
+    from grader.kinds import kind_of
+    from grader.problems.bank import Bank
+
+    shutil.copytree(tiny_bank, tmp_path / "bank")
+    bank = Bank(tmp_path / "bank")
+    problem = bank.get("tiny-train")
+    folders = kind_of(problem.kind).data_folders(problem)
+    assert folders == [tmp_path / "bank" / "problems" / "tiny" / "fixtures"]
+
+    def digest() -> str:
+        return reference_digest(bank.reference_dir, problem.spec, kind_of(problem.kind).data_folders(problem))
+
+    first = digest()
+    assert digest() == first and first != reference_digest(bank.reference_dir, problem.spec)
+    (folders[0] / "notes.txt").write_text("edited\n")
+    second = digest()
+    assert second != first
+    (folders[0] / "heldout.csv").write_text("x,y\n")  # read only by the trusted data function
+    assert digest() not in (first, second)
+    spiral = Bank().get("train-spiral-classifier")  # no fixtures: its key is as before
+    assert kind_of(spiral.kind).data_folders(spiral) == []

@@ -50,6 +50,11 @@ class Kind:
     def validate(self, problem, bank, executor, report) -> None:
         """`grader validate`'s checks beyond the spec: add them to `report` (a ProblemReport)."""
 
+    def data_folders(self, problem) -> list[Path]:
+        """Folders of files that grading reads besides the spec and the reference sources: their
+        contents are part of a class run's cache key, so an edited data file regrades the class."""
+        return []
+
     def case_named(self, problem, name: str) -> dict:
         """A case by name, for `grader show --case` and `grader.case_inputs`."""
         raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")

@@ -515,6 +515,10 @@ class TrainingKind(Kind):
     def validate(self, problem, bank, executor, report) -> None:
         validate_training(problem, bank, executor, report)
 
+    def data_folders(self, problem) -> list[Path]:
+        # all of fixtures/: the child's files and those only the data function reads (held-out rows)
+        return [fixtures_dir(problem)] if problem.spec.get("fixtures") else []
+
     def case_named(self, problem, name: str) -> dict:
         raise UsageError(f"'{problem.id}' trains on data the grader makes for each case; "
                          f"'grader show {problem.id}' describes it")

@@ -91,6 +91,8 @@ DTYPE_RULES = {
 def describe_strictness(policy: dict) -> list[str]:
     """The problem's strictness policy in words (grader.kinds.function.kind.strictness)."""
     lines = [NUMBER_RULES[policy["numbers"]], DTYPE_RULES[policy["dtype"]]]
+    if policy.get("whole_floats"):
+        lines.append("where ints are expected, floats holding whole numbers count as those ints (2.0 is 2; 2.5 is wrong)")
     if policy.get("pure"):
         lines.append("the function must not change its inputs in place: test 'leaves inputs unchanged'")
     return lines

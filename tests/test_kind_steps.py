@@ -447,6 +447,22 @@ def test_knn_float_labels_from_the_cs231n_starter_are_labels_and_fractions_are_n
     assert code == 1 and {t["mistake"] for t in failures(data)} == {"ties-to-larger-label"}
 
 
+def test_show_case_code_of_a_steps_case_with_big_inputs_runs(cli, tmp_path, monkeypatch, capsys):
+    import sys
+
+    code = cli("show", "knn-classifier", "--case", "ties").output
+    assert "names = case_inputs('knn-classifier', 'ties')" in code
+    solution = textwrap.dedent(KNN_LOOPS).replace("from past.builtins import xrange", "xrange = range")
+    (tmp_path / "solution.py").write_text(solution)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        exec(compile(code, "shown.py", "exec"), {})
+    finally:
+        sys.modules.pop("solution", None)
+    printed = capsys.readouterr().out
+    assert "dists [[" in printed and "y_pred [" in printed
+
+
 SGD_SUBCLASS = """
     import torch
 

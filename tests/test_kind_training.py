@@ -212,6 +212,77 @@ def test_show_explains_the_training_task(cli):
     assert any("fixtures/regression-train.csv" in line for line in data["training"])
 
 
+SHOWN_SOLUTION = """
+import torch
+from torch import nn
+
+
+def train_model(X, y):
+    print("trains on", tuple(X.shape), tuple(y.shape), float(X.double().sum()), torch.rand(1).item())
+    return nn.Linear(2, 3)
+"""
+
+
+def test_show_case_says_what_a_training_case_is(cli):
+    result = cli("show", "train-spiral-classifier", "--case", "spirals-300")
+    assert result.exit_code == 0, result.stderr
+    code = result.output
+    assert "train_model(X, y) once, then predicts 300 held-out points in eval mode without gradients" in code
+    assert "Scored by accuracy on the held-out points: full marks at ≥ 0.9, none at ≤ 0.6" in code
+    assert "Budget: 60 s of CPU for training" in code
+    assert "X = inputs['X']  # tensor of shape (300, 2), float32" in code
+    assert "model = train_model(X, y)" in code
+
+
+def test_case_inputs_of_a_training_case_are_what_the_child_gets():
+    from grader import case_inputs
+    from grader.kinds.training import prepare_cases
+    from grader.problems.bank import Bank
+
+    bank = Bank()
+    child = prepare_cases(bank.get("train-spiral-classifier"), bank, 3)[0].inputs
+    rebuilt = case_inputs("train-spiral-classifier", "spirals-300", seed=3)
+    assert rebuilt.keys() == {"X", "y"} and all(rebuilt[k].equal(child[k]) for k in child)
+    assert case_inputs("train-csv-regressor", "visible-seed") == {"path": "fixtures/regression-train.csv"}
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch
+def test_show_case_code_rebuilds_the_data_and_seeds_the_child_gets(cli, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    from grader.kinds.training import case_seed, prepare_cases
+    from grader.problems.bank import Bank
+
+    code = cli("show", "train-spiral-classifier", "--case", "spirals-300").output
+    (tmp_path / "solution.py").write_text(SHOWN_SOLUTION)
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"})
+    assert run.returncode == 0, run.stderr
+    bank = Bank()
+    problem = bank.get("train-spiral-classifier")
+    case = prepare_cases(problem, bank, 0)[0]  # what the child gets
+    torch.manual_seed(case_seed(problem, case.case, 0))
+    assert f"trains on (300, 2) (300,) {float(case.inputs['X'].double().sum())} {torch.rand(1).item()}" in run.stdout
+    assert "Linear(in_features=2, out_features=3" in run.stdout
+
+
+def test_show_case_of_a_hidden_or_fixture_training_case(cli):
+    hidden = cli("show", "train-spiral-classifier", "--case", "spirals-450-noisier")
+    assert hidden.exit_code == 0 and "(hidden): 450 training points" in hidden.output
+    assert "predicts 300 held-out points" in hidden.output and "data is not shown" in hidden.output
+    assert "case_inputs" not in hidden.output
+    fixture = cli("show", "train-csv-regressor", "--case", "visible-seed")
+    assert fixture.exit_code == 0 and "path = 'fixtures/regression-train.csv'" in fixture.output
+    assert "full marks at ≤ 0.05, none at ≥ 0.5" in fixture.output
+    unknown = cli("show", "train-spiral-classifier", "--case", "nope")
+    assert unknown.exit_code == 2 and "has no case 'nope' (cases: spirals-300, spirals-450-noisier)" in unknown.stderr
+
+
 def test_same_data_per_seed_and_other_data_for_another(cli):
     from grader.problems.bank import Bank
     from grader.kinds.training import prepare_cases

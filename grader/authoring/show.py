@@ -98,10 +98,11 @@ def describe_strictness(policy: dict) -> list[str]:
     return lines
 
 
-def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None) -> str:
+def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None,
+                     bank: Bank | None = None) -> str:
     """Python that rebuilds a case's inputs and calls the student's function on them."""
     kind = kind_of(problem.kind)
-    code = kind.case_code(problem, case_name, seed, student)
+    code = kind.case_code(problem, case_name, seed, student, bank or Bank(problem.bank_root))
     if code is not None:
         return code
     case = kind.case_named(problem, case_name)

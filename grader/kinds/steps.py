@@ -11,7 +11,7 @@ or by failing the same way (a key never stored back).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from grader.sandbox import child_steps
 from grader.compare import tensors as cmp
@@ -344,8 +344,8 @@ def case_code(problem: Problem, case_name: str, seed: int, student: str | None) 
     else:
         who = f", seed={seed}" if seed else ""
         lines += ["# The inputs are too big to print; the grader rebuilds them exactly:",
-                  "from grader.kinds.steps import case_values",
-                  f"names = case_values({problem.id!r}, {case_name!r}{who})"]
+                  "from grader import case_inputs",
+                  f"names = case_inputs({problem.id!r}, {case_name!r}{who})"]
         lines += [f"{name} = names[{name!r}]" for name in names]
     for name in problem.spec.get("requires_grad", []):
         lines.append(f"{name}.requires_grad_(True)")
@@ -371,12 +371,6 @@ def _target_code(path: str) -> str:
     """A path as Python: dict keys for the names the spec gives as dicts ("config.t" -> config['t'])."""
     head, *rest = path.split(".")
     return head + "".join(f".{part}" if part in ("grad", "data") else f"[{part!r}]" for part in rest)
-
-
-def case_values(problem_id: str, case_name: str, seed: int = 0, bank: str | None = None) -> dict[str, Any]:
-    """Rebuild a steps case's starting values by name, to rerun it by hand."""
-    problem = Bank(bank).get(problem_id)
-    return case_namespace(problem, problem.case(case_name), seed)[1]
 
 
 # ---------------------------------------------------------------- `grader validate`
@@ -454,5 +448,8 @@ class StepsKind(Kind):
     def case_named(self, problem, name: str) -> dict:
         return problem.case(name)
 
-    def case_code(self, problem, case_name: str, seed: int, student: str | None) -> str | None:
+    def case_inputs(self, problem, case_name: str, seed: int, bank) -> dict:
+        return case_namespace(problem, problem.case(case_name), seed)[1]  # the spec's `values` too
+
+    def case_code(self, problem, case_name: str, seed: int, student: str | None, bank) -> str | None:
         return case_code(problem, case_name, seed, student)

@@ -50,8 +50,7 @@ def case_inputs(problem_id: str, case_name: str, seed: int = 0, bank: str | None
     """Rebuild a case's inputs by name, e.g. to rerun a failing case by hand."""
     from grader.kinds import kind_of
     from grader.problems.bank import Bank
-    from grader.problems.inputs import case_arguments
 
-    problem = Bank(bank).get(problem_id)
-    case = kind_of(problem.kind).case_named(problem, case_name)
-    return {a.name: a.value for a in case_arguments(problem, case, seed)}
+    found = Bank(bank)
+    problem = found.get(problem_id)
+    return kind_of(problem.kind).case_inputs(problem, case_name, seed, found)

@@ -1308,7 +1308,8 @@ def test_every_formulation_passes_on_several_seeds_in_process(problem_id):
     import types
 
     from grader.problems.bank import Bank
-    from grader.kinds.function.kind import check_output, clone, prepare_cases
+    from grader.kinds.function.kind import check_output, prepare_cases
+    from grader.kinds.precision import clone
 
     bank = Bank(None)
     problem = bank.get(problem_id)

@@ -28,7 +28,7 @@ from grader.classes.assignment import load_assignment
 from grader.cli.main import main
 from grader.kinds.function.gradcheck import gradcheck_case_dicts
 from grader.problems.inputs import case_arguments
-from grader.kinds.function.kind import _CANNOT_RUN, PreparedCase, evaluate, mistake_output
+from grader.kinds.function.kind import CANNOT_RUN, PreparedCase, evaluate, mistake_output
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -188,7 +188,7 @@ def _hidden_values(problem, bank) -> tuple[list[np.ndarray], list[tuple]]:
         expected = evaluate(reference, args, problem.spec.get("reference_precision", "float64"), "hidden")
         prepared = PreparedCase(case, args, None, expected)
         outputs = [mistake_output(problem, bank, prepared, m) for m in problem.spec.get("mistakes", [])]
-        values = [a.value for a in args] + [expected] + [o for o in outputs if o is not _CANNOT_RUN]
+        values = [a.value for a in args] + [expected] + [o for o in outputs if o is not CANNOT_RUN]
         arrays += [a for v in values for a in _leaves(v)]
         scalars.append(tuple(a.value for a in args if not _leaves(a.value)))
     return arrays, scalars

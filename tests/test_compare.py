@@ -450,3 +450,23 @@ def test_mismatch_is_frozen_data():
     assert isinstance(m, Mismatch)
     with pytest.raises(Exception):
         m.kind = "x"
+
+
+def test_whole_floats_count_as_the_expected_ints_and_fractions_are_named():
+    from grader.compare.tensors import whole_floats_as_ints
+
+    labels = np.array([0, 2, 1])
+    value, fraction = whole_floats_as_ints(np.array([0.0, 2.0, 1.0]), labels)
+    assert fraction is None and value.dtype == labels.dtype and compare(value, labels) is None
+    value, fraction = whole_floats_as_ints((1.5, {"y": torch.tensor([0.0, 2.5])}), (1, {"y": torch.tensor([0, 2])}))
+    assert fraction.message == "output[1]['y'] holds 2.5 at index (1,), not a whole number: expected int64 labels"
+    _, fraction = whole_floats_as_ints(np.array([np.nan, 1.0]), labels[:2])
+    assert "holds nan at index (0,)" in fraction.message
+    for actual, expected in [(np.array([1.0, 2.0]), np.array([1.0, 2.0])),   # floats expected: untouched
+                             (np.array([1.0, 2.0]), np.array([1, 2, 3])),     # another shape: the shape check says so
+                             (torch.tensor([1.0]), np.array([1])),            # a tensor for an array: the type check
+                             (np.array([True]), np.array([1]))]:              # not floats
+        value, fraction = whole_floats_as_ints(actual, expected)
+        assert value is actual and fraction is None
+    big = np.array([2.0 ** 60])
+    assert whole_floats_as_ints(big, np.array([1]))[0] is big  # past exact floats: left to the dtype check

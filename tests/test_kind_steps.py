@@ -394,6 +394,75 @@ def test_knn_class_built_by_the_students_code_then_trained_and_asked(cli, submis
     assert code == 1 and {t["mistake"] for t in failures(data)} == {"ties-to-larger-label"}
 
 
+KNN_CS231N_FLOAT_LABELS = """
+    from builtins import range
+    from builtins import object
+    import numpy as np
+    from past.builtins import xrange
+
+
+    class KNearestNeighbor(object):
+        \"\"\" a kNN classifier with L2 distance \"\"\"
+
+        def __init__(self):
+            pass
+
+        def train(self, X, y):
+            self.X_train = X
+            self.y_train = y
+
+        def compute_distances(self, X):
+            return self.compute_distances_no_loops(X)
+
+        def compute_distances_no_loops(self, X):
+            squared = np.sum(X ** 2, axis=1)[:, None] + np.sum(self.X_train ** 2, axis=1) - 2 * X.dot(self.X_train.T)
+            return np.sqrt(np.maximum(squared, 0))
+
+        def predict(self, X, k=1):
+            return self.predict_labels(self.compute_distances(X), k=k)
+
+        def predict_labels(self, dists, k=1):
+            num_test = dists.shape[0]
+            y_pred = np.zeros(num_test)
+            for i in range(num_test):
+                closest_y = self.y_train[np.argsort(dists[i])[:k]]
+                y_pred[i] = np.argmax(np.bincount(closest_y))
+            return y_pred
+"""
+
+
+def test_knn_float_labels_from_the_cs231n_starter_are_labels_and_fractions_are_not(cli, submission):
+    code, data = check(cli, "knn-classifier", submission(KNN_CS231N_FLOAT_LABELS))
+    assert code == 0 and data["score"] == 10, failures(data)
+    mean = KNN_CS231N_FLOAT_LABELS.replace("np.argmax(np.bincount(closest_y))", "np.mean(closest_y)")
+    code, data = check(cli, "knn-classifier", submission(mean, "mean.py"))
+    assert code == 1
+    assert {t["name"] for t in failures(data)} >= {"five-neighbours", "ties", "three-neighbours"}
+    message = next(t for t in failures(data) if t["name"] == "five-neighbours")["output"]
+    assert "step 4 `model.predict(X_test, k=k)`: `y_pred`: output holds" in message
+    assert "not a whole number: expected int64 labels" in message
+    larger = KNN_CS231N_FLOAT_LABELS.replace("np.argmax(np.bincount(closest_y))",
+                                             "(lambda c: len(c) - 1 - np.argmax(c[::-1]))(np.bincount(closest_y))")
+    code, data = check(cli, "knn-classifier", submission(larger, "larger.py"))
+    assert code == 1 and {t["mistake"] for t in failures(data)} == {"ties-to-larger-label"}
+
+
+def test_show_case_code_of_a_steps_case_with_big_inputs_runs(cli, tmp_path, monkeypatch, capsys):
+    import sys
+
+    code = cli("show", "knn-classifier", "--case", "ties").output
+    assert "names = case_inputs('knn-classifier', 'ties')" in code
+    solution = textwrap.dedent(KNN_LOOPS).replace("from past.builtins import xrange", "xrange = range")
+    (tmp_path / "solution.py").write_text(solution)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        exec(compile(code, "shown.py", "exec"), {})
+    finally:
+        sys.modules.pop("solution", None)
+    printed = capsys.readouterr().out
+    assert "dists [[" in printed and "y_pred [" in printed
+
+
 SGD_SUBCLASS = """
     import torch
 

@@ -212,6 +212,77 @@ def test_show_explains_the_training_task(cli):
     assert any("fixtures/regression-train.csv" in line for line in data["training"])
 
 
+SHOWN_SOLUTION = """
+import torch
+from torch import nn
+
+
+def train_model(X, y):
+    print("trains on", tuple(X.shape), tuple(y.shape), float(X.double().sum()), torch.rand(1).item())
+    return nn.Linear(2, 3)
+"""
+
+
+def test_show_case_says_what_a_training_case_is(cli):
+    result = cli("show", "train-spiral-classifier", "--case", "spirals-300")
+    assert result.exit_code == 0, result.stderr
+    code = result.output
+    assert "train_model(X, y) once, then predicts 300 held-out points in eval mode without gradients" in code
+    assert "Scored by accuracy on the held-out points: full marks at ≥ 0.9, none at ≤ 0.6" in code
+    assert "Budget: 60 s of CPU for training" in code
+    assert "X = inputs['X']  # tensor of shape (300, 2), float32" in code
+    assert "model = train_model(X, y)" in code
+
+
+def test_case_inputs_of_a_training_case_are_what_the_child_gets():
+    from grader import case_inputs
+    from grader.kinds.training import prepare_cases
+    from grader.problems.bank import Bank
+
+    bank = Bank()
+    child = prepare_cases(bank.get("train-spiral-classifier"), bank, 3)[0].inputs
+    rebuilt = case_inputs("train-spiral-classifier", "spirals-300", seed=3)
+    assert rebuilt.keys() == {"X", "y"} and all(rebuilt[k].equal(child[k]) for k in child)
+    assert case_inputs("train-csv-regressor", "visible-seed") == {"path": "fixtures/regression-train.csv"}
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch
+def test_show_case_code_rebuilds_the_data_and_seeds_the_child_gets(cli, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    from grader.kinds.training import case_seed, prepare_cases
+    from grader.problems.bank import Bank
+
+    code = cli("show", "train-spiral-classifier", "--case", "spirals-300").output
+    (tmp_path / "solution.py").write_text(SHOWN_SOLUTION)
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"})
+    assert run.returncode == 0, run.stderr
+    bank = Bank()
+    problem = bank.get("train-spiral-classifier")
+    case = prepare_cases(problem, bank, 0)[0]  # what the child gets
+    torch.manual_seed(case_seed(problem, case.case, 0))
+    assert f"trains on (300, 2) (300,) {float(case.inputs['X'].double().sum())} {torch.rand(1).item()}" in run.stdout
+    assert "Linear(in_features=2, out_features=3" in run.stdout
+
+
+def test_show_case_of_a_hidden_or_fixture_training_case(cli):
+    hidden = cli("show", "train-spiral-classifier", "--case", "spirals-450-noisier")
+    assert hidden.exit_code == 0 and "(hidden): 450 training points" in hidden.output
+    assert "predicts 300 held-out points" in hidden.output and "data is not shown" in hidden.output
+    assert "case_inputs" not in hidden.output
+    fixture = cli("show", "train-csv-regressor", "--case", "visible-seed")
+    assert fixture.exit_code == 0 and "path = 'fixtures/regression-train.csv'" in fixture.output
+    assert "full marks at ≤ 0.05, none at ≥ 0.5" in fixture.output
+    unknown = cli("show", "train-spiral-classifier", "--case", "nope")
+    assert unknown.exit_code == 2 and "has no case 'nope' (cases: spirals-300, spirals-450-noisier)" in unknown.stderr
+
+
 def test_same_data_per_seed_and_other_data_for_another(cli):
     from grader.problems.bank import Bank
     from grader.kinds.training import prepare_cases
@@ -603,3 +674,73 @@ def test_bank_training_problems_validate(cli):
     for report in data["problems"]:
         assert report["killed"] == len(report["mistakes"]) >= 3
         assert all(m["recognised"] for m in report["mistakes"])
+
+
+@pytest.mark.slow  # five class runs
+def test_an_edited_fixture_regrades_the_class_and_an_unchanged_one_does_not(cli, tiny_bank, tmp_path):
+    import shutil
+
+    bank = tmp_path / "bank"
+    shutil.copytree(tiny_bank, bank)
+    fixtures = bank / "problems" / "tiny" / "fixtures"
+    klass = tmp_path / "class"
+    klass.mkdir()
+    (klass / "plain.py").write_text(GOOD_TINY + "\n\ndef train_model(X, y):\n    return good_model(X, y)\n")
+    (klass / "reader.py").write_text(GOOD_TINY + textwrap.dedent("""
+
+        def train_model(X, y):
+            with open("fixtures/notes.txt") as fh:
+                if "version 2" not in fh.read():
+                    raise ValueError("these notes are not version 2")
+            return good_model(X, y)
+        """))
+    assignment = tmp_path / "assignment.yaml"
+    assignment.write_text("name: Fixtures\nproblems:\n  - tiny-train\n")
+    out = tmp_path / "out"
+
+    def grade() -> tuple[str, dict]:
+        result = cli("--bank", bank, "grade", klass, "--assignment", assignment, "--out", out, "--jobs", "1",
+                     "--no-progress")
+        assert result.exit_code in (0, 1), (result.output, result.stderr)
+        totals = {row["student"]: float(row["total"]) for row in csv.DictReader((out / "grades.csv").open())}
+        return result.output, totals
+
+    output, totals = grade()
+    assert "2 graded" in output and "0 from cache" in output and totals == {"plain": 4, "reader": 0}
+    output, totals = grade()
+    assert "0 graded" in output and "2 from cache" in output and totals == {"plain": 4, "reader": 0}
+    (fixtures / "notes.txt").write_text("read me, version 2\n")  # what the child reads
+    output, totals = grade()
+    assert "2 graded" in output and "0 from cache" in output and totals == {"plain": 4, "reader": 4}
+    (fixtures / "heldout.csv").write_text("x,y\n")  # a file only the trusted data function could read
+    output, totals = grade()
+    assert "2 graded" in output and "0 from cache" in output and totals == {"plain": 4, "reader": 4}
+    output, _ = grade()
+    assert "0 graded" in output and "2 from cache" in output
+
+
+def test_the_cache_key_holds_every_fixture_file_of_a_training_problem(tiny_bank, tmp_path):
+    import shutil
+
+    from grader.classes.cache import reference_digest
+    from grader.kinds import kind_of
+    from grader.problems.bank import Bank
+
+    shutil.copytree(tiny_bank, tmp_path / "bank")
+    bank = Bank(tmp_path / "bank")
+    problem = bank.get("tiny-train")
+    folders = kind_of(problem.kind).data_folders(problem)
+    assert folders == [tmp_path / "bank" / "problems" / "tiny" / "fixtures"]
+
+    def digest() -> str:
+        return reference_digest(bank.reference_dir, problem.spec, kind_of(problem.kind).data_folders(problem))
+
+    first = digest()
+    assert digest() == first and first != reference_digest(bank.reference_dir, problem.spec)
+    (folders[0] / "notes.txt").write_text("edited\n")
+    second = digest()
+    assert second != first
+    (folders[0] / "heldout.csv").write_text("x,y\n")  # read only by the trusted data function
+    assert digest() not in (first, second)
+    spiral = Bank().get("train-spiral-classifier")  # no fixtures: its key is as before
+    assert kind_of(spiral.kind).data_folders(spiral) == []

@@ -143,7 +143,7 @@ def _function_entry(problem, bank: Bank, assignment) -> tuple[dict, dict[str, by
     """A function problem's public entry and its visible cases' frames."""
     from grader.sandbox import codec
     from grader.problems.inputs import case_arguments
-    from grader.kinds.function.kind import _CANNOT_RUN, PreparedCase, evaluate, mistake_output, policy_tests, prepare_cases
+    from grader.kinds.function.kind import CANNOT_RUN, PreparedCase, evaluate, mistake_output, policy_tests, prepare_cases
     from grader.problems.spec import Problem
 
     comparator = problem.spec.get("comparator")
@@ -162,7 +162,7 @@ def _function_entry(problem, bank: Bank, assignment) -> tuple[dict, dict[str, by
         mistakes = []
         for mistake in problem.spec.get("mistakes", []):
             output = mistake_output(problem, bank, prepared, mistake)
-            mistakes.append([mistake["name"], False, None] if output is _CANNOT_RUN else [mistake["name"], True, output])
+            mistakes.append([mistake["name"], False, None] if output is CANNOT_RUN else [mistake["name"], True, output])
         value = {"args": [[a.name, a.value, a.keyword] for a in args], "expected": expected, "mistakes": mistakes}
         try:
             data = codec.encode(value)

@@ -91,15 +91,18 @@ DTYPE_RULES = {
 def describe_strictness(policy: dict) -> list[str]:
     """The problem's strictness policy in words (grader.kinds.function.kind.strictness)."""
     lines = [NUMBER_RULES[policy["numbers"]], DTYPE_RULES[policy["dtype"]]]
+    if policy.get("whole_floats"):
+        lines.append("where ints are expected, floats holding whole numbers count as those ints (2.0 is 2; 2.5 is wrong)")
     if policy.get("pure"):
         lines.append("the function must not change its inputs in place: test 'leaves inputs unchanged'")
     return lines
 
 
-def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None) -> str:
+def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None,
+                     bank: Bank | None = None) -> str:
     """Python that rebuilds a case's inputs and calls the student's function on them."""
     kind = kind_of(problem.kind)
-    code = kind.case_code(problem, case_name, seed, student)
+    code = kind.case_code(problem, case_name, seed, student, bank or Bank(problem.bank_root))
     if code is not None:
         return code
     case = kind.case_named(problem, case_name)

@@ -109,7 +109,8 @@ class ClassGrader:
         self.limits = (limits or Limits()).with_overrides(assignment.limits)
         self.cache = cache
         self.force = force
-        self.references = [reference_digest(bank.reference_dir, p.problem.spec) for p in assignment.problems]
+        self.references = [reference_digest(bank.reference_dir, p.problem.spec, kind_of(p.problem.kind).data_folders(p.problem))
+                           for p in assignment.problems]
         self.engine = engine_version()
         self._prepared: dict[tuple[int, int], list] = {}
         self._lock = threading.Lock()

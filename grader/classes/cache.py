@@ -1,10 +1,11 @@
 """Stable job ids and the result cache that lets a regrade skip what did not change.
 
 A grading job is identified by the content hash of everything its result depends on: the
-submission's files, the problem spec (with the assignment's points), the reference sources,
-the seed, the limits and the engine version (the grader package's own source). The same id
-twice means the same result, so a re-run records one result per id, and a scheduler (the
-local pool today, Ray tomorrow) may run a job again without changing anything.
+submission's files, the problem spec (with the assignment's points), the reference sources and
+data files (a training problem's fixtures), the seed, the limits and the engine version (the
+grader package's own source). The same id twice means the same result, so a re-run records one
+result per id, and a scheduler (the local pool today, Ray tomorrow) may run a job again without
+changing anything.
 
 Results are stored as JSON under `<out>/.cache/<id[:2]>/<id>.json`. Only results the student's
 code caused are cached; a grader failure is retried on the next run.
@@ -77,8 +78,9 @@ def _reference_imports(path: Path) -> set[str]:
     return names
 
 
-def reference_digest(reference_dir: Path, spec: dict) -> str:
-    """A digest of the reference sources a problem depends on: its reference, its mistakes and what they import."""
+def reference_digest(reference_dir: Path, spec: dict, data_folders: list[Path] = ()) -> str:
+    """A digest of the reference sources a problem depends on (its reference, its mistakes and what
+    they import) and of every file in `data_folders` (a training problem's fixtures, Kind.data_folders)."""
     todo = [str(spec.get("reference", "")).partition(":")[0]]
     todo += [str(m.get("impl", "")).partition(":")[0] for m in spec.get("mistakes", [])]
     todo.append(str(spec.get("data", "")).partition(":")[0])  # a training problem's data function
@@ -100,6 +102,8 @@ def reference_digest(reference_dir: Path, spec: dict) -> str:
                 seen.add(candidate)
                 parts += [candidate.relative_to(reference_dir).as_posix().encode(), candidate.read_bytes()]
                 todo += sorted(_reference_imports(candidate))
+    for folder in data_folders:  # none for most problems: their digest is as it always was
+        parts += [b"data", tree_digest(folder, ("*",)).encode()]
     return _digest(*parts)
 
 

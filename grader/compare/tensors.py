@@ -620,3 +620,36 @@ def _value_mismatch(path, word, bad, diff, rel, abs_note, rel_note) -> Mismatch:
         mismatched=n, total=total,
         max_abs=max_abs, max_abs_index=abs_idx, max_rel=max_rel, max_rel_index=rel_idx,
     )
+
+
+def _is_int_dtype(dtype) -> bool:
+    if isinstance(dtype, torch.dtype):
+        return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+    return dtype.kind in "iu"
+
+
+def whole_floats_as_ints(actual, expected, path: str = "output") -> tuple:
+    """(`actual`, None) with each float array or tensor that stands where an int one of its shape
+    is expected, and holds only whole numbers, cast to the expected dtype: labels kept in a float
+    array (CS231n's `y_pred = np.zeros(num_test)`) count as the ints they are. The mismatch, second,
+    is the first such array holding a fraction, inf or NaN (None when there is none)."""
+    if isinstance(expected, (list, tuple)) and type(actual) in (list, tuple) and len(actual) == len(expected):
+        pairs = [whole_floats_as_ints(a, e, f"{path}[{i}]") for i, (a, e) in enumerate(zip(actual, expected))]
+        return type(actual)(v for v, _ in pairs), next((m for _, m in pairs if m is not None), None)
+    if isinstance(expected, dict) and type(actual) is dict and actual.keys() == expected.keys():
+        pairs = {k: whole_floats_as_ints(actual[k], e, f"{path}[{k!r}]") for k, e in expected.items()}
+        return {k: v for k, (v, _) in pairs.items()}, next((m for _, m in pairs.values() if m is not None), None)
+    same_kind = (is_tensor(actual) and is_tensor(expected)) or (is_ndarray(actual) and is_ndarray(expected))
+    if not same_kind or not _is_int_dtype(expected.dtype) or not _is_float_dtype(actual.dtype) \
+            or tuple(actual.shape) != tuple(expected.shape) or (is_tensor(actual) and actual.device != expected.device):
+        return actual, None
+    values = as_float64(actual, False)
+    with np.errstate(all="ignore"):
+        fraction = ~np.isfinite(values) | (values != np.round(values))
+    if fraction.any():
+        idx = _first_index(fraction)
+        return actual, Mismatch(path, "value", f"{path} holds {fmt(values[idx].item())} at index {idx}, not a whole "
+                                               f"number: expected {_dtype_name(expected.dtype)} labels")
+    if values.size and np.abs(values).max() >= 2.0 ** 53:
+        return actual, None  # past the whole numbers a float holds exactly: left to the dtype check
+    return (actual.to(expected.dtype) if is_tensor(actual) else actual.astype(expected.dtype)), None

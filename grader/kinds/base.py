@@ -50,11 +50,22 @@ class Kind:
     def validate(self, problem, bank, executor, report) -> None:
         """`grader validate`'s checks beyond the spec: add them to `report` (a ProblemReport)."""
 
+    def data_folders(self, problem) -> list[Path]:
+        """Folders of files that grading reads besides the spec and the reference sources: their
+        contents are part of a class run's cache key, so an edited data file regrades the class."""
+        return []
+
     def case_named(self, problem, name: str) -> dict:
         """A case by name, for `grader show --case` and `grader.case_inputs`."""
         raise UsageError(f"'{problem.id}' is a {problem.kind} question; it has no cases")
 
-    def case_code(self, problem, case_name: str, seed: int, student: str | None) -> str | None:
+    def case_inputs(self, problem, case_name: str, seed: int, bank) -> dict:
+        """A case's inputs by name, as the student's code gets them (`grader.case_inputs`)."""
+        from grader.problems.inputs import case_arguments
+
+        return {a.name: a.value for a in case_arguments(problem, self.case_named(problem, case_name), seed)}
+
+    def case_code(self, problem, case_name: str, seed: int, student: str | None, bank) -> str | None:
         """All of `grader show --case`'s code, for a kind whose cases are more than inputs and a
         call (None: the inputs, then `case_call_lines`)."""
         return None

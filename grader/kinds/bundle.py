@@ -287,10 +287,10 @@ class Bundle:
             raise BundleError(f"{self.root / name}: malformed problem ({exc})", NEXT_STEP) from None
 
     def case_values(self, problem_id: str, index: int) -> tuple[list, object, dict]:
-        """A visible case's (arguments, expected output, {mistake name: its output or _CANNOT_RUN})."""
+        """A visible case's (arguments, expected output, {mistake name: its output or CANNOT_RUN})."""
         from grader.sandbox import codec
         from grader.problems.inputs import Argument
-        from grader.kinds.function.kind import _CANNOT_RUN
+        from grader.kinds.function.kind import CANNOT_RUN
 
         found = self.get(problem_id)
         name = found.entry["cases"][index]["file"]
@@ -305,7 +305,7 @@ class Bundle:
             args = [Argument(n, v, bool(k)) for n, v, k in value["args"]]
             assert all(type(a.name) is str for a in args)
             expected = value["expected"]
-            mistakes = {n: (v if ran else _CANNOT_RUN) for n, ran, v in value["mistakes"]}
+            mistakes = {n: (v if ran else CANNOT_RUN) for n, ran, v in value["mistakes"]}
             assert sorted(mistakes) == sorted(known)
         except (KeyError, TypeError, ValueError, AssertionError):
             raise BundleError(f"{self.root / name}: a case frame without the arguments, expected output and "

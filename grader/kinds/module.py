@@ -20,7 +20,9 @@ from grader.compare import tensors as cmp
 from grader.errors import SpecError
 from grader.kinds.base import Kind
 from grader.problems.inputs import Argument, case_arguments, stream
-from grader.kinds.function.kind import RUN_OUTCOMES, _bounded, cast_like, exception_hint, forbidden_message, static_error, strictness, tolerance_overrides, upcast
+from grader.kinds.function.kind import coarsest_float_dtype, strictness, tolerance_overrides
+from grader.kinds.precision import cast_like, upcast
+from grader.kinds.student_run import RUN_OUTCOMES, bounded_output, exception_hint, forbidden_message, static_error
 from grader.limits import Limits
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.sandbox.runner import Call, Executor, Job, RunStatus
@@ -470,8 +472,6 @@ def matching_mistake(problem: Problem, bank: Bank, mc: ModuleCase, value, seed: 
 
 
 def _coarsest(expected: dict) -> str | None:
-    from grader.kinds.function.kind import coarsest_float_dtype
-
     return coarsest_float_dtype(expected["calls"])
 
 
@@ -497,7 +497,7 @@ def grade_module(problem: Problem, submission: Submission, *, bank: Bank, execut
                   label=f"{submission.label}:{problem.id}", forbidden=forbidden, mode="module",
                   hide=private_paths(getattr(bank, "root", None)))
         run = executor.run(job)
-        result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
+        result.stdout, result.stderr = bounded_output(run.stdout, run.stdout_dropped), bounded_output(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit
         if run.forbidden_calls:
             error = forbidden_message(run.forbidden_calls, " (seen while it ran)")

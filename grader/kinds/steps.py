@@ -11,14 +11,16 @@ or by failing the same way (a key never stored back).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from grader.sandbox import child_steps
 from grader.compare import tensors as cmp
 from grader.errors import SpecError
 from grader.kinds.base import Kind
 from grader.problems.inputs import Argument, case_arguments, literal_source
-from grader.kinds.function.kind import _CANNOT_RUN, RUN_OUTCOMES, PreparedCase, _bounded, cast_like, check_output, clone, forbidden_message, name_mistakes, static_error, strictness, upcast
+from grader.kinds.function.kind import CANNOT_RUN, PreparedCase, check_output, name_mistakes, strictness
+from grader.kinds.precision import cast_like, clone, upcast
+from grader.kinds.student_run import RUN_OUTCOMES, bounded_output, forbidden_message, static_error
 from grader.limits import Limits
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
@@ -115,7 +117,7 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
 
 
 def mistake_run(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: dict):
-    """A known mistake's compared values on a case (Failed, or _CANNOT_RUN if it raised), once per case."""
+    """A known mistake's compared values on a case (Failed, or CANNOT_RUN if it raised), once per case."""
     key = mistake["name"]
     if key not in prepared.mistake_outputs:
         precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
@@ -123,15 +125,15 @@ def mistake_run(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: d
             out = run_trusted(problem, reference_names(problem, bank, mistake), prepared.call.plan["names"], precision,
                               f"{problem.path}: mistake '{key}' on case '{prepared.name}'")
         except SpecError:
-            out = _CANNOT_RUN
+            out = CANNOT_RUN
         prepared.mistake_outputs[key] = out
     return prepared.mistake_outputs[key]
 
 
 def mistake_values(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: dict):
-    """A mistake's compared values, for matching by value (_CANNOT_RUN when it failed)."""
+    """A mistake's compared values, for matching by value (CANNOT_RUN when it failed)."""
     out = mistake_run(problem, bank, prepared, mistake)
-    return _CANNOT_RUN if isinstance(out, Failed) else out
+    return CANNOT_RUN if isinstance(out, Failed) else out
 
 
 # ---------------------------------------------------------------- comparing
@@ -217,7 +219,7 @@ def grade_steps(problem: Problem, submission: Submission, *, bank: Bank, executo
                   label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), mode="steps",
                   hide=private_paths(getattr(bank, "root", None)))
         run = executor.run(job)
-        result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
+        result.stdout, result.stderr = bounded_output(run.stdout, run.stdout_dropped), bounded_output(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit
         if run.forbidden_calls:
             error = forbidden_message(run.forbidden_calls, " (seen while it ran)")
@@ -342,8 +344,8 @@ def case_code(problem: Problem, case_name: str, seed: int, student: str | None) 
     else:
         who = f", seed={seed}" if seed else ""
         lines += ["# The inputs are too big to print; the grader rebuilds them exactly:",
-                  "from grader.kinds.steps import case_values",
-                  f"names = case_values({problem.id!r}, {case_name!r}{who})"]
+                  "from grader import case_inputs",
+                  f"names = case_inputs({problem.id!r}, {case_name!r}{who})"]
         lines += [f"{name} = names[{name!r}]" for name in names]
     for name in problem.spec.get("requires_grad", []):
         lines.append(f"{name}.requires_grad_(True)")
@@ -371,12 +373,6 @@ def _target_code(path: str) -> str:
     return head + "".join(f".{part}" if part in ("grad", "data") else f"[{part!r}]" for part in rest)
 
 
-def case_values(problem_id: str, case_name: str, seed: int = 0, bank: str | None = None) -> dict[str, Any]:
-    """Rebuild a steps case's starting values by name, to rerun it by hand."""
-    problem = Bank(bank).get(problem_id)
-    return case_namespace(problem, problem.case(case_name), seed)[1]
-
-
 # ---------------------------------------------------------------- `grader validate`
 
 def validate_steps(problem: Problem, bank: Bank, executor, report) -> None:
@@ -384,7 +380,7 @@ def validate_steps(problem: Problem, bank: Bank, executor, report) -> None:
     as itself, inputs are the same per seed, the starter scores 0 (grader.authoring.validate's checks)."""
     from grader.kinds.function import validate as v
     from grader.result import MistakeResult
-    from grader.kinds.function.kind import _matches
+    from grader.kinds.function.kind import matching_mistakes
     from grader.kinds.function.performance import reference_submission
 
     missing = [name for name in defined_names(problem) if name not in problem.statement]
@@ -408,11 +404,11 @@ def validate_steps(problem: Problem, bank: Bank, executor, report) -> None:
                 first = next(m for m in problem.spec["mistakes"] if isinstance(mistake_run(problem, bank, p, m), Failed)
                              and mistake_run(problem, bank, p, m).message == out.message)
                 recognised = recognised or first is mistake
-            elif out is _CANNOT_RUN or first_difference(problem, p, out, p.expected) is not None:
+            elif out is CANNOT_RUN or first_difference(problem, p, out, p.expected) is not None:
                 killed.append(p.name)
-                if out is not _CANNOT_RUN and not recognised:
-                    found = _matches(problem, bank, p, out, mistake_values)
-                    recognised = bool(found) and found[0][0]["name"] == mistake["name"]
+                if out is not CANNOT_RUN and not recognised:
+                    found = matching_mistakes(problem, bank, p, out, mistake_values)
+                    recognised = bool(found) and found[0]["name"] == mistake["name"]
         report.mistakes.append(MistakeResult(mistake["name"], killed, recognised))
         if not killed:
             problems.append(f"mistake '{mistake['name']}' passes every hidden case; add a hidden case it fails")
@@ -452,5 +448,8 @@ class StepsKind(Kind):
     def case_named(self, problem, name: str) -> dict:
         return problem.case(name)
 
-    def case_code(self, problem, case_name: str, seed: int, student: str | None) -> str | None:
+    def case_inputs(self, problem, case_name: str, seed: int, bank) -> dict:
+        return case_namespace(problem, problem.case(case_name), seed)[1]  # the spec's `values` too
+
+    def case_code(self, problem, case_name: str, seed: int, student: str | None, bank) -> str | None:
         return case_code(problem, case_name, seed, student)

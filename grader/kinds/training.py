@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.errors import SpecError, UsageError
+from grader.errors import SpecError
 from grader.kinds.base import Kind
 from grader.problems.inputs import stream
-from grader.kinds.function.kind import RUN_OUTCOMES, _bounded, exception_hint, forbidden_message, static_error
+from grader.kinds.student_run import RUN_OUTCOMES, bounded_output, exception_hint, forbidden_message, static_error
 from grader.limits import Limits
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
@@ -358,8 +358,8 @@ def grade_training(problem: Problem, submission: Submission, *, bank: Bank, exec
                       forbidden=problem.spec.get("forbidden", []), mode="training",
                       readonly=[FIXTURES] if problem.spec.get("fixtures") else [], hide=private_paths(getattr(bank, "root", None)))
             run = executor.run(job)
-            result.stdout += _bounded(run.stdout, run.stdout_dropped)  # each case's child keeps output_kb of each
-            result.stderr += _bounded(run.stderr, run.stderr_dropped)
+            result.stdout += bounded_output(run.stdout, run.stdout_dropped)  # each case's child keeps output_kb of each
+            result.stderr += bounded_output(run.stderr, run.stderr_dropped)
             result.limits_hit += [h for h in run.limits_hit if h not in result.limits_hit]
             if run.forbidden_calls:
                 error = forbidden_message(run.forbidden_calls, " (seen while it ran)")
@@ -396,11 +396,7 @@ def describe_training(problem: Problem, seed: int, student: str | None, bank: Ba
 
     metric, spent = problem.spec["metric"], budget(problem)
     lines = [f"Your {problem.entry_point}() trains on the data below and returns a model; the grader "
-             f"predicts held-out points you never see the labels of.",
-             f"Scored by {metric['name']} on the held-out points: full marks at {'≥' if METRICS[metric['name']] else '≤'} {metric['full']:g}, "
-             f"none at {'≤' if METRICS[metric['name']] else '≥'} {metric['zero']:g}, linear between.",
-             f"Budget: {spent['cpu']:g} s of CPU for training (one thread), {spent['wall']:g} s of wall time "
-             "per case. Seeds are set before your function runs."]
+             f"predicts held-out points you never see the labels of.", _scoring_line(problem), _budget_line(problem)]
     if problem.spec.get("fixtures"):
         lines.append("Files you can read (not write): " + ", ".join(f"{FIXTURES}/{n}" for n in problem.spec["fixtures"]))
     cases = []
@@ -417,6 +413,58 @@ def describe_training(problem: Problem, seed: int, student: str | None, bank: Ba
     return {"entry_point": problem.entry_point, "signature": problem.signature,
             "forbidden": problem.spec.get("forbidden", []), "training_cases": cases,
             "metric": dict(metric), "budget": spent, "training": lines}
+
+
+def _scoring_line(problem: Problem) -> str:
+    metric = problem.spec["metric"]
+    higher = METRICS[metric["name"]]
+    return (f"Scored by {metric['name']} on the held-out points: full marks at {'≥' if higher else '≤'} "
+            f"{metric['full']:g}, none at {'≤' if higher else '≥'} {metric['zero']:g}, linear between.")
+
+
+def _budget_line(problem: Problem) -> str:
+    spent = budget(problem)
+    return (f"Budget: {spent['cpu']:g} s of CPU for training (one thread), {spent['wall']:g} s of wall time "
+            "per case. Seeds are set before your function runs.")
+
+
+def case_code(problem: Problem, case_name: str, seed: int, bank: Bank) -> str:
+    """`grader show ID --case NAME`: what the grader does in a case (budget, metric and threshold,
+    held-out points) and, for a visible case, Python that rebuilds its training data and trains on
+    it with the same seeds. The held-out labels are never shown; nor is a hidden case's data."""
+    from grader.problems.inputs import literal_source, summarize
+
+    case = problem.case(case_name)
+    data = task_data(problem, bank, case, seed)
+    how = problem.spec.get("predict", "forward")
+    predicts = "in eval mode without gradients" if how == "forward" else f"with model.{how}(...)"
+    hidden = not case.get("visible", False)
+    lines = [f"# Case '{case_name}' of {problem.id}" + (" (hidden)" if hidden else "")
+             + (f": {case['description']}" if case.get("description") else ""),
+             f"# The grader calls {problem.entry_point}({', '.join(data['inputs'])}) once, then predicts "
+             f"{len(data['labels'])} held-out points {predicts}.",
+             f"# {_scoring_line(problem)}", f"# {_budget_line(problem)}"]
+    if hidden:
+        return "\n".join(lines + [f"# A hidden case's data is not shown: 'grader show {problem.id}' describes the "
+                                  "visible cases, whose data is made the same way."])
+    sources = {name: literal_source(value, problem.framework) for name, value in data["inputs"].items()}
+    uses_torch = problem.framework == "torch"
+    lines += ["import random", "", "import numpy as np"] + (["import torch"] if uses_torch else []) + \
+             [f"from solution import {problem.entry_point}  # adjust to your file name", ""]
+    if all(source is not None for source in sources.values()):
+        lines += [f"{name} = {source}" for name, source in sources.items()]
+    else:
+        lines += ["# The training data is too big to print; the grader rebuilds it exactly:",
+                  "from grader import case_inputs",
+                  f"inputs = case_inputs({problem.id!r}, {case_name!r}" + (f", seed={seed})" if seed else ")")]
+        lines += [f"{name} = inputs[{name!r}]  # {summarize(value)}" for name, value in data["inputs"].items()]
+    if problem.spec.get("fixtures"):
+        lines.append(f"# Run it where {FIXTURES}/ holds " + ", ".join(problem.spec["fixtures"]) + ".")
+    number = case_seed(problem, case, seed)
+    seeds = f"random.seed({number}); np.random.seed({number % 2**32})" + (f"; torch.manual_seed({number})" if uses_torch else "")
+    lines += ["", f"{seeds}  # the grader's seeds for this case",
+              f"model = {problem.entry_point}({', '.join(data['inputs'])})", "print(model)"]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- grader validate
@@ -515,6 +563,15 @@ class TrainingKind(Kind):
     def validate(self, problem, bank, executor, report) -> None:
         validate_training(problem, bank, executor, report)
 
+    def data_folders(self, problem) -> list[Path]:
+        # all of fixtures/: the child's files and those only the data function reads (held-out rows)
+        return [fixtures_dir(problem)] if problem.spec.get("fixtures") else []
+
     def case_named(self, problem, name: str) -> dict:
-        raise UsageError(f"'{problem.id}' trains on data the grader makes for each case; "
-                         f"'grader show {problem.id}' describes it")
+        return problem.case(name)
+
+    def case_inputs(self, problem, case_name: str, seed: int, bank) -> dict:
+        return task_data(problem, bank, problem.case(case_name), seed)["inputs"]  # the training inputs
+
+    def case_code(self, problem, case_name: str, seed: int, student: str | None, bank) -> str:
+        return case_code(problem, case_name, seed, bank)

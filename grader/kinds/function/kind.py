@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -19,13 +18,14 @@ from grader.kinds.function.gradcheck import gradcheck_cases
 from grader.errors import SpecError
 from grader.problems.inputs import Argument, case_arguments
 from grader.limits import Limits
-from grader.problems.notebook import locate
 from grader.result import ProblemResult, Status, TestResult, split_points
 from grader.sandbox.runner import Call, CaseRun, Executor, Job, RunStatus
 from grader.problems.spec import Problem
-from grader.problems.source import SourceCheck, check_sources, decode_source
+from grader.problems.source import check_sources
 from grader.problems.submission import Submission, find_module
 from grader.problems.locations import private_paths
+from grader.kinds.precision import cast_like, clone, map_arrays, upcast
+from grader.kinds.student_run import RUN_OUTCOMES, bounded_output, exception_hint, forbidden_message, static_error
 
 if TYPE_CHECKING:
     from grader.problems.bank import Bank
@@ -57,70 +57,6 @@ class PreparedCase:
     @property
     def weight(self) -> float:
         return float(self.speed["weight"] if self.speed else self.case.get("weight", 1))
-
-
-# ---------------------------------------------------------------- values in the trusted process
-
-def _map(value, tensor_fn, array_fn, float_fn=lambda x: x):
-    """Apply functions to the leaves of a nested value."""
-    import numpy as np
-
-    torch = _torch()
-
-    def leaf(x, _path):
-        if torch is not None and isinstance(x, torch.Tensor):
-            return tensor_fn(x)
-        if isinstance(x, np.ndarray):
-            return array_fn(x)
-        if isinstance(x, float):
-            return float_fn(x)
-        return x
-    return map_leaves(value, leaf)
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - numpy-only installs
-        return None
-    return torch
-
-
-def clone(value):
-    """A deep copy of tensors and arrays, so a reference never mutates the student's inputs."""
-    return _map(value, lambda t: t.clone(), lambda a: a.copy())
-
-
-def upcast(value):
-    """Floating tensors and arrays in float64, for a reference free of float32 round-off."""
-    import numpy as np
-
-    torch = _torch()
-    return _map(value,
-                lambda t: t.to(torch.float64) if t.is_floating_point() else t.clone(),
-                lambda a: a.astype(np.float64) if a.dtype.kind == "f" else a.copy())
-
-
-def cast_like(value, template, where: str):
-    """`value` (from the float64 run) with the types and dtypes of `template` (the native run)."""
-    import numpy as np
-
-    torch = _torch()
-    if torch is not None and isinstance(template, torch.Tensor):
-        if not isinstance(value, torch.Tensor):
-            raise SpecError(f"{where}: the reference returned different types in float64 and native precision")
-        return value.to(template.dtype)
-    if isinstance(template, np.ndarray):
-        return np.asarray(value).astype(template.dtype)
-    if isinstance(template, (tuple, list)):
-        if not isinstance(value, (tuple, list)) or len(value) != len(template):
-            raise SpecError(f"{where}: the reference returned different structures in float64 and native precision")
-        return type(template)(cast_like(v, t, where) for v, t in zip(value, template))
-    if isinstance(template, dict):
-        return {k: cast_like(value[k], t, where) for k, t in template.items()}
-    if isinstance(template, float):
-        return float(value)
-    return template if not isinstance(template, int) or isinstance(template, bool) else int(value)
 
 
 def evaluate(func, args: list[Argument], precision: str, where: str):
@@ -293,6 +229,10 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
     types and float dtypes are held as the problem's strictness says, or `dtypes` ("strict")."""
     policy = strictness(problem)
     dtypes = dtypes or ("strict" if policy["dtype"] == "strict" else "loose")
+    if policy.get("whole_floats"):  # ints kept in a float array count as those ints
+        actual, fraction = cmp.whole_floats_as_ints(actual, expected)
+        if fraction is not None:
+            return fraction.message
     comparator = problem.spec.get("comparator", "tolerance")
     if comparator == "exact":
         overrides = EXACT
@@ -308,7 +248,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
     return mismatch.message if mismatch else None
 
 
-_CANNOT_RUN = object()  # a mistake that raised on a case
+CANNOT_RUN = object()  #: a known mistake's output on a case where it raised
 
 
 def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> dict | None:
@@ -317,14 +257,14 @@ def matching_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actua
     return found[0] if found else None
 
 
-def matching_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual) -> list[dict]:
+def matching_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actual, output_of=None) -> list[dict]:
     """Every known mistake whose output on this case equals the student's, in the spec's order.
 
     Matching uses the tolerance of the expected output's coarsest dtype: a dtype mistake
     (float64 returned for float32 input) carries float32 round-off in its own order. Two
     non-finite values match whatever they are: one overflow gives inf on one machine or
-    formulation and NaN on another."""
-    return [mistake for mistake, _ in _matches(problem, bank, prepared, actual)]
+    formulation and NaN on another. `output_of`: as for _matches."""
+    return [mistake for mistake, _ in _matches(problem, bank, prepared, actual, output_of)]
 
 
 def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual, output_of=None) -> list[tuple[dict, bool]]:
@@ -335,7 +275,7 @@ def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual, outpu
     exact, loose = [], []
     for mistake in problem.spec.get("mistakes", []):
         wrong = (output_of or mistake_output)(problem, bank, prepared, mistake)
-        if wrong is _CANNOT_RUN:
+        if wrong is CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
                         loosen_to=loosen_to) is None:
@@ -360,7 +300,7 @@ def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actu
     explains = []
     for mistake in problem.spec.get("mistakes", []):
         output = (output_of or mistake_output)(problem, bank, prepared, mistake)
-        mask = None if output is _CANNOT_RUN else cmp.agreement(actual, output, overrides)
+        mask = None if output is CANNOT_RUN else cmp.agreement(actual, output, overrides)
         if mask is not None and (mask & wrong).any():
             explains.append((mistake, mask & wrong))
     for i, (first, a) in enumerate(explains):
@@ -402,7 +342,7 @@ def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, 
 
 
 def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: dict):
-    """A known mistake's output on a case (_CANNOT_RUN if it raised), computed once per case."""
+    """A known mistake's output on a case (CANNOT_RUN if it raised), computed once per case."""
     if mistake["name"] not in prepared.mistake_outputs:
         func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
         precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
@@ -410,54 +350,12 @@ def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake
             wrong = evaluate(func, prepared.args, precision,
                              f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
         except SpecError:
-            wrong = _CANNOT_RUN
+            wrong = CANNOT_RUN
         prepared.mistake_outputs[mistake["name"]] = wrong
     return prepared.mistake_outputs[mistake["name"]]
 
 
 # ---------------------------------------------------------------- grading
-
-RUN_OUTCOMES = {
-    RunStatus.EXCEPTION: "exception", RunStatus.SIGNATURE: "signature", RunStatus.BAD_OUTPUT: "bad_output",
-    RunStatus.TIMEOUT: "timeout", RunStatus.MEMORY: "memory", RunStatus.CPU: "cpu",
-    RunStatus.CRASHED: "crashed", RunStatus.NOT_RUN: "not_run",
-}
-
-
-def static_error(problem: Problem, submission: Submission, module: str | None,
-                 checked: SourceCheck | None = None) -> str | None:
-    """What stops the submission before it runs: no file, a syntax error, a forbidden API, a source
-    too big to check (grader/problems/source.py)."""
-    if not any(name.endswith(".py") for name in submission.files):
-        return f"{submission.label}: no Python file found; write {problem.signature} in a .py file"
-    forbidden = problem.spec.get("forbidden", [])
-    if checked is None:
-        checked = check_sources(submission.files, problem.entry_point, forbidden)
-    if checked.budget_error:
-        return f"{submission.label}: {checked.budget_error}"
-    if module is None:
-        return (f"no file in {submission.label} defines {problem.entry_point}(); "
-                f"the grader calls {problem.signature}")
-    if module in checked.errors:  # only the entry module must parse; others fail when imported
-        return checked.errors[module]
-    if checked.uses:
-        return forbidden_message([_in_cell(submission, use) for use in checked.uses])
-    return None
-
-
-def _in_cell(submission: Submission, use):
-    """A use found in a notebook's module, named by its cell and line there."""
-    if use.file not in submission.notebooks:
-        return use
-    where = locate(decode_source(submission.files[use.file]), use.line)
-    return dataclasses.replace(use, file=where[0], line=where[1]) if where else use
-
-
-def forbidden_message(uses: list, when: str = "") -> str:
-    """The error for forbidden-API uses (anything with a `message()`), the first 10 shown."""
-    lines = "\n".join(u.message() for u in uses[:10])
-    return f"forbidden API used{when}; this problem scores 0 until it is removed:\n{lines}"
-
 
 def grade_function(problem: Problem, submission: Submission, *, bank: Bank, executor: Executor,
                    seed: int = 0, limits: Limits | None = None, student: str | None = None,
@@ -489,7 +387,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
                   framework=problem.framework, calls=[p.call for p in prepared], limits=base,
                   label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), hide=private_paths(getattr(bank, "root", None)))
         run = executor.run(job)
-        result.stdout, result.stderr = _bounded(run.stdout, run.stdout_dropped), _bounded(run.stderr, run.stderr_dropped)
+        result.stdout, result.stderr = bounded_output(run.stdout, run.stdout_dropped), bounded_output(run.stderr, run.stderr_dropped)
         result.limits_hit = run.limits_hit
         if run.forbidden_calls:  # seen at run time by the child (a backstop: none seen proves nothing)
             error = forbidden_message(run.forbidden_calls, " (seen while it ran)")
@@ -526,10 +424,6 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     return result
 
 
-def _bounded(text: str, dropped: int) -> str:
-    return text + (f"\n[... {dropped} more bytes not shown]" if dropped else "")
-
-
 def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: CaseRun,
                  max_score: float, seed: int) -> TestResult:
     test = TestResult(name=prepared.name, score=0.0, max_score=max_score, status=Status.FAILED,
@@ -562,28 +456,6 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
     lines.append(f"Rebuild this case: grader show {problem.id} --case {prepared.case['name']}{seed_flag}")
     test.output = "\n".join(lines)
     return test
-
-
-#: Errors whose cause students rarely see from the message alone: (text in the error, hint).
-EXCEPTION_HINTS = [
-    ("'float' object cannot be interpreted as an integer",
-     "/ always gives a float in Python 3 (range(n / 2) fails); use // for integer division"),
-    ("slice indices must be integers",
-     "/ always gives a float in Python 3; use // for an index or a slice bound"),
-    ("only integers, slices", "/ always gives a float in Python 3; use // for an index"),
-    ("name 'xrange' is not defined", "xrange is Python 2; use range"),
-    ("has no attribute 'iteritems'", "dict.iteritems() is Python 2; use .items()"),
-    ("has no attribute 'has_key'", "dict.has_key(k) is Python 2; use k in d"),
-]
-
-
-def exception_hint(message: str) -> str:
-    """A hint line for an error with a well-known cause (Python 2 idioms), or ""."""
-    first = message.splitlines()[0] if message else ""
-    for text, hint in EXCEPTION_HINTS:
-        if text in first:
-            return f"\nHint: {hint}."
-    return ""
 
 
 def _cast_hint(problem: Problem, dtype: str) -> str:
@@ -662,7 +534,7 @@ def _dtype_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual)
     """The first known mistake that changes the output's dtype the way the student's does."""
     for mistake in problem.spec.get("mistakes", []):
         wrong = mistake_output(problem, bank, prepared, mistake)
-        if wrong is _CANNOT_RUN or not cmp.dtype_differences(wrong, prepared.expected)[1]:
+        if wrong is CANNOT_RUN or not cmp.dtype_differences(wrong, prepared.expected)[1]:
             continue
         if not cmp.dtype_differences(actual, wrong)[1] and \
                 check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
@@ -689,7 +561,7 @@ def device_mismatch(prepared: PreparedCase, run: CaseRun) -> str | None:
 
 def _count_tensors(value) -> int:
     tensors: list = []
-    _map(value, tensors.append, lambda a: a)
+    map_arrays(value, tensors.append, lambda a: a)
     return len(tensors)
 
 

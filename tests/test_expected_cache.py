@@ -211,3 +211,27 @@ def test_the_cache_stays_bounded(tmp_path):
         os.utime(tmp_path / f"{i:02d}.grd", ns=(i * 10**9, i * 10**9))
     expected_cache.prune(tmp_path, keep=10)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i:02d}.grd" for i in range(7, 12)]
+
+
+@pytest.mark.slow
+def test_a_spec_found_valid_once_is_still_checked_after_an_edit(check, bank):
+    assert check(CORRECT, bank=bank).exit_code == 0
+    spec = bank / "problems" / "activations" / "sigmoid-backward.yaml"
+    spec.write_text(spec.read_text().replace("points: 10", "points: ten"))
+    result = check(CORRECT, bank=bank)
+    assert result.exit_code == 2 and "$.points" in result.stderr, result.stderr
+
+
+def test_valid_spec_data_is_remembered_and_invalid_data_is_not(monkeypatch, tmp_path):
+    from grader.problems.spec import load_schema, schema_errors
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    schema = {"type": "object", "properties": {"points": {"type": "number"}}}
+    assert expected_cache.valid_before({"points": 1}, schema) is not True
+    assert schema_errors({"points": 1}, schema) == []
+    assert expected_cache.valid_before({"points": 1}, schema) is True
+    assert schema_errors({"points": "ten"}, schema) and schema_errors({"points": "ten"}, schema)
+    assert expected_cache.valid_before({"points": "ten"}, schema) is not True
+    assert expected_cache.valid_before({"points": 1}, {**schema, "required": ["x"]}) is not True  # another schema
+    assert schema_errors({"points": 1}, {**schema, "required": ["x"]})
+    assert load_schema()  # the real schema loads as before

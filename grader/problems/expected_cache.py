@@ -1,4 +1,5 @@
-"""Expected outputs kept on disk between runs: the reference's output on each case, per problem and seed.
+"""Expected outputs kept on disk between runs: the reference's output on each case, per problem and seed
+(and, at the end, which spec data passed its JSON Schema).
 
 They change only when the spec, a reference module, the seed, the engine or the versions of
 torch, numpy or Python change, and all of that is in the key: a changed reference or spec is a
@@ -218,3 +219,35 @@ def _bits(tensor) -> bytes:
 
     flat = tensor.detach().contiguous().reshape(-1)
     return flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
+
+
+# ---------------------------------------------------------------- specs known valid
+
+VALID_SUBFOLDER = f"valid-specs-v{FORMAT}"
+
+
+def valid_before(data: Any, schema: dict) -> bool | str | None:
+    """True when this engine found `data` valid against `schema` before; else the token to pass
+    to `remember_valid` once it is (None where there is no usable cache folder)."""
+    folder = usable_folder()
+    if folder is None:
+        return None
+    try:
+        text = json.dumps([engine_version(), schema, data], sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError):  # data YAML can hold but JSON cannot (dates, odd keys): checked each time
+        return None
+    token = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    marker = folder.parent / VALID_SUBFOLDER / token
+    return True if marker.is_file() else str(marker)
+
+
+def remember_valid(token: bool | str | None) -> None:
+    if not isinstance(token, str):
+        return
+    marker = Path(token)
+    try:
+        marker.parent.mkdir(mode=0o700, exist_ok=True)
+        marker.touch()
+        prune(marker.parent)
+    except OSError:
+        pass

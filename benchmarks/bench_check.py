@@ -75,7 +75,8 @@ def main() -> None:
           f"(min {min(checks):.2f}, max {max(checks):.2f})")
     print(f"python -c 'import torch':               median {torch:.2f} s "
           f"(min {min(imports):.2f}, max {max(imports):.2f})")
-    print(f"ratio of the medians: {check / torch:.2f}x")
+    print(f"ratio of the medians: {check / torch:.2f}x "
+          f"(per round: median {statistics.median(c / t for c, t in zip(checks, imports)):.2f}x)")
     if args.also:
         other = statistics.median(others)
         print(f"grader check of {args.also}: median {other:.2f} s (min {min(others):.2f}, max {max(others):.2f}), "

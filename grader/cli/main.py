@@ -1,6 +1,8 @@
 """The `grader` command: a thin layer that parses, calls the library and renders."""
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -8,20 +10,39 @@ from pathlib import Path
 import click
 
 from grader import __version__
-from grader.problems.bank import Bank
 from grader.errors import ExitCode
-from grader.grading import grade, resolve_seed
-from grader.kinds import kind_of, names as kind_names
-from grader.render.text import render_result
-from grader.cli.grade import grade_cmd, gradescope_cmd
 from grader.cli.options import (ClosedPipeSafe, bundle_option, device_option, get_bank, handle_errors, limit_options, limits_from,
                                 notebook_option, seed_options)
-from grader.cli.release import release_cmd
-from grader.cli.report import report_cmd
 from grader.cli.service import login_cmd, serve_cmd, submit_cmd, tokens_cmd
 
+# The engine (the bank, the kinds, comparisons) imports torch: each command imports what it uses when
+# it runs, so that `grader check` can start its child before this process spends seconds on torch.
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """The command group; the commands of other modules (name -> "module:attribute") are imported
+    when one is run or listed, not when the group is."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, _, attribute = self.lazy[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+
+LAZY_COMMANDS = {"grade": "grader.cli.grade:grade_cmd", "gradescope": "grader.cli.grade:gradescope_cmd",
+                 "report": "grader.cli.report:report_cmd", "release": "grader.cli.release:release_cmd",
+                 "new": "grader.cli.new:new"}
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--bank", type=click.Path(file_okay=False, path_type=Path), envvar="GRADER_BANK",
               help="Folder holding problems/ and reference/ (default: the bundled bank).")
 @click.version_option(__version__, prog_name="grader")
@@ -67,6 +88,7 @@ def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int |
          as_json: bool, bundle: str | None) -> None:
     """Show a problem: statement, signature and visible cases."""
     from grader.authoring.show import describe_problem, render_case_code, render_problem
+    from grader.grading import resolve_seed
 
     if bundle:
         from grader.cli.bundle import show_from_bundle
@@ -92,6 +114,7 @@ def show(ctx: click.Context, problem_id: str, case_name: str | None, seed: int |
 def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool, bundle: str | None) -> None:
     """Write a starter file for a problem (default: ./<entry_point>.py)."""
     from grader.errors import UsageError
+    from grader.kinds import kind_of
 
     if bundle:
         from grader.kinds.bundle import Bundle
@@ -137,21 +160,38 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
 
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
-    if bundle:  # the course's student bundle: visible cases, expected outputs precomputed (grader.kinds.bundle)
-        from grader.kinds.bundle import Bundle, check_with_bundle
+    from grader.cli.warm import WarmExecutor
 
-        result = check_with_bundle(Bundle(bundle), problem_id, submission, limits=limits, device=device,
-                                   notebook=notebook, seed=seed, student=student)
-    else:
-        result = grade(problem_id, submission, bank=get_bank(ctx), seed=seed, student=student, limits=limits,
-                       device=device, notebook=notebook)
+    executor = WarmExecutor()  # first: the child's template imports torch while this process does
+    collecting = gc.isenabled()
+    gc.disable()  # a short command: the cycle collector would only walk torch's objects (0.1-0.4 s of CPU)
+    try:
+        result = _check(ctx, problem_id, submission, executor, limits=limits, device=device, notebook=notebook,
+                        seed=seed, student=student, bundle=bundle)
+    finally:
+        if collecting:
+            gc.enable()
+        executor.close()
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
+        from grader.render.text import render_result
+
         click.echo(render_result(result, color=sys.stdout.isatty()))
     if result.grader_error:
         sys.exit(int(ExitCode.INTERNAL_ERROR))
     sys.exit(int(ExitCode.OK if result.passed else ExitCode.TESTS_FAILED))
+
+
+def _check(ctx: click.Context, problem_id: str, submission: Path, executor, bundle: str | None, **options):
+    """The result of `grader check` for one problem, from the bank or the student bundle."""
+    if bundle:  # the course's student bundle: visible cases, expected outputs precomputed (grader.kinds.bundle)
+        from grader.kinds.bundle import Bundle, check_with_bundle
+
+        return check_with_bundle(Bundle(bundle), problem_id, submission, executor=executor, **options)
+    from grader.grading import grade
+
+    return grade(problem_id, submission, bank=get_bank(ctx), executor=executor, **options)
 
 
 @main.command()
@@ -186,18 +226,8 @@ def schema(name: str) -> None:
 
 
 
-main.add_command(grade_cmd)
-main.add_command(gradescope_cmd)
-
-
-
-main.add_command(report_cmd)
-
 for _command in (serve_cmd, tokens_cmd, submit_cmd, login_cmd):
     main.add_command(_command)
-
-
-main.add_command(release_cmd)
 
 
 @main.command()
@@ -213,6 +243,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
     valid, 1 a check failed (each failure names the problem and the reason), 2 a malformed spec.
     """
     from grader.authoring.validate import find_bank_root, validate as run_validation
+    from grader.problems.bank import Bank
     from grader.render.validation import render_problem_line, render_report
 
     bank_root = ctx.obj.get("bank") or (find_bank_root(paths[0]) if paths else None)
@@ -220,23 +251,6 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
     report = run_validation(list(paths) or None, bank=Bank(bank_root), workers=workers, progress=progress)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_report(report))
     sys.exit(int(report.exit_code))
-
-
-@main.command()
-@click.argument("problem_id")
-@click.option("--topic", required=True, help="Topic folder under problems/.")
-@click.option("--kind", type=click.Choice(kind_names()), default="function", show_default=True)
-@click.option("--title", help="Title (default: from the id).")
-@click.pass_context
-@handle_errors
-def new(ctx: click.Context, problem_id: str, topic: str, kind: str, title: str | None) -> None:
-    """Scaffold a problem: problems/TOPIC/ID.yaml plus reference and mistake stubs."""
-    from grader.authoring.scaffold import scaffold
-
-    bank = get_bank(ctx)
-    for path in scaffold(bank.root, problem_id, topic, kind, title=title):
-        click.echo(f"wrote {path.relative_to(bank.root)}")
-    click.echo(f"fill in the TODOs, then run: grader validate problems/{topic}/{problem_id}.yaml")
 
 
 if __name__ == "__main__":  # pragma: no cover

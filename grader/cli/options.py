@@ -5,12 +5,15 @@ import functools
 import os
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 import click
 
 from grader.errors import ExitCode, GraderError
 from grader.limits import Limits
-from grader.problems.bank import Bank
+
+if TYPE_CHECKING:  # imported when used: the engine imports torch, and `grader check` starts its child first
+    from grader.problems.bank import Bank
 
 
 def handle_errors(func):
@@ -67,6 +70,8 @@ class ClosedPipeSafe:
 
 
 def get_bank(ctx: click.Context) -> Bank:
+    from grader.problems.bank import Bank
+
     return Bank(ctx.obj.get("bank"))
 
 

@@ -1,19 +1,32 @@
-"""Where the bank is, and which of its folders a child must never see (known without loading it)."""
+"""Where the bank and the grader's cache are, and which folders a child must never see (known without loading the bank)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 BANK_ENV = "GRADER_BANK"
+CACHE_ENV = "GRADER_CACHE_DIR"
 
 
 def private_paths(root: Path | str | None = None) -> list[str]:
     """The folders of the default bank (GRADER_BANK's, and `root`'s) that a child must never see:
-    reference implementations and problem specs. Jobs carry them to the sandbox (`Job.hide`)."""
+    reference implementations and problem specs; and the grader's cache, which holds expected
+    outputs. Jobs carry them to the sandbox (`Job.hide`)."""
     roots = {default_bank_root(), *([Path(root)] if root else [])}
     if os.environ.get(BANK_ENV):
         roots.add(Path(os.environ[BANK_ENV]))
-    return sorted(str(Path(root, d).resolve()) for root in roots for d in ("reference", "problems"))
+    return sorted([str(Path(root, d).resolve()) for root in roots for d in ("reference", "problems")]
+                  + [str(cache_folder())])
+
+
+def cache_folder() -> Path:
+    """Where the grader keeps what it computed once (grader.problems.expected_cache): GRADER_CACHE_DIR,
+    else $XDG_CACHE_HOME/grader, else ~/.cache/grader."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "grader").resolve()
 
 
 def default_bank_root() -> Path:

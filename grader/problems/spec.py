@@ -13,7 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from grader.errors import SpecError
@@ -36,10 +35,21 @@ def json_path(parts) -> str:
 
 
 def schema_errors(data: Any, schema: dict) -> list[str]:
-    """Every schema violation as 'path: message', the most relevant first."""
+    """Every schema violation as 'path: message', the most relevant first.
+
+    Data this engine found valid before is not checked again (grader.problems.expected_cache:
+    importing jsonschema alone costs `grader check` 60-100 ms)."""
+    from grader.problems import expected_cache
+
+    known = expected_cache.valid_before(data, schema)
+    if known is True:
+        return []
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = list(validator.iter_errors(data))
     if not errors:
+        expected_cache.remember_valid(known)
         return []
     best = jsonschema.exceptions.best_match(errors)
     ordered = [best] + [e for e in sorted(errors, key=lambda e: list(e.absolute_path)) if e is not best]

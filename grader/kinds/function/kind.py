@@ -106,17 +106,19 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
     Everything here stays on the CPU, CUDA cases included: the grader never initialises CUDA.
     Only the child moves the inputs to the case's device; its outputs come back on the CPU with
     a note of where each tensor was, which `device_mismatch` checks."""
+    from grader.problems.expected_cache import ExpectedOutputs
     from grader.sandbox.devices import select_devices
 
-    reference = bank.load_callable(problem.spec["reference"])
+    outputs = ExpectedOutputs.for_problem(problem, bank, seed)  # kept between runs (the reference's are secrets)
     precision = problem.spec.get("reference_precision", "float64")
     default_time = Limits().with_overrides(problem.spec.get("limits")).time
     prepared, speed = [], []
     for case in problem.cases:
         run, skipped = select_devices(case_devices(problem, case), device)
         args = case_arguments(problem, case, seed)
-        expected = evaluate(reference, args, precision, f"{problem.path}: the reference on case '{case['name']}'") \
-            if run else None
+        where = f"{problem.path}: the reference on case '{case['name']}'"
+        expected = outputs.get(case["name"], lambda: evaluate(bank.load_callable(problem.spec["reference"]), args,
+                                                              precision, where)) if run else None
         config = performance.speed_config(case)
         for dev in run:
             call = make_call(problem, case, args, dev)
@@ -130,10 +132,9 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
                 prepared.append(PreparedCase(case, args, None, None, device=dev, skipped=reason, speed=config))
     prepared += speed
     if problem.spec.get("gradcheck") and device in ("all", "cpu"):  # finite differences, on the CPU in float64
-
-
         prepared += [PreparedCase(case, args, make_call(problem, case, args), expected)
-                     for case, args, expected in gradcheck_cases(problem, bank, seed)]
+                     for case, args, expected in gradcheck_cases(problem, bank, seed, outputs)]
+    outputs.save()
     return prepared
 
 

@@ -1,0 +1,253 @@
+"""Expected outputs kept on disk between runs: the reference's output on each case, per problem and seed
+(and, at the end, which spec data passed its JSON Schema).
+
+They change only when the spec, a reference module, the seed, the engine or the versions of
+torch, numpy or Python change, and all of that is in the key: a changed reference or spec is a
+different key, never a stale hit. The values are secrets (hidden cases' expected outputs), so
+the cache lives in the grader's own folder (`locations.cache_folder`: GRADER_CACHE_DIR, else
+$XDG_CACHE_HOME/grader or ~/.cache/grader), made 0700 and hidden from every child like the bank
+(`locations.private_paths`); a folder that others could write to is not used at all.
+
+A file is one codec frame (grader.sandbox.codec: plain data, no pickle) after the SHA-256 of
+that frame: a truncated or corrupt file fails the check and is recomputed, never believed and
+never a crash. A value is stored only when it reads back identical (types, dtypes, shapes and
+bits); anything else is recomputed every time, as without the cache.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import platform
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from grader.problems.locations import cache_folder
+
+FORMAT = 1
+SUBFOLDER = f"expected-v{FORMAT}"
+MAX_FILE_BYTES = 1 << 30
+MAX_ENTRIES = 2000  #: past this many files, a write removes the least recently written half
+
+
+def usable_folder(folder: Path | None = None) -> Path | None:
+    """The cache folder, created 0700, or None when it cannot be trusted (someone else's, or
+    writable by others and not ours to fix) or made."""
+    folder = folder or cache_folder()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(folder)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            return None
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            os.chmod(folder, 0o700)
+        target = folder / SUBFOLDER
+        target.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(target)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) & 0o077:
+            return None
+        return target
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def engine_version() -> str:
+    """This engine: its version and every source file's name, size and modification time (an
+    edited engine, even with the same version number, never reads an older engine's values)."""
+    import grader
+
+    package = Path(grader.__file__).resolve().parent
+    digest = hashlib.sha256(grader.__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        info = path.stat()
+        digest.update(f"{path.relative_to(package).as_posix()}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def library_versions() -> str:
+    import numpy
+
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - numpy-only installs
+        torch = None
+    return (f"python {platform.python_version()} {platform.machine()} numpy {numpy.__version__} "
+            f"torch {getattr(torch, '__version__', None)}")
+
+
+def problem_key(problem, reference_dir: Path | str, seed: int) -> str:
+    """The key of a problem's expected outputs: spec, reference modules, seed, engine, libraries."""
+    digest = hashlib.sha256()
+    for part in (f"format {FORMAT}", engine_version(), library_versions(), f"seed {seed}", problem.id,
+                 json.dumps(problem.spec, sort_keys=True, default=repr)):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    reference_dir = Path(reference_dir)
+    for path in sorted(reference_dir.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(reference_dir).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class ExpectedOutputs:
+    """The expected outputs of one problem and seed: read from the cache, computed where missing,
+    written back by `save()`. Without a usable cache folder it simply computes."""
+
+    def __init__(self, key: str | None, folder: Path | None):
+        self.key = key
+        self.path = folder / f"{key}.grd" if folder and key else None
+        self.values: dict[str, Any] = read(self.path, key) if self.path else {}
+        self.hits = 0
+        self._computed: list[str] = []
+
+    @classmethod
+    def for_problem(cls, problem, bank, seed: int) -> "ExpectedOutputs":
+        folder = usable_folder()
+        try:
+            key = problem_key(problem, bank.reference_dir, seed) if folder else None
+        except OSError:
+            key = None
+        return cls(key, folder)
+
+    def get(self, name: str, compute: Callable[[], Any]) -> Any:
+        """The expected output called `name`, from the cache or `compute()`."""
+        if name in self.values:
+            self.hits += 1
+            return self.values[name]
+        value = compute()
+        self.values[name] = value
+        self._computed.append(name)
+        return value
+
+    def save(self) -> None:
+        """Write the values when any was computed here (atomically; a failure only skips the cache)."""
+        if self.path is None or not self._computed:
+            return
+        keep = {name: value for name, value in self.values.items() if round_trips(value)}
+        if set(self._computed) - set(keep):
+            return  # a value that does not read back identical: computed each time
+        write(self.path, self.key, keep)
+        self._computed = []
+
+
+def read(path: Path, key: str) -> dict[str, Any]:
+    """The values stored for `key`, or {} when the file is missing, truncated, corrupt or another key's."""
+    from grader.sandbox import codec
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        digest, frame = data[:32], data[32:]
+        if len(data) > MAX_FILE_BYTES or hashlib.sha256(frame).digest() != digest:
+            return {}
+        header, values = codec.decode(frame, max_bytes=MAX_FILE_BYTES, restore_devices=False)
+        if header.get("key") != key or not isinstance(values, dict):
+            return {}
+        return values
+    except Exception:  # noqa: BLE001 - whatever is wrong with the file, the values are recomputed
+        return {}
+
+
+def write(path: Path, key: str, values: dict[str, Any]) -> None:
+    from grader.sandbox import codec
+
+    try:
+        frame = codec.encode(values, header={"key": key, "format": FORMAT})
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(hashlib.sha256(frame).digest() + frame)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        prune(path.parent)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+        pass
+
+
+def prune(folder: Path, keep: int = MAX_ENTRIES) -> None:
+    """Bound the folder (every engine edit and seed adds entries): past `keep` files, the oldest
+    written go until half remain."""
+    names = os.listdir(folder)
+    if len(names) <= keep:
+        return
+    files = sorted((folder / n for n in names), key=lambda p: p.stat().st_mtime_ns)
+    for old in files[: len(files) - keep // 2]:
+        old.unlink(missing_ok=True)
+
+
+def round_trips(value: Any) -> bool:
+    """Whether `value` reads back from the cache identical: same types, dtypes, shapes and bits."""
+    from grader.sandbox import codec
+
+    try:
+        _, back = codec.decode(codec.encode(value), restore_devices=False)
+    except Exception:  # noqa: BLE001 - not a plain value (an object the codec does not carry)
+        return False
+    return identical(value, back)
+
+
+def identical(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    torch = sys.modules.get("torch")
+    if torch is not None and type(a) is torch.Tensor:
+        return (a.dtype == b.dtype and a.shape == b.shape and a.device == b.device
+                and a.requires_grad == b.requires_grad and _bits(a) == _bits(b))
+    import numpy as np
+
+    if isinstance(a, (np.ndarray, np.generic)):
+        return a.dtype == b.dtype and np.shape(a) == np.shape(b) and np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(identical(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return a == b or (a != a and b != b)  # NaN reads back as NaN
+    return a == b
+
+
+def _bits(tensor) -> bytes:
+    import torch
+
+    flat = tensor.detach().contiguous().reshape(-1)
+    return flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
+
+
+# ---------------------------------------------------------------- specs known valid
+
+VALID_SUBFOLDER = f"valid-specs-v{FORMAT}"
+
+
+def valid_before(data: Any, schema: dict) -> bool | str | None:
+    """True when this engine found `data` valid against `schema` before; else the token to pass
+    to `remember_valid` once it is (None where there is no usable cache folder)."""
+    folder = usable_folder()
+    if folder is None:
+        return None
+    try:
+        text = json.dumps([engine_version(), schema, data], sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError):  # data YAML can hold but JSON cannot (dates, odd keys): checked each time
+        return None
+    token = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    marker = folder.parent / VALID_SUBFOLDER / token
+    return True if marker.is_file() else str(marker)
+
+
+def remember_valid(token: bool | str | None) -> None:
+    if not isinstance(token, str):
+        return
+    marker = Path(token)
+    try:
+        marker.parent.mkdir(mode=0o700, exist_ok=True)
+        marker.touch()
+        prune(marker.parent)
+    except OSError:
+        pass

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -83,6 +86,16 @@ def grade_source(tmp_path, executor):
         path.write_text(textwrap.dedent(source), encoding="utf-8")
         return grade(problem_id, path, executor=executor, **options)
     return run
+
+
+def pytest_configure(config):
+    """The expected-outputs cache of this test run lives in a folder of its own, removed at the end:
+    runs never share cached outputs with each other or with the user's ~/.cache/grader."""
+    os.environ["GRADER_CACHE_DIR"] = config._grader_cache = tempfile.mkdtemp(prefix="grader-test-cache-")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(getattr(config, "_grader_cache", ""), ignore_errors=True)
 
 
 SLOW_TESTS = Path(__file__).with_name("slow_tests.txt")

@@ -85,6 +85,107 @@ def run_class(assignment, students, bank, executor, jobs: int):
     return report, wall, recording.records
 
 
+class Breakdown:
+    """Where one job's time goes, one job at a time: the grader's steps (timed here by wrapping
+    them) and the child's (the stamps a profiling template's children write to stderr)."""
+
+    def __init__(self):
+        self.jobs: list[dict] = []
+        self._current: dict | None = None
+
+    def mark(self, step: str) -> None:
+        if self._current is not None:
+            self._current.setdefault(step, time.monotonic())
+
+    def install(self):
+        """Wrap the grader-side steps of `runner.run_with` (sequential runs only)."""
+        from grader.sandbox import confine, forkserver, runner
+
+        def wrap(owner, name, before, after):
+            inner = getattr(owner, name)
+
+            def wrapped(*args, **kwargs):
+                self.mark(before)
+                try:
+                    return inner(*args, **kwargs)
+                finally:
+                    self.mark(after)
+            setattr(owner, name, wrapped)
+
+        wrap(confine, "make_workdir", "start", "work folder made")
+        wrap(confine, "prepare", "cgroups make", "cgroups made")
+        wrap(forkserver.ForkServer, "_spawn", "spawn", "template forked")
+        wrap(runner, "collect", "collect", "results read")
+        wrap(forkserver.ForkHandle, "close", "kill", "killed")
+        wrap(confine.Box, "cleanup", "cgroups remove", "cgroups removed")
+        wrap(confine, "remove_workdir", "workdir remove", "work folder removed")
+
+    def run(self, executor, job):
+        import json
+
+        self._current = {}
+        result = executor.run(job)
+        stamps = self._current
+        self._current = None
+        for line in result.stderr.splitlines():
+            if line.startswith("grader-profile: "):
+                for step, at in json.loads(line[len("grader-profile: "):]):
+                    stamps.setdefault(step, at)
+        stamps["end"] = time.monotonic()
+        self.jobs.append(stamps)
+        return result
+
+    #: (label, from, to): the steps of one job, in the order they happen
+    STEPS = [
+        ("grader: make the work folder", "start", "work folder made"),
+        ("grader: make or take the cgroups", "cgroups make", "cgroups made"),
+        ("template: fork (request to pid reply)", "spawn", "template forked"),
+        ("child: read and decode the request, reseed", "forked", "request read"),
+        ("child: close fds, unshare namespaces", "request read", "namespaces"),
+        ("child: join the cgroups", "namespaces", "cgroups joined"),
+        ("child: fork init (PID 1)", "cgroups joined", "init forked"),
+        ("init: build the filesystem view", "init forked", "root built"),
+        ("init: fork the worker", "root built", "worker forked"),
+        ("worker: keyring, uid drop, rlimits, seccomp", "worker forked", "confined"),
+        ("worker: load the submission", "confined", "loaded"),
+        ("worker: run the cases", "loaded", "cases"),
+        ("grader: read the last frames, kill the tree", "cases", "killed"),
+        ("grader: remove or release the cgroups", "cgroups remove", "cgroups removed"),
+        ("grader: remove the work folder", "workdir remove", "work folder removed"),
+        ("executor.run, whole", "start", "end"),
+    ]
+
+    def table(self, outside_ms: float) -> list[str]:
+        rows = ["| step | median (ms) | p90 (ms) |", "|---|---|---|"]
+        for label, a, b in self.STEPS:
+            values = [1000 * (j[b] - j[a]) for j in self.jobs if a in j and b in j]
+            if values:
+                rows.append(f"| {label} | {statistics.median(values):.1f} | {percentile(values, 0.9):.1f} |")
+        rows.append(f"| grader: outside executor.run (build the job, compare, score), mean | {outside_ms:.1f} | |")
+        return rows
+
+
+def breakdown(assignment, students, bank) -> list[str]:
+    """Grade `students` one job at a time on a profiling fork server; the per-step table."""
+    from grader.sandbox.forkserver import ForkServer
+
+    probe = Breakdown()
+    probe.install()
+
+    class Probed:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def run(self, job):
+            return probe.run(self.inner, job)
+
+    with ForkServerExecutor(ForkServer(profile=True)) as fork:
+        run_class(assignment, students[:1], bank, fork, 1)  # warm-up
+        report, wall, records = run_class(assignment, students, bank, Probed(fork), 1)
+    outside = 1000 * (wall - sum(w for w, _ in records)) / max(1, len(records))
+    return probe.table(outside)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -112,7 +213,21 @@ def main() -> None:
     parser.add_argument("--latency-students", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--rounds", type=int, default=4, help="Interleaved rounds of fork server and baseline.")
+    parser.add_argument("--breakdown", type=int, default=0, metavar="N",
+                        help="Only time each step of N students' jobs, one job at a time, and print the table.")
     args = parser.parse_args()
+    if args.breakdown:
+        bank = Bank()
+        assignment = parse_assignment({"name": "benchmark", "problems": CARD}, Path("<benchmark>"), bank)
+        with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+            make_class(Path(tmp, "class"), args.breakdown)
+            load = os.getloadavg()
+            table = breakdown(assignment, find_students(Path(tmp, "class")), bank)
+        print(f"machine: {machine()}\nload average before/after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}")
+        print(f"per job, {args.breakdown * len(CARD)} problem-submissions one at a time "
+              f"(python benchmarks/bench_batch.py --breakdown {args.breakdown}):\n")
+        print("\n".join(table))
+        return
 
     bank = Bank()
     assignment = parse_assignment({"name": "benchmark", "problems": CARD}, Path("<benchmark>"), bank)

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 try:
@@ -696,6 +697,16 @@ def apply_rlimits(limits: dict, cuda: bool = False) -> None:
 
 #: What `confine` applied in this process (for tests and for `python -m grader.sandbox`).
 APPLIED: list[str] = []
+#: (step, time.monotonic()) of each step of confining this process, kept only when PROFILE is set
+#: (the fork server's template sets it for `benchmarks/bench_batch.py --breakdown`). A forked
+#: process inherits its parent's stamps, so the worker holds the whole chain.
+PROFILE = False
+STAMPS: list[tuple[str, float]] = []
+
+
+def stamp(step: str) -> None:
+    if PROFILE:
+        STAMPS.append((step, time.monotonic()))
 
 
 def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
@@ -708,12 +719,14 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
     """
     config = dict(config or {})
     mode = config.get("mode", "weak")
+    stamp("confine")
     if config.get("keep_fds") is not None:
         close_fds_except(config["keep_fds"])
     isolated = False
     if mode != "off" and sys.platform.startswith("linux"):
         try:
             _unshare_namespaces()
+            stamp("namespaces")
             isolated = True
         except SandboxError:
             if mode in ("on", "strict"):  # the parent found namespaces here: fail closed
@@ -733,6 +746,7 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
     APPLIED.append("rlimits")
     if mode != "off" and sys.platform.startswith("linux"):
         _apply("seccomp", install_seccomp, required=bool(config.get("seccomp")))
+    stamp("confined")
 
 
 def _session_keyring(config: dict) -> None:
@@ -769,6 +783,7 @@ def _isolate(limits: dict, workdir: str, config: dict) -> None:
     uid = _sandbox_uid(os.getpid())
     if root:
         _join_cgroups(config.get("cgroups", []))
+        stamp("cgroups joined")
     result_fd = config.get("result_fd")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks out to the host
     life_r, life_w = os.pipe()
@@ -781,6 +796,7 @@ def _isolate(limits: dict, workdir: str, config: dict) -> None:
             os.close(result_fd)
         _outer_wait(pid, status_r)
     # init: PID 1 of the new PID namespace
+    stamp("init forked")
     os.close(life_w)
     os.close(status_r)
     libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -789,11 +805,13 @@ def _isolate(limits: dict, workdir: str, config: dict) -> None:
     if select.select([life_r], [], [], 0)[0]:  # the outer died before PDEATHSIG was set
         os._exit(1)
     _build_root(limits, workdir, config, uid if root else None)
+    stamp("root built")
     worker = os.fork()
     if worker:
         if result_fd is not None:
             os.close(result_fd)
         _init_loop(worker, status_w)
+    stamp("worker forked")
     os.close(life_r)
     os.close(status_w)
     _session_keyring(config)

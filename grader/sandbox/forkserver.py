@@ -49,7 +49,8 @@ RESULT_FD = 3          #: where the forked child finds its result pipe (as a fre
 SPAWN = b"spawn"
 READY = b"ready"
 TEMPLATE_CODE = ("import sys; sys.path.append({home!r}); "
-                 "from grader.sandbox.forkserver import template_main; template_main(int(sys.argv[1]))")
+                 "from grader.sandbox.forkserver import template_main; template_main(int(sys.argv[1]), sys.argv[2:])")
+PROFILE = "profile"  #: a template started with this argument has its children report where their time went
 START_TIMEOUT = 120.0  # seconds to import torch on a loaded machine
 
 
@@ -66,9 +67,12 @@ def _thread_count() -> int:
         return 1
 
 
-def template_main(sock_fd: int) -> None:
+def template_main(sock_fd: int, options=()) -> None:
     """Entry point of the template: warm up, then fork one child per spawn request until EOF."""
     import gc
+
+    if PROFILE in options:
+        _report_stamps()
 
     import numpy  # noqa: F401 - the point of the template: imported once, shared by every child
     try:
@@ -77,6 +81,8 @@ def template_main(sock_fd: int) -> None:
         pass
     from grader.sandbox import child
     from grader.sandbox import codec  # noqa: F401 - the child side of the boundary, nothing secret
+
+    _warm_up()
 
     _become_subreaper()
     sock = socket.socket(fileno=sock_fd)
@@ -148,6 +154,40 @@ def template_main(sock_fd: int) -> None:
         sock.send(struct.pack("i", pid))
 
 
+def _warm_up() -> None:
+    """Import here, once, what every child would otherwise import for itself (measured: numpy's
+    lazily imported `numpy.random`, about 15 ms per child, which `_reseed` needs; `secrets`).
+    Nothing secret, and no torch op (no threads)."""
+    import secrets  # noqa: F401
+
+    import numpy.random  # noqa: F401
+
+
+def _report_stamps() -> None:
+    """Benchmarks only: children stamp each step (`sandbox.stamp`) and each frame they send, and
+    write the stamps to stderr as one line (`PROFILE_PREFIX` + JSON) just before their "done"."""
+    import json
+
+    from grader.sandbox import child
+
+    sandbox.PROFILE = True
+    send = child.Channel.send
+
+    def stamped_send(channel, header, value=None):
+        kind = header.get("type")
+        if kind == "done":
+            sandbox.stamp("cases")
+            os.write(2, PROFILE_PREFIX + json.dumps(sandbox.STAMPS).encode() + b"\n")
+        send(channel, header, value)
+        if kind == "ready":
+            sandbox.stamp("loaded")
+
+    child.Channel.send = stamped_send
+
+
+PROFILE_PREFIX = b"grader-profile: "
+
+
 def _become_subreaper() -> None:
     """Orphans of a child (a student's subprocesses) become the template's to reap, not zombies."""
     try:
@@ -160,6 +200,7 @@ def _become_subreaper() -> None:
 
 def _forked_child(fds: list[int]) -> None:
     """In the freshly forked child: become a fresh-looking child, then run the request."""
+    sandbox.stamp("forked")
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -190,6 +231,7 @@ def _forked_child(fds: list[int]) -> None:
         os.environ.clear()
         os.environ.update(sandbox.child_env(header["workdir"]))
         _reseed()
+        sandbox.stamp("request read")
         run_request(header)  # confines, serves, os._exit
     except BaseException:  # noqa: BLE001 - never return into the template's loop
         pass
@@ -275,8 +317,9 @@ class ForkHandle:
 class ForkServer:
     """The template process and the launcher that asks it for children. Thread-safe."""
 
-    def __init__(self, python: str = sys.executable):
+    def __init__(self, python: str = sys.executable, profile: bool = False):
         self.python = python
+        self.profile = profile  #: children report their steps' times on stderr (benchmarks only)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
@@ -301,7 +344,8 @@ class ForkServer:
         try:
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
-                    [self.python, "-I", "-c", TEMPLATE_CODE.format(home=GRADER_HOME), str(theirs.fileno())],
+                    [self.python, "-I", "-c", TEMPLATE_CODE.format(home=GRADER_HOME), str(theirs.fileno())]
+                    + ([PROFILE] if self.profile else []),
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                     pass_fds=(theirs.fileno(),), cwd=self._home, env=sandbox.child_env(self._home),
                     start_new_session=True, close_fds=True)
@@ -381,6 +425,9 @@ class ForkServer:
 
     def launch(self, job: Job, calls: list[Call], workdir: str) -> ForkHandle:
         """A `runner.run_with` launcher: a child forked from the warm template."""
+        from grader.sandbox.runner import request_frame
+
+        frame = request_frame(job, calls, workdir, RESULT_FD)  # before the fork: the child waits for it
         request_r, request_w = os.pipe()
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -396,9 +443,6 @@ class ForkServer:
         finally:
             for fd in theirs:
                 os.close(fd)
-        from grader.sandbox.runner import request_frame
-
-        frame = request_frame(job, calls, workdir, RESULT_FD)
         threading.Thread(target=_feed, args=(request_w, frame), daemon=True).start()
         return ForkHandle(pid, result_r, out_r, err_r, status_r)
 

@@ -24,6 +24,7 @@ separate sequential pass (one job at a time, so queueing on a loaded machine doe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -41,7 +42,7 @@ from grader.classes.pool import LocalPool, default_jobs
 from grader.classes.students import find_students
 from grader.classes.batch import grade_class
 from grader.classes.assignment import parse_assignment  # noqa: E402
-from grader.sandbox.forkserver import ForkServerExecutor  # noqa: E402
+from grader.sandbox.forkserver import ForkServer, ForkServerExecutor  # noqa: E402
 from grader.sandbox.runner import SubprocessExecutor  # noqa: E402
 
 CARD = ["sigmoid-backward", "adam-step", "coin-entropy", "conv-output-size", "attention"]
@@ -186,6 +187,18 @@ def breakdown(assignment, students, bank) -> list[str]:
     return probe.table(outside)
 
 
+@contextlib.contextmanager
+def per_job_cgroups():
+    """Cgroups made and removed per job, as before the pool: a pool nobody holds, for a while."""
+    from grader.sandbox import confine
+
+    saved, confine.CGROUPS = confine.CGROUPS, confine.CgroupPool()
+    try:
+        yield
+    finally:
+        confine.CGROUPS = saved
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -213,6 +226,9 @@ def main() -> None:
     parser.add_argument("--latency-students", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--rounds", type=int, default=4, help="Interleaved rounds of fork server and baseline.")
+    parser.add_argument("--before", action="store_true",
+                        help="Also run, interleaved, the fork server as it was before cgroups were reused "
+                             "(a cgroup set made, joined and removed per job).")
     parser.add_argument("--breakdown", type=int, default=0, metavar="N",
                         help="Only time each step of N students' jobs, one job at a time, and print the table.")
     args = parser.parse_args()
@@ -238,16 +254,24 @@ def main() -> None:
         base_students = students[:args.baseline_students]
         # Interleave the two in rounds, so that both see the same share of a machine whose load
         # (other people's work) drifts during the run; each side's wall time is summed over rounds.
-        fork_wall = base_wall = 0.0
+        fork_wall = base_wall = before_wall = 0.0
         fork_reports, base_reports, base_latency = [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
+        before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
         with ForkServerExecutor() as fork:
             run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
+            if before:
+                with per_job_cgroups():
+                    run_class(assignment, students[:2], bank, before, args.jobs)
             for r in range(rounds):
                 part = students[r * len(students) // rounds:(r + 1) * len(students) // rounds]
                 report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
                 fork_reports.append(report)
                 fork_wall += wall
+                if before:
+                    with per_job_cgroups():
+                        _, wall, _ = run_class(assignment, part, bank, before, args.jobs)
+                    before_wall += wall
                 part = base_students[r * len(base_students) // rounds:(r + 1) * len(base_students) // rounds]
                 report, wall, records = run_class(assignment, part, bank, SubprocessExecutor(), args.jobs)
                 base_reports.append(report)
@@ -265,8 +289,11 @@ def main() -> None:
                     os.environ.pop("GRADER_SANDBOX", None)
                 else:
                     os.environ["GRADER_SANDBOX"] = saved
+        if before:
+            before.close()
         load_after = os.getloadavg()
 
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     n_fork = len(students) * len(CARD)
     n_base = len(base_students) * len(CARD)
     fork_rate, base_rate = n_fork / fork_wall, n_base / base_wall
@@ -284,7 +311,7 @@ def main() -> None:
         f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (other work shares these CPUs)",
         f"command: python benchmarks/bench_batch.py --students {args.students} "
         f"--baseline-students {args.baseline_students} --latency-students {args.latency_students} --jobs {args.jobs} "
-        f"--rounds {rounds}",
+        f"--rounds {rounds}" + (" --before" if args.before else ""),
         "",
         "| executor | problem-submissions | wall (s) | per second | added latency median (ms) | p95 (ms) |",
         "|---|---|---|---|---|---|",
@@ -292,7 +319,11 @@ def main() -> None:
         f"{statistics.median(added):.0f} | {percentile(added, 0.95):.0f} |",
         f"| baseline: fresh python per job, {args.jobs} workers | {n_base} | {base_wall:.1f} | {base_rate:.2f} | "
         f"{statistics.median(base_added):.0f} | {percentile(base_added, 0.95):.0f} |",
+    ] + ([f"| before: fork server, cgroups made, joined and removed per job, {args.jobs} workers | {n_fork} | "
+          f"{before_wall:.1f} | {n_fork / before_wall:.1f} | | |"] if before else []) + [
         "",
+        f"cores this process may use: {cores}; per core: {fork_rate / cores:.1f} problem-submissions per second"
+        + (f"; after/before: {before_wall / fork_wall:.2f}x" if before else ""),
         f"added latency of the fork server with the sandbox off (GRADER_SANDBOX=off, rlimits only): "
         f"median {statistics.median(bare_added):.0f} ms, p95 {percentile(bare_added, 0.95):.0f} ms",
         f"ratio (throughput, fork server / baseline): {fork_rate / base_rate:.1f}x",

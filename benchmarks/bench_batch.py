@@ -98,19 +98,27 @@ class Breakdown:
         if self._current is not None:
             self._current.setdefault(step, time.monotonic())
 
-    def install(self):
-        """Wrap the grader-side steps of `runner.run_with` (sequential runs only)."""
+    @staticmethod
+    def install_all(probes):
+        """Wrap the grader-side steps of `runner.run_with` once, marking whichever probe is running
+        a job (sequential runs only)."""
         from grader.sandbox import confine, forkserver, runner
+
+        probes = list(probes)
+
+        def mark(step):
+            for probe in probes:
+                probe.mark(step)
 
         def wrap(owner, name, before, after):
             inner = getattr(owner, name)
 
             def wrapped(*args, **kwargs):
-                self.mark(before)
+                mark(before)
                 try:
                     return inner(*args, **kwargs)
                 finally:
-                    self.mark(after)
+                    mark(after)
             setattr(owner, name, wrapped)
 
         wrap(confine, "make_workdir", "start", "work folder made")
@@ -156,35 +164,58 @@ class Breakdown:
         ("executor.run, whole", "start", "end"),
     ]
 
-    def table(self, outside_ms: float) -> list[str]:
-        rows = ["| step | median (ms) | p90 (ms) |", "|---|---|---|"]
+    def rows(self, outside_ms: float) -> list[tuple[str, str, str]]:
+        rows = []
         for label, a, b in self.STEPS:
             values = [1000 * (j[b] - j[a]) for j in self.jobs if a in j and b in j]
             if values:
-                rows.append(f"| {label} | {statistics.median(values):.1f} | {percentile(values, 0.9):.1f} |")
-        rows.append(f"| grader: outside executor.run (build the job, compare, score), mean | {outside_ms:.1f} | |")
+                rows.append((label, f"{statistics.median(values):.1f}", f"{percentile(values, 0.9):.1f}"))
+        rows.append(("grader: outside executor.run (build the job, compare, score), mean", f"{outside_ms:.1f}", ""))
         return rows
 
 
-def breakdown(assignment, students, bank) -> list[str]:
-    """Grade `students` one job at a time on a profiling fork server; the per-step table."""
-    from grader.sandbox.forkserver import ForkServer
-
-    probe = Breakdown()
-    probe.install()
+def breakdown(assignment, students, bank, before: bool) -> list[str]:
+    """Grade `students` one job at a time on a profiling fork server; the per-step table (with
+    `before`, two columns: the fork server as before cgroups were reused, student by student in turn)."""
+    probes = {"now": Breakdown()}
+    if before:
+        probes["before"] = Breakdown()
+    Breakdown.install_all(probes.values())
 
     class Probed:
-        def __init__(self, inner):
-            self.inner = inner
+        def __init__(self, inner, probe):
+            self.inner, self.probe = inner, probe
 
         def run(self, job):
-            return probe.run(self.inner, job)
+            return self.probe.run(self.inner, job)
 
-    with ForkServerExecutor(ForkServer(profile=True)) as fork:
-        run_class(assignment, students[:1], bank, fork, 1)  # warm-up
-        report, wall, records = run_class(assignment, students, bank, Probed(fork), 1)
-    outside = 1000 * (wall - sum(w for w, _ in records)) / max(1, len(records))
-    return probe.table(outside)
+    now = ForkServerExecutor(ForkServer(profile=True))
+    old = ForkServerExecutor(ForkServer(profile=True, cgroup_templates=False)) if before else None
+    outside = {name: [0.0, 0] for name in probes}
+    try:
+        run_class(assignment, students[:1], bank, now, 1)  # warm-up
+        if old:
+            with per_job_cgroups():
+                run_class(assignment, students[:1], bank, old, 1)
+        for student in students:
+            for name, executor in (("now", now), ("before", old)):
+                if executor is None:
+                    continue
+                with (per_job_cgroups() if name == "before" else contextlib.nullcontext()):
+                    _, wall, records = run_class(assignment, [student], bank, Probed(executor, probes[name]), 1)
+                outside[name][0] += wall - sum(w for w, _ in records)
+                outside[name][1] += len(records)
+    finally:
+        now.close()
+        if old:
+            old.close()
+    tables = {name: probe.rows(1000 * outside[name][0] / max(1, outside[name][1])) for name, probe in probes.items()}
+    if not before:
+        return ["| step | median (ms) | p90 (ms) |", "|---|---|---|"] + [f"| {l} | {m} | {p} |" for l, m, p in tables["now"]]
+    old_rows = {label: (m, p) for label, m, p in tables["before"]}
+    return (["| step | before: median (ms) | p90 | now: median (ms) | p90 |", "|---|---|---|---|---|"]
+            + [f"| {l} | {old_rows.get(l, ('', ''))[0]} | {old_rows.get(l, ('', ''))[1]} | {m} | {p} |"
+               for l, m, p in tables["now"]])
 
 
 @contextlib.contextmanager
@@ -238,10 +269,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
             make_class(Path(tmp, "class"), args.breakdown)
             load = os.getloadavg()
-            table = breakdown(assignment, find_students(Path(tmp, "class")), bank)
+            table = breakdown(assignment, find_students(Path(tmp, "class")), bank, args.before)
         print(f"machine: {machine()}\nload average before/after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}")
         print(f"per job, {args.breakdown * len(CARD)} problem-submissions one at a time "
-              f"(python benchmarks/bench_batch.py --breakdown {args.breakdown}):\n")
+              f"(python benchmarks/bench_batch.py --breakdown {args.breakdown}"
+              f"{' --before' if args.before else ''}):\n")
         print("\n".join(table))
         return
 

@@ -336,6 +336,8 @@ class CgroupPool:
     def take(self, limits) -> list[str] | None:
         """A clean set with `limits` written, or None (then the caller makes one)."""
         with self._lock:
+            if self._holders and not self._free and self._dirty:  # one is being emptied: soon ready,
+                self._lock.wait_for(lambda: self._free or not self._dirty, 0.2)  # cheaper than a new one
             if not self._holders or not self._free:
                 return None
             paths = self._free.pop()

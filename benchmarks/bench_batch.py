@@ -218,6 +218,25 @@ def breakdown(assignment, students, bank, before: bool) -> list[str]:
                for l, m, p in tables["now"]])
 
 
+def cpu_seconds(server) -> float:
+    """CPU time used so far by this process (the grader: every thread) and by the fork server's
+    templates with their reaped children (every job's processes), in seconds. Work the kernel does
+    elsewhere (tearing a network namespace down in a kernel thread) is not counted."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    total = usage.ru_utime + usage.ru_stime
+    pids = [server._proc.pid] + [nest.pid for nest in server._nests.values()]
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    return total
+
+
 @contextlib.contextmanager
 def per_job_cgroups():
     """Cgroups made and removed per job, as before the pool: a pool nobody holds, for a while."""
@@ -286,7 +305,7 @@ def main() -> None:
         base_students = students[:args.baseline_students]
         # Interleave the two in rounds, so that both see the same share of a machine whose load
         # (other people's work) drifts during the run; each side's wall time is summed over rounds.
-        fork_wall = base_wall = before_wall = 0.0
+        fork_wall = base_wall = before_wall = fork_cpu = before_cpu = 0.0
         fork_reports, base_reports, base_latency = [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
         before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
@@ -297,12 +316,16 @@ def main() -> None:
                     run_class(assignment, students[:2], bank, before, args.jobs)
             for r in range(rounds):
                 part = students[r * len(students) // rounds:(r + 1) * len(students) // rounds]
+                cpu = cpu_seconds(fork.server)
                 report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
+                fork_cpu += cpu_seconds(fork.server) - cpu
                 fork_reports.append(report)
                 fork_wall += wall
                 if before:
                     with per_job_cgroups():
+                        cpu = cpu_seconds(before.server)
                         _, wall, _ = run_class(assignment, part, bank, before, args.jobs)
+                        before_cpu += cpu_seconds(before.server) - cpu
                     before_wall += wall
                 part = base_students[r * len(base_students) // rounds:(r + 1) * len(base_students) // rounds]
                 report, wall, records = run_class(assignment, part, bank, SubprocessExecutor(), args.jobs)
@@ -356,6 +379,9 @@ def main() -> None:
         "",
         f"cores this process may use: {cores}; per core: {fork_rate / cores:.1f} problem-submissions per second"
         + (f"; after/before: {before_wall / fork_wall:.2f}x" if before else ""),
+        f"CPU per problem-submission (grader + fork server and every job's processes): {1000 * fork_cpu / n_fork:.1f} ms"
+        f" = {n_fork / fork_cpu:.1f} per CPU-second"
+        + (f"; before: {1000 * before_cpu / n_fork:.1f} ms = {n_fork / before_cpu:.1f} per CPU-second" if before else ""),
         f"added latency of the fork server with the sandbox off (GRADER_SANDBOX=off, rlimits only): "
         f"median {statistics.median(bare_added):.0f} ms, p95 {percentile(bare_added, 0.95):.0f} ms",
         f"ratio (throughput, fork server / baseline): {fork_rate / base_rate:.1f}x",

@@ -290,6 +290,9 @@ class CgroupPool:
     every set is removed, residents and all."""
 
     def __init__(self):
+        #: sets kept at most before a job waits for one being emptied: emptying takes a while (the
+        #: killed processes' exits) and overlaps other jobs, so the pool grows past the slots in use
+        self.most = 4 * (os.cpu_count() or 1) + 4
         self._lock = threading.Condition()
         self._holders = 0
         self._free: list[tuple[str, ...]] = []
@@ -336,8 +339,8 @@ class CgroupPool:
     def take(self, limits) -> list[str] | None:
         """A clean set with `limits` written, or None (then the caller makes one)."""
         with self._lock:
-            if self._holders and not self._free and self._dirty:  # one is being emptied: soon ready,
-                self._lock.wait_for(lambda: self._free or not self._dirty, 0.2)  # cheaper than a new one
+            if self._holders and not self._free and self._dirty and len(self._known) >= self.most:
+                self._lock.wait_for(lambda: self._free or not self._dirty, 0.2)  # one is being emptied
             if not self._holders or not self._free:
                 return None
             paths = self._free.pop()

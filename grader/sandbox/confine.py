@@ -1114,7 +1114,7 @@ def _readable_roots(hide: list[str], workdir: str) -> list[str]:
         if spec and spec.submodule_search_locations:
             wanted += list(spec.submodule_search_locations)
     wanted += library_path()  # e.g. the CUDA driver's libraries on a GPU machine
-    wanted.append(str(Path(__file__).resolve().parent))  # the grader package (real path)
+    wanted.append(str(Path(__file__).resolve().parents[1]))  # the grader package (real path), not just grader/sandbox
     for entry in sys.path:
         if entry and os.path.isdir(entry):
             wanted.append(entry)

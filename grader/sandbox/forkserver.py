@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # the template imports this module: it loads no more of the g
     from grader.sandbox.runner import Call, Job, RunResult
 
 RESULT_FD = 3          #: where the forked child finds its result pipe (as a fresh child's header says)
+STATUS_FD = 4          #: where a child born as init finds the pipe its worker's exit status goes to
 SPAWN = b"spawn"
 NEST = b"nest"
 READY = b"ready"
@@ -89,9 +90,11 @@ def template_main(sock_fd: int, options=()) -> None:
     _serve(socket.socket(fileno=sock_fd), nests=True)
 
 
-def _serve(sock: socket.socket, nests: bool) -> None:
+def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> None:
     """The template's loop: say ready, then fork a child per SPAWN (and, where `nests`, a
-    cgroup's own template per NEST) until the grader closes the socket."""
+    cgroup's own template per NEST) until the grader closes the socket. With `own_pid_ns` (a
+    descriptor of this process's PID namespace; root only) each child is forked into a PID
+    namespace of its own, as its init: one fork fewer per job (see `sandbox.BORN_INIT`)."""
     _become_subreaper()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -156,15 +159,20 @@ def _serve(sock: socket.socket, nests: bool) -> None:
                 os.close(fd)
             sock.send(struct.pack("i", -errno.EINVAL))
             continue
+        born_init = own_pid_ns is not None and sandbox.libc().unshare(sandbox.CLONE_NEWPID) == 0
         try:
             pid = os.fork()
         except OSError as exc:
+            pid, error = -1, exc
+        if pid == 0:
+            _forked_child(fds, born_init)  # never returns
+        if born_init and sandbox.libc().setns(own_pid_ns, sandbox.CLONE_NEWPID) != 0:
+            os._exit(70)  # the next child would land in this one's namespace: stop (the grader starts another)
+        if pid < 0:
             for fd in fds:
                 os.close(fd)
-            sock.send(struct.pack("i", -(exc.errno or errno.EAGAIN)))
+            sock.send(struct.pack("i", -(error.errno or errno.EAGAIN)))
             continue
-        if pid == 0:
-            _forked_child(fds)  # never returns
         for fd in fds[:4]:
             os.close(fd)
         status_fds[pid] = fds[4]
@@ -190,7 +198,8 @@ def _nested_template(sock_fd: int, paths_json: bytes) -> None:
             os._exit(70)
         _set_oom_score_adj(-1000)
         sandbox._join_cgroups(paths)
-        _serve(socket.socket(fileno=sock_fd), nests=False)
+        own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if os.geteuid() == 0 else None
+        _serve(socket.socket(fileno=sock_fd), nests=False, own_pid_ns=own_pid_ns)
     except BaseException as exc:  # noqa: BLE001 - never return into the main template's loop
         try:
             os.write(2, f"grader: a cgroup's template failed: {type(exc).__name__}: {exc}\n".encode())
@@ -253,8 +262,9 @@ def _become_subreaper() -> None:
         pass
 
 
-def _forked_child(fds: list[int]) -> None:
-    """In the freshly forked child: become a fresh-looking child, then run the request."""
+def _forked_child(fds: list[int], born_init: bool = False) -> None:
+    """In the freshly forked child: become a fresh-looking child, then run the request.
+    `born_init`: forked into a PID namespace of its own (see `sandbox.BORN_INIT`)."""
     sandbox.stamp("forked")
     try:
         signal.set_wakeup_fd(-1)
@@ -273,12 +283,16 @@ def _forked_child(fds: list[int]) -> None:
         # Move the three pipes above any low descriptor, then into place: 1, 2 and RESULT_FD.
         import fcntl
 
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (out_w, err_w, result_w)]
+        kept = (out_w, err_w, result_w) + ((_status_w,) if born_init else ())
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in kept]
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        for fd, target in zip(high, (1, 2, RESULT_FD)):
+        for fd, target in zip(high, (1, 2, RESULT_FD, STATUS_FD)):
             os.dup2(fd, target)
-        os.closerange(RESULT_FD + 1, _max_fd())  # the socket, other children's status pipes, ...
+        last = STATUS_FD if born_init else RESULT_FD
+        os.closerange(last + 1, _max_fd())  # the socket, other children's status pipes, ...
+        if born_init:  # our pid outside, read before our own /proc is mounted
+            sandbox.BORN_INIT = (STATUS_FD, int(os.readlink("/proc/self")))
         from grader.sandbox import codec
         from grader.sandbox.child import run_request
 

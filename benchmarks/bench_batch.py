@@ -24,6 +24,7 @@ separate sequential pass (one job at a time, so queueing on a loaded machine doe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -41,7 +42,7 @@ from grader.classes.pool import LocalPool, default_jobs
 from grader.classes.students import find_students
 from grader.classes.batch import grade_class
 from grader.classes.assignment import parse_assignment  # noqa: E402
-from grader.sandbox.forkserver import ForkServerExecutor  # noqa: E402
+from grader.sandbox.forkserver import ForkServer, ForkServerExecutor  # noqa: E402
 from grader.sandbox.runner import SubprocessExecutor  # noqa: E402
 
 CARD = ["sigmoid-backward", "adam-step", "coin-entropy", "conv-output-size", "attention"]
@@ -85,6 +86,169 @@ def run_class(assignment, students, bank, executor, jobs: int):
     return report, wall, recording.records
 
 
+class Breakdown:
+    """Where one job's time goes, one job at a time: the grader's steps (timed here by wrapping
+    them) and the child's (the stamps a profiling template's children write to stderr)."""
+
+    def __init__(self):
+        self.jobs: list[dict] = []
+        self._current: dict | None = None
+
+    def mark(self, step: str) -> None:
+        if self._current is not None:
+            self._current.setdefault(step, time.monotonic())
+
+    @staticmethod
+    def install_all(probes):
+        """Wrap the grader-side steps of `runner.run_with` once, marking whichever probe is running
+        a job (sequential runs only)."""
+        from grader.sandbox import confine, forkserver, runner
+
+        probes = list(probes)
+
+        def mark(step):
+            for probe in probes:
+                probe.mark(step)
+
+        def wrap(owner, name, before, after):
+            inner = getattr(owner, name)
+
+            def wrapped(*args, **kwargs):
+                mark(before)
+                try:
+                    return inner(*args, **kwargs)
+                finally:
+                    mark(after)
+            setattr(owner, name, wrapped)
+
+        wrap(confine, "make_workdir", "start", "work folder made")
+        wrap(confine, "prepare", "cgroups make", "cgroups made")
+        wrap(forkserver.ForkServer, "_spawn", "spawn", "template forked")
+        wrap(runner, "collect", "collect", "results read")
+        wrap(forkserver.ForkHandle, "close", "kill", "killed")
+        wrap(confine.Box, "cleanup", "cgroups remove", "cgroups removed")
+        wrap(confine, "remove_workdir", "workdir remove", "work folder removed")
+
+    def run(self, executor, job):
+        import json
+
+        self._current = {}
+        result = executor.run(job)
+        stamps = self._current
+        self._current = None
+        for line in result.stderr.splitlines():
+            if line.startswith("grader-profile: "):
+                for step, at in json.loads(line[len("grader-profile: "):]):
+                    stamps.setdefault(step, at)
+        stamps["end"] = time.monotonic()
+        self.jobs.append(stamps)
+        return result
+
+    #: (label, from, to): the steps of one job, in the order they happen
+    STEPS = [
+        ("grader: make the work folder", "start", "work folder made"),
+        ("grader: make or take the cgroups", "cgroups make", "cgroups made"),
+        ("template: fork (request to pid reply)", "spawn", "template forked"),
+        ("child: read and decode the request, reseed", "forked", "request read"),
+        ("child: close fds, unshare namespaces", "request read", "namespaces"),
+        ("child: join the cgroups", "namespaces", "cgroups joined"),
+        ("child: fork init (PID 1)", "cgroups joined", "init forked"),
+        ("init: build the filesystem view", "init forked", "root built"),
+        ("init: fork the worker", "root built", "worker forked"),
+        ("worker: keyring, uid drop, rlimits, seccomp", "worker forked", "confined"),
+        ("worker: load the submission", "confined", "loaded"),
+        ("worker: run the cases", "loaded", "cases"),
+        ("grader: read the last frames, kill the tree", "cases", "killed"),
+        ("grader: remove or release the cgroups", "cgroups remove", "cgroups removed"),
+        ("grader: remove the work folder", "workdir remove", "work folder removed"),
+        ("executor.run, whole", "start", "end"),
+    ]
+
+    def rows(self, outside_ms: float) -> list[tuple[str, str, str]]:
+        rows = []
+        for label, a, b in self.STEPS:
+            values = [1000 * (j[b] - j[a]) for j in self.jobs if a in j and b in j]
+            if values:
+                rows.append((label, f"{statistics.median(values):.1f}", f"{percentile(values, 0.9):.1f}"))
+        rows.append(("grader: outside executor.run (build the job, compare, score), mean", f"{outside_ms:.1f}", ""))
+        return rows
+
+
+def breakdown(assignment, students, bank, before: bool) -> list[str]:
+    """Grade `students` one job at a time on a profiling fork server; the per-step table (with
+    `before`, two columns: the fork server as before cgroups were reused, student by student in turn)."""
+    probes = {"now": Breakdown()}
+    if before:
+        probes["before"] = Breakdown()
+    Breakdown.install_all(probes.values())
+
+    class Probed:
+        def __init__(self, inner, probe):
+            self.inner, self.probe = inner, probe
+
+        def run(self, job):
+            return self.probe.run(self.inner, job)
+
+    now = ForkServerExecutor(ForkServer(profile=True))
+    old = ForkServerExecutor(ForkServer(profile=True, cgroup_templates=False)) if before else None
+    outside = {name: [0.0, 0] for name in probes}
+    try:
+        run_class(assignment, students[:1], bank, now, 1)  # warm-up
+        if old:
+            with per_job_cgroups():
+                run_class(assignment, students[:1], bank, old, 1)
+        for student in students:
+            for name, executor in (("now", now), ("before", old)):
+                if executor is None:
+                    continue
+                with (per_job_cgroups() if name == "before" else contextlib.nullcontext()):
+                    _, wall, records = run_class(assignment, [student], bank, Probed(executor, probes[name]), 1)
+                outside[name][0] += wall - sum(w for w, _ in records)
+                outside[name][1] += len(records)
+    finally:
+        now.close()
+        if old:
+            old.close()
+    tables = {name: probe.rows(1000 * outside[name][0] / max(1, outside[name][1])) for name, probe in probes.items()}
+    if not before:
+        return ["| step | median (ms) | p90 (ms) |", "|---|---|---|"] + [f"| {l} | {m} | {p} |" for l, m, p in tables["now"]]
+    old_rows = {label: (m, p) for label, m, p in tables["before"]}
+    return (["| step | before: median (ms) | p90 | now: median (ms) | p90 |", "|---|---|---|---|---|"]
+            + [f"| {l} | {old_rows.get(l, ('', ''))[0]} | {old_rows.get(l, ('', ''))[1]} | {m} | {p} |"
+               for l, m, p in tables["now"]])
+
+
+def cpu_seconds(server) -> float:
+    """CPU time used so far by this process (the grader: every thread) and by the fork server's
+    templates with their reaped children (every job's processes), in seconds. Work the kernel does
+    elsewhere (tearing a network namespace down in a kernel thread) is not counted."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    total = usage.ru_utime + usage.ru_stime
+    pids = [server._proc.pid] + [nest.pid for nest in server._nests.values()]
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    return total
+
+
+@contextlib.contextmanager
+def per_job_cgroups():
+    """Cgroups made and removed per job, as before the pool: a pool nobody holds, for a while."""
+    from grader.sandbox import confine
+
+    saved, confine.CGROUPS = confine.CGROUPS, confine.CgroupPool()
+    try:
+        yield
+    finally:
+        confine.CGROUPS = saved
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -112,7 +276,25 @@ def main() -> None:
     parser.add_argument("--latency-students", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--rounds", type=int, default=4, help="Interleaved rounds of fork server and baseline.")
+    parser.add_argument("--before", action="store_true",
+                        help="Also run, interleaved, the fork server as it was before cgroups were reused "
+                             "(a cgroup set made, joined and removed per job).")
+    parser.add_argument("--breakdown", type=int, default=0, metavar="N",
+                        help="Only time each step of N students' jobs, one job at a time, and print the table.")
     args = parser.parse_args()
+    if args.breakdown:
+        bank = Bank()
+        assignment = parse_assignment({"name": "benchmark", "problems": CARD}, Path("<benchmark>"), bank)
+        with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+            make_class(Path(tmp, "class"), args.breakdown)
+            load = os.getloadavg()
+            table = breakdown(assignment, find_students(Path(tmp, "class")), bank, args.before)
+        print(f"machine: {machine()}\nload average before/after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}")
+        print(f"per job, {args.breakdown * len(CARD)} problem-submissions one at a time "
+              f"(python benchmarks/bench_batch.py --breakdown {args.breakdown}"
+              f"{' --before' if args.before else ''}):\n")
+        print("\n".join(table))
+        return
 
     bank = Bank()
     assignment = parse_assignment({"name": "benchmark", "problems": CARD}, Path("<benchmark>"), bank)
@@ -123,16 +305,28 @@ def main() -> None:
         base_students = students[:args.baseline_students]
         # Interleave the two in rounds, so that both see the same share of a machine whose load
         # (other people's work) drifts during the run; each side's wall time is summed over rounds.
-        fork_wall = base_wall = 0.0
+        fork_wall = base_wall = before_wall = fork_cpu = before_cpu = 0.0
         fork_reports, base_reports, base_latency = [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
+        before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
         with ForkServerExecutor() as fork:
             run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
+            if before:
+                with per_job_cgroups():
+                    run_class(assignment, students[:2], bank, before, args.jobs)
             for r in range(rounds):
                 part = students[r * len(students) // rounds:(r + 1) * len(students) // rounds]
+                cpu = cpu_seconds(fork.server)
                 report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
+                fork_cpu += cpu_seconds(fork.server) - cpu
                 fork_reports.append(report)
                 fork_wall += wall
+                if before:
+                    with per_job_cgroups():
+                        cpu = cpu_seconds(before.server)
+                        _, wall, _ = run_class(assignment, part, bank, before, args.jobs)
+                        before_cpu += cpu_seconds(before.server) - cpu
+                    before_wall += wall
                 part = base_students[r * len(base_students) // rounds:(r + 1) * len(base_students) // rounds]
                 report, wall, records = run_class(assignment, part, bank, SubprocessExecutor(), args.jobs)
                 base_reports.append(report)
@@ -150,8 +344,11 @@ def main() -> None:
                     os.environ.pop("GRADER_SANDBOX", None)
                 else:
                     os.environ["GRADER_SANDBOX"] = saved
+        if before:
+            before.close()
         load_after = os.getloadavg()
 
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     n_fork = len(students) * len(CARD)
     n_base = len(base_students) * len(CARD)
     fork_rate, base_rate = n_fork / fork_wall, n_base / base_wall
@@ -169,7 +366,7 @@ def main() -> None:
         f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (other work shares these CPUs)",
         f"command: python benchmarks/bench_batch.py --students {args.students} "
         f"--baseline-students {args.baseline_students} --latency-students {args.latency_students} --jobs {args.jobs} "
-        f"--rounds {rounds}",
+        f"--rounds {rounds}" + (" --before" if args.before else ""),
         "",
         "| executor | problem-submissions | wall (s) | per second | added latency median (ms) | p95 (ms) |",
         "|---|---|---|---|---|---|",
@@ -177,7 +374,14 @@ def main() -> None:
         f"{statistics.median(added):.0f} | {percentile(added, 0.95):.0f} |",
         f"| baseline: fresh python per job, {args.jobs} workers | {n_base} | {base_wall:.1f} | {base_rate:.2f} | "
         f"{statistics.median(base_added):.0f} | {percentile(base_added, 0.95):.0f} |",
+    ] + ([f"| before: fork server, cgroups made, joined and removed per job, {args.jobs} workers | {n_fork} | "
+          f"{before_wall:.1f} | {n_fork / before_wall:.1f} | | |"] if before else []) + [
         "",
+        f"cores this process may use: {cores}; per core: {fork_rate / cores:.1f} problem-submissions per second"
+        + (f"; after/before: {before_wall / fork_wall:.2f}x" if before else ""),
+        f"CPU per problem-submission (grader + fork server and every job's processes): {1000 * fork_cpu / n_fork:.1f} ms"
+        f" = {n_fork / fork_cpu:.1f} per CPU-second"
+        + (f"; before: {1000 * before_cpu / n_fork:.1f} ms = {n_fork / before_cpu:.1f} per CPU-second" if before else ""),
         f"added latency of the fork server with the sandbox off (GRADER_SANDBOX=off, rlimits only): "
         f"median {statistics.median(bare_added):.0f} ms, p95 {percentile(bare_added, 0.95):.0f} ms",
         f"ratio (throughput, fork server / baseline): {fork_rate / base_rate:.1f}x",

@@ -31,10 +31,12 @@ import platform
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 try:
@@ -265,14 +267,138 @@ class Box:
             if not Box._swept:
                 Box._swept = True
                 _sweep_stale_cgroups()
-            self.cgroups = _make_cgroups(f"grader-{os.getpid()}-{next(self._counter)}", limits)
+            self.cgroups = (CGROUPS.take(limits)
+                            or _make_cgroups(f"grader-{os.getpid()}-{next(self._counter)}", limits))
 
     def cleanup(self) -> None:
-        """Kill whatever is left in the cgroups and remove them."""
-        for path in self.cgroups:
-            _remove_cgroup(path)
+        """Kill whatever is left in the cgroups and remove them (or hand them back to the pool,
+        which kills what is left in them before any other job gets them)."""
+        if self.cgroups and not CGROUPS.give_back(self.cgroups):
+            for path in self.cgroups:
+                _remove_cgroup(path)
         self.cgroups = []
         _BOXES.pop(self.workdir, None)
+
+
+class CgroupPool:
+    """Cgroup sets reused from job to job while someone holds the pool (a running fork server).
+
+    Measured per job (docs/benchmarks.md): removing a job's cgroups took about 30 ms (killing
+    what is left, waiting for it, rmdir) and joining them about 15 ms. A set handed back is
+    emptied in a background thread: every process in it is killed, apart from its resident (the
+    fork server's template for that set, whose children are born inside it and need not join),
+    and only once nothing else is left may another job take it. When the last holder lets go,
+    every set is removed, residents and all."""
+
+    def __init__(self):
+        #: sets kept at most before a job waits for one being emptied: emptying takes a while (the
+        #: killed processes' exits) and overlaps other jobs, so the pool grows past the slots in use
+        self.most = 4 * (os.cpu_count() or 1) + 4
+        self._lock = threading.Condition()
+        self._holders = 0
+        self._free: list[tuple[str, ...]] = []
+        self._known: set[tuple[str, ...]] = set()
+        self._dirty: list[tuple[str, ...]] = []
+        self._residents: dict[tuple[str, ...], int] = {}
+        self._cleaner: threading.Thread | None = None
+
+    def hold(self) -> None:
+        with self._lock:
+            self._holders += 1
+
+    def release(self) -> None:
+        """The holder is done: once nobody holds the pool, remove every set."""
+        with self._lock:
+            self._holders -= 1
+            if self._holders > 0:
+                return
+            while self._dirty:  # the cleaner is busy with sets: let it finish
+                self._lock.wait(0.05)
+            sets, self._free, self._known = list(self._known), [], set()
+            self._residents.clear()
+        for paths in sets:
+            for path in paths:
+                _remove_cgroup(path)
+
+    def set_resident(self, paths, pid: int | None) -> None:
+        """`pid` lives in the set `paths` for good (None: no longer): cleaning spares it."""
+        key = tuple(paths)
+        with self._lock:
+            if pid is None:
+                self._residents.pop(key, None)
+                return
+            self._residents[key] = pid
+        for path in paths:  # its job's processes limit stays what it was: one more for the resident
+            if _controller(path) == "pids":
+                try:
+                    current = Path(path, "pids.max").read_text().strip()
+                    if current.isdigit():
+                        _write(os.path.join(path, "pids.max"), str(int(current) + 1))
+                except OSError:
+                    pass
+
+    def take(self, limits) -> list[str] | None:
+        """A clean set with `limits` written, or None (then the caller makes one)."""
+        with self._lock:
+            if self._holders and not self._free and self._dirty and len(self._known) >= self.most:
+                self._lock.wait_for(lambda: self._free or not self._dirty, 0.2)  # one is being emptied
+            if not self._holders or not self._free:
+                return None
+            paths = self._free.pop()
+            resident = self._residents.get(paths)
+        settings = _cgroup_settings(limits, extra_processes=1 if resident else 0)
+        try:
+            for path in paths:
+                for name, value in settings[_controller(path)].items():
+                    _write(os.path.join(path, name), value)
+        except (OSError, KeyError, ValueError):
+            with self._lock:
+                self._known.discard(paths)
+                self._residents.pop(paths, None)
+            for path in paths:
+                _remove_cgroup(path)
+            return None
+        return list(paths)
+
+    def give_back(self, paths) -> bool:
+        """Take back a set after its job (False: nobody holds the pool, remove it yourself)."""
+        key = tuple(paths)
+        with self._lock:
+            if not self._holders:
+                return False
+            self._known.add(key)
+            self._dirty.append(key)
+            if self._cleaner is None or not self._cleaner.is_alive():
+                self._cleaner = threading.Thread(target=self._clean, name="grader-cgroup-cleaner", daemon=True)
+                self._cleaner.start()
+            self._lock.notify_all()
+        return True
+
+    def _clean(self) -> None:
+        while True:
+            with self._lock:
+                if not self._dirty:
+                    self._lock.wait(1.0)
+                    if not self._dirty:
+                        self._cleaner = None
+                        return
+                key = self._dirty[0]
+                spare = self._residents.get(key)
+            empty = all(_empty_cgroup(path, spare) for path in key)
+            with self._lock:
+                self._dirty.remove(key)
+                if empty and key in self._known:
+                    self._free.append(key)
+                else:
+                    self._known.discard(key)
+                    self._residents.pop(key, None)
+                self._lock.notify_all()
+            if not empty:
+                for path in key:
+                    _remove_cgroup(path)
+
+
+CGROUPS = CgroupPool()
 
 
 _BOXES: dict[str, Box] = {}
@@ -297,6 +423,12 @@ def prepare(limits, workdir: str, private=()) -> Box:
     return box
 
 
+def box_cgroups(workdir: str) -> list[str]:
+    """The cgroups `prepare` gave the work folder's job (none where cgroups are not used)."""
+    box = _BOXES.get(workdir)
+    return list(box.cgroups) if box else []
+
+
 def child_config(workdir: str, job=None) -> dict:
     """The `sandbox` field of a request header: what `confine` should set up."""
     box = _BOXES.get(workdir)
@@ -319,9 +451,9 @@ def _own_cgroup(controller: str) -> str | None:
     return None
 
 
-def _make_cgroups(name: str, limits) -> list[str]:
-    """cgroup v1 memory, pids and cpu groups below our own (limits on the whole process tree)."""
-    made = []
+def _cgroup_settings(limits, extra_processes: int = 0) -> dict[str, dict[str, str]]:
+    """What to write in each of CGROUP_CONTROLLERS' groups for a job with `limits`.
+    `extra_processes`: residents of the set (a fork server's template living in it)."""
     memory_mb = int(getattr(limits, "memory_mb", 4096))
     processes = int(getattr(limits, "processes", 64))
     # The tree may use a little more than one process's address space: a single process meets
@@ -329,10 +461,21 @@ def _make_cgroups(name: str, limits) -> list[str]:
     # headroom keeps it from squeezing torch's code out of the page cache, which would only be slow).
     # cpu: every child's whole tree weighs the same as one process, however many it forks (the
     # scheduler shares CPU between groups first), so dozens of spinners get one child's share.
-    settings = {"memory": {"memory.limit_in_bytes": str((memory_mb + 1024) * MB)},
-                "pids": {"pids.max": str(processes + 2)},  # + the outer child and the namespace's init
-                "cpu": {"cpu.shares": str(CPU_SHARES)}}
-    for controller, values in settings.items():
+    return {"memory": {"memory.limit_in_bytes": str((memory_mb + 1024) * MB)},
+            # + the outer child and the namespace's init (and a resident)
+            "pids": {"pids.max": str(processes + 2 + extra_processes)},
+            "cpu": {"cpu.shares": str(CPU_SHARES)}}
+
+
+def _controller(path: str) -> str:
+    """The controller of a cgroup made by `_make_cgroups` (/sys/fs/cgroup/CONTROLLER/...)."""
+    return Path(path).relative_to("/sys/fs/cgroup").parts[0]
+
+
+def _make_cgroups(name: str, limits) -> list[str]:
+    """cgroup v1 memory, pids and cpu groups below our own (limits on the whole process tree)."""
+    made = []
+    for controller, values in _cgroup_settings(limits).items():
         own = _own_cgroup(controller)
         base = Path("/sys/fs/cgroup", controller)
         if own is None or not base.is_dir():
@@ -347,6 +490,29 @@ def _make_cgroups(name: str, limits) -> list[str]:
             continue
         made.append(str(path))
     return made
+
+
+def _empty_cgroup(path: str, spare: int | None = None, seconds: float = 5.0) -> bool:
+    """Kill every process in the cgroup but `spare` until none is left (False: some would not go)."""
+    procs = Path(path, "cgroup.procs")
+    deadline = time.monotonic() + seconds
+    pause = 0.001
+    while True:
+        try:
+            pids = [int(p) for p in procs.read_text().split() if int(p) != spare]
+        except OSError:
+            return False
+        if not pids:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in pids:  # only our own child's processes are ever in this group (and `spare`)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 def _sweep_stale_cgroups() -> None:
@@ -525,8 +691,9 @@ def _write(path: str, text: str) -> None:
 
 
 def _unshare_namespaces() -> None:
-    """New mount/PID/network/IPC/UTS namespaces; a user namespace too when we are not root."""
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    """New mount/PID/network/IPC/UTS namespaces; a user namespace too when we are not root (no new
+    PID namespace for a child born as init of its own: see BORN_INIT)."""
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (0 if BORN_INIT else CLONE_NEWPID)
     uid, gid = os.geteuid(), os.getegid()
     if uid != 0:
         flags |= CLONE_NEWUSER
@@ -696,6 +863,22 @@ def apply_rlimits(limits: dict, cuda: bool = False) -> None:
 
 #: What `confine` applied in this process (for tests and for `python -m grader.sandbox`).
 APPLIED: list[str] = []
+#: (status_fd, host_pid), set by the fork server in a child it forked into a PID namespace of its
+#: own (a cgroup set's template, as root): the child is already that namespace's init, so there
+#: is no outer process; init reports the worker's exit status itself on `status_fd` (struct "i",
+#: a subprocess-style code, as the template's reaper writes it), and `host_pid` (its pid outside)
+#: makes its worker's uid unique.
+BORN_INIT: tuple[int, int] | None = None
+#: (step, time.monotonic()) of each step of confining this process, kept only when PROFILE is set
+#: (the fork server's template sets it for `benchmarks/bench_batch.py --breakdown`). A forked
+#: process inherits its parent's stamps, so the worker holds the whole chain.
+PROFILE = False
+STAMPS: list[tuple[str, float]] = []
+
+
+def stamp(step: str) -> None:
+    if PROFILE:
+        STAMPS.append((step, time.monotonic()))
 
 
 def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
@@ -708,12 +891,14 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
     """
     config = dict(config or {})
     mode = config.get("mode", "weak")
+    stamp("confine")
     if config.get("keep_fds") is not None:
-        close_fds_except(config["keep_fds"])
+        close_fds_except(list(config["keep_fds"]) + ([BORN_INIT[0]] if BORN_INIT else []))
     isolated = False
     if mode != "off" and sys.platform.startswith("linux"):
         try:
             _unshare_namespaces()
+            stamp("namespaces")
             isolated = True
         except SandboxError:
             if mode in ("on", "strict"):  # the parent found namespaces here: fail closed
@@ -733,6 +918,7 @@ def confine(limits: dict, workdir: str, config: dict | None = None) -> None:
     APPLIED.append("rlimits")
     if mode != "off" and sys.platform.startswith("linux"):
         _apply("seccomp", install_seccomp, required=bool(config.get("seccomp")))
+    stamp("confined")
 
 
 def _session_keyring(config: dict) -> None:
@@ -757,44 +943,67 @@ def _sandbox_uid(pid: int) -> int:
 
 
 def _join_cgroups(paths) -> None:
+    """Move this process into the cgroups it is not in yet: a fork server's child is born inside
+    them (moving a process costs milliseconds: the kernel waits for an RCU grace period)."""
     for path in paths:
+        if _member_of(path):
+            continue
         try:
             _write(os.path.join(path, "cgroup.procs"), str(os.getpid()))
         except OSError as exc:
             raise SandboxError(f"cannot join cgroup {path}: {exc}") from exc
 
 
+def _member_of(path: str) -> bool:
+    try:
+        own = _own_cgroup(_controller(path))
+    except ValueError:
+        return False
+    return own is not None and os.path.normpath(path) == os.path.normpath(
+        f"/sys/fs/cgroup/{_controller(path)}/{own.lstrip('/')}")
+
+
 def _isolate(limits: dict, workdir: str, config: dict) -> None:
     root = os.geteuid() == 0
-    uid = _sandbox_uid(os.getpid())
+    uid = _sandbox_uid(BORN_INIT[1] if BORN_INIT else os.getpid())
     if root:
         _join_cgroups(config.get("cgroups", []))
+        stamp("cgroups joined")
     result_fd = config.get("result_fd")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks out to the host
-    life_r, life_w = os.pipe()
-    status_r, status_w = os.pipe()
-    pid = os.fork()
-    if pid:  # the outer child: keep nothing of the student's, wait, mirror the worker's status
-        os.close(life_r)
-        os.close(status_w)
-        if result_fd is not None:
-            os.close(result_fd)
-        _outer_wait(pid, status_r)
-    # init: PID 1 of the new PID namespace
-    os.close(life_w)
-    os.close(status_r)
-    libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    import select
+    if BORN_INIT:  # already init: the template's reaper (our parent) stands in for the outer process
+        if os.getpid() != 1:
+            raise SandboxError("a child born as init is not PID 1")
+        status_w, life_r = BORN_INIT[0], None
+    else:
+        life_r, life_w = os.pipe()
+        status_r, status_w = os.pipe()
+        pid = os.fork()
+        if pid:  # the outer child: keep nothing of the student's, wait, mirror the worker's status
+            os.close(life_r)
+            os.close(status_w)
+            if result_fd is not None:
+                os.close(result_fd)
+            _outer_wait(pid, status_r)
+        # init: PID 1 of the new PID namespace
+        os.close(life_w)
+        os.close(status_r)
+        libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        import select
 
-    if select.select([life_r], [], [], 0)[0]:  # the outer died before PDEATHSIG was set
-        os._exit(1)
+        if select.select([life_r], [], [], 0)[0]:  # the outer died before PDEATHSIG was set
+            os._exit(1)
+    stamp("init forked")
     _build_root(limits, workdir, config, uid if root else None)
+    stamp("root built")
     worker = os.fork()
     if worker:
         if result_fd is not None:
             os.close(result_fd)
         _init_loop(worker, status_w)
-    os.close(life_r)
+    stamp("worker forked")
+    if life_r is not None:
+        os.close(life_r)
     os.close(status_w)
     _session_keyring(config)
     if root:
@@ -864,7 +1073,10 @@ def _init_loop(worker: int, status_w: int) -> None:
         if pid == worker:
             break
     try:
-        os.write(status_w, str(status).encode())
+        if BORN_INIT:  # straight to the template's status pipe, as its reaper would write it
+            os.write(status_w, struct.pack("i", os.waitstatus_to_exitcode(status)))
+        else:
+            os.write(status_w, str(status).encode())
     except OSError:
         pass
     os._exit(0)
@@ -919,7 +1131,7 @@ def _readable_roots(hide: list[str], workdir: str) -> list[str]:
         if spec and spec.submodule_search_locations:
             wanted += list(spec.submodule_search_locations)
     wanted += library_path()  # e.g. the CUDA driver's libraries on a GPU machine
-    wanted.append(str(Path(__file__).resolve().parent))  # the grader package (real path)
+    wanted.append(str(Path(__file__).resolve().parents[1]))  # the grader package (real path), not just grader/sandbox
     for entry in sys.path:
         if entry and os.path.isdir(entry):
             wanted.append(entry)

@@ -46,10 +46,13 @@ if TYPE_CHECKING:  # the template imports this module: it loads no more of the g
     from grader.sandbox.runner import Call, Job, RunResult
 
 RESULT_FD = 3          #: where the forked child finds its result pipe (as a fresh child's header says)
+STATUS_FD = 4          #: where a child born as init finds the pipe its worker's exit status goes to
 SPAWN = b"spawn"
+NEST = b"nest"
 READY = b"ready"
 TEMPLATE_CODE = ("import sys; sys.path.append({home!r}); "
-                 "from grader.sandbox.forkserver import template_main; template_main(int(sys.argv[1]))")
+                 "from grader.sandbox.forkserver import template_main; template_main(int(sys.argv[1]), sys.argv[2:])")
+PROFILE = "profile"  #: a template started with this argument has its children report where their time went
 START_TIMEOUT = 120.0  # seconds to import torch on a loaded machine
 
 
@@ -66,9 +69,12 @@ def _thread_count() -> int:
         return 1
 
 
-def template_main(sock_fd: int) -> None:
+def template_main(sock_fd: int, options=()) -> None:
     """Entry point of the template: warm up, then fork one child per spawn request until EOF."""
     import gc
+
+    if PROFILE in options:
+        _report_stamps()
 
     import numpy  # noqa: F401 - the point of the template: imported once, shared by every child
     try:
@@ -78,15 +84,23 @@ def template_main(sock_fd: int) -> None:
     from grader.sandbox import child
     from grader.sandbox import codec  # noqa: F401 - the child side of the boundary, nothing secret
 
+    _warm_up()
+    gc.collect()
+    gc.freeze()  # keep the imported objects' pages shared with every child (no refcount COW churn)
+    _serve(socket.socket(fileno=sock_fd), nests=True)
+
+
+def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> None:
+    """The template's loop: say ready, then fork a child per SPAWN (and, where `nests`, a
+    cgroup's own template per NEST) until the grader closes the socket. With `own_pid_ns` (a
+    descriptor of this process's PID namespace; root only) each child is forked into a PID
+    namespace of its own, as its init: one fork fewer per job (see `sandbox.BORN_INIT`)."""
     _become_subreaper()
-    sock = socket.socket(fileno=sock_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_w)
-    gc.collect()
-    gc.freeze()  # keep the imported objects' pages shared with every child (no refcount COW churn)
     status_fds: dict[int, int] = {}
     sock.send(READY + struct.pack("i", _thread_count()))
 
@@ -121,31 +135,121 @@ def template_main(sock_fd: int) -> None:
         if sock not in readable:
             continue
         try:
-            message, fds, _, _ = socket.recv_fds(sock, 64, 8)
+            message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
         except OSError:
             message, fds = b"", []
         if not message:  # the grader is gone: stop (its children are killed by the grader or die on EPIPE)
             for fd in fds:
                 os.close(fd)
             os._exit(0)
+        if nests and message.startswith(NEST) and len(fds) == 1:
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                os.close(fds[0])
+                sock.send(struct.pack("i", -(exc.errno or errno.EAGAIN)))
+                continue
+            if pid == 0:
+                _nested_template(fds[0], message[len(NEST):])  # never returns
+            os.close(fds[0])
+            sock.send(struct.pack("i", pid))
+            continue
         if message != SPAWN or len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             sock.send(struct.pack("i", -errno.EINVAL))
             continue
+        born_init = own_pid_ns is not None and sandbox.libc().unshare(sandbox.CLONE_NEWPID) == 0
         try:
             pid = os.fork()
         except OSError as exc:
+            pid, error = -1, exc
+        if pid == 0:
+            _forked_child(fds, born_init)  # never returns
+        if born_init and sandbox.libc().setns(own_pid_ns, sandbox.CLONE_NEWPID) != 0:
+            os._exit(70)  # the next child would land in this one's namespace: stop (the grader starts another)
+        if pid < 0:
             for fd in fds:
                 os.close(fd)
-            sock.send(struct.pack("i", -(exc.errno or errno.EAGAIN)))
+            sock.send(struct.pack("i", -(error.errno or errno.EAGAIN)))
             continue
-        if pid == 0:
-            _forked_child(fds)  # never returns
         for fd in fds[:4]:
             os.close(fd)
         status_fds[pid] = fds[4]
         sock.send(struct.pack("i", pid))
+
+
+def _nested_template(sock_fd: int, paths_json: bytes) -> None:
+    """A template of its own for one cgroup set (made with `NEST`): it moves into the cgroups
+    once, so the children it forks are born inside them and need not move (about 15 ms each).
+    It dies with the main template, and is spared by the out-of-memory killer (its children are not)."""
+    import json
+
+    try:
+        parent = os.getppid()
+        signal.set_wakeup_fd(-1)
+        sandbox.libc().prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(0)
+        os.closerange(3, sock_fd)  # the main template's socket, wake-up pipe, its children's status pipes
+        os.closerange(sock_fd + 1, _max_fd())
+        paths = json.loads(paths_json)
+        if not (isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)):
+            os._exit(70)
+        _set_oom_score_adj(-1000)
+        sandbox._join_cgroups(paths)
+        own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if os.geteuid() == 0 else None
+        _serve(socket.socket(fileno=sock_fd), nests=False, own_pid_ns=own_pid_ns)
+    except BaseException as exc:  # noqa: BLE001 - never return into the main template's loop
+        try:
+            os.write(2, f"grader: a cgroup's template failed: {type(exc).__name__}: {exc}\n".encode())
+        except OSError:
+            pass
+    os._exit(70)
+
+
+def _set_oom_score_adj(value: int) -> None:
+    """Best effort: lowering it needs CAP_SYS_RESOURCE, which a container may not grant (then an
+    out-of-memory kill may take a cgroup's template too; the grader starts another)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write(str(value))
+    except OSError:
+        pass
+
+
+def _warm_up() -> None:
+    """Import here, once, what every child would otherwise import for itself (measured: numpy's
+    lazily imported `numpy.random`, about 15 ms per child, which `_reseed` needs; `secrets`).
+    Nothing secret, and no torch op (no threads)."""
+    import secrets  # noqa: F401
+
+    import numpy.random  # noqa: F401
+
+
+def _report_stamps() -> None:
+    """Benchmarks only: children stamp each step (`sandbox.stamp`) and each frame they send, and
+    write the stamps to stderr as one line (`PROFILE_PREFIX` + JSON) just before their "done"."""
+    import json
+
+    from grader.sandbox import child
+
+    sandbox.PROFILE = True
+    send = child.Channel.send
+
+    def stamped_send(channel, header, value=None):
+        kind = header.get("type")
+        if kind == "done":
+            sandbox.stamp("cases")
+            os.write(2, PROFILE_PREFIX + json.dumps(sandbox.STAMPS).encode() + b"\n")
+        send(channel, header, value)
+        if kind == "ready":
+            sandbox.stamp("loaded")
+
+    child.Channel.send = stamped_send
+
+
+PROFILE_PREFIX = b"grader-profile: "
 
 
 def _become_subreaper() -> None:
@@ -158,11 +262,15 @@ def _become_subreaper() -> None:
         pass
 
 
-def _forked_child(fds: list[int]) -> None:
-    """In the freshly forked child: become a fresh-looking child, then run the request."""
+def _forked_child(fds: list[int], born_init: bool = False) -> None:
+    """In the freshly forked child: become a fresh-looking child, then run the request.
+    `born_init`: forked into a PID namespace of its own (see `sandbox.BORN_INIT`)."""
+    sandbox.stamp("forked")
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if _read_oom_score_adj() != 0:  # a nested template's child: the OOM killer may take it (root sets
+            _set_oom_score_adj(0)       # the floor too, so the student cannot lower it again)
         os.setsid()  # own session and process group: the grader kills the whole tree with killpg
         request_r, result_w, out_w, err_w, _status_w = fds
         chunks = []
@@ -175,12 +283,16 @@ def _forked_child(fds: list[int]) -> None:
         # Move the three pipes above any low descriptor, then into place: 1, 2 and RESULT_FD.
         import fcntl
 
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (out_w, err_w, result_w)]
+        kept = (out_w, err_w, result_w) + ((_status_w,) if born_init else ())
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in kept]
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        for fd, target in zip(high, (1, 2, RESULT_FD)):
+        for fd, target in zip(high, (1, 2, RESULT_FD, STATUS_FD)):
             os.dup2(fd, target)
-        os.closerange(RESULT_FD + 1, _max_fd())  # the socket, other children's status pipes, ...
+        last = STATUS_FD if born_init else RESULT_FD
+        os.closerange(last + 1, _max_fd())  # the socket, other children's status pipes, ...
+        if born_init:  # our pid outside, read before our own /proc is mounted
+            sandbox.BORN_INIT = (STATUS_FD, int(os.readlink("/proc/self")))
         from grader.sandbox import codec
         from grader.sandbox.child import run_request
 
@@ -190,10 +302,19 @@ def _forked_child(fds: list[int]) -> None:
         os.environ.clear()
         os.environ.update(sandbox.child_env(header["workdir"]))
         _reseed()
+        sandbox.stamp("request read")
         run_request(header)  # confines, serves, os._exit
     except BaseException:  # noqa: BLE001 - never return into the template's loop
         pass
     os._exit(70)
+
+
+def _read_oom_score_adj() -> int:
+    try:
+        with open("/proc/self/oom_score_adj") as fh:
+            return int(fh.read())
+    except (OSError, ValueError):
+        return 0
 
 
 def _max_fd() -> int:
@@ -275,8 +396,14 @@ class ForkHandle:
 class ForkServer:
     """The template process and the launcher that asks it for children. Thread-safe."""
 
-    def __init__(self, python: str = sys.executable):
+    def __init__(self, python: str = sys.executable, profile: bool = False, cgroup_templates: bool = True):
         self.python = python
+        self.profile = profile  #: children report their steps' times on stderr (benchmarks only)
+        #: reuse jobs' cgroups (`sandbox.CGROUPS`) and fork each job from a template living in its
+        #: cgroups (False: a cgroup set made, joined and removed per job, as before; for benchmarks)
+        self.cgroup_templates = cgroup_templates
+        self._nests: dict[tuple[str, ...], _Nest] = {}
+        self._holding = False
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
@@ -301,7 +428,8 @@ class ForkServer:
         try:
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
-                    [self.python, "-I", "-c", TEMPLATE_CODE.format(home=GRADER_HOME), str(theirs.fileno())],
+                    [self.python, "-I", "-c", TEMPLATE_CODE.format(home=GRADER_HOME), str(theirs.fileno())]
+                    + ([PROFILE] if self.profile else []),
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                     pass_fds=(theirs.fileno(),), cwd=self._home, env=sandbox.child_env(self._home),
                     start_new_session=True, close_fds=True)
@@ -322,8 +450,15 @@ class ForkServer:
         self.template_threads = struct.unpack("i", message[len(READY):len(READY) + 4])[0]
         self._proc, self._sock = proc, ours
         self.starts += 1
+        if self.cgroup_templates and not self._holding:
+            sandbox.CGROUPS.hold()
+            self._holding = True
 
     def _stop_locked(self) -> None:
+        for key, nest in self._nests.items():  # they die with the template (PDEATHSIG) or on EOF
+            nest.sock.close()
+            sandbox.CGROUPS.set_resident(key, None)
+        self._nests.clear()
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -344,9 +479,13 @@ class ForkServer:
             return self._proc is not None and self._proc.poll() is None
 
     def close(self) -> None:
-        """Stop the template (children already launched are the callers' to close)."""
+        """Stop the template (children already launched are the callers' to close) and remove the
+        cgroups kept for reuse."""
         with self._lock:
             self._stop_locked()
+            holding, self._holding = self._holding, False
+        if holding:
+            sandbox.CGROUPS.release()
 
     def __enter__(self) -> "ForkServer":
         self.start()
@@ -356,20 +495,70 @@ class ForkServer:
         self.close()
 
     # -- launching
-    def _spawn(self, fds: list[int]) -> int:
-        """Ask the template for a child holding `fds`; restart a dead template once."""
-        for attempt in range(3):
-            with self._lock:
+    def _nest_for(self, cgroups) -> "_Nest | None":
+        """The template living in the cgroup set `cgroups`, started on first need (None: it could not)."""
+        import json
+
+        key = tuple(cgroups)
+        with self._lock:
+            nest = self._nests.get(key)
+            if nest is not None:
+                return nest
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                self._ensure_started()
+                socket.send_fds(self._sock, [NEST + json.dumps(list(key)).encode()], [theirs.fileno()])
+                reply = _answer(self._sock)
+                pid = struct.unpack("i", reply)[0] if len(reply) == 4 else 0
+                message = _answer(ours, 64) if pid > 0 else b""
+            except OSError:
+                message = b""
+            finally:
+                theirs.close()
+            if not message.startswith(READY):
+                ours.close()
+                return None
+            nest = self._nests[key] = _Nest(ours, pid)
+        sandbox.CGROUPS.set_resident(key, pid)
+        return nest
+
+    def _drop_nest(self, nest: "_Nest") -> None:
+        with self._lock:
+            for key, known in list(self._nests.items()):
+                if known is nest:
+                    del self._nests[key]
+                    sandbox.CGROUPS.set_resident(key, None)
+            nest.sock.close()  # it exits on EOF
+
+    def _ask(self, fds: list[int], nest: "_Nest | None") -> bytes:
+        """Send SPAWN to the main template or to `nest`; its reply (b"" when it did not answer)."""
+        if nest is not None:
+            with nest.lock:
                 try:
-                    self._ensure_started()
-                    socket.send_fds(self._sock, [SPAWN], fds)
-                    ready, _, _ = select.select([self._sock], [], [], 30)
-                    reply = self._sock.recv(16) if ready else b""
+                    socket.send_fds(nest.sock, [SPAWN], fds)
+                    return _answer(nest.sock)
                 except OSError:
-                    reply = b""
-                if len(reply) != 4:
-                    self._stop_locked()  # dead or wedged: a fresh template next time
-                    continue
+                    return b""
+        with self._lock:
+            try:
+                self._ensure_started()
+                socket.send_fds(self._sock, [SPAWN], fds)
+                reply = _answer(self._sock)
+            except OSError:
+                reply = b""
+            if len(reply) != 4:
+                self._stop_locked()  # dead or wedged: a fresh template next time
+            return reply
+
+    def _spawn(self, fds: list[int], nest: "_Nest | None" = None) -> int:
+        """Ask the template (or the cgroup set's) for a child holding `fds`; restart a dead template once."""
+        for attempt in range(3):
+            reply = self._ask(fds, nest)
+            if len(reply) != 4:
+                if nest is not None:  # that set's template is gone: the main one forks, the child joins
+                    self._drop_nest(nest)
+                    nest = None
+                continue
             pid = struct.unpack("i", reply)[0]
             if pid > 0:
                 return pid
@@ -381,6 +570,9 @@ class ForkServer:
 
     def launch(self, job: Job, calls: list[Call], workdir: str) -> ForkHandle:
         """A `runner.run_with` launcher: a child forked from the warm template."""
+        from grader.sandbox.runner import request_frame
+
+        frame = request_frame(job, calls, workdir, RESULT_FD)  # before the fork: the child waits for it
         request_r, request_w = os.pipe()
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -388,7 +580,8 @@ class ForkServer:
         status_r, status_w = os.pipe()
         theirs = [request_r, result_w, out_w, err_w, status_w]
         try:
-            pid = self._spawn(theirs)
+            cgroups = sandbox.box_cgroups(workdir) if self.cgroup_templates else []
+            pid = self._spawn(theirs, self._nest_for(cgroups) if cgroups else None)
         except BaseException:
             for fd in (request_w, result_r, out_r, err_r, status_r):
                 os.close(fd)
@@ -396,11 +589,22 @@ class ForkServer:
         finally:
             for fd in theirs:
                 os.close(fd)
-        from grader.sandbox.runner import request_frame
-
-        frame = request_frame(job, calls, workdir, RESULT_FD)
         threading.Thread(target=_feed, args=(request_w, frame), daemon=True).start()
         return ForkHandle(pid, result_r, out_r, err_r, status_r)
+
+
+class _Nest:
+    """The grader's end of a cgroup set's template (see `_nested_template`)."""
+
+    def __init__(self, sock: socket.socket, pid: int):
+        self.sock = sock
+        self.pid = pid
+        self.lock = threading.Lock()
+
+
+def _answer(sock: socket.socket, size: int = 16, timeout: float = 30) -> bytes:
+    ready, _, _ = select.select([sock], [], [], timeout)
+    return sock.recv(size) if ready else b""
 
 
 def _feed(fd: int, data: bytes) -> None:

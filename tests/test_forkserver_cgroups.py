@@ -37,6 +37,22 @@ def own_sets() -> list[Path]:
     return sorted(Path("/sys/fs/cgroup/pids", own.lstrip("/")).glob(f"grader-{os.getpid()}-*"))
 
 
+def assert_nothing_left(before: list[Path]) -> None:
+    """The sets this test made are gone; or, where another fork server of this process (the test
+    session's) still holds the pool, they wait in it with no process left in them."""
+    new = [p for p in own_sets() if p not in before]
+    if sandbox.CGROUPS._holders == 0:
+        assert new == []
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = {p.name: (p / "cgroup.procs").read_text().split() for p in new if p.exists()}
+        if not any(left.values()):
+            return
+        time.sleep(0.1)
+    assert not any(left.values()), left
+
+
 WHERE = """
 def conv_output_size(n, f, p=0, s=1):
     print(open("/proc/self/cgroup").read())
@@ -51,6 +67,7 @@ def cgroups_seen(result) -> set[str]:
 def test_jobs_share_a_clean_set_one_after_another_and_nothing_is_left(bank, tmp_path):
     path = tmp_path / "where.py"
     path.write_text(WHERE)
+    before = own_sets()
     with ForkServerExecutor() as executor:
         results = []
         for _ in range(4):
@@ -70,7 +87,7 @@ def test_jobs_share_a_clean_set_one_after_another_and_nothing_is_left(bank, tmp_
         # between jobs a set holds its template only
         nests = {str(n.pid) for n in executor.server._nests.values()}
         assert all(set(pids) <= nests for pids in left.values()), (left, nests)
-    assert own_sets() == []  # the server closed: every set removed, templates and all
+    assert_nothing_left(before)  # the server closed: every set removed (or emptied), templates and all
 
 
 def test_a_dead_cgroup_template_is_replaced(bank):
@@ -85,7 +102,12 @@ def test_a_dead_cgroup_template_is_replaced(bank):
             os.kill(nest.pid, signal.SIGKILL)
         again = grade("conv-output-size", correct, bank=bank, executor=executor)
         assert again.score == again.max_score
-        assert all(n.pid not in {d.pid for d in nests} for n in executor.server._nests.values())
+        # the job found its set's template dead and dropped it (the main template forked it), or it
+        # took another set of the pool (another fork server of this process may have made one) and
+        # started a live template there
+        dead = {d.pid for d in nests}
+        now = list(executor.server._nests.values())
+        assert sum(n.pid in dead for n in now) < len(nests) or any(n.pid not in dead for n in now)
 
 
 @pytest.mark.slow
@@ -100,6 +122,7 @@ def test_hostile_jobs_cost_the_next_job_in_their_set_nothing(bank, tmp_path):
     for folder in ("fresh", "fork"):
         (tmp_path / folder).mkdir()
     os.environ["GRADER_TEST_SECRET"] = SECRET
+    before = own_sets()
     try:
         fresh = {name: grade(PROBLEM, materialise(HOSTILE / name, tmp_path / "fresh" / name, values), bank=bank,
                              limits=LIMITS).score for name in names}
@@ -113,15 +136,17 @@ def test_hostile_jobs_cost_the_next_job_in_their_set_nothing(bank, tmp_path):
             assert len(executor.server._nests) < len(names)  # the sets were reused
     finally:
         os.environ.pop("GRADER_TEST_SECRET", None)
-    assert own_sets() == []
+    assert_nothing_left(before)
 
 
 def test_a_fresh_child_is_unaffected_by_the_pool(bank, tmp_path):
-    """Without a fork server nobody holds the pool: sets are made and removed per job, as before."""
+    """Without a fork server nobody holds the pool: sets are made and removed per job, as before
+    (with one running elsewhere in this process, the set is handed to its pool, emptied)."""
     from grader.sandbox.runner import SubprocessExecutor
 
     path = tmp_path / "where.py"
     path.write_text(textwrap.dedent(WHERE))
+    before = own_sets()
     result = grade("conv-output-size", path, bank=bank, executor=SubprocessExecutor(), limits=Limits())
     assert result.score == result.max_score and cgroups_seen(result)
-    assert own_sets() == []
+    assert_nothing_left(before)

@@ -353,10 +353,17 @@ def _ray_worker_running_a_child() -> int | None:
             pid = table[pid][0]
         return False
 
+    def grandchildren(pid: int) -> bool:
+        children = [child for child, (parent, _) in table.items() if parent == pid]
+        return any(table[other][0] in children for other in table)
+
     for pid, (parent, command) in table.items():
         if "template_main" not in command or parent == os.getpid():
             continue
-        busy = any(p == pid for p, _ in table.values())
+        # a job's child is a grandchild of the template: forked by the template of its cgroup set
+        # (which lives on between jobs, so a child alone proves nothing), or, without cgroups,
+        # under the outer process that waits for it
+        busy = grandchildren(pid)
         if busy and table.get(parent, (0, ""))[1].startswith("ray::") and ours(parent):
             return parent
     return None

@@ -1,8 +1,9 @@
 """Expected outputs kept on disk between runs: the reference's output on each case, per problem and seed
 (and, at the end, which spec data passed its JSON Schema).
 
-They change only when the spec, a reference module, the seed, the engine or the versions of
-torch, numpy or Python change, and all of that is in the key: a changed reference or spec is a
+They change only when the spec, a reference module, the seed, the engine (the digest of its
+source that the class cache keys on too) or the versions of torch, numpy or Python change, and
+all of that is in the key: a changed reference or spec is a
 different key, never a stale hit. The values are secrets (hidden cases' expected outputs), so
 the cache lives in the grader's own folder (`locations.cache_folder`: GRADER_CACHE_DIR, else
 $XDG_CACHE_HOME/grader or ~/.cache/grader), made 0700 and hidden from every child like the bank
@@ -15,7 +16,6 @@ bits); anything else is recomputed every time, as without the cache.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from grader.classes.cache import engine_version  # the class cache's: a digest of the engine's source
 from grader.problems.locations import cache_folder
 
 FORMAT = 1
@@ -53,20 +54,6 @@ def usable_folder(folder: Path | None = None) -> Path | None:
         return target
     except OSError:
         return None
-
-
-@functools.lru_cache(maxsize=1)
-def engine_version() -> str:
-    """This engine: its version and every source file's name, size and modification time (an
-    edited engine, even with the same version number, never reads an older engine's values)."""
-    import grader
-
-    package = Path(grader.__file__).resolve().parent
-    digest = hashlib.sha256(grader.__version__.encode())
-    for path in sorted(package.rglob("*.py")):
-        info = path.stat()
-        digest.update(f"{path.relative_to(package).as_posix()}:{info.st_size}:{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 def library_versions() -> str:

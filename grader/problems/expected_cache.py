@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.classes.cache import engine_version  # the class cache's: a digest of the engine's source
+from grader.classes.cache import engine_version, tree_digest  # the class cache's: a digest of the engine's source
 from grader.problems.locations import cache_folder
 
 FORMAT = 1
@@ -71,14 +71,9 @@ def problem_key(problem, reference_dir: Path | str, seed: int) -> str:
     """The key of a problem's expected outputs: spec, reference modules, seed, engine, libraries."""
     digest = hashlib.sha256()
     for part in (f"format {FORMAT}", engine_version(), library_versions(), f"seed {seed}", problem.id,
-                 json.dumps(problem.spec, sort_keys=True, default=repr)):
+                 json.dumps(problem.spec, sort_keys=True, default=repr),
+                 tree_digest(Path(reference_dir))):  # every reference module, names and contents
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    reference_dir = Path(reference_dir)
-    for path in sorted(reference_dir.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
-        digest.update(path.relative_to(reference_dir).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -113,3 +113,30 @@ def test_closing_before_the_start_began_starts_nothing(monkeypatch, tmp_path):
     server = executor._server
     assert server is None or (server._proc is None and server.starts == 0)
     assert list(tmp_path.glob("grader-template-*")) == []
+
+
+EXIT_SCRIPT = """
+import atexit, sys, threading, time
+from pathlib import Path
+from grader.cli.main import exit_at_once
+out = Path(sys.argv[1])
+atexit.register(lambda: (out / "exit-handler").write_text("ran"))
+if sys.argv[2] == "thread":  # work a thread that is not a daemon still has to finish
+    threading.Thread(target=lambda: (time.sleep(0.5), (out / "thread").write_text("done"))).start()
+sys.stdout.write("x" * 200_000)  # more than a pipe holds: written out by the flush
+exit_at_once(3)
+"""
+
+
+@pytest.mark.parametrize("case", ["plain", "thread"])
+def test_exit_at_once_flushes_runs_the_exit_handlers_and_waits_for_working_threads(tmp_path, case):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, str(tmp_path), case], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "x" * 200_000
+    assert (tmp_path / "exit-handler").read_text() == "ran"
+    if case == "thread":
+        assert (tmp_path / "thread").read_text() == "done"

@@ -1,6 +1,13 @@
 """Where the time of one `grader check` goes, phase by phase, in this process.
 
     python benchmarks/check_breakdown.py [PROBLEM [FILE]] [--executor fresh|warm] [--repeat N]
+    python benchmarks/check_breakdown.py [PROBLEM [FILE]] --timeline N
+
+`--timeline N`: the real `grader check` as a separate process (N runs, interleaved with `python -c
+"import torch"`), each event's time since the process was launched: the template's and the
+sandbox probe's starts, the grader's torch import, the job, the child's frames, the template's
+shutdown, the output and the process's end (exit included: after `import torch` a normal
+interpreter exit costs 0.4-0.6 s, which `grader check` skips and `python -c "import torch"` pays).
 
 Runs what `grader check PROBLEM FILE` runs (default: sigmoid-backward and its correct example),
 with a clock read between the phases: the parent's imports, the bank and spec, the submission,
@@ -110,6 +117,104 @@ print(json.dumps({{"marks": marks, "passed": result.passed, "score": result.scor
 """
 
 
+TIMELINE = r"""
+import atexit, importlib.abc, importlib.util, os, sys, time
+T0 = float(os.environ["BREAKDOWN_T0"])
+marks = []
+def mark(name):
+    marks.append((name, time.time() - T0))
+mark("python started (interpreter and site)")
+sys.path.insert(0, {root!r})
+os.chdir({root!r})
+WATCH = {{"torch": "the grader's import torch", "grader.grading": "the engine's imports"}}
+AFTER = {{}}  # module name -> what to patch in it once it is loaded (not before: numpy would come first)
+class Hook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in WATCH and name not in AFTER:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        run = spec.loader.exec_module
+        def exec_module(module):
+            if name in WATCH:
+                mark(WATCH[name] + ": begin")
+            run(module)
+            if name in WATCH:
+                mark(WATCH[name] + ": end")
+            if name in AFTER:
+                AFTER[name](module)
+        spec.loader.exec_module = exec_module
+        return spec
+sys.meta_path.insert(0, Hook())
+def wrap(owner, attribute, label):
+    inner = getattr(owner, attribute)
+    def wrapper(*args, **kwargs):
+        mark(label + ": begin")
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            mark(label + ": end")
+    setattr(owner, attribute, wrapper)
+def mark_frames(codec):
+    decode = codec.decode
+    def decode_marked(*args, **kwargs):
+        header, value = decode(*args, **kwargs)
+        if header.get("type") in ("ready", "done"):
+            mark("child: " + header["type"] + " frame")
+        return header, value
+    codec.decode = decode_marked
+AFTER["grader.sandbox.codec"] = mark_frames
+from grader.cli import main as cli, warm
+from grader.sandbox import confine, forkserver  # the standard library only, as warm.py's thread imports them
+wrap(forkserver.ForkServer, "_ensure_started", "template: started until ready (background)")
+wrap(confine, "_probe", "sandbox probe (background)")
+wrap(warm.WarmExecutor, "run", "executor.run (job set-up, fork, confinement, load, cases)")
+wrap(warm.WarmExecutor, "close", "template shutdown, cgroups removed")
+atexit.register(lambda: (mark("output written, exit handlers"), sys.stderr.write("MARKS " + repr(marks) + "\n")))
+mark("grader.cli.main imported")
+cli.main(["check", {problem!r}, {path!r}], prog_name="grader", obj={{cli.OWN_PROCESS: True}})
+"""
+
+TORCH_TIMELINE = ("import os, sys, time; t0 = float(os.environ['BREAKDOWN_T0']); a = time.time() - t0; import torch; "
+                  "sys.stderr.write('MARKS ' + repr([('python started (interpreter and site)', a), "
+                  "('import torch: end', time.time() - t0)]) + chr(10))")
+
+
+def timeline_run(code: str) -> dict[str, float]:
+    import ast
+
+    env = dict(os.environ, BREAKDOWN_T0=repr(time.time()))
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    end = time.perf_counter() - start
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("MARKS ")]
+    if not lines:
+        sys.exit(f"the timed run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    marks = {}
+    for name, at in ast.literal_eval(lines[-1][len("MARKS "):]):
+        marks.setdefault(name, at)  # the first time (the template's start is asked for again by the job)
+    marks["process ended (exit included)"] = end
+    return marks
+
+
+def timeline(problem: str, path: str, runs: int) -> None:
+    code = TIMELINE.format(root=str(ROOT), problem=problem, path=path)
+    checks, torches = [], []
+    for _ in range(runs):
+        checks.append(timeline_run(code))
+        torches.append(timeline_run(TORCH_TIMELINE))
+    print(f"grader check {problem} {path}: seconds since launch, median of {runs} runs")
+    names = sorted(checks[0], key=lambda n: statistics.median(c.get(n, 0.0) for c in checks))
+    for name in names:
+        print(f"  {statistics.median(c[name] for c in checks if name in c):7.3f}  {name}")
+    print(f"python -c 'import torch', same rounds:")
+    for name in torches[0]:
+        print(f"  {statistics.median(t[name] for t in torches):7.3f}  {name}")
+
+
 def measure(problem: str, path: str, warm: bool, sandbox: str | None = None) -> dict:
     import json
 
@@ -145,9 +250,14 @@ def main() -> None:
     parser.add_argument("file", nargs="?")
     parser.add_argument("--executor", choices=["fresh", "warm", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (medians shown; default 3)")
+    parser.add_argument("--timeline", type=int, metavar="N", help="the real check as its own process, N runs")
     args = parser.parse_args()
     path = args.file or f"examples/{args.problem}/correct.py"
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.timeline:
+        timeline(args.problem, path, args.timeline)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     kinds = ["fresh", "warm"] if args.executor == "both" else [args.executor]
     runs: dict[str, list[dict]] = {k: [] for k in kinds + ["fresh, sandbox off"]}
     imports = []

@@ -1,4 +1,4 @@
 """`python -m grader`: the same as the `grader` command."""
-from grader.cli.main import main
+from grader.cli.main import run
 
-main(prog_name="grader")
+run()

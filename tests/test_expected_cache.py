@@ -205,6 +205,43 @@ def test_a_value_that_would_not_read_back_identical_is_not_stored(tmp_path):
     assert expected_cache.ExpectedOutputs("j" * 64, tmp_path).values == {}  # a file of another key reads as nothing
 
 
+def test_outputs_stored_on_one_processor_are_computed_afresh_on_another(monkeypatch, tmp_path):
+    """Float results can differ in their last bits between CPUs (torch and numpy pick kernels by
+    the SIMD instructions there are): a cache folder copied or shared across machines must miss."""
+    from grader.problems.bank import Bank
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    problem = Bank().get("sigmoid-backward")
+    here = expected_cache.cpu_model()
+    if sys.platform.startswith("linux"):
+        first = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+        names = [line.split(":", 1)[1].strip() for line in first.splitlines() if line.startswith("model name")]
+        assert not names or " ".join(names[0].split()) in here
+    stored = expected_cache.ExpectedOutputs.for_problem(problem, Bank(), 0)
+    stored.get("small", lambda: torch.ones(3))
+    stored.save()
+    again = expected_cache.ExpectedOutputs.for_problem(problem, Bank(), 0)
+    assert again.get("small", lambda: pytest.fail("computed again")).tolist() == [1.0, 1.0, 1.0]
+    monkeypatch.setattr(expected_cache, "cpu_model", lambda: "cpu Another Processor 0123456789abcdef")
+    elsewhere = expected_cache.ExpectedOutputs.for_problem(problem, Bank(), 0)
+    assert elsewhere.key != again.key
+    assert elsewhere.get("small", lambda: torch.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_the_processor_names_its_model_flags_and_simd_settings(monkeypatch):
+    here = expected_cache.cpu_model()
+    assert here.startswith("cpu ") and len(here.split()[-1]) == 16
+    setting = "avx2" if os.environ.get("ATEN_CPU_CAPABILITY") == "default" else "default"
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", setting)  # torch told to use fewer SIMD instructions: other kernels
+    expected_cache.cpu_model.cache_clear()
+    try:
+        assert expected_cache.cpu_model() != here
+    finally:
+        monkeypatch.undo()
+        expected_cache.cpu_model.cache_clear()
+    assert expected_cache.cpu_model() == here
+
+
 def test_the_cache_stays_bounded(tmp_path):
     for i in range(12):
         (tmp_path / f"{i:02d}.grd").write_bytes(b"x")

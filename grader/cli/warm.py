@@ -13,28 +13,52 @@ from __future__ import annotations
 
 import threading
 
-from grader.classes.pool import AutoExecutor
-
 
 class WarmExecutor:
-    """The executor of `grader check`: its template starts at once, in a background thread."""
+    """The executor of `grader check`: its template starts at once, in a background thread, and
+    so does the probe of what the sandbox can do here (a throwaway `python -I`, 0.1 s, which the
+    result would otherwise wait for)."""
 
     def __init__(self):
-        self._executor = AutoExecutor("fork")
+        self._lock = threading.Lock()
+        self._closing = False
+        self._server = None  # the fork server, once the thread has made it
+        self._inner = None   # what runs the jobs once the start is over
         self._starting = threading.Thread(target=self._start, name="grader-template-start", daemon=True)
         self._starting.start()
 
     def _start(self) -> None:
+        # Only the standard library until the template's process is started: no numpy, no torch.
+        from grader.sandbox import confine
+        from grader.sandbox.forkserver import ForkServer, ForkServerError, ForkServerExecutor
+
+        with self._lock:
+            if self._closing:
+                return
+            self._server = ForkServer()
+        threading.Thread(target=confine.protections, name="grader-sandbox-probe", daemon=True).start()
         try:
-            self._executor.start()
-        except Exception:  # noqa: BLE001 - the first job starts it again and reports what failed
-            pass
+            self._server.start()
+            self._inner = ForkServerExecutor(self._server)
+        except (ForkServerError, OSError):
+            pass  # each job gets a fresh Python (run)
 
     def run(self, job):
-        return self._executor.run(job)  # waits for the start under way
+        self._starting.join()
+        if self._inner is None:
+            from grader.sandbox.runner import SubprocessExecutor
+
+            self._inner = SubprocessExecutor()
+        return self._inner.run(job)
 
     def close(self) -> None:
-        """Stop the template, once its start is over (a check that ran no child waits for it too,
-        so that no template and no template folder outlive the command)."""
+        """Stop the template. One still importing is killed at once (a check that ran no child
+        does not wait for it); no template and no template folder outlive the command."""
+        with self._lock:
+            self._closing = True
+            server = self._server
+        if server is not None:
+            server.abandon_start()
         self._starting.join()
-        self._executor.close()
+        if server is not None:
+            server.close()

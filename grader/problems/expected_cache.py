@@ -2,9 +2,10 @@
 (and, at the end, which spec data passed its JSON Schema).
 
 They change only when the spec, a reference module, the seed, the engine (the digest of its
-source that the class cache keys on too) or the versions of torch, numpy or Python change, and
-all of that is in the key: a changed reference or spec is a
-different key, never a stale hit. The values are secrets (hidden cases' expected outputs), so
+source that the class cache keys on too), the versions of torch, numpy or Python, or the
+processor change (float results can differ in their last bits from one CPU to another: torch
+and numpy pick their kernels by the SIMD instructions there are, AVX2 or AVX-512), and all of
+that is in the key: a changed reference or spec is a different key, never a stale hit. The values are secrets (hidden cases' expected outputs), so
 the cache lives in the grader's own folder (`locations.cache_folder`: GRADER_CACHE_DIR, else
 $XDG_CACHE_HOME/grader or ~/.cache/grader), made 0700 and hidden from every child like the bank
 (`locations.private_paths`); a folder that others could write to is not used at all.
@@ -16,6 +17,7 @@ bits); anything else is recomputed every time, as without the cache.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -67,10 +69,40 @@ def library_versions() -> str:
             f"torch {getattr(torch, '__version__', None)}")
 
 
+#: /proc/cpuinfo fields that say which processor this is and which instructions it has (x86, Arm, others)
+CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags", "CPU implementer",
+              "CPU architecture", "CPU variant", "CPU part", "Features", "isa", "cpu", "uarch")
+#: what torch and numpy read to use fewer SIMD instructions than the processor has
+SIMD_SETTINGS = ("ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES")
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_model() -> str:
+    """The processor, as far as float results go: its model name and a digest of its model
+    numbers and instruction-set flags (the first processor of /proc/cpuinfo: microseconds to
+    read), and the settings that make torch or numpy use fewer SIMD instructions. Elsewhere
+    than Linux, what `platform` knows."""
+    fields = {name: os.environ.get(name) for name in SIMD_SETTINGS if os.environ.get(name) is not None}
+    try:
+        with open("/proc/cpuinfo", "rb") as fh:
+            first = fh.read(1 << 20).decode("utf-8", "replace").split("\n\n", 1)[0]
+    except OSError:
+        first = ""
+    for line in first.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in CPU_FIELDS:
+            fields[name.strip()] = " ".join(value.split())
+    if not first:  # platform.processor() runs `uname -p` on Linux (milliseconds): only where there is no cpuinfo
+        fields["processor"] = platform.processor()
+    model = fields.get("model name") or fields.get("processor") or platform.machine()
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+    return f"cpu {model} {digest}"
+
+
 def problem_key(problem, reference_dir: Path | str, seed: int) -> str:
-    """The key of a problem's expected outputs: spec, reference modules, seed, engine, libraries."""
+    """The key of a problem's expected outputs: spec, reference modules, seed, engine, libraries, CPU."""
     digest = hashlib.sha256()
-    for part in (f"format {FORMAT}", engine_version(), library_versions(), f"seed {seed}", problem.id,
+    for part in (f"format {FORMAT}", engine_version(), library_versions(), cpu_model(), f"seed {seed}", problem.id,
                  json.dumps(problem.spec, sort_keys=True, default=repr),
                  tree_digest(Path(reference_dir))):  # every reference module, names and contents
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")

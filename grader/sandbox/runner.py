@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import hashlib
 import os
 import selectors
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from typing import Any, Protocol
 from grader.sandbox import codec
 from grader.sandbox import confine as sandbox
 from grader.sandbox.forbidden_runtime import ForbiddenUse
+from grader.sandbox.home import GRADER_HOME, grader_import_root  # noqa: F401 - grader_import_root lived here
 from grader.limits import Limits
 
 
@@ -525,24 +524,6 @@ class _PopenHandle:
             pass
 
 
-def grader_import_root() -> str:
-    """A folder holding only a link to this package: the child can import `grader` and
-    nothing else that sits beside it in a checkout (reference/, problems/)."""
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(str(package).encode()).hexdigest()[:12]
-    root = Path(tempfile.gettempdir(), f"grader-import-{os.getuid()}-{digest}")
-    link = root / "grader"
-    if not (link.is_symlink() and link.resolve() == package):
-        root.mkdir(mode=0o755, exist_ok=True)
-        tmp = root / f".grader-{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(package, target_is_directory=True)
-        os.replace(tmp, link)
-    return str(root)
-
-
-# What children (and the fork server's template) put on sys.path to import grader.
-GRADER_HOME = grader_import_root()
 CHILD_CODE = ("import sys; sys.path.append({home!r}); "
               "from grader.sandbox.child import main; main()")
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -193,3 +194,38 @@ def test_serve_with_weak_sandbox_allowed_grades_and_marks_every_result(tmp_path)
     assert right["score"] == right["max_score"]
     assert wrong["problems"][0]["score"] < wrong["problems"][0]["max_score"]
     assert wrong["problems"][0]["tests"][0]["mistake"] == "missing-upstream-gradient"
+
+
+def test_serve_with_ray_address_auto_resolves_it_before_starting(tmp_path):
+    """`--ray-address auto` is resolved as Ray resolves it ($RAY_ADDRESS first): an address where no
+    cluster answers stops `grader serve` at start with exit 2, rather than in workers restarted
+    every 2 s."""
+    pytest.importorskip("ray", reason="needs Ray: pip install -e '.[ray]'")
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there now
+    assignment = write_yaml(tmp_path / "hw.yaml", "name: hw\nproblems: [conv-output-size]\n")
+    env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{port}"}
+    proc = subprocess.run([sys.executable, "-m", "grader", "serve", "--assignment", str(assignment),
+                           "--db", f"sqlite:///{tmp_path / 'course.db'}", "--executor", "ray",
+                           "--ray-address", "auto"], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"--ray-address auto (" in proc.stderr and f":{port}): no Ray cluster answers there" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "course.db").exists()
+
+
+def test_ray_address_auto_with_no_cluster_anywhere_is_a_usage_error(monkeypatch):
+    """Where Ray finds no cluster for "auto", the check says so and how to start one."""
+    services = pytest.importorskip("ray._private.services", reason="needs Ray: pip install -e '.[ray]'")
+    from grader.classes.pool import check_executor
+    from grader.errors import UsageError
+
+    def no_cluster(address, temp_dir=None):
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    monkeypatch.setattr(services, "canonicalize_bootstrap_address", no_cluster)
+    with pytest.raises(UsageError) as caught:
+        check_executor("ray", "auto")
+    assert "no Ray cluster is running on this machine" in str(caught.value)
+    assert "ray start --head" in caught.value.hint

@@ -197,8 +197,15 @@ CONNECT_TIMEOUT = 10.0  #: seconds to reach a cluster's head before saying it ca
 
 
 def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
-    """Refuse a HOST:PORT that does not answer at once: Ray itself retries such an address for minutes."""
-    if not address or address == "auto" or "://" in address:
+    """Refuse a HOST:PORT that does not answer at once: Ray itself retries such an address for minutes.
+    "auto" is resolved as Ray resolves it ($RAY_ADDRESS, else the cluster last started on this
+    machine) and refused when that finds none, so `grader serve` stops at start rather than in
+    workers that are restarted forever."""
+    named = address
+    if address == "auto":
+        address = _auto_address()
+        named = f"auto ({address})"
+    if not address or "://" in address:
         return
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
@@ -206,9 +213,27 @@ def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> No
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({exc.strerror or exc})",
+        raise UsageError(f"--ray-address {named}: no Ray cluster answers there ({exc.strerror or exc})",
                          "Start one with 'ray start --head' on that machine, or check the address; "
                          "see docs/ray.md.") from None
+
+
+def _auto_address() -> str | None:
+    """The HOST:PORT that `ray.init(address="auto")` would join; None where Ray's helper for it is
+    missing (another Ray version: the address is then left for ray.init to judge)."""
+    try:
+        from ray._private.services import canonicalize_bootstrap_address
+    except ImportError:
+        return None
+    try:
+        return canonicalize_bootstrap_address("auto")
+    except ConnectionError:
+        raise UsageError("--ray-address auto: no Ray cluster is running on this machine "
+                         "(and $RAY_ADDRESS is not set)",
+                         "Start one with 'ray start --head', or give the head's HOST:PORT; "
+                         "see docs/ray.md.") from None
+    except Exception:  # noqa: BLE001 - Ray's own lookup failed oddly: let ray.init say why
+        return None
 
 
 @contextlib.contextmanager

@@ -28,7 +28,8 @@ from grader.problems.bank import Bank
 from grader.classes.assignment import Assignment
 from grader.classes.pool import Pool
 from grader.classes.students import StudentEntry
-from grader.classes.cache import ResultCache, engine_version, job_id, reference_digest, result_from_dict
+from grader.classes.cache import ResultCache, job_id, reference_digest, result_from_dict
+from grader.digests import engine_version
 from grader.errors import GraderError
 from grader.kinds import kind_of
 from grader.limits import Limits

@@ -12,41 +12,19 @@ code caused are cached; a grader failure is retried on the next run.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-from grader import __version__
+from grader.digests import digest as _digest, engine_version, tree_digest
 from grader.result import ProblemResult, Status, TestResult
-
-
-def _digest(*parts: bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(len(part).to_bytes(8, "big"))
-        h.update(part)
-    return h.hexdigest()
 
 
 def canonical(data) -> bytes:
     """JSON with sorted keys: equal data, equal bytes."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-def tree_digest(root: Path, patterns: tuple[str, ...] = ("*.py",)) -> str:
-    """A digest of every matching file under `root` (names and contents)."""
-    parts = []
-    if root.is_dir():
-        for pattern in patterns:
-            for path in sorted(root.rglob(pattern)):
-                if "__pycache__" in path.parts or not path.is_file():
-                    continue
-                parts += [path.relative_to(root).as_posix().encode(), path.read_bytes()]
-    return _digest(*parts)
 
 
 def _reference_imports(path: Path) -> set[str]:
@@ -105,13 +83,6 @@ def reference_digest(reference_dir: Path, spec: dict, data_folders: list[Path] =
     for folder in data_folders:  # none for most problems: their digest is as it always was
         parts += [b"data", tree_digest(folder, ("*",)).encode()]
     return _digest(*parts)
-
-
-@functools.lru_cache(maxsize=None)
-def engine_version() -> str:
-    """The package version plus a digest of its own source: editing the engine invalidates results."""
-    package = Path(__file__).resolve().parents[1]
-    return f"{__version__}+{tree_digest(package, ('*.py', '*.json'))[:16]}"
 
 
 def files_digest(files: dict[str, bytes]) -> str:

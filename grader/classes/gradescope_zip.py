@@ -130,6 +130,6 @@ def _pyproject() -> str:
     return (f'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
             f'[project]\nname = "grader"\nversion = "{__version__}"\nreadme = "README.md"\n'
             f'dependencies = ["numpy>=1.24", "torch>=2.1", "pyyaml>=6", "click>=8.1", "jsonschema>=4.18"]\n\n'
-            f'[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
+            f'[project.scripts]\ngrader = "grader.cli.main:run"\n\n'
             f'[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
             f'[tool.setuptools.package-data]\ngrader = ["schema/*.json"]\n')

@@ -128,7 +128,7 @@ def hiding_this_nodes_bank(job: Job) -> Job:
 def run_on_worker(request: WorkerRequest) -> WorkerReply:
     """The Ray task: run one child job here, exactly as the local pool would."""
     from grader.sandbox import confine as sandbox
-    from grader.classes.cache import engine_version
+    from grader.digests import engine_version
     from grader.sandbox.runner import run_with
 
     os.environ[sandbox.MODE_ENV] = request.sandbox_mode
@@ -306,7 +306,7 @@ class RayExecutor:
 
     def run(self, job: Job) -> RunResult:
         from grader.sandbox import confine as sandbox
-        from grader.classes.cache import engine_version
+        from grader.digests import engine_version
 
         self.start()
         ray = self.ray

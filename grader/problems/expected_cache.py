@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.classes.cache import engine_version, tree_digest  # the class cache's: a digest of the engine's source
+from grader.digests import engine_version, tree_digest  # shared with the class cache
 from grader.problems.locations import cache_folder
 
 FORMAT = 1

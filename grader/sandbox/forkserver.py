@@ -689,9 +689,9 @@ class ForkServerExecutor:
     def run_batch(self, jobs: list[Job]) -> list[RunResult]:
         """One student's jobs: those that fit (`runner.batchable`) in one child, each problem in a
         process of its own there; any that did not end cleanly, and those after it, alone."""
-        from grader.sandbox.runner import run_batch
+        from grader.sandbox.runner import run_batches
 
-        return run_batch(self.server.launch, self.server.launch_batch, jobs)
+        return run_batches(self.server.launch, self.server.launch_batch, jobs)
 
     def close(self) -> None:
         self.server.close()

@@ -522,14 +522,31 @@ def run_with(launch, job: Job) -> RunResult:
     return _finish(result, job, out, err, start)
 
 
+def batch_key(job: Job):
+    """Jobs with the same key (and mode "calls", no CUDA) can share one child: one work folder
+    (the same files and read-only folders), the same hidden folders, rlimits and cgroups."""
+    if job.mode != "calls" or job.cuda:
+        return None
+    return (tuple(sorted(job.files.items())), tuple(job.readonly), tuple(job.hide),
+            tuple(sorted(job.limits.as_dict().items())))
+
+
+def run_batches(launch, launch_batch, jobs: list[Job]) -> list[RunResult]:
+    """`run_batch` on each set of `jobs` that can share a child (`batch_key`); the others alone."""
+    groups: dict = {}
+    for index, job in enumerate(jobs):
+        key = batch_key(job)
+        groups.setdefault(key if key is not None else ("alone", index), []).append(index)
+    results: list[RunResult | None] = [None] * len(jobs)
+    for key, indices in groups.items():
+        for index, result in zip(indices, run_batch(launch, launch_batch, [jobs[i] for i in indices])):
+            results[index] = result
+    return results
+
+
 def batchable(jobs: list[Job]) -> bool:
-    """Whether `jobs` (one student's) can share one child: plain calls of a function on the CPU,
-    the same files, folders and limits (one work folder and one set of rlimits and cgroups)."""
-    if len(jobs) < 2:
-        return False
-    first = jobs[0]
-    return all(j.mode == "calls" and not j.cuda and j.files == first.files and j.readonly == first.readonly
-               and j.hide == first.hide and j.limits.as_dict() == first.limits.as_dict() for j in jobs)
+    """Whether `jobs` (one student's) can share one child (see `batch_key`)."""
+    return len(jobs) > 1 and batch_key(jobs[0]) is not None and all(batch_key(j) == batch_key(jobs[0]) for j in jobs)
 
 
 def run_batch(launch, launch_batch, jobs: list[Job]) -> list[RunResult]:

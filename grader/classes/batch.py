@@ -255,6 +255,7 @@ class ClassGrader:
         results: list[ProblemResult | None] = [None] * len(tasks)
 
         def one(index: int) -> None:
+            together.order[threading.current_thread()] = index
             try:
                 results[index] = self._attempt(tasks[index], together)
             finally:
@@ -299,6 +300,7 @@ class _Together:
         self._answers: dict = {}    # thread -> ("ok", RunResult) or ("error", exc)
         self._done: set = set()            # threads that can no longer add a job
         self._left = 0
+        self.order: dict = {}   # thread -> its problem's place in the assignment (the batch runs in that order)
 
     def run(self, job):
         me = threading.current_thread()  # not get_ident(): a finished thread's ident is reused
@@ -333,9 +335,9 @@ class _Together:
         total = self._threads
         with self._cond:
             self._cond.wait_for(lambda: self._open == 0)
-            waiting = dict(self._waiting)
+            waiting = sorted(self._waiting.items(), key=lambda item: self.order.get(item[0], 0))
         if waiting:
-            idents, jobs = list(waiting), list(waiting.values())
+            idents, jobs = [thread for thread, _ in waiting], [job for _, job in waiting]
             try:
                 answers = [("ok", r) for r in self.executor.run_batch(jobs)]
             except Exception as exc:  # noqa: BLE001 - each thread raises it, as executor.run would have

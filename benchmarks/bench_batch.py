@@ -233,6 +233,15 @@ def breakdown(assignment, students, bank, before: bool) -> list[str]:
                for l, m, p in tables["now"]])
 
 
+def grader_cpu_seconds() -> float:
+    """CPU time used so far by this process alone (the grader's threads: building jobs, reading
+    frames, comparing, scoring)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cpu_seconds(server) -> float:
     """CPU time used so far by this process (the grader: every thread) and by the fork server's
     templates with their reaped children (every job's processes), in seconds. Work the kernel does
@@ -340,6 +349,7 @@ def main() -> None:
         # Interleave the two in rounds, so that both see the same share of a machine whose load
         # (other people's work) drifts during the run; each side's wall time is summed over rounds.
         fork_wall = base_wall = before_wall = fork_cpu = before_cpu = alone_wall = alone_cpu = 0.0
+        fork_own = alone_own = 0.0  # the grader process's own share of the CPU
         fork_reports, base_reports, base_latency, alone_reports = [], [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
         before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
@@ -350,16 +360,18 @@ def main() -> None:
                     run_class(assignment, students[:2], bank, before, args.jobs)
             for r in range(rounds):
                 part = students[r * len(students) // rounds:(r + 1) * len(students) // rounds]
-                cpu = cpu_seconds(fork.server)
+                cpu, own = cpu_seconds(fork.server), grader_cpu_seconds()
                 report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
                 fork_cpu += cpu_seconds(fork.server) - cpu
+                fork_own += grader_cpu_seconds() - own
                 fork_reports.append(report)
                 fork_wall += wall
                 if args.no_batch:
                     with batching_off():
-                        cpu = cpu_seconds(fork.server)
+                        cpu, own = cpu_seconds(fork.server), grader_cpu_seconds()
                         report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
                         alone_cpu += cpu_seconds(fork.server) - cpu
+                        alone_own += grader_cpu_seconds() - own
                     alone_wall += wall
                     alone_reports.append(report)
                 if before:
@@ -425,7 +437,8 @@ def main() -> None:
         f"cores this process may use: {cores}; per core: {fork_rate / cores:.1f} problem-submissions per second"
         + (f"; after/before: {before_wall / fork_wall:.2f}x" if before else ""),
         f"CPU per problem-submission (grader + fork server and every job's processes): {1000 * fork_cpu / n_fork:.1f} ms"
-        f" = {n_fork / fork_cpu:.1f} per CPU-second"
+        f" = {n_fork / fork_cpu:.1f} per CPU-second (the grader process itself: {1000 * fork_own / n_fork:.1f} ms"
+        + (f", unbatched {1000 * alone_own / n_fork:.1f} ms" if args.no_batch else "") + ")"
         + (f"; before: {1000 * before_cpu / n_fork:.1f} ms = {n_fork / before_cpu:.1f} per CPU-second" if before else "")
         + (f"; unbatched: {1000 * alone_cpu / n_fork:.1f} ms = {n_fork / alone_cpu:.1f} per CPU-second; "
            f"batched/unbatched throughput {alone_wall / fork_wall:.2f}x" if args.no_batch else ""),

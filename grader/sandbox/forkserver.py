@@ -21,6 +21,11 @@ result pipe to fd 3 and stdout/stderr onto 1/2, closes every other descriptor, t
 child's environment, and then runs `grader.sandbox.child.run_request` exactly like a fresh child does
 (which confines itself first).
 
+A batch (`ForkServer.launch_batch`, `runner.run_batch`: one student's problems in one child) is
+spawned the same way; its request frame says "batch", and the child keeps the request pipe open
+as GO_FD, on which the grader writes one byte before each problem after the first
+(`child.serve_batch`).
+
 `ForkServer.launch` fits `runner.run_with`, so `ForkServerExecutor.run(job)` behaves exactly like
 `SubprocessExecutor.run(job)`, only faster.
 """
@@ -292,9 +297,9 @@ def _forked_child(fds: list[int], born_init: bool = False) -> None:
         os.dup2(null, 0)
         for fd, target in high:
             os.dup2(fd, target)
-        os.closerange(3, RESULT_FD)
-        for fd in range(RESULT_FD + 1, GO_FD + 1):
-            if fd not in [target for _, target in kept]:
+        targets = [target for _, target in kept]
+        for fd in range(3, GO_FD + 1):
+            if fd not in targets:
                 try:
                     os.close(fd)
                 except OSError:
@@ -350,18 +355,9 @@ def _max_fd() -> int:
 
 def _reseed() -> None:
     """Each child gets fresh random state, as a fresh interpreter would (not the template's copy)."""
-    import random
+    from grader.sandbox.child import reseed
 
-    random.seed()
-    try:
-        import numpy
-
-        numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
-    except ImportError:  # pragma: no cover
-        pass
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1))
+    reseed()
 
 
 # ---------------------------------------------------------------- the grader's side

@@ -7,6 +7,7 @@ golden tests' normalisation (durations, paths)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -164,3 +165,51 @@ def test_a_problem_that_exits_or_leaves_a_file_is_graded_again_alone(server):
     assert results[1].children == 2  # alone: one child per lost case, as run_with does
     assert [c.value for c in results[2].cases] == [0, 1]
     assert [c.value for c in results[3].cases] == [0, 2]
+
+
+def timeless(text: str) -> str:
+    """A test's output with the measured times of a speed test masked ("your code 681 µs ...")."""
+    return re.sub(r"\d+(\.\d+)?", "#", text) if " µs" in text or " ms" in text else text
+
+
+class Counting:
+    """The fork server, counting the batches and the jobs each held."""
+
+    def __init__(self, inner):
+        self.inner, self.batches = inner, []
+
+    can_batch = property(lambda self: self.inner.can_batch)
+
+    def run(self, job):
+        return self.inner.run(job)
+
+    def run_batch(self, jobs):
+        self.batches.append(len(jobs))
+        return self.inner.run_batch(jobs)
+
+
+@pytest.mark.slow
+def test_grade_class_sends_each_students_problems_as_one_batch(server, tmp_path, monkeypatch):
+    from grader.classes.assignment import load_assignment
+    from grader.classes.batch import grade_class
+    from grader.classes.pool import LocalPool
+    from grader.classes.students import find_students
+    from grader.problems.bank import Bank
+
+    root = tmp_path / "class"
+    root.mkdir()
+    shutil.copy(ROOT / "examples" / "class" / "alice.py", root / "alice.py")
+    shutil.copytree(ROOT / "examples" / "class" / "bob", root / "bob")
+    bank = Bank()
+    assignment = load_assignment(ROOT / "examples" / "assignment.yaml", bank)
+    scores = {}
+    for batch in ("on", "off"):
+        monkeypatch.setenv("GRADER_BATCH", batch)
+        counting = Counting(server)
+        with LocalPool(jobs=2) as pool:
+            report = grade_class(assignment, find_students(root), bank=bank, pool=pool, executor=counting)
+        assert counting.batches == ([5, 5] if batch == "on" else [])
+        scores[batch] = [[(p.score, [(t.name, t.outcome, timeless(t.output)) for t in p.tests]) for p in s.problems]
+                         for s in report.students]
+    for got, want in zip(scores["on"], scores["off"]):
+        assert got == want, [(g, w) for g, w in zip(got, want) if g != w]

@@ -11,7 +11,9 @@ id in a comment so no two jobs share a content hash (nothing is deduplicated or 
 Measured in the same run, interleaved in rounds (so both see the same machine load), with the same pool (`--jobs` worker threads), the same prepared cases,
 comparisons and sandbox:
 
-* fork server: `grader.classes.batch.grade_class` over all N students (the `grader grade` path);
+* fork server: `grader.classes.batch.grade_class` over all N students (the `grader grade` path:
+  a student's problems in one child, `run_batch`);
+* with `--no-batch`: the same fork server with GRADER_BATCH=off (a child per problem-submission);
 * baseline: the same on the first `--baseline-students` students with `SubprocessExecutor`:
   a fresh `python -I` per problem-submission that imports torch, loads the file and runs the
   same cases (the obvious alternative, and what `grader check` does for one submission).
@@ -75,6 +77,19 @@ class Recording:
         with self._lock:
             self.records.append((wall, inside))
         return result
+
+    @property
+    def can_batch(self) -> bool:
+        return bool(getattr(self.inner, "can_batch", False))
+
+    def run_batch(self, jobs):
+        """A student's jobs in one child: each job is recorded with its share of the batch's wall time."""
+        start = time.perf_counter()
+        results = self.inner.run_batch(jobs)
+        share = (time.perf_counter() - start) / max(1, len(jobs))
+        with self._lock:
+            self.records += [(share, sum(c.seconds or 0.0 for c in r.cases)) for r in results]
+        return results
 
 
 def run_class(assignment, students, bank, executor, jobs: int):
@@ -218,6 +233,15 @@ def breakdown(assignment, students, bank, before: bool) -> list[str]:
                for l, m, p in tables["now"]])
 
 
+def grader_cpu_seconds() -> float:
+    """CPU time used so far by this process alone (the grader's threads: building jobs, reading
+    frames, comparing, scoring)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cpu_seconds(server) -> float:
     """CPU time used so far by this process (the grader: every thread) and by the fork server's
     templates with their reaped children (every job's processes), in seconds. Work the kernel does
@@ -235,6 +259,22 @@ def cpu_seconds(server) -> float:
             continue
         total += sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
     return total
+
+
+@contextlib.contextmanager
+def batching_off():
+    """Every problem-submission in a child of its own (GRADER_BATCH=off), for a while."""
+    from grader.classes.batch import BATCH_ENV
+
+    saved = os.environ.get(BATCH_ENV)
+    os.environ[BATCH_ENV] = "off"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(BATCH_ENV, None)
+        else:
+            os.environ[BATCH_ENV] = saved
 
 
 @contextlib.contextmanager
@@ -279,6 +319,9 @@ def main() -> None:
     parser.add_argument("--before", action="store_true",
                         help="Also run, interleaved, the fork server as it was before cgroups were reused "
                              "(a cgroup set made, joined and removed per job).")
+    parser.add_argument("--no-batch", action="store_true",
+                        help="Also run, interleaved, the same fork server with GRADER_BATCH=off (each "
+                             "problem-submission in a child of its own, as before a student's problems were batched).")
     parser.add_argument("--breakdown", type=int, default=0, metavar="N",
                         help="Only time each step of N students' jobs, one job at a time, and print the table.")
     args = parser.parse_args()
@@ -305,8 +348,9 @@ def main() -> None:
         base_students = students[:args.baseline_students]
         # Interleave the two in rounds, so that both see the same share of a machine whose load
         # (other people's work) drifts during the run; each side's wall time is summed over rounds.
-        fork_wall = base_wall = before_wall = fork_cpu = before_cpu = 0.0
-        fork_reports, base_reports, base_latency = [], [], []
+        fork_wall = base_wall = before_wall = fork_cpu = before_cpu = alone_wall = alone_cpu = 0.0
+        fork_own = alone_own = 0.0  # the grader process's own share of the CPU
+        fork_reports, base_reports, base_latency, alone_reports = [], [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
         before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
         with ForkServerExecutor() as fork:
@@ -316,11 +360,20 @@ def main() -> None:
                     run_class(assignment, students[:2], bank, before, args.jobs)
             for r in range(rounds):
                 part = students[r * len(students) // rounds:(r + 1) * len(students) // rounds]
-                cpu = cpu_seconds(fork.server)
+                cpu, own = cpu_seconds(fork.server), grader_cpu_seconds()
                 report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
                 fork_cpu += cpu_seconds(fork.server) - cpu
+                fork_own += grader_cpu_seconds() - own
                 fork_reports.append(report)
                 fork_wall += wall
+                if args.no_batch:
+                    with batching_off():
+                        cpu, own = cpu_seconds(fork.server), grader_cpu_seconds()
+                        report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
+                        alone_cpu += cpu_seconds(fork.server) - cpu
+                        alone_own += grader_cpu_seconds() - own
+                    alone_wall += wall
+                    alone_reports.append(report)
                 if before:
                     with per_job_cgroups():
                         cpu = cpu_seconds(before.server)
@@ -332,13 +385,15 @@ def main() -> None:
                 base_reports.append(report)
                 base_wall += wall
                 base_latency += records
-            _, _, latency = run_class(assignment, students[:args.latency_students], bank, fork, 1)
+            with batching_off():  # one job at a time: the latency of one problem-submission's child
+                _, _, latency = run_class(assignment, students[:args.latency_students], bank, fork, 1)
             # The same pass with the sandbox's namespaces, filesystem view and cgroups off (rlimits only):
             # what the fork server itself adds, apart from the sandbox's set-up and tear-down.
             saved = os.environ.get("GRADER_SANDBOX")
             os.environ["GRADER_SANDBOX"] = "off"
             try:
-                _, _, bare = run_class(assignment, students[:args.latency_students], bank, fork, 1)
+                with batching_off():
+                    _, _, bare = run_class(assignment, students[:args.latency_students], bank, fork, 1)
             finally:
                 if saved is None:
                     os.environ.pop("GRADER_SANDBOX", None)
@@ -357,7 +412,7 @@ def main() -> None:
     bare_added = [1000 * (wall - inside) for wall, inside in bare]
     # Same students, same verdicts: the executors must agree on every score they both graded.
     fork_scores = {s.student: s.score for report in fork_reports for s in report.students}
-    mismatches = [s.student for report in base_reports for s in report.students
+    mismatches = [s.student for report in base_reports + alone_reports for s in report.students
                   if abs(fork_scores[s.student] - s.score) > 1e-9]
     full = sum(1 for report in fork_reports for s in report.students if s.score == s.max_score)
 
@@ -366,7 +421,7 @@ def main() -> None:
         f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (other work shares these CPUs)",
         f"command: python benchmarks/bench_batch.py --students {args.students} "
         f"--baseline-students {args.baseline_students} --latency-students {args.latency_students} --jobs {args.jobs} "
-        f"--rounds {rounds}" + (" --before" if args.before else ""),
+        f"--rounds {rounds}" + (" --before" if args.before else "") + (" --no-batch" if args.no_batch else ""),
         "",
         "| executor | problem-submissions | wall (s) | per second | added latency median (ms) | p95 (ms) |",
         "|---|---|---|---|---|---|",
@@ -375,13 +430,18 @@ def main() -> None:
         f"| baseline: fresh python per job, {args.jobs} workers | {n_base} | {base_wall:.1f} | {base_rate:.2f} | "
         f"{statistics.median(base_added):.0f} | {percentile(base_added, 0.95):.0f} |",
     ] + ([f"| before: fork server, cgroups made, joined and removed per job, {args.jobs} workers | {n_fork} | "
-          f"{before_wall:.1f} | {n_fork / before_wall:.1f} | | |"] if before else []) + [
+          f"{before_wall:.1f} | {n_fork / before_wall:.1f} | | |"] if before else []) + (
+        [f"| fork server, GRADER_BATCH=off (a child per problem-submission), {args.jobs} workers | {n_fork} | "
+         f"{alone_wall:.1f} | {n_fork / alone_wall:.1f} | | |"] if args.no_batch else []) + [
         "",
         f"cores this process may use: {cores}; per core: {fork_rate / cores:.1f} problem-submissions per second"
         + (f"; after/before: {before_wall / fork_wall:.2f}x" if before else ""),
         f"CPU per problem-submission (grader + fork server and every job's processes): {1000 * fork_cpu / n_fork:.1f} ms"
-        f" = {n_fork / fork_cpu:.1f} per CPU-second"
-        + (f"; before: {1000 * before_cpu / n_fork:.1f} ms = {n_fork / before_cpu:.1f} per CPU-second" if before else ""),
+        f" = {n_fork / fork_cpu:.1f} per CPU-second (the grader process itself: {1000 * fork_own / n_fork:.1f} ms"
+        + (f", unbatched {1000 * alone_own / n_fork:.1f} ms" if args.no_batch else "") + ")"
+        + (f"; before: {1000 * before_cpu / n_fork:.1f} ms = {n_fork / before_cpu:.1f} per CPU-second" if before else "")
+        + (f"; unbatched: {1000 * alone_cpu / n_fork:.1f} ms = {n_fork / alone_cpu:.1f} per CPU-second; "
+           f"batched/unbatched throughput {alone_wall / fork_wall:.2f}x" if args.no_batch else ""),
         f"added latency of the fork server with the sandbox off (GRADER_SANDBOX=off, rlimits only): "
         f"median {statistics.median(bare_added):.0f} ms, p95 {percentile(bare_added, 0.95):.0f} ms",
         f"ratio (throughput, fork server / baseline): {fork_rate / base_rate:.1f}x",

@@ -17,6 +17,7 @@ Anything a student's code does is a result; only the grader's own failure is mar
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -199,26 +200,32 @@ class ClassGrader:
 
     def grade(self, task: Task) -> ProblemResult:
         """Grade one task. Never raises: a grader failure becomes a result marked grader_error."""
+        start = time.monotonic()
+        result = self._fairly(lambda: self._attempt(task, self.executor))
+        return self._keep(task, result, start)
+
+    def _attempt(self, task: Task, executor) -> ProblemResult:
+        """Grade one task once with `executor`; a grader failure becomes a result marked grader_error."""
         item = self.assignment.problems[task.index]
         problem = item.problem
         submission = self.submissions[task.student]
         label = submission.label if isinstance(submission, Submission) else task.student
-        start = time.monotonic()
         try:
             if not isinstance(submission, Submission):
-                result = _failed_result(problem, task.student, label, task.seed, submission)
-            else:
-                kind = kind_of(problem.kind)
-                options = {"prepared": self._prepare(task.index, task.seed), "module_name": item.file}
-                result = self._fairly(lambda: kind.grade(problem, submission, bank=self.bank, executor=self.executor,
-                                                         seed=task.seed, limits=self.limits, student=task.student,
-                                                         **options))
+                return _failed_result(problem, task.student, label, task.seed, submission)
+            kind = kind_of(problem.kind)
+            options = {"prepared": self._prepare(task.index, task.seed), "module_name": item.file}
+            return kind.grade(problem, submission, bank=self.bank, executor=executor, seed=task.seed,
+                              limits=self.limits, student=task.student, **options)
         except Exception as exc:  # noqa: BLE001 - the grader's failure, recorded, never the student's
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             result = _failed_result(problem, task.student, label, task.seed,
                                     f"the grader ran into an error ({detail}); this is not your fault: "
                                     "tell course staff", grader_error=True)
             result.stderr = traceback.format_exc()[-4000:]
+            return result
+
+    def _keep(self, task: Task, result: ProblemResult, start: float) -> ProblemResult:
         result.seconds = result.seconds or (time.monotonic() - start)
         if self.cache is not None:
             try:
@@ -226,6 +233,121 @@ class ClassGrader:
             except OSError:
                 pass  # a cache that cannot be written only costs time on the next run
         return result
+
+    def batching(self) -> bool:
+        """Whether a student's problems are graded together (`grade_together`): the executor can
+        run them in one child (the fork server under the full sandbox), unless GRADER_BATCH=off."""
+        if os.environ.get(BATCH_ENV, "on").strip().lower() in ("0", "off", "no", "false"):
+            return False
+        return bool(getattr(self.executor, "can_batch", False))
+
+    def grade_unit(self, tasks: list[Task]) -> list[ProblemResult]:
+        """Grade a pool's unit: one task, or a student's tasks together (`grade_together`)."""
+        return [self.grade(tasks[0])] if len(tasks) == 1 else self.grade_together(tasks)
+
+    def grade_together(self, tasks: list[Task]) -> list[ProblemResult]:
+        """Grade one student's tasks at once, each in a thread of its own, their first runs of
+        student code collected into one `executor.run_batch` (one sandboxed child for all of
+        them; see `_Together`). The results are what `grade` gives each task alone: the batch
+        reruns alone any problem that did not end cleanly, and a result that lost marks to the
+        wall clock while other jobs ran is graded again alone here, as `_fairly` does."""
+        start = time.monotonic()
+        together = _Together(self.executor, len(tasks))
+        results: list[ProblemResult | None] = [None] * len(tasks)
+
+        def one(index: int) -> None:
+            together.order[threading.current_thread()] = index
+            try:
+                results[index] = self._attempt(tasks[index], together)
+            finally:
+                together.leave()
+
+        with self.gate.shared() as slot:
+            threads = [threading.Thread(target=one, args=(i,), name=f"grader-{tasks[0].student}-{i}", daemon=True)
+                       for i in range(len(tasks))]
+            for thread in threads:
+                thread.start()
+            together.serve()
+            for thread in threads:
+                thread.join()
+        for index, task in enumerate(tasks):
+            if results[index] is None:  # pragma: no cover - _attempt never raises
+                results[index] = self._attempt(task, self.executor)
+            if slot.crowded and hit_neighbour_limit(results[index]):
+                with self.gate.alone():
+                    results[index] = self._attempt(task, self.executor)
+                with self._lock:
+                    self.rerun_alone += 1
+        return [self._keep(task, result, start) for task, result in zip(tasks, results)]
+
+
+BATCH_ENV = "GRADER_BATCH"  #: "off": every job in a child of its own, as before batching (for comparisons)
+
+
+class _Together:
+    """An executor for the threads grading one student's problems (`ClassGrader.grade_together`):
+    each thread's first `run` of a job that can share a child (plain calls on the CPU) waits;
+    once no thread can add one any more (each is waiting, has left, or ran something else), the
+    grading thread (`serve`) runs the waiting jobs as one `run_batch` and hands each its result.
+    Every other run goes straight to the executor (a speed test's reference timing, a module
+    problem's job). At most one batch per student."""
+
+    def __init__(self, executor, threads: int):
+        self.executor = executor
+        self._threads = threads
+        self._cond = threading.Condition()
+        self._open = threads        #: threads that may still add a job to the batch
+        self._waiting: dict = {}   # thread -> its job
+        self._answers: dict = {}    # thread -> ("ok", RunResult) or ("error", exc)
+        self._done: set = set()            # threads that can no longer add a job
+        self._left = 0
+        self.order: dict = {}   # thread -> its problem's place in the assignment (the batch runs in that order)
+
+    def run(self, job):
+        me = threading.current_thread()  # not get_ident(): a finished thread's ident is reused
+        with self._cond:
+            joins = me not in self._done and job.mode == "calls" and not job.cuda
+            self._close(me)
+            if joins:
+                self._waiting[me] = job
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: me in self._answers)
+                how, value = self._answers.pop(me)
+                if how == "error":
+                    raise value
+                return value
+        return self.executor.run(job)
+
+    def _close(self, me) -> None:
+        if me not in self._done:
+            self._done.add(me)
+            self._open -= 1
+            self._cond.notify_all()
+
+    def leave(self) -> None:
+        """A grading thread is done."""
+        with self._cond:
+            self._close(threading.current_thread())
+            self._left += 1
+            self._cond.notify_all()
+
+    def serve(self) -> None:
+        """Run the batch once no thread can add to it; return when every thread has left."""
+        total = self._threads
+        with self._cond:
+            self._cond.wait_for(lambda: self._open == 0)
+            waiting = sorted(self._waiting.items(), key=lambda item: self.order.get(item[0], 0))
+        if waiting:
+            idents, jobs = [thread for thread, _ in waiting], [job for _, job in waiting]
+            try:
+                answers = [("ok", r) for r in self.executor.run_batch(jobs)]
+            except Exception as exc:  # noqa: BLE001 - each thread raises it, as executor.run would have
+                answers = [("error", exc)] * len(jobs)
+            with self._cond:
+                self._answers.update(zip(idents, answers))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.wait_for(lambda: self._left == total)
 
 
 ProgressFn = Callable[[int, int, int], None]   # (done, total, cached)
@@ -262,7 +384,7 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
         results[student][index] = result
         count["done"] += 1
 
-    def tasks_to_run() -> Iterator[Task]:
+    def tasks_to_run() -> Iterator[list[Task]]:
         for entry in students:
             try:
                 submission = grader.read(entry)
@@ -305,21 +427,24 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
                 start_executor = getattr(executor, "start", None)
                 if start_executor:
                     start_executor()
-            for task in runs:
-                count["graded"] += 1
-                yield task
+            count["graded"] += len(runs)
+            if len(runs) > 1 and grader.batching():
+                yield runs  # one unit: the student's problems in one child
+            else:
+                yield from ([task] for task in runs)
 
-    for task, result in pool.map_unordered(grader.grade, tasks_to_run()):
-        record(task.student, task.index, result)
-        finished[task.job] = result
-        for twin in running.pop(task.job):
-            record(twin.student, twin.index, result, copy=True)
-        jobs_left[task.student] -= 1
-        if not jobs_left[task.student]:
-            del jobs_left[task.student]
-            grader.submissions.pop(task.student, None)
-        if progress:
-            progress(count["done"], total, count["cached"])
+    for unit, unit_results in pool.map_unordered(grader.grade_unit, tasks_to_run()):
+        for task, result in zip(unit, unit_results):
+            record(task.student, task.index, result)
+            finished[task.job] = result
+            for twin in running.pop(task.job):
+                record(twin.student, twin.index, result, copy=True)
+            jobs_left[task.student] -= 1
+            if not jobs_left[task.student]:
+                del jobs_left[task.student]
+                grader.submissions.pop(task.student, None)
+            if progress:
+                progress(count["done"], total, count["cached"])
     report = ClassReport(assignment, [StudentResult(s.student, labels[s.student], _complete(grader, s, results))
                                       for s in students],
                          wall=time.monotonic() - start, graded=count["graded"], cached=count["cached"], jobs=pool.jobs)

@@ -90,6 +90,18 @@ class AutoExecutor:
     def run(self, job):
         return (self._inner or self.start()).run(job)
 
+    @property
+    def can_batch(self) -> bool:
+        """Whether `run_batch` runs a student's jobs in one child (the fork server can; see
+        grader.classes.batch.ClassGrader.batching)."""
+        return bool(getattr(self._inner or self.start(), "can_batch", False))
+
+    def run_batch(self, jobs):
+        inner = self._inner or self.start()
+        if getattr(inner, "can_batch", False):
+            return inner.run_batch(jobs)
+        return [inner.run(job) for job in jobs]
+
     def close(self) -> None:
         close = getattr(self._inner, "close", None)
         if close:

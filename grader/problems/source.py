@@ -25,6 +25,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 
 from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names
@@ -63,6 +64,9 @@ def decode_source(data: bytes) -> str:
         return data.decode("utf-8", errors="backslashreplace")
 
 
+_AST_LOCK = threading.Lock()  #: one ast.parse at a time in this process (see check_sources)
+
+
 def check_sources(files: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
     """Parse every .py file of a submission within the budget; find the entry point and forbidden APIs."""
     sources = {name: data for name, data in files.items() if name.endswith(".py")}
@@ -78,7 +82,8 @@ def analyse(sources: dict[str, bytes], entry_point: str, forbidden: list[str],
     trees: dict[str, ast.Module] = {}
     for name, data in sources.items():
         try:
-            trees[name] = ast.parse(data, filename=name)
+            with _AST_LOCK:  # CPython 3.11: ast.parse in two threads at once can fail (SystemError:
+                trees[name] = ast.parse(data, filename=name)  # AST constructor recursion depth mismatch)
         except (SyntaxError, ValueError) as exc:
             check.errors[name] = syntax_message(name, exc)
         except (RecursionError, MemoryError):

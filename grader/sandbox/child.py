@@ -450,6 +450,126 @@ def serve(request: dict, channel: Channel) -> None:
     channel.send({"type": "done"})
 
 
+def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
+    """Run several problems of one student in this confined worker, each in a process of its own.
+
+    The worker never runs student code: for each problem it forks a child that loads that
+    problem's module afresh and runs its calls (`serve`), waits for it, and sends a
+    "problem_end" frame saying how it ended and whether it left the sandbox as it found it (no
+    process left, nothing changed in the writable folders). Before the next problem it waits for
+    a byte on `go_fd`: the grader sends it once it has read everything of this problem, so the
+    next problem's output cannot mix with this one's. It stops at the first problem that did not
+    end cleanly, and the grader grades that one and the rest alone (grader/sandbox/runner.py)."""
+    from grader.sandbox import confine as sandbox
+
+    sandbox.libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # the children (same uid) cannot open /proc/<worker>/mem
+    own_namespace = os.getppid() == 1  # our PID namespace holds only init, us and what we fork
+    before = view_state() if own_namespace else None
+    for index, problem in enumerate(request["batch"]):
+        if index and not _read_go(go_fd):
+            return
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sandbox.libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # as a job's child has it
+                reseed()
+                serve({**request, **problem, "calls": request["calls"][index]}, channel)
+            except BaseException as exc:  # noqa: BLE001 - report, then leave
+                try:
+                    channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})
+                except BaseException:  # noqa: BLE001
+                    pass
+            finally:
+                flush_output()
+                os._exit(0)
+        status = _wait_for(pid)
+        code = os.waitstatus_to_exitcode(status)
+        clean = code == 0 and own_namespace and not _others_alive() and view_state() == before
+        channel.send({"type": "problem_end", "index": index, "exit": code, "clean": clean})
+        if not clean:
+            return
+
+
+PR_SET_DUMPABLE = 4
+
+
+def _read_go(fd: int) -> bool:
+    try:
+        return os.read(fd, 1) != b""
+    except OSError:
+        return False
+
+
+def _wait_for(pid: int) -> int:
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:  # pragma: no cover - PEP 475 retries
+            continue
+
+
+def _others_alive(tries: int = 5) -> bool:
+    """Whether a process other than init and this worker is in our PID namespace (a problem's
+    orphan still running). Zombies are dead: init reaps them, so look a few times."""
+    for attempt in range(tries):
+        others = [n for n in os.listdir("/proc") if n.isdigit() and int(n) not in (1, os.getpid())]
+        if not others:
+            return False
+        if attempt + 1 < tries:
+            import time
+
+            time.sleep(0.01)
+    return True
+
+
+def view_state() -> list[tuple]:
+    """What a problem could leave behind for the next in the filesystem view: every entry of the
+    writable tmpfs mounts ("/" with the work folder and /tmp, and /dev), with its inode, size and
+    times (ctime changes with any write or chmod and cannot be set back). Device nodes count by
+    name and inode only (writing /dev/null touches nothing)."""
+    import stat
+
+    roots = [r for r in ("/", "/dev") if os.path.isdir(r)]
+    devices = {os.lstat(r).st_dev for r in roots}
+    found, stack = [], list(roots)
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            found.append((folder, "unreadable"))
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                found.append((entry.path, "gone"))
+                continue
+            if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+                found.append((entry.path, st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            else:
+                found.append((entry.path, st.st_mode, st.st_ino))
+            if stat.S_ISDIR(st.st_mode) and st.st_dev in devices and entry.path not in roots:
+                stack.append(entry.path)
+    for root in roots:
+        st = os.lstat(root)
+        found.append((root, st.st_mode, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+    return sorted(found, key=repr)
+
+
+def reseed() -> None:
+    """Fresh random state, as a fresh interpreter would have (not a copy of the parent's)."""
+    import random
+
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1))
+
+
 def flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
@@ -492,8 +612,14 @@ def run_request(request: dict) -> None:
         config["result_fd"] = channel.fd
         from grader.sandbox import codec  # noqa: F401 - imported before confining: the worker never needs new grader files
 
+        go_fd = request.get("go_fd") if request.get("batch") else None
+        if go_fd is not None:
+            config["keep_fds"].append(go_fd)
         sandbox.confine(request["limits"], request["workdir"], config)
-        serve(request, channel)
+        if go_fd is not None:
+            serve_batch(request, channel, go_fd)
+        else:
+            serve(request, channel)
     except BaseException as exc:  # noqa: BLE001 - report, then leave without running anything else
         try:
             channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})

@@ -21,6 +21,11 @@ result pipe to fd 3 and stdout/stderr onto 1/2, closes every other descriptor, t
 child's environment, and then runs `grader.sandbox.child.run_request` exactly like a fresh child does
 (which confines itself first).
 
+A batch (`ForkServer.launch_batch`, `runner.run_batch`: one student's problems in one child) is
+spawned the same way; its request frame says "batch", and the child keeps the request pipe open
+as GO_FD, on which the grader writes one byte before each problem after the first
+(`child.serve_batch`).
+
 `ForkServer.launch` fits `runner.run_with`, so `ForkServerExecutor.run(job)` behaves exactly like
 `SubprocessExecutor.run(job)`, only faster.
 """
@@ -47,6 +52,7 @@ if TYPE_CHECKING:  # the template imports this module: it loads no more of the g
 
 RESULT_FD = 3          #: where the forked child finds its result pipe (as a fresh child's header says)
 STATUS_FD = 4          #: where a child born as init finds the pipe its worker's exit status goes to
+GO_FD = 5              #: where a batch's child keeps its request pipe: one byte per "start the next problem"
 SPAWN = b"spawn"
 NEST = b"nest"
 READY = b"ready"
@@ -275,32 +281,38 @@ def _forked_child(fds: list[int], born_init: bool = False) -> None:
             _set_oom_score_adj(0)       # the floor too, so the student cannot lower it again)
         os.setsid()  # own session and process group: the grader kills the whole tree with killpg
         request_r, result_w, out_w, err_w, _status_w = fds
-        chunks = []
-        while True:
-            chunk = os.read(request_r, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(request_r)
-        # Move the three pipes above any low descriptor, then into place: 1, 2 and RESULT_FD.
-        import fcntl
-
-        kept = (out_w, err_w, result_w) + ((_status_w,) if born_init else ())
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in kept]
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        for fd, target in zip(high, (1, 2, RESULT_FD, STATUS_FD)):
-            os.dup2(fd, target)
-        last = STATUS_FD if born_init else RESULT_FD
-        os.closerange(last + 1, _max_fd())  # the socket, other children's status pipes, ...
-        if born_init:  # our pid outside, read before our own /proc is mounted
-            sandbox.BORN_INIT = (STATUS_FD, int(os.readlink("/proc/self")))
         from grader.sandbox import codec
         from grader.sandbox.child import run_request
 
-        header, calls = codec.decode(b"".join(chunks), max_bytes=1 << 34)
+        frame = _read_request(request_r)
+        header, calls = codec.decode(frame, max_bytes=1 << 34)
+        batch = bool(header.get("batch"))
+        if not batch:
+            os.close(request_r)
+        # Move the pipes above any low descriptor, then into place: 1, 2, RESULT_FD (and STATUS_FD, GO_FD).
+        import fcntl
+
+        kept = [(out_w, 1), (err_w, 2), (result_w, RESULT_FD)] + ([(_status_w, STATUS_FD)] if born_init else []) \
+            + ([(request_r, GO_FD)] if batch else [])
+        high = [(fcntl.fcntl(fd, fcntl.F_DUPFD, 64), target) for fd, target in kept]
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        for fd, target in high:
+            os.dup2(fd, target)
+        targets = [target for _, target in kept]
+        for fd in range(3, GO_FD + 1):
+            if fd not in targets:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        os.closerange(GO_FD + 1, _max_fd())  # the socket, other children's status pipes, ...
+        if born_init:  # our pid outside, read before our own /proc is mounted
+            sandbox.BORN_INIT = (STATUS_FD, int(os.readlink("/proc/self")))
         header["calls"] = calls
         header["result_fd"] = RESULT_FD
+        if batch:
+            header["go_fd"] = GO_FD
         os.environ.clear()
         os.environ.update(sandbox.child_env(header["workdir"]))
         _reseed()
@@ -309,6 +321,20 @@ def _forked_child(fds: list[int], born_init: bool = False) -> None:
     except BaseException:  # noqa: BLE001 - never return into the template's loop
         pass
     os._exit(70)
+
+
+def _read_request(fd: int) -> bytes:
+    """The one request frame on `fd` (a batch's grader keeps the pipe open after it: see GO_FD)."""
+    from grader.sandbox import codec
+
+    reader = codec.FrameReader(max_frame_bytes=1 << 34, max_total_bytes=1 << 34)
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        frames = reader.feed(chunk) if chunk else []
+        if frames:
+            return frames[0]
+        if not chunk:
+            raise EOFError("the request ended before its frame did")
 
 
 def _read_oom_score_adj() -> int:
@@ -331,18 +357,9 @@ def _max_fd() -> int:
 
 def _reseed() -> None:
     """Each child gets fresh random state, as a fresh interpreter would (not the template's copy)."""
-    import random
+    from grader.sandbox.child import reseed
 
-    random.seed()
-    try:
-        import numpy
-
-        numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
-    except ImportError:  # pragma: no cover
-        pass
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1))
+    reseed()
 
 
 # ---------------------------------------------------------------- the grader's side
@@ -350,8 +367,11 @@ def _reseed() -> None:
 class ForkHandle:
     """A forked child (a `runner.ChildHandle`): its pipes, killpg for its tree, status from the template."""
 
-    def __init__(self, pid: int, result_fd: int, stdout_fd: int, stderr_fd: int, status_fd: int):
+    def __init__(self, pid: int, result_fd: int, stdout_fd: int, stderr_fd: int, status_fd: int,
+                 go_fd: int | None = None, feeder: threading.Thread | None = None):
         self.pid = pid
+        self._go_fd = go_fd  #: a batch's request pipe, kept open to say "next problem"
+        self._feeder = feeder
         self.result_fd = result_fd
         self.stdout_fd = stdout_fd
         self.stderr_fd = stderr_fd
@@ -383,12 +403,25 @@ class ForkHandle:
         self._status_done = True
         return self._returncode
 
+    def go(self) -> bool:
+        """A batch's child: start the next problem (False: the child is gone)."""
+        if self._feeder is not None:
+            self._feeder.join()  # the request is written whole before the first byte that follows it
+            self._feeder = None
+        try:
+            return os.write(self._go_fd, b"\x01") == 1
+        except OSError:
+            return False
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self.kill()  # the template reaps it; its exit status is only needed when a case was lost (wait)
-        for fd in (self.result_fd, self.stdout_fd, self.stderr_fd, self._status_fd):
+        if self._feeder is not None:
+            self._feeder.join()
+        for fd in (self.result_fd, self.stdout_fd, self.stderr_fd, self._status_fd) + (
+                (self._go_fd,) if self._go_fd is not None else ()):
             try:
                 os.close(fd)
             except OSError:
@@ -597,7 +630,16 @@ class ForkServer:
         """A `runner.run_with` launcher: a child forked from the warm template."""
         from grader.sandbox.runner import request_frame
 
-        frame = request_frame(job, calls, workdir, RESULT_FD)  # before the fork: the child waits for it
+        return self._launch(request_frame(job, calls, workdir, RESULT_FD), workdir)
+
+    def launch_batch(self, jobs: list[Job], workdir: str) -> ForkHandle:
+        """A `runner.run_batch` launcher: one child for several problems of one student, whose
+        request pipe stays open (`ForkHandle.go`)."""
+        from grader.sandbox.runner import batch_request_frame
+
+        return self._launch(batch_request_frame(jobs, workdir, RESULT_FD), workdir, keep_open=True)
+
+    def _launch(self, frame: bytes, workdir: str, keep_open: bool = False) -> ForkHandle:
         request_r, request_w = os.pipe()
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -614,7 +656,10 @@ class ForkServer:
         finally:
             for fd in theirs:
                 os.close(fd)
-        threading.Thread(target=_feed, args=(request_w, frame), daemon=True).start()
+        feeder = threading.Thread(target=_feed, args=(request_w, frame, not keep_open), daemon=True)
+        feeder.start()
+        if keep_open:
+            return ForkHandle(pid, result_r, out_r, err_r, status_r, go_fd=request_w, feeder=feeder)
         return ForkHandle(pid, result_r, out_r, err_r, status_r)
 
 
@@ -632,7 +677,7 @@ def _answer(sock: socket.socket, size: int = 16, timeout: float = 30) -> bytes:
     return sock.recv(size) if ready else b""
 
 
-def _feed(fd: int, data: bytes) -> None:
+def _feed(fd: int, data: bytes, close: bool = True) -> None:
     try:
         view = memoryview(data)
         while view:
@@ -641,7 +686,8 @@ def _feed(fd: int, data: bytes) -> None:
     except OSError:
         pass
     finally:
-        os.close(fd)
+        if close:
+            os.close(fd)
 
 
 class ForkServerExecutor:
@@ -654,6 +700,19 @@ class ForkServerExecutor:
         from grader.sandbox.runner import run_with
 
         return run_with(self.server.launch, job)
+
+    @property
+    def can_batch(self) -> bool:
+        """Whether `run_batch` grades several problems in one child here: under the full sandbox
+        (the batch's worker checks its PID namespace and filesystem view between problems)."""
+        return sandbox.level() == "full"
+
+    def run_batch(self, jobs: list[Job]) -> list[RunResult]:
+        """One student's jobs: those that fit (`runner.batchable`) in one child, each problem in a
+        process of its own there; any that did not end cleanly, and those after it, alone."""
+        from grader.sandbox.runner import run_batches
+
+        return run_batches(self.server.launch, self.server.launch_batch, jobs)
 
     def close(self) -> None:
         self.server.close()

@@ -164,6 +164,25 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
     return codec.encode(payload, header=header)
 
 
+def batch_request_frame(jobs: list[Job], workdir: str, result_fd: int) -> bytes:
+    """The request of a batch (`run_batch`): the first job's header with the per-problem fields of
+    each job under "batch", and each job's calls; the limits allow the one process more that the
+    batch's worker is (it forks each problem's process), so each problem gets as many as alone."""
+    first = jobs[0]
+    limits = first.limits.with_overrides({"processes": first.limits.processes + 1})
+    header = {"framework": first.framework, "workdir": workdir, "module": first.module,
+              "entry_point": first.entry_point, "limits": limits.as_dict(), "result_fd": result_fd,
+              "sandbox": sandbox.child_config(workdir, first), "cuda": False,
+              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(first.forbidden),
+              "mode": "calls",
+              "batch": [{"framework": j.framework, "module": j.module, "entry_point": j.entry_point,
+                         "forbidden": list(j.forbidden), "mode": "calls"} for j in jobs]}
+    payload = [[{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
+                 "timing": c.timing, "check_inputs": c.check_inputs, "plan": c.plan} for c in job.calls]
+               for job in jobs]
+    return codec.encode(payload, header=header)
+
+
 SIGNAL_MEANINGS = {
     signal.SIGXCPU: (RunStatus.CPU, "used more CPU time than allowed ({cpu:g} s)"),
     signal.SIGXFSZ: (RunStatus.CRASHED, "wrote a file larger than allowed ({file_size_mb} MB)"),
@@ -204,6 +223,8 @@ class _Attempt:
     forbidden_calls: list[ForbiddenUse] = field(default_factory=list)
     result_bytes: int = 0          #: bytes of the frames read (they count against the job's results budget)
     budget_spent: bool = False     #: stopped because the job's results passed `result_mb`
+    #: a batch's "problem_end" frame (see `run_batch`): how this problem's process ended, as its worker saw it
+    problem_end: dict | None = None
 
 
 def budget_message(limits: Limits) -> str:
@@ -212,11 +233,13 @@ def budget_message(limits: Limits) -> str:
 
 
 def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
-            out: CappedBuffer, err: CappedBuffer, budget: int | None = None) -> _Attempt:
+            out: CappedBuffer, err: CappedBuffer, budget: int | None = None, batch: bool = False) -> _Attempt:
     """Read frames from a started child until it is done, hangs or dies.
 
     `budget`: bytes of frames this child may still send (what the job's earlier children left of
-    `result_mb`), so that restarted children cannot make the grader hold more than one job's worth."""
+    `result_mb`), so that restarted children cannot make the grader hold more than one job's worth.
+    `batch`: the child is a batch's (`run_batch`): after "done" or "load_error" read on until its
+    "problem_end" frame (in `attempt.problem_end`); one that comes earlier ends the attempt too."""
     attempt = _Attempt()
     budget = limits.result_mb << 20 if budget is None else budget
     reader = codec.FrameReader(max_frame_bytes=limits.result_mb << 20, max_total_bytes=budget)
@@ -244,6 +267,8 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 handle.kill()
+                if batch and (attempt.finished or attempt.load_error is not None):
+                    return attempt  # no "problem_end" in time: the problem is graded again alone
                 limit = limits.load_time if not ready else (calls[len(attempt.runs)].time_limit or limits.time)
                 what = "loading the submission" if not ready else "this case"
                 fail_current(RunStatus.TIMEOUT, f"time limit: {what} took longer than {limit:g} s "
@@ -280,6 +305,12 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                     return attempt
                 for header, value in decoded:
                     kind = header.get("type")
+                    if batch and kind == "problem_end":  # nothing may follow it before the grader says go
+                        clean = reader.pending == 0 and header is decoded[-1][0]
+                        attempt.problem_end = header if clean else None
+                        return attempt
+                    if batch and (attempt.finished or attempt.load_error is not None):
+                        continue  # only "problem_end" may follow the end of a problem
                     for use in read_forbidden_calls(header.get("forbidden")):
                         if use not in attempt.forbidden_calls and len(attempt.forbidden_calls) < MAX_FORBIDDEN_CALLS:
                             attempt.forbidden_calls.append(use)
@@ -292,6 +323,9 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                         attempt.load_error_kind = kind_text if _is_one_of(kind_text, LOAD_ERROR_KINDS) else "exception"
                         if attempt.load_error_kind == "memory":
                             attempt.limit_hit = "memory"
+                        if batch:
+                            deadline = time.monotonic() + PROBLEM_END_SECONDS
+                            continue
                         return attempt
                     elif kind == "case" and ready and len(attempt.runs) < len(calls) \
                             and header.get("name") == calls[len(attempt.runs)].name:
@@ -302,6 +336,9 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
                         deadline = case_deadline()
                     elif kind == "done" and ready and len(attempt.runs) == len(calls):
                         attempt.finished = True
+                        if batch:
+                            deadline = time.monotonic() + PROBLEM_END_SECONDS
+                            continue
                         return attempt
                     elif kind == "crash":
                         fail_current(RunStatus.CRASHED, f"the grader's helper failed: {header_text(header.get('message'))}")
@@ -321,6 +358,7 @@ def collect(handle: ChildHandle, calls: list[Call], limits: Limits,
 
 
 MAX_FORBIDDEN_CALLS = 20
+PROBLEM_END_SECONDS = 10.0  #: how long a batch's worker may take to see a finished problem's process off
 
 
 def read_forbidden_calls(data) -> list[ForbiddenUse]:
@@ -480,6 +518,97 @@ def run_with(launch, job: Job) -> RunResult:
     finally:
         box.cleanup()
         sandbox.remove_workdir(workdir)
+    return _finish(result, job, out, err, start)
+
+
+def batch_key(job: Job):
+    """Jobs with the same key (and mode "calls", no CUDA) can share one child: one work folder
+    (the same files and read-only folders), the same hidden folders, rlimits and cgroups."""
+    if job.mode != "calls" or job.cuda:
+        return None
+    return (tuple(sorted(job.files.items())), tuple(job.readonly), tuple(job.hide),
+            tuple(sorted(job.limits.as_dict().items())))
+
+
+def run_batches(launch, launch_batch, jobs: list[Job]) -> list[RunResult]:
+    """`run_batch` on each set of `jobs` that can share a child (`batch_key`); the others alone."""
+    groups: dict = {}
+    for index, job in enumerate(jobs):
+        key = batch_key(job)
+        groups.setdefault(key if key is not None else ("alone", index), []).append(index)
+    results: list[RunResult | None] = [None] * len(jobs)
+    for key, indices in groups.items():
+        for index, result in zip(indices, run_batch(launch, launch_batch, [jobs[i] for i in indices])):
+            results[index] = result
+    return results
+
+
+def batchable(jobs: list[Job]) -> bool:
+    """Whether `jobs` (one student's) can share one child (see `batch_key`)."""
+    return len(jobs) > 1 and batch_key(jobs[0]) is not None and all(batch_key(j) == batch_key(jobs[0]) for j in jobs)
+
+
+def run_batch(launch, launch_batch, jobs: list[Job]) -> list[RunResult]:
+    """Run one student's `jobs` in one child (`launch_batch(jobs, workdir) -> handle` with a
+    `go()`), each problem in a process of its own forked by the child's worker (child.serve_batch),
+    with its own output, limits and results; return one RunResult per job, as `run_with` would.
+
+    Only a problem that ended cleanly counts: its cases all answered (or its module failed to
+    load), no limit hit, its process exited normally and left nothing behind (the worker's
+    "problem_end" says so). The first problem that did not, and every problem after it, are
+    run again alone with `run_with(launch, job)`, and only that result counts; so whatever one
+    problem does, the others' results are what they would have been alone."""
+    results: list[RunResult | None] = [None] * len(jobs)
+    if batchable(jobs):
+        first = jobs[0]
+        limits = first.limits.with_overrides({"processes": first.limits.processes + 1})  # + the batch's worker
+        workdir = sandbox.make_workdir(first.files, readonly=first.readonly)
+        box = sandbox.prepare(limits, workdir, first.hide)
+        try:
+            handle = launch_batch(jobs, workdir)
+            try:
+                for index, job in enumerate(jobs):
+                    if index and not handle.go():
+                        break
+                    result = _collect_problem(handle, job)
+                    if result is None:
+                        break
+                    results[index] = result
+            finally:
+                handle.kill()
+                handle.close()
+        finally:
+            box.cleanup()
+            sandbox.remove_workdir(workdir)
+    return [result if result is not None else run_with(launch, job) for job, result in zip(jobs, results)]
+
+
+#: case outcomes after which a batch's problem is graded again alone (a limit hit, a process gone)
+_NOT_IN_BATCH = (RunStatus.TIMEOUT, RunStatus.MEMORY, RunStatus.CPU, RunStatus.CRASHED, RunStatus.NOT_RUN)
+
+
+def _collect_problem(handle, job: Job) -> RunResult | None:
+    """One problem of a batch: its RunResult, or None when it did not end cleanly."""
+    start = time.monotonic()
+    out = CappedBuffer(job.limits.output_kb * 1024)
+    err = CappedBuffer(job.limits.output_kb * 1024)
+    attempt = collect(handle, job.calls, job.limits, out, err, batch=True)
+    end = attempt.problem_end
+    if (end is None or end.get("clean") is not True or end.get("exit") != 0 or attempt.limit_hit
+            or attempt.budget_spent or attempt.result_bytes > job.limits.result_mb << 20
+            or not (attempt.finished or attempt.load_error is not None)
+            or any(r.status in _NOT_IN_BATCH for r in attempt.runs)):
+        return None
+    drain(handle.stdout_fd, out)  # everything the problem's process wrote is in the pipes: it is gone
+    drain(handle.stderr_fd, err)
+    result = RunResult(cases=list(attempt.runs), load_error=attempt.load_error,
+                       load_error_kind=attempt.load_error_kind, children=1,
+                       forbidden_calls=list(attempt.forbidden_calls))
+    return _finish(result, job, out, err, start)
+
+
+def _finish(result: RunResult, job: Job, out: CappedBuffer, err: CappedBuffer, start: float) -> RunResult:
+    """The calls never answered marked NOT_RUN, the output and the wall time filled in."""
     done = {r.name for r in result.cases}
     for call in job.calls:
         if call.name not in done:

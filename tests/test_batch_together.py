@@ -1,0 +1,215 @@
+"""A student's problems graded in one child (grader/sandbox/runner.py run_batch, grader/classes/batch.py
+grade_together) give exactly the results of grading each problem alone (GRADER_BATCH=off): the
+example class and students whose one problem misbehaves (an infinite loop, os._exit, a print
+flood, a module that fails to load, torch patched for the problems after it, a file written, a
+process left running). Both runs go through the real CLI; every output is compared after the
+golden tests' normalisation (durations, paths)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.limits import Limits
+from grader.sandbox.forkserver import ForkServerExecutor
+from grader.sandbox.runner import Call, Job, RunStatus
+from tests.golden_outputs import normalise
+
+ROOT = Path(__file__).resolve().parent.parent
+CARD = {"sigmoid-backward": "sigmoid_backward", "adam-step": "adam_step", "coin-entropy": "coin_entropy",
+        "conv-output-size": "conv_output_size", "attention": "attention"}
+
+
+def folder_student(root: Path, name: str, changes: dict[str, str] | None = None) -> None:
+    """A student with one file per problem (the examples' correct ones), some replaced by `changes`."""
+    folder = root / name
+    folder.mkdir()
+    for problem, module in CARD.items():
+        text = (ROOT / "examples" / problem / "correct.py").read_text()
+        (folder / f"{module}.py").write_text((changes or {}).get(module, text))
+
+
+def correct(problem: str) -> str:
+    return (ROOT / "examples" / problem / "correct.py").read_text()
+
+
+def make_class(root: Path) -> None:
+    shutil.copytree(ROOT / "examples" / "class", root)
+    # the first call loops forever, the other cases pass
+    folder_student(root, "loops", {"sigmoid_backward": correct("sigmoid-backward").replace(
+        "def sigmoid_backward(x, grad_output):",
+        "CALLS = []\n\n\ndef sigmoid_backward(x, grad_output):\n    CALLS.append(1)\n"
+        "    while len(CALLS) == 1:\n        pass")})
+    folder_student(root, "exits", {"adam_step": correct("adam-step").replace(
+        "def adam_step(", "import os\n\n\ndef _gone():\n    os._exit(0)\n\n\ndef adam_step(").replace(
+        "    return", "    _gone()\n    return", 1)})
+    folder_student(root, "floods", {"coin_entropy": correct("coin-entropy").replace(
+        "def coin_entropy(p):", "def coin_entropy(p):\n    print('flood ' * 200_000)\n    import sys\n"
+        "    print('err ' * 100_000, file=sys.stderr)")})
+    folder_student(root, "fails-to-load", {"conv_output_size": "import torch\n\nraise RuntimeError('not today')\n"})
+    # sigmoid-backward (graded first) patches torch for whatever runs after it in the same process
+    folder_student(root, "patches", {"sigmoid_backward": correct("sigmoid-backward").replace(
+        "def sigmoid_backward(x, grad_output):",
+        "def sigmoid_backward(x, grad_output):\n    torch.softmax = lambda *a, **k: 0\n"
+        "    torch.Tensor.exp = lambda self: self\n    torch.sqrt = lambda t: t")})
+    folder_student(root, "writes", {"sigmoid_backward": correct("sigmoid-backward").replace(
+        "def sigmoid_backward(x, grad_output):",
+        "def sigmoid_backward(x, grad_output):\n    open('adam_step.py', 'w').write('adam_step = None\\n')")})
+    folder_student(root, "lingers", {"coin_entropy": correct("coin-entropy").replace(
+        "def coin_entropy(p):",
+        "import os, time\n\n\ndef coin_entropy(p):\n    if os.fork() == 0:\n        time.sleep(30)\n"
+        "        os._exit(0)")})
+
+
+def grade(root: Path, out: Path, batch: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GRADER_BATCH": batch, "GRADER_NO_CUDA": "1"}
+    return subprocess.run([sys.executable, "-m", "grader", "grade", str(root), "--assignment",
+                           str(ROOT / "examples" / "assignment.yaml"), "--out", str(out), "--force", "--jobs", "4"],
+                          capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+
+
+def outputs(out: Path) -> dict[str, str]:
+    """Every written file (the cache aside), normalised as the golden tests do."""
+    found = {}
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and not rel.startswith(".cache") and rel not in ("summary.txt", "report.html"):
+            found[rel] = normalise(path.read_text(errors="replace"), out)
+    return found
+
+
+@pytest.mark.slow
+def test_a_class_graded_together_gets_the_results_of_each_problem_alone(tmp_path):
+    root = tmp_path / "class"
+    make_class(root)
+    together = grade(root, tmp_path / "together", "on")
+    alone = grade(root, tmp_path / "alone", "off")
+    assert together.returncode == alone.returncode == 0, together.stderr[-2000:] + alone.stderr[-2000:]
+    got, want = outputs(tmp_path / "together"), outputs(tmp_path / "alone")
+    assert got.keys() == want.keys()
+    assert len([k for k in got if k.startswith("students/")]) == 12
+    for name in want:
+        assert got[name] == want[name], name
+    # the misbehaving students' results say what each problem did, alone
+    students = got["grades.csv"]
+    assert "patches" in students and "loops" in students
+    patched = want["students/patches.json"]
+    assert '"outcome": "wrong"' not in patched  # the patch in one problem reached no other problem
+
+
+def job(source: str, entry_point: str, calls: int = 2, **limits) -> Job:
+    return Job(files={"solution.py": source.encode()}, module="solution.py", entry_point=entry_point,
+               framework="torch", calls=[Call(name=f"c{i}", args=[i], kwargs={}, text=f"{entry_point}({i})")
+                                         for i in range(calls)], limits=Limits(time=2, **limits))
+
+
+SOURCE = """
+import os, sys, threading, time
+import torch
+
+def double(x):
+    print("double", x)
+    return x * 2
+
+def patch(x):
+    torch.tensor = None
+    sys.modules["json"] = None
+    os.chdir("/")
+    return x
+
+def uses_torch(x):
+    return float(torch.tensor([x]).sum()) + len(sys.modules["json"].dumps([]))
+
+def exits(x):
+    os._exit(0)
+
+def chatty_thread(x):
+    threading.Thread(target=lambda: [print("late") or time.sleep(0.01) for _ in range(1000)], daemon=True).start()
+    return x
+
+def writes(x):
+    open("/tmp/left-behind", "w").write("x")
+    return x
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ForkServerExecutor() as executor:
+        if not executor.can_batch:
+            pytest.skip("no full sandbox here: a student's problems are graded one by one")
+        yield executor
+
+
+def test_each_problem_gets_its_own_process_and_output(server):
+    results = server.run_batch([job(SOURCE, "double"), job(SOURCE, "patch"), job(SOURCE, "uses_torch"),
+                                job(SOURCE, "chatty_thread"), job(SOURCE, "double")])
+    assert [c.value for c in results[0].cases] == [0, 2]
+    assert results[0].stdout == "double 0\ndouble 1\n"
+    assert [c.value for c in results[2].cases] == [0.0 + 2, 1.0 + 2]  # the patch did not reach it
+    assert results[2].stdout == "" and "late" not in results[4].stdout  # nor the thread's output
+    assert results[4].stdout == "double 0\ndouble 1\n"
+    assert all(r.children == 1 for r in results)
+
+
+def test_a_problem_that_exits_or_leaves_a_file_is_graded_again_alone(server):
+    results = server.run_batch([job(SOURCE, "double"), job(SOURCE, "exits"), job(SOURCE, "writes"),
+                                job(SOURCE, "double")])
+    assert [c.value for c in results[0].cases] == [0, 2]
+    assert {c.status for c in results[1].cases} == {RunStatus.CRASHED}
+    assert results[1].children == 2  # alone: one child per lost case, as run_with does
+    assert [c.value for c in results[2].cases] == [0, 1]
+    assert [c.value for c in results[3].cases] == [0, 2]
+
+
+def timeless(text: str) -> str:
+    """A test's output with the measured times of a speed test masked ("your code 681 µs ...")."""
+    return re.sub(r"\d+(\.\d+)?", "#", text) if " µs" in text or " ms" in text else text
+
+
+class Counting:
+    """The fork server, counting the batches and the jobs each held."""
+
+    def __init__(self, inner):
+        self.inner, self.batches = inner, []
+
+    can_batch = property(lambda self: self.inner.can_batch)
+
+    def run(self, job):
+        return self.inner.run(job)
+
+    def run_batch(self, jobs):
+        self.batches.append(len(jobs))
+        return self.inner.run_batch(jobs)
+
+
+@pytest.mark.slow
+def test_grade_class_sends_each_students_problems_as_one_batch(server, tmp_path, monkeypatch):
+    from grader.classes.assignment import load_assignment
+    from grader.classes.batch import grade_class
+    from grader.classes.pool import LocalPool
+    from grader.classes.students import find_students
+    from grader.problems.bank import Bank
+
+    root = tmp_path / "class"
+    root.mkdir()
+    shutil.copy(ROOT / "examples" / "class" / "alice.py", root / "alice.py")
+    shutil.copytree(ROOT / "examples" / "class" / "bob", root / "bob")
+    bank = Bank()
+    assignment = load_assignment(ROOT / "examples" / "assignment.yaml", bank)
+    scores = {}
+    for batch in ("on", "off"):
+        monkeypatch.setenv("GRADER_BATCH", batch)
+        counting = Counting(server)
+        with LocalPool(jobs=2) as pool:
+            report = grade_class(assignment, find_students(root), bank=bank, pool=pool, executor=counting)
+        assert counting.batches == ([5, 5] if batch == "on" else [])
+        scores[batch] = [[(p.score, [(t.name, t.outcome, timeless(t.output)) for t in p.tests]) for p in s.problems]
+                         for s in report.students]
+    for got, want in zip(scores["on"], scores["off"]):
+        assert got == want, [(g, w) for g, w in zip(got, want) if g != w]

@@ -213,3 +213,24 @@ def test_grade_class_sends_each_students_problems_as_one_batch(server, tmp_path,
                          for s in report.students]
     for got, want in zip(scores["on"], scores["off"]):
         assert got == want, [(g, w) for g, w in zip(got, want) if g != w]
+
+
+def test_fewer_students_than_slots_run_their_problems_side_by_side(server, tmp_path):
+    """One submission (the course service's usual round) or a class smaller than the pool: no batch,
+    so the student's problems use every slot and the result comes back sooner."""
+    from grader.classes.assignment import load_assignment
+    from grader.classes.batch import grade_class
+    from grader.classes.pool import LocalPool
+    from grader.classes.students import find_students
+    from grader.problems.bank import Bank
+
+    root = tmp_path / "class"
+    root.mkdir()
+    shutil.copy(ROOT / "examples" / "class" / "alice.py", root / "alice.py")
+    bank = Bank()
+    assignment = load_assignment(ROOT / "examples" / "assignment.yaml", bank)
+    counting = Counting(server)
+    with LocalPool(jobs=2) as pool:
+        report = grade_class(assignment, find_students(root), bank=bank, pool=pool, executor=counting)
+    assert counting.batches == []
+    assert report.students[0].score == report.students[0].max_score, report.students[0].problems

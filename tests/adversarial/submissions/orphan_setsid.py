@@ -1,5 +1,9 @@
-"""Leaves a grandchild behind in its own session (gone by itself after 60 s), then answers right."""
+"""Leaves a grandchild behind in its own session (gone by itself after 60 s), then answers right.
+
+The grandchild names itself after this run's folder (__TMP__), so a test looks only for its own
+orphans, not for those of a test running beside it (pytest-xdist, another checkout)."""
 import ctypes
+import hashlib
 import os
 import time
 
@@ -12,7 +16,8 @@ if os.fork() == 0:
         except PermissionError:
             pass  # the seccomp filter refuses setsid: the grandchild stays in our session, still an orphan
         if os.fork() == 0:
-            ctypes.CDLL(None).prctl(15, b"grader-orphan", 0, 0, 0)  # PR_SET_NAME: the test looks for it
+            name = "orphan-" + hashlib.sha256(b"__TMP__").hexdigest()[:8]  # 15 bytes: a name's limit
+            ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME: the test looks for it
             time.sleep(60)
     finally:
         os._exit(0)  # never back into the module: this copy must not report on the result channel

@@ -234,3 +234,28 @@ def test_fewer_students_than_slots_run_their_problems_side_by_side(server, tmp_p
         report = grade_class(assignment, find_students(root), bank=bank, pool=pool, executor=counting)
     assert counting.batches == []
     assert report.students[0].score == report.students[0].max_score, report.students[0].problems
+
+
+def test_each_problem_of_a_batch_reports_its_own_time(server, tmp_path):
+    """A problem's `seconds` (the JSON results, the summary's slowest problem) is its own run, as if
+    graded alone, not the whole batch it waited for: here one problem's module takes 3 s to load and
+    the other four together take a fraction of that."""
+    from grader.classes.assignment import load_assignment
+    from grader.classes.batch import grade_class
+    from grader.classes.pool import LocalPool
+    from grader.classes.students import find_students
+    from grader.problems.bank import Bank
+
+    root = tmp_path / "class"
+    root.mkdir()
+    folder_student(root, "slow", {"coin_entropy": "import time\ntime.sleep(3)\n" + correct("coin-entropy")})
+    bank = Bank()
+    assignment = load_assignment(ROOT / "examples" / "assignment.yaml", bank)
+    counting = Counting(server)
+    with LocalPool(jobs=1) as pool:
+        report = grade_class(assignment, find_students(root), bank=bank, pool=pool, executor=counting)
+    assert counting.batches == [5]
+    seconds = {p.problem: p.seconds for p in report.students[0].problems}
+    assert seconds["coin-entropy"] >= 3, seconds
+    others = sum(s for problem, s in seconds.items() if problem != "coin-entropy")
+    assert others < seconds["coin-entropy"], seconds

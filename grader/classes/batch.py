@@ -256,9 +256,13 @@ class ClassGrader:
         results: list[ProblemResult | None] = [None] * len(tasks)
 
         def one(index: int) -> None:
-            together.order[threading.current_thread()] = index
+            me = threading.current_thread()
+            together.order[me] = index
             try:
-                results[index] = self._attempt(tasks[index], together)
+                result = self._attempt(tasks[index], together)
+                # Its own time, as if graded alone: not the batch's other problems it waited for.
+                result.seconds = max(0.0, (result.seconds or 0.0) - together.waited.get(me, 0.0))
+                results[index] = result
             finally:
                 together.leave()
 
@@ -302,6 +306,7 @@ class _Together:
         self._done: set = set()            # threads that can no longer add a job
         self._left = 0
         self.order: dict = {}   # thread -> its problem's place in the assignment (the batch runs in that order)
+        self.waited: dict = {}  # thread -> seconds it waited for the batch beyond its own job's run
 
     def run(self, job):
         me = threading.current_thread()  # not get_ident(): a finished thread's ident is reused
@@ -311,10 +316,12 @@ class _Together:
             if joins:
                 self._waiting[me] = job
                 self._cond.notify_all()
+                asked = time.monotonic()
                 self._cond.wait_for(lambda: me in self._answers)
                 how, value = self._answers.pop(me)
                 if how == "error":
                     raise value
+                self.waited[me] = max(0.0, time.monotonic() - asked - value.wall)
                 return value
         return self.executor.run(job)
 

@@ -17,6 +17,7 @@ from grader.limits import Limits
 from grader.problems.bank import Bank
 from grader.sandbox import confine as sandbox
 from grader.sandbox.forkserver import ForkServerExecutor
+from tests.cgroup_helpers import assert_no_cgroup_left, own_cgroups
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -30,27 +31,6 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def bank():
     return Bank()
-
-
-def own_sets() -> list[Path]:
-    own = sandbox._own_cgroup("pids")
-    return sorted(Path("/sys/fs/cgroup/pids", own.lstrip("/")).glob(f"grader-{os.getpid()}-*"))
-
-
-def assert_nothing_left(before: list[Path]) -> None:
-    """The sets this test made are gone; or, where another fork server of this process (the test
-    session's) still holds the pool, they wait in it with no process left in them."""
-    new = [p for p in own_sets() if p not in before]
-    if sandbox.CGROUPS._holders == 0:
-        assert new == []
-        return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        left = {p.name: (p / "cgroup.procs").read_text().split() for p in new if p.exists()}
-        if not any(left.values()):
-            return
-        time.sleep(0.1)
-    assert not any(left.values()), left
 
 
 WHERE = """
@@ -67,7 +47,7 @@ def cgroups_seen(result) -> set[str]:
 def test_jobs_share_a_clean_set_one_after_another_and_nothing_is_left(bank, tmp_path):
     path = tmp_path / "where.py"
     path.write_text(WHERE)
-    before = own_sets()
+    before = own_cgroups()
     with ForkServerExecutor() as executor:
         results = []
         for _ in range(4):
@@ -83,14 +63,14 @@ def test_jobs_share_a_clean_set_one_after_another_and_nothing_is_left(bank, tmp_
         used = {Path(p).name for p in seen}
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            left = {p.name: (p / "cgroup.procs").read_text().split() for p in own_sets() if p.name in used}
+            left = {p.name: (p / "cgroup.procs").read_text().split() for p in own_cgroups() if p.name in used}
             if all(len(pids) <= 1 for pids in left.values()):
                 break
             time.sleep(0.1)
         # between jobs a set holds its template only
         nests = {str(n.pid) for n in executor.server._nests.values()}
         assert all(set(pids) <= nests for pids in left.values()), (left, nests)
-    assert_nothing_left(before)  # the server closed: every set removed (or emptied), templates and all
+    assert_no_cgroup_left(before)  # the server closed: every set removed (or emptied), templates and all
 
 
 def test_a_dead_cgroup_template_is_replaced(bank):
@@ -125,7 +105,7 @@ def test_hostile_jobs_cost_the_next_job_in_their_set_nothing(bank, tmp_path):
     for folder in ("fresh", "fork"):
         (tmp_path / folder).mkdir()
     os.environ["GRADER_TEST_SECRET"] = SECRET
-    before = own_sets()
+    before = own_cgroups()
     try:
         fresh = {name: grade(PROBLEM, materialise(HOSTILE / name, tmp_path / "fresh" / name, values), bank=bank,
                              limits=LIMITS).score for name in names}
@@ -139,7 +119,7 @@ def test_hostile_jobs_cost_the_next_job_in_their_set_nothing(bank, tmp_path):
             assert len(executor.server._nests) < len(names)  # the sets were reused
     finally:
         os.environ.pop("GRADER_TEST_SECRET", None)
-    assert_nothing_left(before)
+    assert_no_cgroup_left(before)
 
 
 def test_a_fresh_child_is_unaffected_by_the_pool(bank, tmp_path):
@@ -149,7 +129,7 @@ def test_a_fresh_child_is_unaffected_by_the_pool(bank, tmp_path):
 
     path = tmp_path / "where.py"
     path.write_text(textwrap.dedent(WHERE))
-    before = own_sets()
+    before = own_cgroups()
     result = grade("conv-output-size", path, bank=bank, executor=SubprocessExecutor(), limits=Limits())
     assert result.score == result.max_score and cgroups_seen(result)
-    assert_nothing_left(before)
+    assert_no_cgroup_left(before)

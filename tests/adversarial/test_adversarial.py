@@ -31,6 +31,7 @@ from grader.grading import grade
 from grader.kinds.function.kind import prepare_cases
 from grader.limits import Limits
 from grader.render.text import render_result
+from tests.cgroup_helpers import assert_no_cgroup_left, own_cgroups
 
 HERE = Path(__file__).resolve().parent
 SUBMISSIONS = HERE / "submissions"
@@ -112,14 +113,6 @@ def orphans(tmp: Path) -> list[int]:
             except OSError:
                 pass
     return found
-
-
-def own_cgroups() -> list[Path]:
-    """This process's cgroups (named grader-<pid>-...), where the sandbox makes them (root only)."""
-    own = sandbox._own_cgroup("pids") if os.geteuid() == 0 else None
-    if own is None or not os.path.isdir("/sys/fs/cgroup/pids"):
-        return []
-    return sorted(Path("/sys/fs/cgroup/pids", own.lstrip("/")).glob(f"grader-{os.getpid()}-*"))
 
 
 @pytest.fixture(scope="module")
@@ -446,18 +439,7 @@ def test_nothing_is_left_behind(run):
         time.sleep(0.2)
     assert orphans(run["tmp"]) == []
     assert list(run["work"].iterdir()) == []
-    new = [p for p in own_cgroups() if p not in run["cgroups before"]]
-    if sandbox.CGROUPS._holders == 0:
-        assert new == []
-    else:  # a fork server of this process (the session's, run before this module) keeps a pool:
-        # the sets the suite made wait there, with no process left in them
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            left = {p.name: (p / "cgroup.procs").read_text().split() for p in new if p.exists()}
-            if not any(left.values()):
-                break
-            time.sleep(0.2)
-        assert not any(left.values()), left
+    assert_no_cgroup_left(run["cgroups before"])
 
 
 def test_the_suite_is_quick(run):

@@ -482,8 +482,7 @@ def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
             finally:
                 flush_output()
                 os._exit(0)
-        status = _wait_for(pid)
-        code = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])  # PEP 475: retried on EINTR
         clean = code == 0 and own_namespace and not _others_alive() and view_state() == before
         channel.send({"type": "problem_end", "index": index, "exit": code, "clean": clean})
         if not clean:
@@ -498,14 +497,6 @@ def _read_go(fd: int) -> bool:
         return os.read(fd, 1) != b""
     except OSError:
         return False
-
-
-def _wait_for(pid: int) -> int:
-    while True:
-        try:
-            return os.waitpid(pid, 0)[1]
-        except InterruptedError:  # pragma: no cover - PEP 475 retries
-            continue
 
 
 def _others_alive(tries: int = 5) -> bool:

@@ -300,10 +300,9 @@ class _Together:
         self.executor = executor
         self._threads = threads
         self._cond = threading.Condition()
-        self._open = threads        #: threads that may still add a job to the batch
         self._waiting: dict = {}   # thread -> its job
         self._answers: dict = {}    # thread -> ("ok", RunResult) or ("error", exc)
-        self._done: set = set()            # threads that can no longer add a job
+        self._done: set = set()     # threads that can no longer add a job; once all are, the batch runs
         self._left = 0
         self.order: dict = {}   # thread -> its problem's place in the assignment (the batch runs in that order)
         self.waited: dict = {}  # thread -> seconds it waited for the batch beyond its own job's run
@@ -328,7 +327,6 @@ class _Together:
     def _close(self, me) -> None:
         if me not in self._done:
             self._done.add(me)
-            self._open -= 1
             self._cond.notify_all()
 
     def leave(self) -> None:
@@ -340,9 +338,8 @@ class _Together:
 
     def serve(self) -> None:
         """Run the batch once no thread can add to it; return when every thread has left."""
-        total = self._threads
         with self._cond:
-            self._cond.wait_for(lambda: self._open == 0)
+            self._cond.wait_for(lambda: len(self._done) == self._threads)
             waiting = sorted(self._waiting.items(), key=lambda item: self.order.get(item[0], 0))
         if waiting:
             idents, jobs = [thread for thread, _ in waiting], [job for _, job in waiting]
@@ -354,7 +351,7 @@ class _Together:
                 self._answers.update(zip(idents, answers))
                 self._cond.notify_all()
         with self._cond:
-            self._cond.wait_for(lambda: self._left == total)
+            self._cond.wait_for(lambda: self._left == self._threads)
 
 
 ProgressFn = Callable[[int, int, int], None]   # (done, total, cached)

@@ -5,9 +5,10 @@ They change only when the spec, a reference module, the seed, the engine (the di
 source that the class cache keys on too), the versions of torch, numpy or Python, or the
 processor change (float results can differ in their last bits from one CPU to another: torch
 and numpy pick their kernels by the SIMD instructions there are, AVX2 or AVX-512), and all of
-that is in the key: a changed reference or spec is a different key, never a stale hit. The values are secrets (hidden cases' expected outputs), so
-the cache lives in the grader's own folder (`locations.cache_folder`: GRADER_CACHE_DIR, else
-$XDG_CACHE_HOME/grader or ~/.cache/grader), made 0700 and hidden from every child like the bank
+that is in the key: a changed reference or spec is a different key, never a stale hit. The
+values are secrets (hidden cases' expected outputs), so the cache lives in the grader's own
+folder (`locations.cache_folder`: GRADER_CACHE_DIR, else $XDG_CACHE_HOME/grader or
+~/.cache/grader), made 0700 and hidden from every child like the bank
 (`locations.private_paths`); a folder that others could write to is not used at all.
 
 A file is one codec frame (grader.sandbox.codec: plain data, no pickle) after the SHA-256 of

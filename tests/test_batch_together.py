@@ -259,3 +259,24 @@ def test_each_problem_of_a_batch_reports_its_own_time(server, tmp_path):
     assert seconds["coin-entropy"] >= 3, seconds
     others = sum(s for problem, s in seconds.items() if problem != "coin-entropy")
     assert others < seconds["coin-entropy"], seconds
+
+
+RANDOM = """
+import random
+import numpy, torch
+
+def draws(x):
+    return [random.random(), float(numpy.random.rand()), float(torch.rand(1))]
+"""
+
+
+def test_each_problem_of_a_batch_gets_fresh_random_state(server):
+    """Each problem's process is reseeded (Python, numpy and torch's generators), as each job's
+    child is: no two problems of a batch draw the same numbers, nor two batches."""
+    first = server.run_batch([job(RANDOM, "draws", calls=1) for _ in range(3)])
+    second = server.run_batch([job(RANDOM, "draws", calls=1) for _ in range(2)])
+    draws = [r.cases[0].value for r in first + second]
+    assert all(r.cases[0].status is RunStatus.OK for r in first + second), draws
+    for generator in range(3):
+        values = [d[generator] for d in draws]
+        assert len(set(values)) == len(values), (generator, values)

@@ -548,8 +548,13 @@ def view_state() -> list[tuple]:
     return sorted(found, key=repr)
 
 
-def reseed() -> None:
-    """Fresh random state, as a fresh interpreter would have (not a copy of the parent's)."""
+def reseed(cuda: bool = False) -> None:
+    """Fresh random state, as a fresh interpreter would have (not a copy of the parent's).
+
+    Without `cuda` only torch's CPU generator is seeded: `torch.manual_seed` also queues the
+    seeding of every CUDA device, and records a formatted stack trace to do it, about 3.5 ms per
+    process (there are six per student in a class run). The template never initialises CUDA, so
+    a child that does gets freshly made CUDA generators anyway."""
     import random
 
     random.seed()
@@ -558,7 +563,11 @@ def reseed() -> None:
         numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
     torch = sys.modules.get("torch")
     if torch is not None:
-        torch.manual_seed(int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1))
+        seed = int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1)
+        if cuda:
+            torch.manual_seed(seed)
+        else:
+            torch.default_generator.manual_seed(seed)
 
 
 def flush_output() -> None:

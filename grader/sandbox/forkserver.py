@@ -347,7 +347,7 @@ def _forked_child(fds: list[int], born_init: bool = False) -> None:
             header["go_fd"] = GO_FD
         os.environ.clear()
         os.environ.update(sandbox.child_env(header["workdir"]))
-        _reseed()
+        _reseed(bool(header.get("cuda")))
         sandbox.stamp("request read")
         run_request(header)  # confines, serves, os._exit
     except BaseException:  # noqa: BLE001 - never return into the template's loop
@@ -387,11 +387,11 @@ def _max_fd() -> int:
         return 65536
 
 
-def _reseed() -> None:
+def _reseed(cuda: bool) -> None:
     """Each child gets fresh random state, as a fresh interpreter would (not the template's copy)."""
     from grader.sandbox.child import reseed
 
-    reseed()
+    reseed(cuda)
 
 
 # ---------------------------------------------------------------- the grader's side

@@ -109,3 +109,62 @@ def test_source_cache_stays_within_its_bounds():
         check_sources({"s.py": big + f"y = {i}\n".encode()}, "x", [])
     assert source._cache_bytes <= source.CACHE_BYTES
     assert source._cache_bytes == sum(size for _, size in source._CACHE.values())
+
+
+# ---------------------------------------------------------------- request frames encoded once
+
+def plain_frame(frame: bytes, call_lists, nested: bool) -> bytes:
+    """The frame `codec.encode` gives for this frame's header and these calls, built afresh."""
+    import struct
+
+    from grader.sandbox import codec
+    from grader.sandbox.runner import call_payload
+
+    size = struct.unpack(">I", frame[4:8])[0]
+    header = json.loads(frame[8:8 + size])
+    del header["tree"]
+    lists = [[call_payload(c) for c in calls] for calls in call_lists]
+    return codec.encode(lists if nested else lists[0], header=header)
+
+
+def test_request_frames_encoded_once_equal_the_plain_encoding(tmp_path):
+    import numpy as np
+    import torch
+
+    from grader.limits import Limits
+    from grader.sandbox import runner
+    from grader.sandbox.runner import Call, Job, batch_request_frame, request_frame
+
+    def call(name, *args, **kwargs):
+        return Call(name=name, args=list(args), kwargs=kwargs, text=f"f({name})", timing={"repeat": 3} if kwargs else None)
+
+    first = [call("a", torch.arange(6.0).reshape(2, 3), 2), call("b", np.ones(3, np.float32), "x", key=(1, 2.5))]
+    second = [call("c", torch.tensor([1, 2], dtype=torch.int64), None)]
+    other_seed = [call("a", torch.arange(6.0).reshape(2, 3) + 1, 2), first[1]]
+
+    def job(calls, student):
+        return Job(files={"s.py": student.encode()}, module="s.py", entry_point="f", framework="torch",
+                   calls=calls, limits=Limits(), label=student)
+
+    frames = []
+    for student in ("ann", "ben", "ann"):  # the second and third from the cache
+        for calls in ([first, second], [other_seed, second], [second]):
+            jobs = [job(c, student) for c in calls]
+            frame = batch_request_frame(jobs, str(tmp_path / student), 3)
+            assert frame == plain_frame(frame, calls, nested=True)
+            frames.append(frame)
+            single = request_frame(jobs[0], calls[0], str(tmp_path / student), 3)
+            assert single == plain_frame(single, calls[:1], nested=False)
+    assert frames[:3] == frames[6:] and frames[0] != frames[3]  # the same request again; another seed's inputs
+    assert len(runner._encoded) <= runner.ENCODED_LISTS
+
+
+def test_encoded_calls_stay_within_their_bounds(monkeypatch):
+    from grader.sandbox import runner
+    from grader.sandbox.runner import Call, encoded_calls
+
+    monkeypatch.setattr(runner, "ENCODED_BYTES", 4000)
+    for i in range(runner.ENCODED_LISTS * 2):
+        encoded_calls([[Call(name=str(i), args=["y" * 500], kwargs={}, text="f()")]], nested=True)
+    assert len(runner._encoded) <= runner.ENCODED_LISTS
+    assert runner._encoded_bytes == sum(e.size for _, e in runner._encoded.values()) <= 4000

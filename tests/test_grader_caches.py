@@ -168,3 +168,30 @@ def test_encoded_calls_stay_within_their_bounds(monkeypatch):
         encoded_calls([[Call(name=str(i), args=["y" * 500], kwargs={}, text="f()")]], nested=True)
     assert len(runner._encoded) <= runner.ENCODED_LISTS
     assert runner._encoded_bytes == sum(e.size for _, e in runner._encoded.values()) <= 4000
+
+
+# ---------------------------------------------------------------- private paths kept per setting
+
+def test_private_paths_follow_the_environment_root_and_folder(tmp_path, monkeypatch):
+    from grader.problems.locations import private_paths
+
+    monkeypatch.delenv("GRADER_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert str(tmp_path / "xdg" / "grader") in private_paths()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg2"))
+    assert str(tmp_path / "xdg2" / "grader") in private_paths()
+    assert str(tmp_path / "xdg" / "grader") not in private_paths()
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    assert str(tmp_path / "cache") in private_paths()
+    monkeypatch.setenv("GRADER_BANK", str(tmp_path / "bank"))
+    assert str(tmp_path / "bank" / "reference") in private_paths()
+    assert str(tmp_path / "other" / "problems") in private_paths(tmp_path / "other")
+    assert str(tmp_path / "other" / "problems") not in private_paths()
+    monkeypatch.setenv("GRADER_CACHE_DIR", "relative-cache")
+    monkeypatch.chdir(tmp_path)
+    assert str(tmp_path / "relative-cache") in private_paths()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert str(tmp_path / "sub" / "relative-cache") in private_paths()
+    private_paths().append("changed by a caller")
+    assert "changed by a caller" not in private_paths()

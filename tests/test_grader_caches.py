@@ -195,3 +195,37 @@ def test_private_paths_follow_the_environment_root_and_folder(tmp_path, monkeypa
     assert str(tmp_path / "sub" / "relative-cache") in private_paths()
     private_paths().append("changed by a caller")
     assert "changed by a caller" not in private_paths()
+
+
+# ---------------------------------------------------------------- float64 copies for comparing
+
+def test_as_float64_gives_torchs_own_conversion_for_every_kind_of_tensor():
+    import numpy as np
+    import torch
+
+    from grader.compare.tensors import as_float64
+
+    c = torch.randn(3, 4, dtype=torch.complex64)
+    tensors = [torch.randn(3, 4), torch.randn(3, 4).t(), torch.randn(5, dtype=torch.float64)[::2],
+               torch.randn(3, dtype=torch.float16), torch.randn(3).to(torch.bfloat16),
+               torch.tensor([1, -2, 2 ** 53 + 1], dtype=torch.int64), torch.tensor([True, False]),
+               torch.randn(3, requires_grad=True) * 2, c.conj(), c.conj().imag, -c, torch.eye(3).to_sparse(),
+               torch.tensor([float("nan"), float("inf"), -0.0])]
+    for t in tensors:
+        is_complex = t.dtype.is_complex
+        dense = t.detach().to_dense() if t.layout != torch.strided else t.detach()
+        want = dense.resolve_conj().resolve_neg().to(torch.complex128 if is_complex else torch.float64).numpy()
+        got = as_float64(t, is_complex)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got.real), np.signbit(want.real))
+
+
+def test_header_depth_check_with_few_brackets_and_with_many():
+    from grader.sandbox.codec import _json_depth_ok
+
+    limit = 10
+    assert _json_depth_ok(b"[" * limit + b"]" * limit, limit)
+    assert not _json_depth_ok(b"[" * (limit + 1) + b"]" * (limit + 1), limit)
+    assert _json_depth_ok(b"[" + b"[]," * 500 + b"[]]", limit)  # many brackets, two levels
+    assert not _json_depth_ok(b'["' + b"[" * 50 + b'"' + b"{" * (limit + 1) + b"}" * (limit + 1) + b"]", limit)
+    assert _json_depth_ok(b'["' + b"[" * 500 + b'"]', limit)  # brackets inside a string are text

@@ -300,6 +300,8 @@ class _Cursor:
 
 def _json_depth_ok(raw: bytes, limit: int) -> bool:
     """True if the JSON text nests at most ``limit`` levels (checked before json.loads recurses)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return True  # no deeper than its opening brackets, those inside strings counted too
     depth = 0
     in_string = False
     for m in _JSON_TOKEN_RE.finditer(raw):

@@ -229,3 +229,28 @@ def test_header_depth_check_with_few_brackets_and_with_many():
     assert _json_depth_ok(b"[" + b"[]," * 500 + b"[]]", limit)  # many brackets, two levels
     assert not _json_depth_ok(b'["' + b"[" * 50 + b'"' + b"{" * (limit + 1) + b"}" * (limit + 1) + b"]", limit)
     assert _json_depth_ok(b'["' + b"[" * 500 + b'"]', limit)  # brackets inside a string are text
+
+
+def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order():
+    import ast
+
+    from grader.problems.forbidden import tree_nodes
+
+    class Recorder(ast.NodeVisitor):
+        def __init__(self):
+            self.seen = []
+
+        def generic_visit(self, node):
+            self.seen.append(node)
+            super().generic_visit(node)
+
+    for path in [*sorted((ROOT / "grader" / "problems").glob("*.py")), *sorted(EXAMPLES.glob("*/*.py"))]:
+        try:
+            tree = ast.parse(path.read_bytes())
+        except SyntaxError:
+            continue  # an example of a file that does not parse
+        recorder = Recorder()
+        recorder.visit(tree)
+        nodes = tree_nodes(tree)
+        assert nodes.in_order == recorder.seen, path
+        assert nodes.walked == list(ast.walk(tree)), path

@@ -37,7 +37,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names
+from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names, tree_nodes
 
 #: Total bytes of Python source parsed in the grader's own process; more goes to the helper.
 IN_PROCESS_BYTES = 64 << 10
@@ -119,7 +119,7 @@ class _ParsedFile:
 
     def __init__(self, name: str, tree: ast.Module | None, error: str | None) -> None:
         self.name, self.tree, self.error = name, tree, error
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # a finding may need another (the node lists)
         self._found: dict = {}
 
     def _once(self, key, compute):
@@ -141,7 +141,8 @@ class _ParsedFile:
         """find_forbidden's answer for this list and the submission's own methods (the list is not
         to be changed: it is shared)."""
         return self._once(("uses", tuple(forbidden), own),
-                          lambda: find_forbidden(self.tree, forbidden, filename=self.name, own_methods=set(own)))
+                          lambda: find_forbidden(self.tree, forbidden, filename=self.name, own_methods=set(own),
+                                                 nodes=self._once("nodes", lambda: tree_nodes(self.tree))))
 
 
 _CACHE: OrderedDict[tuple[str, bytes], tuple[_ParsedFile, int]] = OrderedDict()  #: key -> (file, its size)

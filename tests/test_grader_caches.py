@@ -254,3 +254,28 @@ def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order():
         nodes = tree_nodes(tree)
         assert nodes.in_order == recorder.seen, path
         assert nodes.walked == list(ast.walk(tree)), path
+
+
+def test_compare_without_detail_finds_a_difference_exactly_where_compare_does():
+    import numpy as np
+    import torch
+
+    from grader.compare.tensors import compare
+
+    rng = np.random.default_rng(0)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-8, 1.0])
+    for trial in range(400):
+        e = rng.choice(specials, size=6) if trial % 3 == 0 else rng.normal(size=6)
+        a = e.copy()
+        for i in rng.choice(6, size=rng.integers(0, 3), replace=False):
+            a[i] = rng.choice([*specials, a[i] * (1 + 10.0 ** -rng.integers(3, 9)), a[i] + 1e-6])
+        pairs = [(a, e), (torch.from_numpy(a).float(), torch.from_numpy(e).float()),
+                 (torch.from_numpy(a), torch.from_numpy(e).float()), ((a, 1.5), (e, 1.5)),
+                 (np.round(a * 3).clip(-9, 9).astype(np.int64) if np.isfinite(a).all() else e,
+                  np.round(e * 3).clip(-9, 9).astype(np.int64) if np.isfinite(e).all() else e)]
+        for actual, expected in pairs:
+            for alike in (False, True):
+                for dtypes in ("strict", "loose"):
+                    full = compare(actual, expected, nonfinite_alike=alike, dtypes=dtypes)
+                    quick = compare(actual, expected, nonfinite_alike=alike, dtypes=dtypes, detail=False)
+                    assert (full is None) == (quick is None), (actual, expected, alike, dtypes, full)

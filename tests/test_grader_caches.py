@@ -100,11 +100,12 @@ def test_source_cache_keys_on_name_bytes_entry_point_and_forbidden_list():
     assert len(check_sources({"a.py": calls}, "step", ["Tensor.backward"]).uses) == 1
 
 
-def test_source_cache_stays_within_its_bounds():
+def test_source_cache_stays_within_its_bounds(monkeypatch):
     for i in range(source.CACHE_FILES * 3):
         check_sources({"s.py": f"x = {i}\n".encode()}, "x", [])
     assert len(source._CACHE) <= source.CACHE_FILES
-    big = b"x = 1\n" * (source.IN_PROCESS_BYTES // 6 - 1)
+    monkeypatch.setattr(source, "CACHE_BYTES", 16 << 10)
+    big = b"x = 1\n" * 1000
     for i in range(20):
         check_sources({"s.py": big + f"y = {i}\n".encode()}, "x", [])
     assert source._cache_bytes <= source.CACHE_BYTES

@@ -299,8 +299,13 @@ class _Together:
     def __init__(self, executor, threads: int):
         self.executor = executor
         self._threads = threads
-        self._cond = threading.Condition()
+        # One lock for the state, and an event for each thing a thread waits for, so that a change
+        # wakes only the thread it concerns (a condition's notify_all woke every thread each time).
+        self._lock = threading.Lock()
+        self._all_closed = threading.Event()  # no thread can add a job: the batch may run
+        self._all_left = threading.Event()
         self._waiting: dict = {}   # thread -> its job
+        self._answered: dict = {}   # thread -> set once its answer is in _answers
         self._answers: dict = {}    # thread -> ("ok", RunResult) or ("error", exc)
         self._done: set = set()     # threads that can no longer add a job; once all are, the batch runs
         self._left = 0
@@ -309,37 +314,42 @@ class _Together:
 
     def run(self, job):
         me = threading.current_thread()  # not get_ident(): a finished thread's ident is reused
-        with self._cond:
+        with self._lock:
             joins = me not in self._done and job.mode == "calls" and not job.cuda
-            self._close(me)
             if joins:
                 self._waiting[me] = job
-                self._cond.notify_all()
-                asked = time.monotonic()
-                self._cond.wait_for(lambda: me in self._answers)
-                how, value = self._answers.pop(me)
-                if how == "error":
-                    raise value
-                self.waited[me] = max(0.0, time.monotonic() - asked - value.wall)
-                return value
-        return self.executor.run(job)
+                answered = self._answered[me] = threading.Event()
+            self._close(me)
+        if not joins:
+            return self.executor.run(job)
+        asked = time.monotonic()
+        answered.wait()
+        with self._lock:
+            how, value = self._answers.pop(me)
+        if how == "error":
+            raise value
+        self.waited[me] = max(0.0, time.monotonic() - asked - value.wall)
+        return value
 
     def _close(self, me) -> None:
+        """(With the lock held.) `me` can add no job now."""
         if me not in self._done:
             self._done.add(me)
-            self._cond.notify_all()
+            if len(self._done) == self._threads:
+                self._all_closed.set()
 
     def leave(self) -> None:
         """A grading thread is done."""
-        with self._cond:
+        with self._lock:
             self._close(threading.current_thread())
             self._left += 1
-            self._cond.notify_all()
+            if self._left == self._threads:
+                self._all_left.set()
 
     def serve(self) -> None:
         """Run the batch once no thread can add to it; return when every thread has left."""
-        with self._cond:
-            self._cond.wait_for(lambda: len(self._done) == self._threads)
+        self._all_closed.wait()
+        with self._lock:
             waiting = sorted(self._waiting.items(), key=lambda item: self.order.get(item[0], 0))
         if waiting:
             idents, jobs = [thread for thread, _ in waiting], [job for _, job in waiting]
@@ -347,11 +357,11 @@ class _Together:
                 answers = [("ok", r) for r in self.executor.run_batch(jobs)]
             except Exception as exc:  # noqa: BLE001 - each thread raises it, as executor.run would have
                 answers = [("error", exc)] * len(jobs)
-            with self._cond:
+            with self._lock:
                 self._answers.update(zip(idents, answers))
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.wait_for(lambda: self._left == self._threads)
+            for thread in idents:
+                self._answered[thread].set()
+        self._all_left.wait()
 
 
 ProgressFn = Callable[[int, int, int], None]   # (done, total, cached)

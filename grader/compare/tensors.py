@@ -204,16 +204,19 @@ DTYPE_POLICIES = ("strict", "loose")
 
 
 def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path: str = "output",
-            numbers: str = "python", dtypes: str = "strict", nonfinite_alike: bool = False) -> Mismatch | None:
+            numbers: str = "python", dtypes: str = "strict", nonfinite_alike: bool = False,
+            detail: bool = True) -> Mismatch | None:
     """First mismatch (depth-first, in order) between actual and expected, or None.
 
     `numbers` and `dtypes` say how strictly number types and float dtypes are held
     (NUMBER_POLICIES, DTYPE_POLICIES); the defaults are the strictest. `nonfinite_alike` counts
     any two non-finite values (inf, -inf, NaN) as equal: for matching a known mistake, whose
-    overflow may give inf where the student's gives NaN or the reverse."""
+    overflow may give inf where the student's gives NaN or the reverse. `detail=False`: only
+    whether they differ matters (matching known mistakes), so arrays that differ give a mismatch
+    without the figures that describe it, which cost more than the comparison."""
     e, a = expected, actual
     te = type(e)
-    policy = {"numbers": numbers, "dtypes": dtypes, "nonfinite_alike": nonfinite_alike}
+    policy = {"numbers": numbers, "dtypes": dtypes, "nonfinite_alike": nonfinite_alike, "detail": detail}
 
     if e is None:
         if a is None:
@@ -247,7 +250,7 @@ def compare(actual, expected, *, overrides: dict[str, dict] | None = None, path:
         same_kind = is_tensor(a) if is_tensor(e) else is_ndarray(a)
         if not same_kind:
             return type_mismatch(a, e, path)
-        return _compare_arrays(a, e, overrides, path, dtypes, nonfinite_alike)
+        return _compare_arrays(a, e, overrides, path, dtypes, nonfinite_alike, detail)
 
     if _is_numpy_scalar(e):
         if type(a) is not te and numbers != "python" and e.dtype.kind in "biuf":
@@ -479,7 +482,8 @@ def _compare_numpy_scalar(a, e, overrides, path: str) -> Mismatch | None:
     return Mismatch(path, "value", f"{path} is {safe_repr(a)}, expected {safe_repr(e)}")
 
 
-def _compare_arrays(a, e, overrides, path: str, dtypes: str = "strict", nonfinite_alike: bool = False) -> Mismatch | None:
+def _compare_arrays(a, e, overrides, path: str, dtypes: str = "strict", nonfinite_alike: bool = False,
+                    detail: bool = True) -> Mismatch | None:
     """Tensors (both torch) or arrays (both numpy): attributes, then values."""
     is_torch = is_tensor(e)
     if tuple(a.shape) != tuple(e.shape):
@@ -513,9 +517,9 @@ def _compare_arrays(a, e, overrides, path: str, dtypes: str = "strict", nonfinit
                 both = ~np.isfinite(a_np) & ~np.isfinite(e_np)
             if both.any():
                 a_np, e_np = np.where(both, 0.0, a_np), np.where(both, 0.0, e_np)
-        return _compare_inexact(a_np, e_np, tol, path)
+        return _compare_inexact(a_np, e_np, tol, path, detail)
     a_np, e_np = (torch_to_numpy(a), torch_to_numpy(e)) if is_torch else (a, e)
-    return _compare_exact(a_np, e_np, path)
+    return _compare_exact(a_np, e_np, path, detail)
 
 
 def torch_to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -527,9 +531,14 @@ def torch_to_numpy(t: torch.Tensor) -> np.ndarray:
 
 def as_float64(x, is_complex: bool) -> np.ndarray:
     """A float64 (or complex128) numpy copy on the CPU."""
+    dtype = np.complex128 if is_complex else np.float64
     if type(x) is np.ndarray:
-        return np.asarray(x, dtype=np.complex128 if is_complex else np.float64)
+        return np.asarray(x, dtype=dtype)
     t = x.detach()
+    try:  # a dense CPU tensor: numpy converts a view of it, a few times faster than torch's ops below
+        return np.asarray(t.numpy(), dtype=dtype)
+    except (TypeError, RuntimeError):  # bfloat16, sparse, another device, a conjugate or negative bit
+        pass
     if t.layout != torch.strided:
         t = t.to_dense()
     t = t.cpu().resolve_conj().resolve_neg()
@@ -544,9 +553,14 @@ def _first_index(mask: np.ndarray) -> tuple:
     return _index(np.flatnonzero(mask)[0], mask.shape)
 
 
-def _compare_inexact(a: np.ndarray, e: np.ndarray, tol: Tolerance, path: str) -> Mismatch | None:
+def _compare_inexact(a: np.ndarray, e: np.ndarray, tol: Tolerance, path: str, detail: bool = True) -> Mismatch | None:
     with np.errstate(all="ignore"):
         a_nan, e_nan = np.isnan(a), np.isnan(e)
+        if not detail:  # only whether they differ: the same test as below, without the message
+            if (a_nan != e_nan).any():
+                return Mismatch(path, "nan", f"{path}: NaN where the other has none")
+            close = np.isfinite(a) & np.isfinite(e) & (np.abs(a - e) <= tol.atol + tol.rtol * np.abs(e))
+            return Mismatch(path, "value", f"{path}: values differ") if (~e_nan & (a != e) & ~close).any() else None
         extra_nan = a_nan & ~e_nan
         if extra_nan.any():
             n = int(extra_nan.sum())
@@ -581,10 +595,12 @@ def _compare_inexact(a: np.ndarray, e: np.ndarray, tol: Tolerance, path: str) ->
         )
 
 
-def _compare_exact(a: np.ndarray, e: np.ndarray, path: str) -> Mismatch | None:
+def _compare_exact(a: np.ndarray, e: np.ndarray, path: str, detail: bool = True) -> Mismatch | None:
     bad = np.asarray(a != e)
     if not bad.any():
         return None
+    if not detail:
+        return Mismatch(path, "value", f"{path}: values differ")
     if e.dtype.kind in "iu":
         with np.errstate(all="ignore"):
             a64, e64 = a.astype(np.float64), e.astype(np.float64)

@@ -50,7 +50,7 @@ from collections import Counter
 
 from grader.sandbox.forbidden_runtime import ForbiddenUse
 
-__all__ = ["DYNAMIC_CODE", "ForbiddenUse", "find_forbidden", "method_names"]
+__all__ = ["DYNAMIC_CODE", "ForbiddenUse", "TreeNodes", "find_forbidden", "method_names", "tree_nodes"]
 
 #: The ``api`` reported for eval/exec/compile calls.
 DYNAMIC_CODE = "dynamic code (eval/exec)"
@@ -66,26 +66,47 @@ def find_forbidden(
     forbidden: list[str],
     filename: str = "<submission>",
     own_methods: set[str] | None = None,
+    nodes: TreeNodes | None = None,
 ) -> list[ForbiddenUse]:
     """Return the uses of forbidden APIs in ``source``, sorted by line.
 
     ``source`` is text, the file's bytes (decoded as Python decodes them: give
     bytes where you have them) or a parsed tree.  ``own_methods`` are the
     method names the whole submission defines in its classes (by default, this
-    file's).  Raises :class:`SyntaxError` as Python would if the source does
-    not parse.
+    file's).  ``nodes``: ``tree_nodes(tree)`` where the caller keeps them (a
+    file checked for several lists).  Raises :class:`SyntaxError` as Python
+    would if the source does not parse.
     """
     tree = source if isinstance(source, ast.Module) else ast.parse(source, filename=filename)
     entries = [e.strip() for e in forbidden if e and e.strip()]
     if not entries:
         return []
+    nodes = nodes or tree_nodes(tree)
     finder = _Finder(entries, filename, method_names(tree) if own_methods is None else own_methods)
-    finder.collect_aliases(tree)
-    finder.visit(tree)
+    finder.collect_aliases(nodes.walked)
+    finder.visit_all(nodes.in_order)
     unique: dict[tuple[int, int, str], ForbiddenUse] = {}
     for use in finder.uses:
         unique.setdefault((use.line, use.col, use.name), use)
     return sorted(unique.values(), key=lambda u: (u.line, u.col, u.name))
+
+
+class TreeNodes:
+    """A tree's nodes, listed once for every walk over them: `walked` in ast.walk's order (aliases:
+    a later binding wins), `in_order` as ast.NodeVisitor visits them (depth first, each node before
+    its children, children in field order)."""
+
+    def __init__(self, walked: list[ast.AST], in_order: list[ast.AST]):
+        self.walked, self.in_order = walked, in_order
+
+
+def tree_nodes(tree: ast.AST) -> TreeNodes:
+    in_order, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        in_order.append(node)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return TreeNodes(list(ast.walk(tree)), in_order)
 
 
 def method_names(tree: ast.AST) -> set[str]:
@@ -110,7 +131,7 @@ def _const_str(node: ast.AST | None) -> str | None:
     return None
 
 
-class _Finder(ast.NodeVisitor):
+class _Finder:
     def __init__(self, entries: list[str], filename: str, own_methods: set[str]) -> None:
         self.filename = filename
         self.own_methods = own_methods
@@ -130,10 +151,11 @@ class _Finder(ast.NodeVisitor):
         self.uses: list[ForbiddenUse] = []
 
     # ----------------------------------------------------------- aliases
-    def collect_aliases(self, tree: ast.AST) -> None:
+    def collect_aliases(self, walked: list[ast.AST]) -> None:
+        """Import aliases and simply assigned names, from the tree's nodes in ast.walk's order."""
         bound: Counter[str] = Counter()  # names the file binds itself
         stars: list[str] = []
-        for node in ast.walk(tree):
+        for node in walked:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:
@@ -166,7 +188,7 @@ class _Finder(ast.NodeVisitor):
         # `ag = torch.autograd`, `m = importlib.import_module("...")`, `(F := torch.nn.functional)`,
         # for names bound only by that one assignment.
         assigned: dict[str, list[ast.AST]] = {}  # name -> values of its simple assignments
-        for node in ast.walk(tree):
+        for node in walked:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 target, value = node.targets[0].id, node.value
             elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
@@ -317,6 +339,18 @@ class _Finder(ast.NodeVisitor):
         return True
 
     # ----------------------------------------------------------- visitors
+    def visit_all(self, in_order: list[ast.AST]) -> None:
+        """Each node in the order ast.NodeVisitor would visit it (TreeNodes.in_order), given to its
+        visit_ method: the same calls as `visit(tree)` with each method visiting its children,
+        as the nodes whose methods do not (Import, ImportFrom, Name) hold none with a method."""
+        handlers = {ast.Import: self.visit_Import, ast.ImportFrom: self.visit_ImportFrom,
+                    ast.Name: self.visit_Name, ast.Attribute: self.visit_Attribute,
+                    ast.Subscript: self.visit_Subscript, ast.Call: self.visit_Call}
+        for node in in_order:
+            handler = handlers.get(type(node))
+            if handler is not None:
+                handler(node)
+
     def visit_Import(self, node: ast.Import) -> None:
         for a in node.names:
             entry = self.match_module(a.name)
@@ -348,12 +382,10 @@ class _Finder(ast.NodeVisitor):
             entry = self.method_use(node.value, node.attr)
             if entry:
                 self.report(entry, f"{self.describe(node.value)}.{node.attr}", line, col)
-        self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         if isinstance(node.ctx, ast.Load):
             self.report_chain(node, node.lineno, node.col_offset)
-        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         line, col = node.lineno, node.col_offset
@@ -374,7 +406,6 @@ class _Finder(ast.NodeVisitor):
                 entry = self.match_module(module)
                 if entry:
                     self.report(entry, module, line, col)
-        self.generic_visit(node)
 
     def _check_getattr(self, node: ast.Call, attr: str, line: int, col: int) -> None:
         reported = self.report_chain(node, line, col)

@@ -11,12 +11,27 @@ CACHE_ENV = "GRADER_CACHE_DIR"
 def private_paths(root: Path | str | None = None) -> list[str]:
     """The folders of the default bank (GRADER_BANK's, and `root`'s) that a child must never see:
     reference implementations and problem specs; and the grader's cache, which holds expected
-    outputs. Jobs carry them to the sandbox (`Job.hide`)."""
-    roots = {default_bank_root(), *([Path(root)] if root else [])}
-    if os.environ.get(BANK_ENV):
-        roots.add(Path(os.environ[BANK_ENV]))
-    return sorted([str(Path(root, d).resolve()) for root in roots for d in ("reference", "problems")]
-                  + [str(cache_folder())])
+    outputs. Jobs carry them to the sandbox (`Job.hide`).
+
+    Resolving them costs system calls on every job of a class, so the answer is kept per process
+    for what it depends on: `root`, the environment variables read here and the current folder
+    (a few entries: a long-running service sees few settings)."""
+    key = (str(root) if root else None, os.getcwd(),
+           *(os.environ.get(name) for name in (BANK_ENV, CACHE_ENV, "XDG_CACHE_HOME", "HOME")))
+    found = _private.get(key)
+    if found is None:
+        roots = {default_bank_root(), *([Path(root)] if root else [])}
+        if os.environ.get(BANK_ENV):
+            roots.add(Path(os.environ[BANK_ENV]))
+        found = sorted([str(Path(root, d).resolve()) for root in roots for d in ("reference", "problems")]
+                       + [str(cache_folder())])
+        if len(_private) >= 32:
+            _private.clear()
+        _private[key] = found
+    return list(found)
+
+
+_private: dict[tuple, list[str]] = {}  #: private_paths' answers by what they depend on
 
 
 def cache_folder() -> Path:

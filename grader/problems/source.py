@@ -16,19 +16,28 @@ to look for forbidden APIs (grader/problems/forbidden.py). Two rules make that s
   that cannot be checked within the budget (or nests code deeper than MAX_DEPTH where APIs are
   forbidden) fails with a message that says so: skipping the check instead would let a student
   switch it off by padding the file.
+
+A class grades each student's problems one after another or at once, each checking the same
+files: what one check learned about a file (its tree or syntax error, depth, top-level and method
+names, forbidden uses per list) is kept in a small cache keyed by the file's name and a SHA-256
+of its bytes, so the next problem parses nothing again. The cache holds at most CACHE_FILES
+files and CACHE_BYTES of their source (the trees take up to 0.9 KB per byte), least recently
+used out first; the helper process keeps nothing.
 """
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import json
 import signal
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names
+from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names, tree_nodes
 
 #: Total bytes of Python source parsed in the grader's own process; more goes to the helper.
 IN_PROCESS_BYTES = 64 << 10
@@ -42,6 +51,9 @@ MAX_USES = 50
 #: 30 levels). Where APIs are forbidden, a deeper file is the student's failure: unchecked, it
 #: could hide a call.
 MAX_DEPTH = 200
+#: The parsed-file cache's bounds (see the module docstring): files, and bytes of their source.
+CACHE_FILES = 64
+CACHE_BYTES = 512 << 10
 
 
 @dataclass
@@ -64,7 +76,7 @@ def decode_source(data: bytes) -> str:
         return data.decode("utf-8", errors="backslashreplace")
 
 
-_AST_LOCK = threading.Lock()  #: one ast.parse at a time in this process (see check_sources)
+_AST_LOCK = threading.Lock()  #: one ast.parse at a time in this process (see check_sources); guards _CACHE
 
 
 def check_sources(files: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
@@ -79,34 +91,91 @@ def analyse(sources: dict[str, bytes], entry_point: str, forbidden: list[str],
             in_helper: bool = False) -> SourceCheck:
     """The check itself, unbounded: call it only on bounded input (or in the helper)."""
     check = SourceCheck()
-    trees: dict[str, ast.Module] = {}
-    for name, data in sources.items():
-        try:
-            with _AST_LOCK:  # CPython 3.11: ast.parse in two threads at once can fail (SystemError:
-                trees[name] = ast.parse(data, filename=name)  # AST constructor recursion depth mismatch)
-        except (SyntaxError, ValueError) as exc:
-            check.errors[name] = syntax_message(name, exc)
-        except (RecursionError, MemoryError):
-            if in_helper:
-                raise  # out of the helper's memory: the budget's end, not the file's fault
-            # Small source: the parser's own depth limit, which the child's compile hits too.
-            check.errors[name] = f"{name} is nested too deeply for Python to parse; simplify the code"
-    for name, tree in trees.items() if forbidden else ():
-        depth, line = tree_depth(tree)
+    parsed = {name: _parse(name, data, in_helper) for name, data in sources.items()}
+    check.errors = {name: file.error for name, file in parsed.items() if file.error is not None}
+    trees = {name: file for name, file in parsed.items() if file.tree is not None}
+    for name, file in trees.items() if forbidden else ():
+        depth, line = file.depth()
         if depth > MAX_DEPTH:
             check.budget_error = (f"{name} line {line}: code nested {depth} levels deep; the grader checks "
                                   f"at most {MAX_DEPTH}: split the expression up")
             return check
-    check.defining = [name for name, tree in trees.items() if entry_point in top_level_names(tree, imports=False)]
-    check.importing = [name for name, tree in trees.items()
-                       if name not in check.defining and entry_point in top_level_names(tree)]
+    check.defining = [name for name, file in trees.items() if entry_point in file.names(imports=False)]
+    check.importing = [name for name, file in trees.items()
+                       if name not in check.defining and entry_point in file.names(imports=True)]
     if forbidden:
         # Method names the submission defines itself: `layer.backward()` may be its own method.
-        own = set().union(*(method_names(tree) for tree in trees.values())) if trees else set()
-        for name, tree in trees.items():
-            check.uses += find_forbidden(tree, forbidden, filename=name, own_methods=own)
+        own = frozenset().union(*(file.methods() for file in trees.values()))
+        for file in trees.values():
+            check.uses += file.forbidden_uses(forbidden, own)
         check.uses = check.uses[:MAX_USES]
     return check
+
+
+class _ParsedFile:
+    """One file's tree (or why it does not parse) and what the checks found in it, each found once.
+
+    Shared between threads: the tree is only read; each finding is computed under `lock`."""
+
+    def __init__(self, name: str, tree: ast.Module | None, error: str | None) -> None:
+        self.name, self.tree, self.error = name, tree, error
+        self.lock = threading.RLock()  # a finding may need another (the node lists)
+        self._found: dict = {}
+
+    def _once(self, key, compute):
+        with self.lock:
+            if key not in self._found:
+                self._found[key] = compute()
+            return self._found[key]
+
+    def depth(self) -> tuple[int, int]:
+        return self._once("depth", lambda: tree_depth(self.tree))
+
+    def names(self, imports: bool) -> set[str]:
+        return self._once(("names", imports), lambda: top_level_names(self.tree, imports=imports))
+
+    def methods(self) -> set[str]:
+        return self._once("methods", lambda: method_names(self.tree))
+
+    def forbidden_uses(self, forbidden: list[str], own: frozenset[str]) -> list[ForbiddenUse]:
+        """find_forbidden's answer for this list and the submission's own methods (the list is not
+        to be changed: it is shared)."""
+        return self._once(("uses", tuple(forbidden), own),
+                          lambda: find_forbidden(self.tree, forbidden, filename=self.name, own_methods=set(own),
+                                                 nodes=self._once("nodes", lambda: tree_nodes(self.tree))))
+
+
+_CACHE: OrderedDict[tuple[str, bytes], tuple[_ParsedFile, int]] = OrderedDict()  #: key -> (file, its size)
+_cache_bytes = 0
+
+
+def _parse(name: str, data: bytes, in_helper: bool) -> _ParsedFile:
+    """The file parsed (from the cache when these bytes under this name were parsed before)."""
+    global _cache_bytes
+    key = (name, hashlib.sha256(data).digest())
+    with _AST_LOCK:  # CPython 3.11: ast.parse in two threads at once can fail (SystemError:
+        # AST constructor recursion depth mismatch); holding it for the look-up as well lets the
+        # problems of one student, checked at once, parse the file once between them.
+        if not in_helper and key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key][0]
+        try:
+            parsed = _ParsedFile(name, ast.parse(data, filename=name), None)
+        except (SyntaxError, ValueError) as exc:
+            parsed = _ParsedFile(name, None, syntax_message(name, exc))
+        except (RecursionError, MemoryError):
+            if in_helper:
+                raise  # out of the helper's memory: the budget's end, not the file's fault
+            # Small source: the parser's own depth limit, which the child's compile hits too (not
+            # kept: a MemoryError may be the moment's, not the file's).
+            return _ParsedFile(name, None, f"{name} is nested too deeply for Python to parse; simplify the code")
+        if in_helper or len(data) > CACHE_BYTES:
+            return parsed
+        _CACHE[key] = (parsed, len(data))
+        _cache_bytes += len(data)
+        while len(_CACHE) > CACHE_FILES or _cache_bytes > CACHE_BYTES:
+            _cache_bytes -= _CACHE.popitem(last=False)[1][1]
+        return parsed
 
 
 def syntax_message(name: str, exc: SyntaxError | ValueError) -> str:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -159,9 +160,7 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
               "sandbox": sandbox.child_config(workdir, job), "cuda": job.cuda,
               "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(job.forbidden),
               "mode": job.mode}
-    payload = [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
-                "timing": c.timing, "check_inputs": c.check_inputs, "plan": c.plan} for c in calls]
-    return codec.encode(payload, header=header)
+    return codec.frame(encoded_calls([calls], nested=False), header=header)
 
 
 def batch_request_frame(jobs: list[Job], workdir: str, result_fd: int) -> bytes:
@@ -177,10 +176,45 @@ def batch_request_frame(jobs: list[Job], workdir: str, result_fd: int) -> bytes:
               "mode": "calls",
               "batch": [{"framework": j.framework, "module": j.module, "entry_point": j.entry_point,
                          "forbidden": list(j.forbidden), "mode": "calls"} for j in jobs]}
-    payload = [[{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
-                 "timing": c.timing, "check_inputs": c.check_inputs, "plan": c.plan} for c in job.calls]
-               for job in jobs]
-    return codec.encode(payload, header=header)
+    return codec.frame(encoded_calls([job.calls for job in jobs], nested=True), header=header)
+
+
+def call_payload(c: Call) -> dict:
+    """What the child is told of a call."""
+    return {"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "call": c.text, "device": c.device,
+            "timing": c.timing, "check_inputs": c.check_inputs, "plan": c.plan}
+
+
+#: Call lists encoded once (see `encoded_calls`), least recently used out first, within these bounds.
+ENCODED_LISTS = 64
+ENCODED_BYTES = 64 << 20
+_encoded: OrderedDict[tuple, tuple[list[list[Call]], codec.Encoded]] = OrderedDict()
+_encoded_bytes = 0
+_encoded_lock = threading.Lock()
+
+
+def encoded_calls(call_lists: list[list[Call]], nested: bool) -> codec.Encoded:
+    """The request's payload: each job's calls (`nested`), or the one job's, encoded.
+
+    A class sends every student the same prepared Call objects (their inputs are made once per
+    problem and seed, and never changed), so the encoding is kept by the identity of the calls;
+    the entry holds the calls themselves, so no other object can take their ids while it lives."""
+    global _encoded_bytes
+    key = (nested, tuple(tuple(map(id, calls)) for calls in call_lists))
+    with _encoded_lock:
+        if key in _encoded:
+            _encoded.move_to_end(key)
+            return _encoded[key][1]
+    lists = [[call_payload(c) for c in calls] for calls in call_lists]
+    encoded = codec.encode_value(lists if nested else lists[0])
+    if encoded.size <= ENCODED_BYTES // 4:
+        with _encoded_lock:
+            if key not in _encoded:
+                _encoded[key] = ([list(calls) for calls in call_lists], encoded)
+                _encoded_bytes += encoded.size
+            while len(_encoded) > ENCODED_LISTS or _encoded_bytes > ENCODED_BYTES:
+                _encoded_bytes -= _encoded.popitem(last=False)[1][1].size
+    return encoded
 
 
 SIGNAL_MEANINGS = {

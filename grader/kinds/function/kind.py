@@ -222,12 +222,15 @@ LEAVES_INPUTS = "leaves inputs unchanged"
 
 
 def check_output(problem: Problem, case: dict, actual, expected, args: list[Argument] | None = None,
-                 against: str = "reference", loosen_to: str | None = None, dtypes: str | None = None) -> str | None:
+                 against: str = "reference", loosen_to: str | None = None, dtypes: str | None = None,
+                 overrides: dict | None = None, detail: bool = True) -> str | None:
     """None when `actual` is right, else a message saying what differs, where and by how much.
 
     `args` are the case's arguments (statistical comparators need them); `against` is
     "mistake" when `expected` is a known mistake's output (see grader.compare.comparators). Number
-    types and float dtypes are held as the problem's strictness says, or `dtypes` ("strict")."""
+    types and float dtypes are held as the problem's strictness says, or `dtypes` ("strict").
+    `overrides`: tolerance_overrides(problem, case, loosen_to), where the caller has them already.
+    `detail=False`: only whether it is right matters (a shorter message when it is not)."""
     policy = strictness(problem)
     dtypes = dtypes or ("strict" if policy["dtype"] == "strict" else "loose")
     if policy.get("whole_floats"):  # ints kept in a float array count as those ints
@@ -237,7 +240,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
     comparator = problem.spec.get("comparator", "tolerance")
     if comparator == "exact":
         overrides = EXACT
-    else:
+    elif overrides is None:
         overrides = tolerance_overrides(problem, case, loosen_to)
     if isinstance(comparator, dict):
         from grader.compare.comparators import run_comparator  # comparators beyond tolerance/exact
@@ -245,7 +248,7 @@ def check_output(problem: Problem, case: dict, actual, expected, args: list[Argu
         return run_comparator(problem, case, comparator, actual, expected, overrides,
                               args=arguments_dict(args), against=against)
     mismatch = cmp.compare(actual, expected, overrides=overrides, numbers=policy["numbers"], dtypes=dtypes,
-                           nonfinite_alike=against == "mistake")
+                           nonfinite_alike=against == "mistake", detail=detail)
     return mismatch.message if mismatch else None
 
 
@@ -273,15 +276,16 @@ def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual, outpu
     where the student's are), then those that match only with any non-finite values alike.
     `output_of(problem, bank, prepared, mistake)`: a mistake's output (default: mistake_output)."""
     loosen_to = coarsest_float_dtype(prepared.expected)
+    overrides = tolerance_overrides(problem, prepared.case, loosen_to)  # the same for every mistake
     exact, loose = [], []
     for mistake in problem.spec.get("mistakes", []):
         wrong = (output_of or mistake_output)(problem, bank, prepared, mistake)
         if wrong is CANNOT_RUN:
             continue  # a mistake that cannot run on this case simply does not match it
         if check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
-                        loosen_to=loosen_to) is None:
-            same = cmp.compare(actual, wrong, overrides=tolerance_overrides(problem, prepared.case, loosen_to),
-                               numbers=strictness(problem)["numbers"], dtypes="loose") is None
+                        loosen_to=loosen_to, overrides=overrides, detail=False) is None:
+            same = cmp.compare(actual, wrong, overrides=overrides,
+                               numbers=strictness(problem)["numbers"], dtypes="loose", detail=False) is None
             (exact if same else loose).append((mistake, same))
     return exact + loose
 

@@ -1,0 +1,282 @@
+"""What the grader keeps between jobs to spend less CPU (parsed sources, bank paths, encoded
+requests, float64 copies) never gives one student, problem or environment another's answer."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from grader.cli.main import main
+from grader.problems import source
+from grader.problems.source import check_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+SIGMOID = (EXAMPLES / "sigmoid-backward" / "correct.py").read_text()
+ADAM = (EXAMPLES / "adam-step" / "correct.py").read_text().replace("import torch\n", "")
+AUTOGRAD_SIGMOID = """import torch
+
+
+def sigmoid_backward(x, grad_output):
+    x = x.detach().requires_grad_(True)
+    torch.sigmoid(x).backward(grad_output)
+    return x.grad
+"""
+
+
+def grade_class(tmp_path: Path, students: dict[str, dict[str, str]], problems: list[str]) -> dict:
+    """Grade a class of folder students through the CLI; student -> problem -> (score, max, error)."""
+    for student, files in students.items():
+        for name, text in files.items():
+            (tmp_path / "class" / student).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "class" / student / name).write_text(text)
+    assignment = tmp_path / "a.yaml"
+    assignment.write_text("name: caches\nproblems: [" + ", ".join(problems) + "]\n")
+    result = CliRunner().invoke(main, ["grade", str(tmp_path / "class"), "--assignment", str(assignment),
+                                       "--out", str(tmp_path / "out"), "--jobs", "2", "--no-progress"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    found = {}
+    for student in students:
+        data = json.loads((tmp_path / "out" / "students" / f"{student}.json").read_text())
+        found[student] = {p["problem"]: (p["score"], p["max_score"], p.get("error") or "") for p in data["problems"]}
+    return found
+
+
+def test_two_students_same_file_name_different_code_each_get_their_own_verdict(tmp_path):
+    graded = grade_class(tmp_path, {
+        "ann": {"solution.py": SIGMOID},
+        "ben": {"solution.py": AUTOGRAD_SIGMOID},
+        "cat": {"solution.py": SIGMOID},
+    }, ["sigmoid-backward"])
+    for student in ("ann", "cat"):
+        score, best, error = graded[student]["sigmoid-backward"]
+        assert score == best and not error
+    score, _, error = graded["ben"]["sigmoid-backward"]
+    assert score == 0 and "Tensor.backward" in error
+
+
+def test_one_file_two_problems_with_different_forbidden_lists(tmp_path):
+    """sigmoid-backward forbids Tensor.backward and adam-step torch.optim: one file, checked for
+    both at once, fails each for its own API only."""
+    uses_optim = "import torch.optim\n"
+    graded = grade_class(tmp_path, {
+        "dan": {"solution.py": SIGMOID + "\n\n" + ADAM},
+        "eve": {"solution.py": AUTOGRAD_SIGMOID + "\n\n" + ADAM},
+        "fay": {"solution.py": uses_optim + SIGMOID + "\n\n" + ADAM},
+    }, ["sigmoid-backward", "adam-step"])
+    assert all(score == best and not error for score, best, error in graded["dan"].values())
+    sigmoid, adam = graded["eve"]["sigmoid-backward"], graded["eve"]["adam-step"]
+    assert sigmoid[0] == 0 and "Tensor.backward" in sigmoid[2]
+    assert adam[0] == adam[1] and not adam[2]
+    sigmoid, adam = graded["fay"]["sigmoid-backward"], graded["fay"]["adam-step"]
+    assert sigmoid[0] == sigmoid[1] and not sigmoid[2]
+    assert adam[0] == 0 and "torch.optim" in adam[2]
+
+
+def test_source_cache_keys_on_name_bytes_entry_point_and_forbidden_list():
+    code = AUTOGRAD_SIGMOID.encode() + b"\nimport torch.optim\n"
+    for forbidden, api in ((["torch.optim"], "torch.optim"), (["Tensor.backward"], "Tensor.backward"),
+                           (["torch.optim"], "torch.optim")):  # each answer twice from the cache too
+        for _ in range(2):
+            check = check_sources({"a.py": code}, "sigmoid_backward", forbidden)
+            assert {u.api for u in check.uses} == {api} and {u.file for u in check.uses} == {"a.py"}
+    assert check_sources({"a.py": code}, "sigmoid_backward", []).uses == []
+    assert check_sources({"a.py": code}, "sigmoid_backward", []).defining == ["a.py"]
+    assert check_sources({"a.py": code}, "adam_step", []).defining == []
+    # The same bytes under another name: messages name that file.
+    broken = b"def f(:\n    pass\n"
+    assert "a.py" in check_sources({"a.py": broken}, "f", []).errors["a.py"]
+    assert "b.py" in check_sources({"b.py": broken}, "f", []).errors["b.py"]
+    # The same name with other bytes: that file's own answer.
+    assert check_sources({"a.py": SIGMOID.encode()}, "sigmoid_backward", ["Tensor.backward"]).uses == []
+    # The submission's own methods decide for method entries: another file beside it changes the answer.
+    layer = b"class Layer:\n    def backward(self, g):\n        return g\n"
+    calls = b"def step(model, loss):\n    loss.backward()\n"
+    assert len(check_sources({"a.py": calls}, "step", ["Tensor.backward"]).uses) == 1
+    assert check_sources({"a.py": calls, "layer.py": layer}, "step", ["Tensor.backward"]).uses == []
+    assert len(check_sources({"a.py": calls}, "step", ["Tensor.backward"]).uses) == 1
+
+
+def test_source_cache_stays_within_its_bounds(monkeypatch):
+    for i in range(source.CACHE_FILES * 3):
+        check_sources({"s.py": f"x = {i}\n".encode()}, "x", [])
+    assert len(source._CACHE) <= source.CACHE_FILES
+    monkeypatch.setattr(source, "CACHE_BYTES", 16 << 10)
+    big = b"x = 1\n" * 1000
+    for i in range(20):
+        check_sources({"s.py": big + f"y = {i}\n".encode()}, "x", [])
+    assert source._cache_bytes <= source.CACHE_BYTES
+    assert source._cache_bytes == sum(size for _, size in source._CACHE.values())
+
+
+# ---------------------------------------------------------------- request frames encoded once
+
+def plain_frame(frame: bytes, call_lists, nested: bool) -> bytes:
+    """The frame `codec.encode` gives for this frame's header and these calls, built afresh."""
+    import struct
+
+    from grader.sandbox import codec
+    from grader.sandbox.runner import call_payload
+
+    size = struct.unpack(">I", frame[4:8])[0]
+    header = json.loads(frame[8:8 + size])
+    del header["tree"]
+    lists = [[call_payload(c) for c in calls] for calls in call_lists]
+    return codec.encode(lists if nested else lists[0], header=header)
+
+
+def test_request_frames_encoded_once_equal_the_plain_encoding(tmp_path):
+    import numpy as np
+    import torch
+
+    from grader.limits import Limits
+    from grader.sandbox import runner
+    from grader.sandbox.runner import Call, Job, batch_request_frame, request_frame
+
+    def call(name, *args, **kwargs):
+        return Call(name=name, args=list(args), kwargs=kwargs, text=f"f({name})", timing={"repeat": 3} if kwargs else None)
+
+    first = [call("a", torch.arange(6.0).reshape(2, 3), 2), call("b", np.ones(3, np.float32), "x", key=(1, 2.5))]
+    second = [call("c", torch.tensor([1, 2], dtype=torch.int64), None)]
+    other_seed = [call("a", torch.arange(6.0).reshape(2, 3) + 1, 2), first[1]]
+
+    def job(calls, student):
+        return Job(files={"s.py": student.encode()}, module="s.py", entry_point="f", framework="torch",
+                   calls=calls, limits=Limits(), label=student)
+
+    frames = []
+    for student in ("ann", "ben", "ann"):  # the second and third from the cache
+        for calls in ([first, second], [other_seed, second], [second]):
+            jobs = [job(c, student) for c in calls]
+            frame = batch_request_frame(jobs, str(tmp_path / student), 3)
+            assert frame == plain_frame(frame, calls, nested=True)
+            frames.append(frame)
+            single = request_frame(jobs[0], calls[0], str(tmp_path / student), 3)
+            assert single == plain_frame(single, calls[:1], nested=False)
+    assert frames[:3] == frames[6:] and frames[0] != frames[3]  # the same request again; another seed's inputs
+    assert len(runner._encoded) <= runner.ENCODED_LISTS
+
+
+def test_encoded_calls_stay_within_their_bounds(monkeypatch):
+    from grader.sandbox import runner
+    from grader.sandbox.runner import Call, encoded_calls
+
+    monkeypatch.setattr(runner, "ENCODED_BYTES", 4000)
+    for i in range(runner.ENCODED_LISTS * 2):
+        encoded_calls([[Call(name=str(i), args=["y" * 500], kwargs={}, text="f()")]], nested=True)
+    assert len(runner._encoded) <= runner.ENCODED_LISTS
+    assert runner._encoded_bytes == sum(e.size for _, e in runner._encoded.values()) <= 4000
+
+
+# ---------------------------------------------------------------- private paths kept per setting
+
+def test_private_paths_follow_the_environment_root_and_folder(tmp_path, monkeypatch):
+    from grader.problems.locations import private_paths
+
+    monkeypatch.delenv("GRADER_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert str(tmp_path / "xdg" / "grader") in private_paths()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg2"))
+    assert str(tmp_path / "xdg2" / "grader") in private_paths()
+    assert str(tmp_path / "xdg" / "grader") not in private_paths()
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    assert str(tmp_path / "cache") in private_paths()
+    monkeypatch.setenv("GRADER_BANK", str(tmp_path / "bank"))
+    assert str(tmp_path / "bank" / "reference") in private_paths()
+    assert str(tmp_path / "other" / "problems") in private_paths(tmp_path / "other")
+    assert str(tmp_path / "other" / "problems") not in private_paths()
+    monkeypatch.setenv("GRADER_CACHE_DIR", "relative-cache")
+    monkeypatch.chdir(tmp_path)
+    assert str(tmp_path / "relative-cache") in private_paths()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert str(tmp_path / "sub" / "relative-cache") in private_paths()
+    private_paths().append("changed by a caller")
+    assert "changed by a caller" not in private_paths()
+
+
+# ---------------------------------------------------------------- float64 copies for comparing
+
+def test_as_float64_gives_torchs_own_conversion_for_every_kind_of_tensor():
+    import numpy as np
+    import torch
+
+    from grader.compare.tensors import as_float64
+
+    c = torch.randn(3, 4, dtype=torch.complex64)
+    tensors = [torch.randn(3, 4), torch.randn(3, 4).t(), torch.randn(5, dtype=torch.float64)[::2],
+               torch.randn(3, dtype=torch.float16), torch.randn(3).to(torch.bfloat16),
+               torch.tensor([1, -2, 2 ** 53 + 1], dtype=torch.int64), torch.tensor([True, False]),
+               torch.randn(3, requires_grad=True) * 2, c.conj(), c.conj().imag, -c, torch.eye(3).to_sparse(),
+               torch.tensor([float("nan"), float("inf"), -0.0])]
+    for t in tensors:
+        is_complex = t.dtype.is_complex
+        dense = t.detach().to_dense() if t.layout != torch.strided else t.detach()
+        want = dense.resolve_conj().resolve_neg().to(torch.complex128 if is_complex else torch.float64).numpy()
+        got = as_float64(t, is_complex)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got.real), np.signbit(want.real))
+
+
+def test_header_depth_check_with_few_brackets_and_with_many():
+    from grader.sandbox.codec import _json_depth_ok
+
+    limit = 10
+    assert _json_depth_ok(b"[" * limit + b"]" * limit, limit)
+    assert not _json_depth_ok(b"[" * (limit + 1) + b"]" * (limit + 1), limit)
+    assert _json_depth_ok(b"[" + b"[]," * 500 + b"[]]", limit)  # many brackets, two levels
+    assert not _json_depth_ok(b'["' + b"[" * 50 + b'"' + b"{" * (limit + 1) + b"}" * (limit + 1) + b"]", limit)
+    assert _json_depth_ok(b'["' + b"[" * 500 + b'"]', limit)  # brackets inside a string are text
+
+
+def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order():
+    import ast
+
+    from grader.problems.forbidden import tree_nodes
+
+    class Recorder(ast.NodeVisitor):
+        def __init__(self):
+            self.seen = []
+
+        def generic_visit(self, node):
+            self.seen.append(node)
+            super().generic_visit(node)
+
+    for path in [*sorted((ROOT / "grader" / "problems").glob("*.py")), *sorted(EXAMPLES.glob("*/*.py"))]:
+        try:
+            tree = ast.parse(path.read_bytes())
+        except SyntaxError:
+            continue  # an example of a file that does not parse
+        recorder = Recorder()
+        recorder.visit(tree)
+        nodes = tree_nodes(tree)
+        assert nodes.in_order == recorder.seen, path
+        assert nodes.walked == list(ast.walk(tree)), path
+
+
+def test_compare_without_detail_finds_a_difference_exactly_where_compare_does():
+    import numpy as np
+    import torch
+
+    from grader.compare.tensors import compare
+
+    rng = np.random.default_rng(0)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-8, 1.0])
+    for trial in range(400):
+        e = rng.choice(specials, size=6) if trial % 3 == 0 else rng.normal(size=6)
+        a = e.copy()
+        for i in rng.choice(6, size=rng.integers(0, 3), replace=False):
+            a[i] = rng.choice([*specials, a[i] * (1 + 10.0 ** -rng.integers(3, 9)), a[i] + 1e-6])
+        pairs = [(a, e), (torch.from_numpy(a).float(), torch.from_numpy(e).float()),
+                 (torch.from_numpy(a), torch.from_numpy(e).float()), ((a, 1.5), (e, 1.5)),
+                 (np.round(a * 3).clip(-9, 9).astype(np.int64) if np.isfinite(a).all() else e,
+                  np.round(e * 3).clip(-9, 9).astype(np.int64) if np.isfinite(e).all() else e)]
+        for actual, expected in pairs:
+            for alike in (False, True):
+                for dtypes in ("strict", "loose"):
+                    full = compare(actual, expected, nonfinite_alike=alike, dtypes=dtypes)
+                    quick = compare(actual, expected, nonfinite_alike=alike, dtypes=dtypes, detail=False)
+                    assert (full is None) == (quick is None), (actual, expected, alike, dtypes, full)

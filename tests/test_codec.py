@@ -548,3 +548,19 @@ def test_write_frame_large_through_pipe():
     reader = FrameReader(max_frame_bytes=len(data), max_total_bytes=len(data))
     assert reader.feed(bytes(received)) == [data]
     assert torch.equal(decode(data)[1], torch.arange(300_000, dtype=torch.float64))
+
+
+def test_a_request_from_the_grader_decodes_the_same_without_the_depth_scan():
+    """The child skips the header's nesting scan for the grader's own request (`from_grader`);
+    the value and header are the same, and a child's frame is still scanned."""
+    value = {"calls": [{"args": [np.arange(6.0).reshape(2, 3), [1, [2, [3]]]], "kwargs": {"k": "v"}}] * 30}
+    frame = codec.encode(value, header={"framework": "torch"})
+    plain, trusted = codec.decode(frame), codec.decode(frame, from_grader=True)
+    assert plain[0] == trusted[0]
+    assert repr(plain[1]) == repr(trusted[1])
+    deep = codec.MAGIC + b""  # a hand-made frame nested past the limit: refused unless from the grader
+    raw = ("[" * (codec.MAX_JSON_DEPTH + 5) + "]" * (codec.MAX_JSON_DEPTH + 5)).encode()
+    header = b'{"tree": {"t": "none"}, "x": ' + raw + b"}"
+    deep += codec._U32.pack(len(header)) + header + codec._U32.pack(0)
+    with pytest.raises(codec.DecodeError, match="nested"):
+        codec.decode(deep)

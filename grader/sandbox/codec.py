@@ -323,8 +323,8 @@ def _reject_constant(name: str):
     raise DecodeError(f"header contains the non-JSON constant {name}")
 
 
-def _parse_header(raw: bytes) -> dict:
-    if not _json_depth_ok(raw, MAX_JSON_DEPTH):
+def _parse_header(raw: bytes, from_grader: bool = False) -> dict:
+    if not from_grader and not _json_depth_ok(raw, MAX_JSON_DEPTH):
         raise DecodeError(f"header JSON is nested more than {MAX_JSON_DEPTH} levels deep")
     try:
         header = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
@@ -483,7 +483,8 @@ def _device_available(torch, device: str) -> bool:
     return int(index or 0) < count
 
 
-def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: bool = True) -> tuple[dict, object]:
+def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: bool = True,
+           from_grader: bool = False) -> tuple[dict, object]:
     """Check and decode one frame; return (header without "tree", value).
 
     Tensors recorded on another device are moved back there when
@@ -491,6 +492,10 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: 
     here); with ``restore_devices=False`` every tensor comes back on CPU, and
     ``header["tensor_devices"]`` still says where each one was: {path: device},
     e.g. {"output[0]": "cuda:0"} (set here, replacing any such key the sender wrote).
+
+    ``from_grader``: the frame is a request the grader wrote (read in the child), so the scan of
+    the header's nesting, which guards the grader against a hostile child's frames, is skipped
+    (about 10 ms for a student's batch of the card problems). Every other check still runs.
     """
     view = memoryview(data).cast("B")
     if len(view) > max_bytes:
@@ -509,7 +514,7 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: 
     if cur.pos != len(view):
         raise DecodeError(f"{len(view) - cur.pos} trailing bytes after the last buffer")
 
-    header = _parse_header(raw_header)
+    header = _parse_header(raw_header, from_grader)
     decoder = _Decoder(buffers, restore_devices, max_bytes)
     value = decoder.node(header.pop("tree"), "output", 0)
     if len(decoder.used) != n_buffers:

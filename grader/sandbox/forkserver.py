@@ -317,7 +317,7 @@ def _forked_child(fds: list[int], born_init: bool = False) -> None:
         from grader.sandbox.child import run_request
 
         frame = _read_request(request_r)
-        header, calls = codec.decode(frame, max_bytes=1 << 34)
+        header, calls = codec.decode(frame, max_bytes=1 << 34, from_grader=True)
         batch = bool(header.get("batch"))
         if not batch:
             os.close(request_r)

@@ -596,6 +596,41 @@ def test_validate_a_training_problem(cli, tiny_bank):
     assert [m["name"] for m in report["mistakes"] if m["killed_by"] and m["recognised"]] == ["flipped", "constant", "labels"]
 
 
+def test_validate_runs_mistakes_on_hidden_cases_only_and_reports_in_spec_order(tiny_bank, tmp_path):
+    """A mistake's verdict looks at the hidden cases only, so validate trains it on those alone (each
+    run trains a model); the reference and the starter still run on every case. The runs go on at
+    once: the report keeps the spec's order all the same."""
+    import shutil
+
+    from grader.authoring.validate import default_executor, validate
+    from grader.problems.bank import Bank
+
+    bank = tmp_path / "bank"
+    shutil.copytree(tiny_bank, bank)
+    spec = bank / "problems" / "tiny" / "tiny-train.yaml"
+    spec.write_text(spec.read_text().replace("cases:\n", "cases:\n  - {name: shown, visible: true, data: {n: 40}}\n"))
+
+    class Recording:
+        def __init__(self, inner):
+            self.inner, self.labels = inner, []
+
+        def run(self, job):
+            self.labels.append(job.label)
+            return self.inner.run(job)
+
+    with default_executor() as inner:
+        executor = Recording(inner)
+        report = validate(spec, bank=Bank(bank), executor=executor).problems[0]
+    assert report.ok, [c for c in report.checks if not c.ok]
+    assert [(m.name, m.killed_by, m.recognised) for m in report.mistakes] == [
+        ("flipped", ["blobs"], True), ("constant", ["blobs"], True), ("labels", ["blobs"], True)]
+    assert "full marks on 2 cases" in [c.message for c in report.checks if c.name == "reference"][0]
+    ran = sorted(executor.labels)
+    assert ran == sorted([f"{who}:tiny-train:{case}" for who in ("tiny:train", "starter of tiny-train")
+                          for case in ("shown", "blobs")]
+                         + [f"mistakes.tiny:{name}:tiny-train:blobs" for name in ("flipped", "constant", "labels")])
+
+
 def test_validate_rejects_a_mistake_that_passes(cli, tiny_bank, tmp_path):
     import shutil
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
 GOOD_SEQUENTIAL = """
 import torch
 from torch import nn
@@ -629,6 +631,41 @@ def test_validate_runs_mistakes_on_hidden_cases_only_and_reports_in_spec_order(t
     assert ran == sorted([f"{who}:tiny-train:{case}" for who in ("tiny:train", "starter of tiny-train")
                           for case in ("shown", "blobs")]
                          + [f"mistakes.tiny:{name}:tiny-train:blobs" for name in ("flipped", "constant", "labels")])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_only_a_template_asked_for_training_has_what_an_optimizer_imports(tiny_bank, submission, training):
+    """Building any torch optimizer imports torch._dynamo (1.4 s of CPU per child): a template started
+    for training (grader validate of a training problem) has imported it, once; a plain one (grader
+    check, class runs) has not, and its start does not pay for it."""
+    from grader.classes.pool import AutoExecutor
+    from grader.grading import grade
+    from grader.problems.bank import Bank
+
+    path = submission(GOOD_TINY + """
+import sys
+
+
+def train_model(X, y):
+    print("dynamo already imported:", "torch._dynamo" in sys.modules)
+    return good_model(X, y)
+""")
+    with AutoExecutor("fork", training=training) as executor:
+        result = grade("tiny-train", path, bank=Bank(tiny_bank), executor=executor)
+    assert result.score == 4, result.tests[0].output
+    assert f"dynamo already imported: {training}" in result.stdout
+
+
+def test_validate_warms_its_template_for_training_problems_only(tiny_bank, monkeypatch):
+    from grader.authoring import validate as validation
+
+    asked = []
+    real = validation.default_executor
+    monkeypatch.setattr(validation, "default_executor", lambda training=False: asked.append(training) or real(training))
+    report = validation.validate(tiny_bank / "problems" / "tiny" / "tiny-train.yaml")
+    assert report.ok and asked == [True]
+    report = validation.validate([ROOT / "problems" / "activations" / "relu-backward.yaml"])
+    assert report.ok and asked == [True, False]
 
 
 def test_validate_rejects_a_mistake_that_passes(cli, tiny_bank, tmp_path):

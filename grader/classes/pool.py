@@ -61,8 +61,9 @@ class AutoExecutor:
     """The warm fork server, started on first need (a fully cached re-run never starts it); where it
     cannot start, or with kind 'fresh', a fresh Python per job. `warning` says when it fell back."""
 
-    def __init__(self, kind: str = "fork"):
+    def __init__(self, kind: str = "fork", training: bool = False):
         self.kind = kind
+        self.training = training  #: the template is warmed up for children that train models
         self.warning: str | None = None
         self._inner = None
         self._lock = threading.Lock()
@@ -75,9 +76,9 @@ class AutoExecutor:
                 if self.kind == "fresh":
                     self._inner = SubprocessExecutor()
                 else:
-                    from grader.sandbox.forkserver import ForkServerError, ForkServerExecutor
+                    from grader.sandbox.forkserver import ForkServer, ForkServerError, ForkServerExecutor
 
-                    executor = ForkServerExecutor()
+                    executor = ForkServerExecutor(ForkServer(training=self.training))
                     try:
                         executor.server.start()
                         self._inner = executor

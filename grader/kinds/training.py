@@ -559,6 +559,7 @@ class TrainingKind(Kind):
 
     name = "training"
     scaffold_template = "training"
+    trains_models = True
 
     def check_spec(self, problem) -> list[str]:
         return check_training_spec(problem.spec)

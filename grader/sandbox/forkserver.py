@@ -59,6 +59,7 @@ READY = b"ready"
 TEMPLATE_CODE = ("import sys; sys.path.append({home!r}); "
                  "from grader.sandbox.forkserver import template_main; template_main(int(sys.argv[1]), sys.argv[2:])")
 PROFILE = "profile"  #: a template started with this argument has its children report where their time went
+TRAINING = "training"  #: a template started with this argument is warmed up for children that train models
 START_TIMEOUT = 120.0  # seconds to import torch on a loaded machine
 
 
@@ -92,6 +93,8 @@ def template_main(sock_fd: int, options=()) -> None:
     from grader.sandbox import codec  # noqa: F401 - the child side of the boundary, nothing secret
 
     _warm_up()
+    if TRAINING in options:
+        _warm_up_training()
     gc.collect()
     gc.freeze()  # keep the imported objects' pages shared with every child (no refcount COW churn)
     gc.enable()  # the children's (a student's code may count on it)
@@ -233,6 +236,16 @@ def _warm_up() -> None:
     import secrets  # noqa: F401
 
     import numpy.random  # noqa: F401
+
+
+def _warm_up_training() -> None:
+    """Import what building any torch optimizer imports (torch._dynamo: 1.4 s of CPU in each child
+    that trains a model otherwise, with torch 2.13). Asked for by `grader validate` when it
+    validates a training problem; the rest pay nothing for it."""
+    try:
+        import torch._dynamo  # noqa: F401
+    except ImportError:  # pragma: no cover - numpy-only installs, or a torch without it
+        pass
 
 
 def _report_stamps() -> None:
@@ -431,9 +444,11 @@ class ForkHandle:
 class ForkServer:
     """The template process and the launcher that asks it for children. Thread-safe."""
 
-    def __init__(self, python: str = sys.executable, profile: bool = False, cgroup_templates: bool = True):
+    def __init__(self, python: str = sys.executable, profile: bool = False, cgroup_templates: bool = True,
+                 training: bool = False):
         self.python = python
         self.profile = profile  #: children report their steps' times on stderr (benchmarks only)
+        self.training = training  #: the template is warmed up for children that train models
         #: reuse jobs' cgroups (`sandbox.CGROUPS`) and fork each job from a template living in its
         #: cgroups (False: a cgroup set made, joined and removed per job, as before; for benchmarks)
         self.cgroup_templates = cgroup_templates
@@ -481,7 +496,7 @@ class ForkServer:
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
                     [self.python, "-I", "-c", TEMPLATE_CODE.format(home=GRADER_HOME), str(theirs.fileno())]
-                    + ([PROFILE] if self.profile else []),
+                    + ([PROFILE] if self.profile else []) + ([TRAINING] if self.training else []),
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                     pass_fds=(theirs.fileno(),), cwd=self._home, env=sandbox.child_env(self._home),
                     start_new_session=True, close_fds=True)

@@ -587,50 +587,48 @@ def test_an_exception_while_training_names_the_line(cli, tiny_bank, submission):
     assert "solution.py" in test["output"]
 
 
-def test_validate_a_training_problem(cli, tiny_bank):
-    result = cli("--bank", tiny_bank, "validate", tiny_bank / "problems" / "tiny" / "tiny-train.yaml", "--json")
-    data = result.json()
-    assert result.exit_code == 0, data
-    report = data["problems"][0]
-    checks = {c["name"]: c for c in report["checks"]}
-    assert {"spec", "statement", "inputs", "reference", "mistakes", "starter"} <= set(checks)
-    assert "full marks on 1 cases; trains in" in checks["reference"]["message"]
-    assert [m["name"] for m in report["mistakes"] if m["killed_by"] and m["recognised"]] == ["flipped", "constant", "labels"]
-
-
-def test_validate_runs_mistakes_on_hidden_cases_only_and_reports_in_spec_order(tiny_bank, tmp_path):
-    """A mistake's verdict looks at the hidden cases only, so validate trains it on those alone (each
-    run trains a model); the reference and the starter still run on every case. The runs go on at
-    once: the report keeps the spec's order all the same."""
+def test_validate_a_training_problem(cli, tiny_bank, tmp_path, monkeypatch):
+    """Through the CLI, with a visible case added: every check passes and each mistake is killed
+    and named, in the spec's order. The runs go on at once; a mistake trains on the hidden cases
+    only (its verdict reads no other), the reference and the starter on every case; the template
+    is warmed for training (its children build torch optimizers)."""
     import shutil
 
-    from grader.authoring.validate import default_executor, validate
-    from grader.problems.bank import Bank
+    from grader.authoring import validate as validation
 
     bank = tmp_path / "bank"
     shutil.copytree(tiny_bank, bank)
     spec = bank / "problems" / "tiny" / "tiny-train.yaml"
     spec.write_text(spec.read_text().replace("cases:\n", "cases:\n  - {name: shown, visible: true, data: {n: 40}}\n"))
+    asked, ran = [], []
 
     class Recording:
         def __init__(self, inner):
-            self.inner, self.labels = inner, []
+            self.inner = inner
 
         def run(self, job):
-            self.labels.append(job.label)
+            ran.append(job.label)
             return self.inner.run(job)
 
-    with default_executor() as inner:
-        executor = Recording(inner)
-        report = validate(spec, bank=Bank(bank), executor=executor).problems[0]
-    assert report.ok, [c for c in report.checks if not c.ok]
-    assert [(m.name, m.killed_by, m.recognised) for m in report.mistakes] == [
+        def close(self):
+            self.inner.close()
+
+    make = validation.default_executor
+    monkeypatch.setattr(validation, "default_executor", lambda training=False: asked.append(training) or
+                        Recording(make(training)))
+    result = cli("--bank", bank, "validate", spec, "--json")
+    data = result.json()
+    assert result.exit_code == 0, data
+    report = data["problems"][0]
+    checks = {c["name"]: c for c in report["checks"]}
+    assert {"spec", "statement", "inputs", "reference", "mistakes", "starter"} <= set(checks)
+    assert "full marks on 2 cases; trains in" in checks["reference"]["message"]
+    assert [(m["name"], m["killed_by"], m["recognised"]) for m in report["mistakes"]] == [
         ("flipped", ["blobs"], True), ("constant", ["blobs"], True), ("labels", ["blobs"], True)]
-    assert "full marks on 2 cases" in [c.message for c in report.checks if c.name == "reference"][0]
-    ran = sorted(executor.labels)
-    assert ran == sorted([f"{who}:tiny-train:{case}" for who in ("tiny:train", "starter of tiny-train")
-                          for case in ("shown", "blobs")]
-                         + [f"mistakes.tiny:{name}:tiny-train:blobs" for name in ("flipped", "constant", "labels")])
+    assert asked == [True]
+    assert sorted(ran) == sorted([f"{who}:tiny-train:{case}" for who in ("tiny:train", "starter of tiny-train")
+                                  for case in ("shown", "blobs")]
+                                 + [f"mistakes.tiny:{name}:tiny-train:blobs" for name in ("flipped", "constant", "labels")])
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -654,18 +652,6 @@ def train_model(X, y):
         result = grade("tiny-train", path, bank=Bank(tiny_bank), executor=executor)
     assert result.score == 4, result.tests[0].output
     assert f"dynamo already imported: {training}" in result.stdout
-
-
-def test_validate_warms_its_template_for_training_problems_only(tiny_bank, monkeypatch):
-    from grader.authoring import validate as validation
-
-    asked = []
-    real = validation.default_executor
-    monkeypatch.setattr(validation, "default_executor", lambda training=False: asked.append(training) or real(training))
-    report = validation.validate(tiny_bank / "problems" / "tiny" / "tiny-train.yaml")
-    assert report.ok and asked == [True]
-    report = validation.validate([ROOT / "problems" / "activations" / "relu-backward.yaml"])
-    assert report.ok and asked == [True, False]
 
 
 def test_validate_rejects_a_mistake_that_passes(cli, tiny_bank, tmp_path):

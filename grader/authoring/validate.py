@@ -17,7 +17,9 @@ For every function problem under a path (a spec file, a topic folder, or the who
    time, and the spec's known slow solution is right but fails the speed test.
 
 Question kinds (numeric, choice) get the spec check and a draw of their parameters for two
-seeds. Problems run in parallel threads (each child is a process).
+seeds. Every spec loads first; then problems run in parallel threads (each child is a
+process), on a fork server whose template is warmed up for training when a selected problem's
+kind trains models (Kind.trains_models).
 
 Exit status of the CLI: 0 all valid, 1 any check failed, 2 a spec is malformed.
 """

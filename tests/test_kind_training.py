@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
 GOOD_SEQUENTIAL = """
 import torch
 from torch import nn
@@ -585,15 +587,71 @@ def test_an_exception_while_training_names_the_line(cli, tiny_bank, submission):
     assert "solution.py" in test["output"]
 
 
-def test_validate_a_training_problem(cli, tiny_bank):
-    result = cli("--bank", tiny_bank, "validate", tiny_bank / "problems" / "tiny" / "tiny-train.yaml", "--json")
+def test_validate_a_training_problem(cli, tiny_bank, tmp_path, monkeypatch):
+    """Through the CLI, with a visible case added: every check passes and each mistake is killed
+    and named, in the spec's order. The runs go on at once; a mistake trains on the hidden cases
+    only (its verdict reads no other), the reference and the starter on every case; the template
+    is warmed for training (its children build torch optimizers)."""
+    import shutil
+
+    from grader.authoring import validate as validation
+
+    bank = tmp_path / "bank"
+    shutil.copytree(tiny_bank, bank)
+    spec = bank / "problems" / "tiny" / "tiny-train.yaml"
+    spec.write_text(spec.read_text().replace("cases:\n", "cases:\n  - {name: shown, visible: true, data: {n: 40}}\n"))
+    asked, ran = [], []
+
+    class Recording:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def run(self, job):
+            ran.append(job.label)
+            return self.inner.run(job)
+
+        def close(self):
+            self.inner.close()
+
+    make = validation.default_executor
+    monkeypatch.setattr(validation, "default_executor", lambda training=False: asked.append(training) or
+                        Recording(make(training)))
+    result = cli("--bank", bank, "validate", spec, "--json")
     data = result.json()
     assert result.exit_code == 0, data
     report = data["problems"][0]
     checks = {c["name"]: c for c in report["checks"]}
     assert {"spec", "statement", "inputs", "reference", "mistakes", "starter"} <= set(checks)
-    assert "full marks on 1 cases; trains in" in checks["reference"]["message"]
-    assert [m["name"] for m in report["mistakes"] if m["killed_by"] and m["recognised"]] == ["flipped", "constant", "labels"]
+    assert "full marks on 2 cases; trains in" in checks["reference"]["message"]
+    assert [(m["name"], m["killed_by"], m["recognised"]) for m in report["mistakes"]] == [
+        ("flipped", ["blobs"], True), ("constant", ["blobs"], True), ("labels", ["blobs"], True)]
+    assert asked == [True]
+    assert sorted(ran) == sorted([f"{who}:tiny-train:{case}" for who in ("tiny:train", "starter of tiny-train")
+                                  for case in ("shown", "blobs")]
+                                 + [f"mistakes.tiny:{name}:tiny-train:blobs" for name in ("flipped", "constant", "labels")])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_only_a_template_asked_for_training_has_what_an_optimizer_imports(tiny_bank, submission, training):
+    """Building any torch optimizer imports torch._dynamo (1.4 s of CPU per child): a template started
+    for training (grader validate of a training problem) has imported it, once; a plain one (grader
+    check, a class without training problems) has not, and its start does not pay for it."""
+    from grader.classes.pool import AutoExecutor
+    from grader.grading import grade
+    from grader.problems.bank import Bank
+
+    path = submission(GOOD_TINY + """
+import sys
+
+
+def train_model(X, y):
+    print("dynamo already imported:", "torch._dynamo" in sys.modules)
+    return good_model(X, y)
+""")
+    with AutoExecutor("fork", training=training) as executor:
+        result = grade("tiny-train", path, bank=Bank(tiny_bank), executor=executor)
+    assert result.score == 4, result.tests[0].output
+    assert f"dynamo already imported: {training}" in result.stdout
 
 
 def test_validate_rejects_a_mistake_that_passes(cli, tiny_bank, tmp_path):
@@ -744,3 +802,26 @@ def test_the_cache_key_holds_every_fixture_file_of_a_training_problem(tiny_bank,
     assert digest() not in (first, second)
     spiral = Bank().get("train-spiral-classifier")  # no fixtures: its key is as before
     assert kind_of(spiral.kind).data_folders(spiral) == []
+
+
+def test_a_class_with_a_training_problem_gets_a_template_warmed_for_training(cli, tiny_bank, tmp_path):
+    """`grader grade` asks for the warmed template when the assignment trains models: the import
+    every optimizer makes (torch._dynamo) is paid once, not by each student's child."""
+    klass = tmp_path / "class"
+    klass.mkdir()
+    (klass / "ada.py").write_text(GOOD_TINY + """
+import sys
+
+
+def train_model(X, y):
+    print("dynamo already imported:", "torch._dynamo" in sys.modules)
+    return good_model(X, y)
+""")
+    assignment = tmp_path / "assignment.yaml"
+    assignment.write_text("name: Tiny\nproblems:\n  - tiny-train\n")
+    out = tmp_path / "out"
+    result = cli("--bank", tiny_bank, "grade", klass, "--assignment", assignment, "--out", out, "--jobs", "1",
+                 "--no-progress")
+    assert result.exit_code == 0, (result.output, result.stderr)
+    student = json.loads((out / "students" / "ada.json").read_text())
+    assert "dynamo already imported: True" in student["problems"][0]["stdout"], student["problems"][0]

@@ -1,6 +1,7 @@
 """grader validate: passes on sound problems, fails (exit 1) on a weak one, exit 2 on a malformed spec."""
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from pathlib import Path
@@ -76,10 +77,15 @@ def test_weak_problem_fails_naming_the_surviving_mistake(tmp_path, cli):
     assert "2/3" in result.output and "66.7%" in result.output
 
 
-def test_sound_problem_passes_and_reports_kill_rate(tmp_path):
+def test_sound_problem_passes_and_reports_kill_rate(tmp_path, monkeypatch):
+    from grader.authoring import validate as validation
+
     spec = SPEC.replace("low: 0.0", "low: -1.0")  # hidden cases now have negative inputs
     path = write_bank(tmp_path, spec, REFERENCE, MISTAKES)
+    asked, make = [], validation.default_executor
+    monkeypatch.setattr(validation, "default_executor", lambda training=False: asked.append(training) or make(training))
     report = validate(path)
+    assert asked == [False]  # no training problem: a plain template, without what optimizers import
     assert report.ok, [p.failures() for p in report.problems]
     [problem] = report.problems
     assert problem.killed == 3 and report.kill_rate == 1.0
@@ -113,6 +119,22 @@ def test_malformed_spec_exits_2(tmp_path, cli):
     assert "$.kind" in result.output
     bad = write_bank(tmp_path / "b", SPEC.replace("uniform, low", "uniform, lo"), REFERENCE, MISTAKES)
     assert cli("validate", bad).exit_code == 2
+
+
+def test_a_malformed_spec_beside_a_sound_one_still_gets_it_checked(tmp_path, grader_cmd):
+    """Every spec loads before any is checked (the template is chosen from them): a malformed one
+    is reported (exit 2) and the other in the folder is checked all the same. -j is --workers."""
+    path = write_bank(tmp_path, SPEC.replace("low: 0.0", "low: -1.0"), REFERENCE, MISTAKES)
+    (path.parent / "broken.yaml").write_text(SPEC.replace("id: double", "id: broken").replace("kind: function", "kind: funktion"))
+    result = grader_cmd("--bank", tmp_path, "validate", path.parent, "--json", "-j", "2")
+    assert result.exit_code == 2, result.stderr
+    report = {p["problem"]: p for p in json.loads(result.output)["problems"]}
+    assert report["broken"]["malformed"] and "$.kind" in report["broken"]["checks"][0]["message"]
+    assert report["double"]["ok"] and report["double"]["killed"] == 3
+    assert [c["name"] for c in report["double"]["checks"]] == ["spec", "statement", "inputs", "reference",
+                                                               "mistakes", "starter"]
+    refused = grader_cmd("validate", path, "--jobs", "-1")
+    assert refused.exit_code == 2 and "--jobs" in refused.stderr
 
 
 def test_comparator_argument_names_are_checked(tmp_path, cli):

@@ -17,7 +17,9 @@ For every function problem under a path (a spec file, a topic folder, or the who
    time, and the spec's known slow solution is right but fails the speed test.
 
 Question kinds (numeric, choice) get the spec check and a draw of their parameters for two
-seeds. Problems run in parallel threads (each child is a process).
+seeds. Every spec loads first; then problems run in parallel threads (each child is a
+process), on a fork server whose template is warmed up for training when a selected problem's
+kind trains models (Kind.trains_models).
 
 Exit status of the CLI: 0 all valid, 1 any check failed, 2 a spec is malformed.
 """
@@ -79,64 +81,86 @@ def validate(path: Path | str | list | tuple | None = None, *, bank: Bank | None
     if bank is None:
         bank = Bank(find_bank_root(paths[0]) if paths else None)
     files = [f for p in paths for f in spec_files(p, bank)] if paths else spec_files(None, bank)
+    loaded = [load_spec(f, bank) for f in files]
     own_executor = executor is None
     if own_executor:
-        executor = default_executor()
+        executor = default_executor(training=any(problem is not None and kind_of(problem.kind).trains_models
+                                                 for _, problem in loaded))
     try:
-        return _validate_files(files, bank, executor, workers, progress, start)
+        return _validate_loaded(loaded, bank, executor, workers, progress, start)
     finally:
         close = getattr(executor, "close", None) if own_executor else None
         if close:
             close()
 
 
-def default_executor():
+def default_executor(training: bool = False):
     """The warm fork server when this install has it (children in milliseconds), else a fresh
-    Python per job."""
+    Python per job. `training`: its template is warmed up for children that train models."""
     try:
         from grader.classes.pool import AutoExecutor
     except ImportError:
         from grader.sandbox.runner import SubprocessExecutor
 
         return SubprocessExecutor()
-    return AutoExecutor("fork")
+    return AutoExecutor("fork", training=training)
 
 
-def _validate_files(files, bank, executor, workers, progress, start) -> ValidationReport:
-    workers = workers or max(1, min(len(files), os.cpu_count() or 1))
+def _validate_loaded(loaded, bank, executor, workers, progress, start) -> ValidationReport:
+    workers = workers or max(1, min(len(loaded), os.cpu_count() or 1))
     if (bank.reference_dir / "__init__.py").exists():
         register_reference_package(bank.reference_dir)  # once, before threads import from it
 
-    def one(spec_path: Path) -> ProblemReport:
-        report = validate_file(spec_path, bank, executor)
+    def one(report_and_problem) -> ProblemReport:
+        report = check_problem(*report_and_problem, bank, executor)
         if progress:
             progress(report)
         return report
 
-    if workers == 1 or len(files) == 1:
-        reports = [one(f) for f in files]
+    if workers == 1 or len(loaded) == 1:
+        reports = [one(item) for item in loaded]
     else:
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            reports = list(pool.map(one, files))
+            reports = list(pool.map(one, loaded))
     return ValidationReport(reports, seconds=time.monotonic() - start)
 
 
 def validate_file(spec_path: Path, bank: Bank, executor) -> ProblemReport:
+    return check_problem(*load_spec(spec_path, bank), bank, executor)
+
+
+def load_spec(spec_path: Path, bank: Bank):
+    """(its report, the problem; None when the spec did not load: the report says why)."""
     start = time.monotonic()
     report = ProblemReport(problem=spec_path.stem, path=str(spec_path))
+    problem = None
     try:
         problem = bank.load(spec_path)
         report.problem, report.kind = problem.id, problem.kind
         if problem.id != spec_path.stem:
             raise SpecError(f"{spec_path}: $.id: the id '{problem.id}' must match the file name '{spec_path.stem}'")
         report.add("spec", True)
-        kind_of(problem.kind).validate(problem, bank, executor, report)
     except SpecError as exc:
         report.malformed = not report.checks  # malformed if the spec itself did not load
         report.add("spec" if report.malformed else "run", False, str(exc))
+        problem = None
     except Exception as exc:  # noqa: BLE001 - a validation must report every problem, not stop at one
         report.add("internal", False, f"{type(exc).__name__}: {exc}")
+        problem = None
     report.seconds = time.monotonic() - start
+    return report, problem
+
+
+def check_problem(report: ProblemReport, problem, bank: Bank, executor) -> ProblemReport:
+    """The kind's checks of a loaded problem, added to its report."""
+    if problem is None:
+        return report
+    start = time.monotonic()
+    try:
+        kind_of(problem.kind).validate(problem, bank, executor, report)
+    except SpecError as exc:
+        report.add("run", False, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a validation must report every problem, not stop at one
+        report.add("internal", False, f"{type(exc).__name__}: {exc}")
+    report.seconds += time.monotonic() - start
     return report
-
-

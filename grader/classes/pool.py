@@ -61,8 +61,9 @@ class AutoExecutor:
     """The warm fork server, started on first need (a fully cached re-run never starts it); where it
     cannot start, or with kind 'fresh', a fresh Python per job. `warning` says when it fell back."""
 
-    def __init__(self, kind: str = "fork"):
+    def __init__(self, kind: str = "fork", training: bool = False):
         self.kind = kind
+        self.training = training  #: the template is warmed up for children that train models
         self.warning: str | None = None
         self._inner = None
         self._lock = threading.Lock()
@@ -75,9 +76,9 @@ class AutoExecutor:
                 if self.kind == "fresh":
                     self._inner = SubprocessExecutor()
                 else:
-                    from grader.sandbox.forkserver import ForkServerError, ForkServerExecutor
+                    from grader.sandbox.forkserver import ForkServer, ForkServerError, ForkServerExecutor
 
-                    executor = ForkServerExecutor()
+                    executor = ForkServerExecutor(ForkServer(training=self.training))
                     try:
                         executor.server.start()
                         self._inner = executor
@@ -127,10 +128,11 @@ def check_executor(kind: str, ray_address: str | None = None) -> None:
         check_reachable(ray_address)
 
 
-def executor_for(kind: str, ray_address: str | None = None, jobs: int | None = None):
+def executor_for(kind: str, ray_address: str | None = None, jobs: int | None = None, training: bool = False):
     """The executor `grader grade --executor KIND` (and a `grader serve` worker) runs jobs with, and the
     jobs to keep in flight: fork (or local): the warm fork server here; fresh: a new Python per job;
-    ray: a Ray cluster."""
+    ray: a Ray cluster. `training`: the jobs include models trained with torch optimizers, so the fork
+    server's template imports once what each of them would import (grader.sandbox.forkserver)."""
     if ray_address and kind != "ray":
         raise UsageError("--ray-address goes with --executor ray")
     if kind == "ray":
@@ -138,4 +140,4 @@ def executor_for(kind: str, ray_address: str | None = None, jobs: int | None = N
 
         executor = RayExecutor(ray_address).start()
         return executor, jobs or executor.default_jobs()
-    return AutoExecutor("fork" if kind == "local" else kind), jobs
+    return AutoExecutor("fork" if kind == "local" else kind, training=training), jobs

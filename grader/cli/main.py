@@ -241,7 +241,8 @@ for _command in (serve_cmd, tokens_cmd, submit_cmd, login_cmd):
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
-@click.option("--workers", type=int, metavar="N", help="Problems validated in parallel (default: CPU count).")
+@click.option("--workers", "--jobs", "-j", "workers", type=click.IntRange(min=0), metavar="N",
+              help="Problems validated in parallel (default, or 0: CPU count).")
 @click.pass_context
 @handle_errors
 def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
@@ -258,6 +259,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, workers
     progress = None if as_json else (lambda report: click.echo(render_problem_line(report)))
     report = run_validation(list(paths) or None, bank=Bank(bank_root), workers=workers, progress=progress)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_report(report))
+    if ctx.obj.get(OWN_PROCESS):
+        exit_at_once(int(report.exit_code))
     sys.exit(int(report.exit_code))
 
 

@@ -24,6 +24,8 @@ class Kind:
     #: how `grader release` puts such a problem in a student bundle: "cases" (its visible cases with
     #: their expected outputs), "question" (what `grader show` prints), or None (not yet)
     release_as: str | None = None
+    #: its children train models (build torch optimizers): `grader validate` warms its template for them
+    trains_models = False
 
     def check_spec(self, problem) -> list[str]:
         """Rules the JSON Schema cannot express, as '$.path: message' lines (run when a spec loads)."""

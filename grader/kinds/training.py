@@ -12,7 +12,9 @@ them under fixtures/ in its work folder, readable and not writable.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -493,13 +495,25 @@ def validate_training(problem: Problem, bank: Bank, executor, report) -> None:
                else "the same data per seed" + (", other data for another seed" if differ else
                                                 " (fixed data from the fixture files)"))
     prepared = prepare_cases(problem, bank, 0)
+    hidden_cases = [p for p in prepared if not p.visible]
 
-    def run(impl: str):
+    def run(impl: str, cases: list[TrainingCase]):
         submission, module, func = reference_submission(problem, bank, impl)
-        return grade_training(problem, submission, bank=bank, executor=executor, prepared=prepared,
+        return grade_training(problem, submission, bank=bank, executor=executor, prepared=cases,
                               module_name=module, entry_point=func)
 
-    result = run(problem.spec["reference"])
+    # Every run trains a model (seconds of CPU each): they run at once, a child each. A mistake
+    # runs on the hidden cases only, the only ones its verdict looks at.
+    mistakes = problem.spec.get("mistakes", [])
+    starter = problem.spec.get("starter")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        reference_run = pool.submit(run, problem.spec["reference"], prepared)
+        mistake_runs = [pool.submit(run, mistake["impl"], hidden_cases) for mistake in mistakes]
+        starter_run = pool.submit(grade_training, problem, Submission(f"starter of {problem.id}",
+                                                                      {f"{entry}.py": starter.encode()}),
+                                  bank=bank, executor=executor, prepared=prepared) if starter else None
+
+    result = reference_run.result()
     spent = budget(problem)["cpu"]
     times = [t.metric["cpu_seconds"] for t in result.tests if t.metric and t.metric.get("cpu_seconds") is not None]
     problems = [f"case '{t.name}': {t.output.splitlines()[0] if t.output else t.outcome}"
@@ -518,9 +532,9 @@ def validate_training(problem: Problem, bank: Bank, executor, report) -> None:
     from grader.result import MistakeResult
 
     failures = []
-    hidden = {p.name for p in prepared if not p.visible}
-    for mistake in problem.spec.get("mistakes", []):
-        graded = run(mistake["impl"])
+    hidden = {p.name for p in hidden_cases}
+    for mistake, mistake_run in zip(mistakes, mistake_runs):
+        graded = mistake_run.result()
         killed = [t.name for t in graded.tests if t.name in hidden and not t.passed]
         recognised = any(t.mistake == mistake["name"] for t in graded.tests if t.name in hidden)
         report.mistakes.append(MistakeResult(mistake["name"], killed, recognised))
@@ -530,14 +544,12 @@ def validate_training(problem: Problem, bank: Bank, executor, report) -> None:
             found = {t.mistake for t in graded.tests if t.name in hidden} - {None}
             failures.append(f"mistake '{mistake['name']}' loses marks but is not recognised as itself"
                             + (f" (named {', '.join(sorted(found))})" if found else ""))
-    if len(problem.spec.get("mistakes", [])) < 3:
-        failures.append(f"only {len(problem.spec.get('mistakes', []))} known mistakes (at least 3 expected)")
+    if len(mistakes) < 3:
+        failures.append(f"only {len(mistakes)} known mistakes (at least 3 expected)")
     report.add("mistakes", not failures, "; ".join(failures) if failures else
                f"{report.killed}/{len(report.mistakes)} killed")
-    starter = problem.spec.get("starter")
-    if starter:
-        graded = grade_training(problem, Submission(f"starter of {problem.id}", {f"{entry}.py": starter.encode()}),
-                                bank=bank, executor=executor, prepared=prepared)
+    if starter_run is not None:
+        graded = starter_run.result()
         report.add("starter", not graded.passed and not graded.grader_error,
                    "scores below full" if not graded.passed else "the starter stub gets full marks")
 
@@ -547,6 +559,7 @@ class TrainingKind(Kind):
 
     name = "training"
     scaffold_template = "training"
+    trains_models = True
 
     def check_spec(self, problem) -> list[str]:
         return check_training_spec(problem.spec)

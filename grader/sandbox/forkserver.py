@@ -62,6 +62,7 @@ TEMPLATE_CODE = ("import sys; sys.path.append({home!r}); "
 PROFILE = "profile"  #: a template started with this argument has its children report where their time went
 HUGE_PAGES = "huge-pages"  #: a template started with this argument backs its memory with huge pages (see below)
 MADV_COLLAPSE = 25  #: Linux 6.1+: back a range with transparent huge pages now (linux/mman.h)
+TRAINING = "training"  #: a template started with this argument is warmed up for children that train models
 START_TIMEOUT = 120.0  # seconds to import torch on a loaded machine
 
 
@@ -95,6 +96,8 @@ def template_main(sock_fd: int, options=()) -> None:
     from grader.sandbox import codec  # noqa: F401 - the child side of the boundary, nothing secret
 
     _warm_up()
+    if TRAINING in options:
+        _warm_up_training()
     gc.collect()
     gc.freeze()  # keep the imported objects' pages shared with every child (no refcount COW churn)
     gc.enable()  # the children's (a student's code may count on it)
@@ -265,6 +268,16 @@ def _back_with_huge_pages() -> None:
         first, last = (start + huge - 1) & ~(huge - 1), end & ~(huge - 1)
         if last > first:
             libc.madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), MADV_COLLAPSE)
+
+
+def _warm_up_training() -> None:
+    """Import what building any torch optimizer imports (torch._dynamo: 1.4 s of CPU in each child
+    that trains a model otherwise, with torch 2.13). Asked for by `grader validate` when it
+    validates a training problem; the rest pay nothing for it."""
+    try:
+        import torch._dynamo  # noqa: F401
+    except ImportError:  # pragma: no cover - numpy-only installs, or a torch without it
+        pass
 
 
 def _report_stamps() -> None:
@@ -464,12 +477,13 @@ class ForkServer:
     """The template process and the launcher that asks it for children. Thread-safe."""
 
     def __init__(self, python: str = sys.executable, profile: bool = False, cgroup_templates: bool = True,
-                 huge_pages: bool = True):
+                 huge_pages: bool = True, training: bool = False):
         self.python = python
         #: the template backs its memory with huge pages: 0.7-0.9 s once, then every fork about 5 ms
         #: cheaper (`_back_with_huge_pages`); worth it for a class, not for one `grader check`
         self.huge_pages = huge_pages
         self.profile = profile  #: children report their steps' times on stderr (benchmarks only)
+        self.training = training  #: the template is warmed up for children that train models
         #: reuse jobs' cgroups (`sandbox.CGROUPS`) and fork each job from a template living in its
         #: cgroups (False: a cgroup set made, joined and removed per job, as before; for benchmarks)
         self.cgroup_templates = cgroup_templates
@@ -517,7 +531,8 @@ class ForkServer:
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
                     [self.python, "-I", "-c", TEMPLATE_CODE.format(home=GRADER_HOME), str(theirs.fileno())]
-                    + ([PROFILE] if self.profile else []) + ([HUGE_PAGES] if self.huge_pages else []),
+                    + ([PROFILE] if self.profile else []) + ([HUGE_PAGES] if self.huge_pages else [])
+                    + ([TRAINING] if self.training else []),
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                     pass_fds=(theirs.fileno(),), cwd=self._home, env=sandbox.child_env(self._home),
                     start_new_session=True, close_fds=True)

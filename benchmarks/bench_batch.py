@@ -204,7 +204,7 @@ def breakdown(assignment, students, bank, before: bool) -> list[str]:
         def run(self, job):
             return self.probe.run(self.inner, job)
 
-    now = ForkServerExecutor(ForkServer(profile=True))
+    now = ForkServerExecutor(ForkServer(profile=True, huge_pages=True))
     old = ForkServerExecutor(ForkServer(profile=True, cgroup_templates=False)) if before else None
     outside = {name: [0.0, 0] for name in probes}
     try:
@@ -353,7 +353,7 @@ def main() -> None:
         fork_reports, base_reports, base_latency, alone_reports = [], [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
         before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
-        with ForkServerExecutor() as fork:
+        with ForkServerExecutor(ForkServer(huge_pages=True)) as fork:  # as `grader grade` does for a class this size
             run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
             if before:
                 with per_job_cgroups():

@@ -21,7 +21,7 @@ import bench_batch as bb  # noqa: E402
 from grader.problems.bank import Bank  # noqa: E402
 from grader.classes.students import find_students  # noqa: E402
 from grader.classes.assignment import parse_assignment  # noqa: E402
-from grader.sandbox.forkserver import ForkServerExecutor  # noqa: E402
+from grader.sandbox.forkserver import ForkServer, ForkServerExecutor  # noqa: E402
 
 N = int(sys.argv[1])
 jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -30,7 +30,7 @@ assignment = parse_assignment({"name": "benchmark", "problems": bb.CARD}, Path("
 with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
     bb.make_class(Path(tmp, "class"), N + 2)
     students = find_students(Path(tmp, "class"))
-    with ForkServerExecutor() as executor:
+    with ForkServerExecutor(ForkServer(huge_pages=True)) as executor:  # as `grader grade` does from 100 jobs
         bb.run_class(assignment, students[:2], bank, executor, jobs)  # warm-up: template, cgroups, caches
         cpu, own = bb.cpu_seconds(executor.server), bb.grader_cpu_seconds()
         report, wall, _ = bb.run_class(assignment, students[2:], bank, executor, jobs)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.problems.bank import Bank
-from grader.sandbox.forkserver import ForkServerExecutor
+from grader.sandbox.forkserver import ForkServer, ForkServerExecutor
 from grader.grading import grade
 from grader.limits import Limits
 from grader.sandbox.runner import SubprocessExecutor
@@ -170,19 +170,42 @@ def _huge_pages_possible() -> bool:
     return "[never]" not in enabled and (major, minor) >= (6, 1)
 
 
-def test_a_class_template_backs_its_memory_with_huge_pages(fork):
-    """The class's template collapses its memory into huge pages, which makes every fork cheaper;
-    a check's template does not ask for it (it forks a child or two: the 0.8 s would not pay)."""
+def test_a_template_asked_for_huge_pages_backs_its_memory_with_them():
+    """A template that will fork many children collapses its memory into huge pages, which makes
+    every fork cheaper; a check's template does not ask for it (it forks a child or two)."""
     from grader.cli.warm import WarmExecutor
 
     if not _huge_pages_possible():
         pytest.skip("this kernel cannot collapse memory into huge pages (THP off, or Linux before 6.1)")
-    rollup = Path(f"/proc/{fork.server._proc.pid}/smaps_rollup").read_text()
+    with ForkServerExecutor(ForkServer(huge_pages=True)) as executor:
+        rollup = Path(f"/proc/{executor.server._proc.pid}/smaps_rollup").read_text()
     huge_kb = int(next(line.split()[1] for line in rollup.splitlines() if line.startswith("AnonHugePages:")))
-    assert huge_kb >= 32 << 10  # torch's and Python's heap: about 120 MB of it on Linux 6.x
+    assert huge_kb >= 32 << 10  # torch's and Python's heap: about 110 MB of it on Linux 6.x
     warm = WarmExecutor()
     try:
         warm._starting.join()
         assert warm._server is not None and warm._server.huge_pages is False
     finally:
         warm.close()
+
+
+def test_grade_asks_for_huge_pages_from_many_problem_submissions(cli, tmp_path, monkeypatch):
+    """`grader grade` asks for cheaper forks when students x problems reaches MANY_JOBS (the
+    collapse costs 0.5-0.9 s once and pays back over about a hundred jobs), not for fewer."""
+    from grader.cli import grade as grade_command
+
+    asked = []
+    real = grade_command.executor_for
+    monkeypatch.setattr(grade_command, "executor_for", lambda *a, **k: asked.append(k["many_jobs"]) or real(*a, **k))
+    monkeypatch.setattr(grade_command, "MANY_JOBS", 2)
+    klass = tmp_path / "class"
+    klass.mkdir()
+    for name in ("ada", "bob"):
+        (klass / f"{name}.py").write_text((EXAMPLES / "conv-output-size" / "correct.py").read_text())
+    assignment = tmp_path / "assignment.yaml"
+    assignment.write_text("name: one\nproblems:\n  - conv-output-size\n")
+    for target, extra in ((klass, []), (klass / "ada.py", ["--single"])):
+        result = cli("grade", target, *extra, "--assignment", assignment, "--out", tmp_path / "out", "--force",
+                     "--no-progress")
+        assert result.exit_code == 0, (result.output, result.stderr)
+    assert asked == [True, False]  # 2 students x 1 problem reaches 2; one submission does not

@@ -105,7 +105,7 @@ def _launcher():
             server.close()
             server = None
         if server is None:
-            server = ForkServer()
+            server = ForkServer(huge_pages=True)  # a long-lived worker forks many children
             try:
                 server.start()
             except (ForkServerError, OSError) as exc:

@@ -14,7 +14,7 @@ from grader.classes.assignment import load_assignment
 from grader.classes.batch import grade_class
 from grader.classes.cache import ResultCache
 from grader.classes.outputs import write_gradescope_results, write_outputs
-from grader.classes.pool import LocalPool, executor_for
+from grader.classes.pool import MANY_JOBS, LocalPool, executor_for
 from grader.classes.students import StudentEntry, check_student_id, find_students
 from grader.problems.submission import printable
 from grader.cli.options import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
@@ -120,7 +120,8 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
         students = find_students(submissions)
     threshold = parse_fail_under(fail_under, assignment.max_score) if fail_under else None
     trains = any(kind_of(p.problem.kind).trains_models for p in assignment.problems)
-    executor, jobs = executor_for(executor_kind, ray_address, jobs, training=trains)
+    many = len(students) * len(assignment.problems) >= MANY_JOBS
+    executor, jobs = executor_for(executor_kind, ray_address, jobs, training=trains, many_jobs=many)
     say = sys.stderr if classroom else sys.stdout
     progress = Progress(sys.stderr) if show_progress else None
     html_report = html_report and not single and _report_possible()

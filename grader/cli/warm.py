@@ -35,7 +35,7 @@ class WarmExecutor:
         with self._lock:
             if self._closing:
                 return
-            self._server = ForkServer(huge_pages=False)  # a check forks a child or two: 0.8 s would not pay
+            self._server = ForkServer()  # no huge pages: a check forks a child or two
         threading.Thread(target=confine.protections, name="grader-sandbox-probe", daemon=True).start()
         try:
             self._server.start()

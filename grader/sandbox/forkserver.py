@@ -247,9 +247,10 @@ def _back_with_huge_pages() -> None:
     """Make every later fork cheaper: a fork copies the page tables of the template's private
     memory (about 140 MB after importing torch), one entry per 4 KB page. Collapsed into 2 MB
     pages there are 512 times fewer entries, and a fork with torch imported costs about 4 ms of
-    CPU instead of 9 (benchmarks/fork_cost.py). A child that writes to a page still copies only
-    that 4 KB (the kernel splits the shared huge page first). Collapsing costs 0.7-0.9 s once, so
-    only a template that will fork many children (a class) asks for it. Best effort: a kernel
+    CPU instead of 8 (benchmarks/fork_cost.py). A child that writes to a page still copies only
+    that 4 KB (the kernel splits the shared huge page first). Collapsing costs 0.5-0.9 s of CPU
+    once, so only a template that will fork many children asks for it (`ForkServer(huge_pages=True)`:
+    a class of a hundred problem-submissions or more, the course service, a Ray worker). Best effort: a kernel
     without MADV_COLLAPSE (before 6.1) or with huge pages off just forks as before."""
     try:
         libc = sandbox.libc()
@@ -477,10 +478,11 @@ class ForkServer:
     """The template process and the launcher that asks it for children. Thread-safe."""
 
     def __init__(self, python: str = sys.executable, profile: bool = False, cgroup_templates: bool = True,
-                 huge_pages: bool = True, training: bool = False):
+                 huge_pages: bool = False, training: bool = False):
         self.python = python
-        #: the template backs its memory with huge pages: 0.7-0.9 s once, then every fork about 5 ms
-        #: cheaper (`_back_with_huge_pages`); worth it for a class, not for one `grader check`
+        #: the template backs its memory with huge pages: 0.5-0.9 s of CPU once, then every fork about
+        #: 5 ms cheaper (`_back_with_huge_pages`); worth it from about a hundred jobs (a class, the
+        #: course service), not for one `grader check` or a small class
         self.huge_pages = huge_pages
         self.profile = profile  #: children report their steps' times on stderr (benchmarks only)
         self.training = training  #: the template is warmed up for children that train models

@@ -56,7 +56,7 @@ class Worker:
         stop = stop or threading.Event()
         idle_since = time.monotonic()
         self.graders = {}  # they hold the executor below
-        executor, jobs = executor_for(self.executor_kind, self.ray_address, self.jobs)
+        executor, jobs = executor_for(self.executor_kind, self.ray_address, self.jobs, many_jobs=True)  # long-lived
         self.executor = executor
         self.slots = max(1, jobs or default_jobs())
         print(f"worker {self.name}: grading {self.slots} submission(s) at once on {describe(executor)}",

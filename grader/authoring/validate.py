@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from grader.errors import SpecError, UsageError
-from grader.kinds import kind_of
+from grader.kinds import kind_of, trains_models
 from grader.problems.bank import Bank
 from grader.problems.reference import forget_reference_modules, register_reference_package
 from grader.result import ProblemReport, ValidationReport
@@ -84,8 +84,7 @@ def validate(path: Path | str | list | tuple | None = None, *, bank: Bank | None
     loaded = [load_spec(f, bank) for f in files]
     own_executor = executor is None
     if own_executor:
-        executor = default_executor(training=any(problem is not None and kind_of(problem.kind).trains_models
-                                                 for _, problem in loaded))
+        executor = default_executor(training=trains_models(problem for _, problem in loaded))
     try:
         return _validate_loaded(loaded, bank, executor, workers, progress, start)
     finally:

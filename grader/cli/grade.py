@@ -19,7 +19,7 @@ from grader.classes.students import StudentEntry, check_student_id, find_student
 from grader.problems.submission import printable
 from grader.cli.options import device_option, get_bank, handle_errors, limit_options, limits_from, notebook_option
 from grader.errors import ExitCode, UsageError
-from grader.kinds import kind_of
+from grader.kinds import trains_models
 from grader.render.safe import one_line
 
 
@@ -119,7 +119,7 @@ def grade_cmd(ctx: click.Context, submissions: Path, assignment_path: Path, out:
     else:
         students = find_students(submissions)
     threshold = parse_fail_under(fail_under, assignment.max_score) if fail_under else None
-    trains = any(kind_of(p.problem.kind).trains_models for p in assignment.problems)
+    trains = trains_models(p.problem for p in assignment.problems)
     many = len(students) * len(assignment.problems) >= MANY_JOBS
     executor, jobs = executor_for(executor_kind, ray_address, jobs, training=trains, many_jobs=many)
     say = sys.stderr if classroom else sys.stdout

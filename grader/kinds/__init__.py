@@ -22,6 +22,12 @@ def kind_of(name: str) -> Kind:
         raise SpecError(f"problems of kind '{name}' cannot be graded by this version of grader") from None
 
 
+def trains_models(problems) -> bool:
+    """Whether any of these problems (None entries skipped) trains models with torch optimizers, so
+    the fork server's template should be warmed up for them (grader.sandbox.forkserver)."""
+    return any(problem is not None and kind_of(problem.kind).trains_models for problem in problems)
+
+
 def names() -> list[str]:
     return list(KINDS)
 

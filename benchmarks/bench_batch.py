@@ -46,6 +46,7 @@ from grader.classes.batch import grade_class
 from grader.classes.assignment import parse_assignment  # noqa: E402
 from grader.sandbox.forkserver import ForkServer, ForkServerExecutor  # noqa: E402
 from grader.sandbox.runner import SubprocessExecutor  # noqa: E402
+from cpu_meter import CpuMeter, own_cpu_seconds  # noqa: E402
 
 CARD = ["sigmoid-backward", "adam-step", "coin-entropy", "conv-output-size", "attention"]
 
@@ -233,34 +234,6 @@ def breakdown(assignment, students, bank, before: bool) -> list[str]:
                for l, m, p in tables["now"]])
 
 
-def grader_cpu_seconds() -> float:
-    """CPU time used so far by this process alone (the grader's threads: building jobs, reading
-    frames, comparing, scoring)."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def cpu_seconds(server) -> float:
-    """CPU time used so far by this process (the grader: every thread) and by the fork server's
-    templates with their reaped children (every job's processes), in seconds. Work the kernel does
-    elsewhere (tearing a network namespace down in a kernel thread) is not counted."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    total = usage.ru_utime + usage.ru_stime
-    pids = [server._proc.pid] + [nest.pid for nest in server._nests.values()]
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
-    return total
-
-
 @contextlib.contextmanager
 def batching_off():
     """Every problem-submission in a child of its own (GRADER_BATCH=off), for a while."""
@@ -352,6 +325,7 @@ def main() -> None:
         fork_own = alone_own = 0.0  # the grader process's own share of the CPU
         fork_reports, base_reports, base_latency, alone_reports = [], [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
+        meter = CpuMeter()  # before any template starts: every process of the run is counted
         before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
         with ForkServerExecutor(ForkServer(huge_pages=True)) as fork:  # as `grader grade` does for a class this size
             run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
@@ -360,25 +334,25 @@ def main() -> None:
                     run_class(assignment, students[:2], bank, before, args.jobs)
             for r in range(rounds):
                 part = students[r * len(students) // rounds:(r + 1) * len(students) // rounds]
-                cpu, own = cpu_seconds(fork.server), grader_cpu_seconds()
+                cpu, own = meter.read(), own_cpu_seconds()
                 report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
-                fork_cpu += cpu_seconds(fork.server) - cpu
-                fork_own += grader_cpu_seconds() - own
+                fork_cpu += meter.read() - cpu
+                fork_own += own_cpu_seconds() - own
                 fork_reports.append(report)
                 fork_wall += wall
                 if args.no_batch:
                     with batching_off():
-                        cpu, own = cpu_seconds(fork.server), grader_cpu_seconds()
+                        cpu, own = meter.read(), own_cpu_seconds()
                         report, wall, _ = run_class(assignment, part, bank, fork, args.jobs)
-                        alone_cpu += cpu_seconds(fork.server) - cpu
-                        alone_own += grader_cpu_seconds() - own
+                        alone_cpu += meter.read() - cpu
+                        alone_own += own_cpu_seconds() - own
                     alone_wall += wall
                     alone_reports.append(report)
                 if before:
                     with per_job_cgroups():
-                        cpu = cpu_seconds(before.server)
+                        cpu = meter.read()
                         _, wall, _ = run_class(assignment, part, bank, before, args.jobs)
-                        before_cpu += cpu_seconds(before.server) - cpu
+                        before_cpu += meter.read() - cpu
                     before_wall += wall
                 part = base_students[r * len(base_students) // rounds:(r + 1) * len(base_students) // rounds]
                 report, wall, records = run_class(assignment, part, bank, SubprocessExecutor(), args.jobs)
@@ -401,6 +375,7 @@ def main() -> None:
                     os.environ["GRADER_SANDBOX"] = saved
         if before:
             before.close()
+        meter.close()
         load_after = os.getloadavg()
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -436,6 +411,7 @@ def main() -> None:
         "",
         f"cores this process may use: {cores}; per core: {fork_rate / cores:.1f} problem-submissions per second"
         + (f"; after/before: {before_wall / fork_wall:.2f}x" if before else ""),
+        f"CPU counted from: {meter.source}",
         f"CPU per problem-submission (grader + fork server and every job's processes): {1000 * fork_cpu / n_fork:.1f} ms"
         f" = {n_fork / fork_cpu:.1f} per CPU-second (the grader process itself: {1000 * fork_own / n_fork:.1f} ms"
         + (f", unbatched {1000 * alone_own / n_fork:.1f} ms" if args.no_batch else "") + ")"

@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cpu_meter import CpuMeter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,7 @@ main()
 
 
 WARM_UP = True
+METER: CpuMeter | None = None  #: counts each `grader grade` with its sandboxed children (see cpu_meter.py)
 
 
 def grade(out: Path, report: bool) -> tuple[float, float, float, float]:
@@ -58,14 +60,13 @@ def grade(out: Path, report: bool) -> tuple[float, float, float, float]:
     cmd = [sys.executable, "-c", TIMED, "grade", str(ROOT / "examples" / "class"), "--assignment",
            str(ROOT / "examples" / "assignment.yaml"), "--out", str(out), "--force", "--no-progress",
            "--report" if report else "--no-report"] + ([] if WARM_UP else ["--no-warm-up"])
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = METER.read()
     start = time.perf_counter()
     proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     grading = float(re.search(r"problem-submissions in ([0-9.]+) s", proc.stdout).group(1))
     step = re.search(r"REPORT-STEP ([0-9.]+)", proc.stderr)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), grading, \
+    return wall, METER.read() - before, grading, \
         float(step.group(1)) if step else 0.0
 
 
@@ -75,10 +76,10 @@ def main() -> None:
     parser.add_argument("--no-warm-up", action="store_true",
                         help="import matplotlib after grading instead of in a background thread during it")
     args = parser.parse_args()
-    global WARM_UP
+    global WARM_UP, METER
     WARM_UP = not args.no_warm_up
     runs = {True: [], False: []}
-    with tempfile.TemporaryDirectory() as tmp:
+    with CpuMeter() as METER, tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
             order = (True, False) if i % 2 == 0 else (False, True)
             for report in order:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -654,6 +655,47 @@ def train_model(X, y):
     assert f"dynamo already imported: {training}" in result.stdout
 
 
+DYNAMO_PROBE = GOOD_TINY + """
+import sys
+
+
+def train_model(X, y):
+    print("dynamo already imported:", "torch._dynamo" in sys.modules)
+    return good_model(X, y)
+"""
+
+
+def test_a_plain_template_warms_up_for_training_when_asked(tiny_bank, submission):
+    """A template started plain (the course service's worker serves every assignment) warms up
+    when the first job that trains models comes: children forked before did not have
+    torch._dynamo, children forked after have it (and so do the cgroup sets' templates, forked
+    again from the warmed one)."""
+    from grader.classes.pool import AutoExecutor
+    from grader.grading import grade
+    from grader.problems.bank import Bank
+
+    path = submission(DYNAMO_PROBE)
+    bank = Bank(tiny_bank)
+    with AutoExecutor("fork") as executor:
+        before = grade("tiny-train", path, bank=bank, executor=executor)
+        executor.warm_for_training()
+        after = grade("tiny-train", path, bank=bank, executor=executor)
+        template = executor._inner.server
+        assert template.training and template.alive()
+    assert before.score == after.score == 4, (before.tests[0].output, after.tests[0].output)
+    assert "dynamo already imported: False" in before.stdout
+    assert "dynamo already imported: True" in after.stdout
+
+
+def test_check_of_a_training_problem_warms_its_template(cli, tiny_bank, submission):
+    """`grader check` starts a plain template at once (before it knows the problem); once the
+    problem turns out to train models, the template imports what training imports while the grader
+    computes the expected outputs, so the child does not (1.4 s)."""
+    result = cli("--bank", tiny_bank, "check", "tiny-train", submission(DYNAMO_PROBE), "--json")
+    assert result.exit_code == 0, (result.output, result.stderr)
+    assert "dynamo already imported: True" in json.loads(result.output)["stdout"]
+
+
 def test_validate_rejects_a_mistake_that_passes(cli, tiny_bank, tmp_path):
     import shutil
 
@@ -825,3 +867,31 @@ def train_model(X, y):
     assert result.exit_code == 0, (result.output, result.stderr)
     student = json.loads((out / "students" / "ada.json").read_text())
     assert "dynamo already imported: True" in student["problems"][0]["stdout"], student["problems"][0]
+
+
+@pytest.mark.slow
+def test_the_course_service_warms_its_template_for_a_training_assignment(tiny_bank, tmp_path):
+    """The course service's worker starts a plain template (it serves every assignment) and warms
+    it when it first grades an assignment that trains models: the student's child then finds
+    torch._dynamo imported, as in `grader grade`."""
+    from click.testing import CliRunner
+    from service_helpers import Server, post, wait_graded, write_yaml
+
+    from grader.cli.main import main
+
+    db_url = f"sqlite:///{tmp_path / 'course.db'}"
+    assignment = write_yaml(tmp_path / "tiny.yaml", "name: tiny\nproblems: [tiny-train]\n")
+    (tmp_path / "roster.csv").write_text("student,email\nada,ada@example.org\n")
+    tokens = CliRunner().invoke(main, ["tokens", str(tmp_path / "roster.csv"), "--db", db_url,
+                                       "--out", str(tmp_path / "tokens.csv")])
+    assert tokens.exit_code == 0, tokens.output
+    token = (tmp_path / "tokens.csv").read_text().splitlines()[1].split(",")[-1]
+    server = Server(tmp_path, db_url, [assignment], jobs=1, env=dict(os.environ, GRADER_BANK=str(tiny_bank)))
+    try:
+        reply = post(server.url, token, "tiny", {"model.py": DYNAMO_PROBE})
+        assert reply.status_code in (200, 201, 202), reply.text
+        graded = wait_graded(server.url, token, reply.json()["id"])
+    finally:
+        server.stop()
+    assert graded["state"] == "graded", graded
+    assert "dynamo already imported: True" in json.dumps(graded), graded

@@ -34,10 +34,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names, tree_nodes
+from grader.sandbox.lru import LRUCache
 
 #: Total bytes of Python source parsed in the grader's own process; more goes to the helper.
 IN_PROCESS_BYTES = 64 << 10
@@ -76,7 +76,7 @@ def decode_source(data: bytes) -> str:
         return data.decode("utf-8", errors="backslashreplace")
 
 
-_AST_LOCK = threading.Lock()  #: one ast.parse at a time in this process (see check_sources); guards _CACHE
+_AST_LOCK = threading.Lock()  #: one ast.parse at a time in this process (see check_sources); guards _PARSED's look-up and fill
 
 
 def check_sources(files: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
@@ -145,20 +145,18 @@ class _ParsedFile:
                                                  nodes=self._once("nodes", lambda: tree_nodes(self.tree))))
 
 
-_CACHE: OrderedDict[tuple[str, bytes], tuple[_ParsedFile, int]] = OrderedDict()  #: key -> (file, its size)
-_cache_bytes = 0
+_PARSED = LRUCache(CACHE_FILES, CACHE_BYTES)  #: (name, SHA-256 of the bytes) -> _ParsedFile, sized by the bytes
 
 
 def _parse(name: str, data: bytes, in_helper: bool) -> _ParsedFile:
     """The file parsed (from the cache when these bytes under this name were parsed before)."""
-    global _cache_bytes
     key = (name, hashlib.sha256(data).digest())
     with _AST_LOCK:  # CPython 3.11: ast.parse in two threads at once can fail (SystemError:
         # AST constructor recursion depth mismatch); holding it for the look-up as well lets the
         # problems of one student, checked at once, parse the file once between them.
-        if not in_helper and key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key][0]
+        cached = None if in_helper else _PARSED.get(key)
+        if cached is not None:
+            return cached
         try:
             parsed = _ParsedFile(name, ast.parse(data, filename=name), None)
         except (SyntaxError, ValueError) as exc:
@@ -169,12 +167,8 @@ def _parse(name: str, data: bytes, in_helper: bool) -> _ParsedFile:
             # Small source: the parser's own depth limit, which the child's compile hits too (not
             # kept: a MemoryError may be the moment's, not the file's).
             return _ParsedFile(name, None, f"{name} is nested too deeply for Python to parse; simplify the code")
-        if in_helper or len(data) > CACHE_BYTES:
-            return parsed
-        _CACHE[key] = (parsed, len(data))
-        _cache_bytes += len(data)
-        while len(_CACHE) > CACHE_FILES or _cache_bytes > CACHE_BYTES:
-            _cache_bytes -= _CACHE.popitem(last=False)[1][1]
+        if not in_helper:
+            _PARSED.put(key, parsed, len(data))  # not kept if larger than CACHE_BYTES
         return parsed
 
 

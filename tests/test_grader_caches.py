@@ -3,6 +3,7 @@ requests, float64 copies) never gives one student, problem or environment anothe
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -289,6 +290,36 @@ def test_private_paths_follow_the_environment_root_and_folder(tmp_path, monkeypa
     assert str(tmp_path / "sub" / "relative-cache") in private_paths()
     private_paths().append("changed by a caller")
     assert "changed by a caller" not in private_paths()
+
+
+def test_private_paths_keeps_a_bounded_number_of_settings_the_latest_used(tmp_path, monkeypatch):
+    from grader.problems import locations
+    from grader.problems.locations import private_paths
+    from grader.sandbox.lru import LRUCache
+
+    resolved = []  # the settings private_paths worked out afresh (not from its cache)
+    cache_folder = locations.cache_folder
+    monkeypatch.setattr(locations, "cache_folder", lambda: resolved.append(os.environ["XDG_CACHE_HOME"]) or cache_folder())
+    monkeypatch.delenv("GRADER_CACHE_DIR", raising=False)
+    monkeypatch.setattr(locations, "_private", LRUCache(max_items=4))
+
+    def paths(folder):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / folder))
+        found = private_paths()
+        assert str(tmp_path / folder / "grader") in found
+        return found
+
+    for i in range(10):
+        paths(f"xdg{i}")
+        paths("xdg0")  # used again each time: kept
+        assert len(locations._private) <= 4
+    assert resolved == [str(tmp_path / f"xdg{i}") for i in range(10)]
+    resolved.clear()
+    for folder in ("xdg9", "xdg8", "xdg7", "xdg0", "xdg6", "xdg0"):  # xdg6 pushes out the least recent
+        paths(folder)
+    assert resolved == [str(tmp_path / "xdg6")]
+    paths("xdg9")
+    assert resolved == [str(tmp_path / "xdg6"), str(tmp_path / "xdg9")]
 
 
 # ---------------------------------------------------------------- float64 copies for comparing

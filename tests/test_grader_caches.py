@@ -356,7 +356,23 @@ def test_header_depth_check_with_few_brackets_and_with_many():
     assert _json_depth_ok(b'["' + b"[" * 500 + b'"]', limit)  # brackets inside a string are text
 
 
-def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order():
+def three_walks_depth(tree):
+    """The depth check's answer as it was computed by a walk of its own (the reference for tree_nodes')."""
+    import ast
+
+    deepest, line = 0, 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, line = depth, getattr(node, "lineno", line)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, line
+
+
+def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order_with_the_depth():
+    """One walk gives what three did: the visitor's order, ast.walk's, and the depth with its line,
+    on every Python file of the project and on nesting where the deepest node has no line."""
     import ast
 
     from grader.problems.forbidden import tree_nodes
@@ -369,16 +385,24 @@ def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order():
             self.seen.append(node)
             super().generic_visit(node)
 
-    for path in [*sorted((ROOT / "grader" / "problems").glob("*.py")), *sorted(EXAMPLES.glob("*/*.py"))]:
+    made = ["x = 1\n", "", "a = [[[[1]]]]\nb = [[[[2]]]]\n", "a = [[[[b]]]]\nc = [[[[2]]]]\n",
+            "f(\n  g(\n    h(x,\n      y)))\n", "x = (" + "-\n" * 60 + "a)\n", "def f(a, *, b=[[1]]):\n    pass\n",
+            "lambda: (lambda: (lambda: x))\n", "class A:\n    def f(self): return {1: [x for x in y if -x]}\n"]
+    trees = [ast.parse(text) for text in made]
+    for path in sorted(p for folder in ("grader/problems", "examples", "problems", "reference", "tests")
+                       for p in (ROOT / folder).rglob("*.py")):
         try:
-            tree = ast.parse(path.read_bytes())
-        except SyntaxError:
+            trees.append(ast.parse(path.read_bytes()))
+        except (SyntaxError, ValueError):
             continue  # an example of a file that does not parse
+    assert len(trees) > 200
+    for tree in trees:
         recorder = Recorder()
         recorder.visit(tree)
         nodes = tree_nodes(tree)
-        assert nodes.in_order == recorder.seen, path
-        assert nodes.walked == list(ast.walk(tree)), path
+        assert nodes.in_order == recorder.seen
+        assert nodes.walked == list(ast.walk(tree))
+        assert (nodes.depth, nodes.depth_line) == three_walks_depth(tree)
 
 
 def test_compare_without_detail_finds_a_difference_exactly_where_compare_does():

@@ -36,7 +36,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names, tree_nodes
+from grader.problems.forbidden import ForbiddenUse, TreeNodes, find_forbidden, method_names, tree_nodes
 from grader.sandbox.lru import LRUCache
 
 #: Total bytes of Python source parsed in the grader's own process; more goes to the helper.
@@ -128,8 +128,13 @@ class _ParsedFile:
                 self._found[key] = compute()
             return self._found[key]
 
+    def nodes(self) -> TreeNodes:
+        return self._once("nodes", lambda: tree_nodes(self.tree))
+
     def depth(self) -> tuple[int, int]:
-        return self._once("depth", lambda: tree_depth(self.tree))
+        """(levels of the deepest node, a line there): see tree_nodes."""
+        nodes = self.nodes()
+        return nodes.depth, nodes.depth_line
 
     def names(self, imports: bool) -> set[str]:
         return self._once(("names", imports), lambda: top_level_names(self.tree, imports=imports))
@@ -142,7 +147,7 @@ class _ParsedFile:
         to be changed: it is shared)."""
         return self._once(("uses", tuple(forbidden), own),
                           lambda: find_forbidden(self.tree, forbidden, filename=self.name, own_methods=set(own),
-                                                 nodes=self._once("nodes", lambda: tree_nodes(self.tree))))
+                                                 nodes=self.nodes()))
 
 
 _PARSED = LRUCache(CACHE_FILES, CACHE_BYTES)  #: (name, SHA-256 of the bytes) -> _ParsedFile, sized by the bytes
@@ -186,18 +191,6 @@ def syntax_message(name: str, exc: SyntaxError | ValueError) -> str:
         pointer = f"\n    {shown}\n    {' ' * min(max((exc.offset or 1) - 1, 0), len(shown))}^"
     where = f" line {exc.lineno}" if exc.lineno else ""
     return f"SyntaxError in {name}{where}: {text}{pointer}"
-
-
-def tree_depth(tree: ast.AST) -> tuple[int, int]:
-    """(depth of the deepest node, its line), found without recursion."""
-    deepest, line = 0, 0
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest, line = depth, getattr(node, "lineno", line)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest, line
 
 
 def top_level_names(tree: ast.Module, imports: bool = True) -> set[str]:

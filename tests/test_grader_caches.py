@@ -3,6 +3,7 @@ requests, float64 copies) never gives one student, problem or environment anothe
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -101,15 +102,94 @@ def test_source_cache_keys_on_name_bytes_entry_point_and_forbidden_list():
 
 
 def test_source_cache_stays_within_its_bounds(monkeypatch):
+    import hashlib
+
+    from grader.sandbox.lru import LRUCache
+
     for i in range(source.CACHE_FILES * 3):
         check_sources({"s.py": f"x = {i}\n".encode()}, "x", [])
-    assert len(source._CACHE) <= source.CACHE_FILES
-    monkeypatch.setattr(source, "CACHE_BYTES", 16 << 10)
+    assert len(source._PARSED) == source.CACHE_FILES
+    # The last files checked are the ones kept, the most recent last.
+    assert source._PARSED.keys()[-2:] == [("s.py", hashlib.sha256(f"x = {i}\n".encode()).digest())
+                                          for i in (source.CACHE_FILES * 3 - 2, source.CACHE_FILES * 3 - 1)]
+    monkeypatch.setattr(source, "_PARSED", LRUCache(source.CACHE_FILES, 16 << 10))
     big = b"x = 1\n" * 1000
-    for i in range(20):
-        check_sources({"s.py": big + f"y = {i}\n".encode()}, "x", [])
-    assert source._cache_bytes <= source.CACHE_BYTES
-    assert source._cache_bytes == sum(size for _, size in source._CACHE.values())
+    files = [big + f"y = {i}\n".encode() for i in range(20)]
+    for data in files:
+        check_sources({"s.py": data}, "x", [])
+    kept = [("s.py", hashlib.sha256(data).digest()) for data in files[-2:]]  # two fit in 16 KB, three do not
+    assert source._PARSED.keys() == kept
+    assert source._PARSED.bytes_held == sum(len(data) for data in files[-2:]) <= 16 << 10
+    check_sources({"s.py": b"z = 1\n" * 3000}, "x", [])  # larger than the whole bound: not kept
+    assert source._PARSED.keys() == kept
+    assert check_sources({"s.py": files[-1]}, "x", []).defining == ["s.py"]  # a hit: parsed nothing
+    assert source._PARSED.keys() == kept
+
+
+# ---------------------------------------------------------------- the bounded cache itself
+
+def test_lru_cache_evicts_the_least_recently_used_first_by_count():
+    from grader.sandbox.lru import LRUCache
+
+    cache = LRUCache(max_items=3)
+    for key in "abc":
+        assert cache.put(key, key.upper())
+    assert cache.get("a") == "A"  # a hit: "a" is now the most recent
+    assert cache.put("d", "D")
+    assert cache.keys() == ["c", "a", "d"] and cache.get("b") is None and len(cache) == 3
+    assert cache.get("missing", "default") == "default"
+    cache.put("c", "C2")  # replacing refreshes too
+    cache.put("e", "E")
+    assert cache.keys() == ["d", "c", "e"] and cache.get("c") == "C2"
+
+
+def test_lru_cache_evicts_the_least_recently_used_first_by_bytes():
+    from grader.sandbox.lru import LRUCache
+
+    cache = LRUCache(max_items=100, max_bytes=10)
+    cache.put("a", 1, 4)
+    cache.put("b", 2, 4)
+    assert cache.bytes_held == 8 and cache.get("a") == 1
+    cache.put("c", 3, 4)  # 12 bytes: the least recently used ("b") goes
+    assert cache.keys() == ["a", "c"] and cache.bytes_held == 8
+    cache.put("d", 4, 9)  # both older ones go
+    assert cache.keys() == ["d"] and cache.bytes_held == 9
+    cache.put("d", 5, 2)  # replaced: its old size no longer counts
+    assert cache.bytes_held == 2 and cache.sizes() == {"d": 2}
+
+
+def test_lru_cache_does_not_keep_an_item_larger_than_its_bound():
+    from grader.sandbox.lru import LRUCache
+
+    cache = LRUCache(max_items=10, max_bytes=10)
+    cache.put("a", 1, 5)
+    assert not cache.put("huge", 2, 11)
+    assert cache.keys() == ["a"] and cache.bytes_held == 5 and cache.get("huge") is None
+    assert cache.put("whole", 3, 10)  # exactly the bound: kept, alone
+    assert cache.keys() == ["whole"]
+    quarter = LRUCache(max_items=10, max_bytes=100, max_item_bytes=25)
+    assert quarter.put("fits", 1, 25) and not quarter.put("over", 2, 26)
+    assert quarter.keys() == ["fits"]
+
+
+def test_lru_cache_from_many_threads_keeps_its_count_and_bytes():
+    import threading
+
+    from grader.sandbox.lru import LRUCache
+
+    cache = LRUCache(max_items=50, max_bytes=400)
+
+    def churn(offset):
+        for i in range(2000):
+            cache.put((offset, i % 80), i, 1 + i % 13)
+            cache.get((offset, (i * 7) % 80))
+
+    threads = [threading.Thread(target=churn, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(cache) <= 50 and cache.bytes_held == sum(cache.sizes().values()) <= 400
 
 
 # ---------------------------------------------------------------- request frames encoded once
@@ -157,18 +237,32 @@ def test_request_frames_encoded_once_equal_the_plain_encoding(tmp_path):
             single = request_frame(jobs[0], calls[0], str(tmp_path / student), 3)
             assert single == plain_frame(single, calls[:1], nested=False)
     assert frames[:3] == frames[6:] and frames[0] != frames[3]  # the same request again; another seed's inputs
-    assert len(runner._encoded) <= runner.ENCODED_LISTS
+    assert 0 < len(runner._ENCODED) <= runner.ENCODED_LISTS
 
 
 def test_encoded_calls_stay_within_their_bounds(monkeypatch):
     from grader.sandbox import runner
+    from grader.sandbox.lru import LRUCache
     from grader.sandbox.runner import Call, encoded_calls
 
-    monkeypatch.setattr(runner, "ENCODED_BYTES", 4000)
-    for i in range(runner.ENCODED_LISTS * 2):
-        encoded_calls([[Call(name=str(i), args=["y" * 500], kwargs={}, text="f()")]], nested=True)
-    assert len(runner._encoded) <= runner.ENCODED_LISTS
-    assert runner._encoded_bytes == sum(e.size for _, e in runner._encoded.values()) <= 4000
+    monkeypatch.setattr(runner, "_ENCODED", LRUCache(runner.ENCODED_LISTS, 4000, max_item_bytes=1000))
+    calls = [[Call(name=str(i), args=["y" * 500], kwargs={}, text="f()")] for i in range(runner.ENCODED_LISTS * 2)]
+    sizes = [encoded_calls([c], nested=True).size for c in calls]
+    assert all(500 < size <= 1000 for size in sizes)
+    assert 0 < len(runner._ENCODED) < runner.ENCODED_LISTS
+    assert runner._ENCODED.bytes_held == sum(runner._ENCODED.sizes().values()) <= 4000
+    assert runner._ENCODED.bytes_held + sizes[-1] > 4000  # full: one more would not fit
+    newest = runner._ENCODED.keys()[-1]
+    assert newest == (True, ((id(calls[-1][0]),),))
+    # A hit gives the same encoding and refreshes it; a payload over the item bound is not kept.
+    oldest = calls[len(calls) - len(runner._ENCODED)]
+    assert runner._ENCODED.keys()[0] == (True, ((id(oldest[0]),),))
+    again = encoded_calls([oldest], nested=True)
+    assert runner._ENCODED.keys()[-1] == (True, ((id(oldest[0]),),))
+    assert again is runner._ENCODED.get(runner._ENCODED.keys()[-1])[1]
+    before = runner._ENCODED.keys()
+    big = encoded_calls([[Call(name="big", args=["z" * 2000], kwargs={}, text="f()")]], nested=True)
+    assert big.size > 1000 and runner._ENCODED.keys() == before
 
 
 # ---------------------------------------------------------------- private paths kept per setting
@@ -196,6 +290,36 @@ def test_private_paths_follow_the_environment_root_and_folder(tmp_path, monkeypa
     assert str(tmp_path / "sub" / "relative-cache") in private_paths()
     private_paths().append("changed by a caller")
     assert "changed by a caller" not in private_paths()
+
+
+def test_private_paths_keeps_a_bounded_number_of_settings_the_latest_used(tmp_path, monkeypatch):
+    from grader.problems import locations
+    from grader.problems.locations import private_paths
+    from grader.sandbox.lru import LRUCache
+
+    resolved = []  # the settings private_paths worked out afresh (not from its cache)
+    cache_folder = locations.cache_folder
+    monkeypatch.setattr(locations, "cache_folder", lambda: resolved.append(os.environ["XDG_CACHE_HOME"]) or cache_folder())
+    monkeypatch.delenv("GRADER_CACHE_DIR", raising=False)
+    monkeypatch.setattr(locations, "_private", LRUCache(max_items=4))
+
+    def paths(folder):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / folder))
+        found = private_paths()
+        assert str(tmp_path / folder / "grader") in found
+        return found
+
+    for i in range(10):
+        paths(f"xdg{i}")
+        paths("xdg0")  # used again each time: kept
+        assert len(locations._private) <= 4
+    assert resolved == [str(tmp_path / f"xdg{i}") for i in range(10)]
+    resolved.clear()
+    for folder in ("xdg9", "xdg8", "xdg7", "xdg0", "xdg6", "xdg0"):  # xdg6 pushes out the least recent
+        paths(folder)
+    assert resolved == [str(tmp_path / "xdg6")]
+    paths("xdg9")
+    assert resolved == [str(tmp_path / "xdg6"), str(tmp_path / "xdg9")]
 
 
 # ---------------------------------------------------------------- float64 copies for comparing
@@ -232,7 +356,23 @@ def test_header_depth_check_with_few_brackets_and_with_many():
     assert _json_depth_ok(b'["' + b"[" * 500 + b'"]', limit)  # brackets inside a string are text
 
 
-def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order():
+def three_walks_depth(tree):
+    """The depth check's answer as it was computed by a walk of its own (the reference for tree_nodes')."""
+    import ast
+
+    deepest, line = 0, 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, line = depth, getattr(node, "lineno", line)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, line
+
+
+def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order_with_the_depth():
+    """One walk gives what three did: the visitor's order, ast.walk's, and the depth with its line,
+    on every Python file of the project and on nesting where the deepest node has no line."""
     import ast
 
     from grader.problems.forbidden import tree_nodes
@@ -245,16 +385,24 @@ def test_tree_nodes_lists_the_nodes_in_the_visitors_and_in_walks_order():
             self.seen.append(node)
             super().generic_visit(node)
 
-    for path in [*sorted((ROOT / "grader" / "problems").glob("*.py")), *sorted(EXAMPLES.glob("*/*.py"))]:
+    made = ["x = 1\n", "", "a = [[[[1]]]]\nb = [[[[2]]]]\n", "a = [[[[b]]]]\nc = [[[[2]]]]\n",
+            "f(\n  g(\n    h(x,\n      y)))\n", "x = (" + "-\n" * 60 + "a)\n", "def f(a, *, b=[[1]]):\n    pass\n",
+            "lambda: (lambda: (lambda: x))\n", "class A:\n    def f(self): return {1: [x for x in y if -x]}\n"]
+    trees = [ast.parse(text) for text in made]
+    for path in sorted(p for folder in ("grader/problems", "examples", "problems", "reference", "tests")
+                       for p in (ROOT / folder).rglob("*.py")):
         try:
-            tree = ast.parse(path.read_bytes())
-        except SyntaxError:
+            trees.append(ast.parse(path.read_bytes()))
+        except (SyntaxError, ValueError):
             continue  # an example of a file that does not parse
+    assert len(trees) > 200
+    for tree in trees:
         recorder = Recorder()
         recorder.visit(tree)
         nodes = tree_nodes(tree)
-        assert nodes.in_order == recorder.seen, path
-        assert nodes.walked == list(ast.walk(tree)), path
+        assert nodes.in_order == recorder.seen
+        assert nodes.walked == list(ast.walk(tree))
+        assert (nodes.depth, nodes.depth_line) == three_walks_depth(tree)
 
 
 def test_compare_without_detail_finds_a_difference_exactly_where_compare_does():

@@ -395,6 +395,14 @@ def test_code_nested_deeper_than_the_check_walks_is_a_clear_failure(cli, submiss
     assert "solution.py line 8: code nested" in data["error"] and "split the expression up" in data["error"]
 
 
+def test_the_depth_failure_names_the_depth_and_the_line_of_the_deepest_code(cli, submission):
+    """An expression that starts on line 8 and nests down to line 308 (its deepest node, the
+    name's context, has no line: the name's own is given)."""
+    result, data = check(cli, submission(CORRECT + "\nx = lambda a: (" + "-\n" * 300 + "a)\n"))
+    assert result.exit_code == 1 and data["score"] == 0
+    assert "solution.py line 308: code nested 305 levels deep; the grader checks at most 200" in data["error"]
+
+
 def test_deep_nesting_is_fine_where_nothing_is_forbidden(cli, submission):
     source = "def conv_output_size(n, f, p=0, s=1):\n    x = " + "1+" * 600 + "1\n    return (n + 2 * p - f) // s + 1\n"
     result, data = check(cli, submission(source), problem="conv-output-size")

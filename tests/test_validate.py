@@ -137,6 +137,64 @@ def test_a_malformed_spec_beside_a_sound_one_still_gets_it_checked(tmp_path, gra
     assert refused.exit_code == 2 and "--jobs" in refused.stderr
 
 
+def test_each_failure_is_its_own_problems_check_and_the_others_still_run(tmp_path, cli):
+    """A spec that does not load is malformed (check "spec", exit 2); a SpecError while checking a
+    loaded problem fails its "run" check (exit 1); neither stops the other problems."""
+    path = write_bank(tmp_path, SPEC.replace("low: 0.0", "low: -1.0"), REFERENCE, MISTAKES)
+    (path.parent / "misnamed.yaml").write_text(SPEC.replace("id: double", "id: twice"))
+    (path.parent / "no-reference.yaml").write_text(
+        SPEC.replace("id: double", "id: no-reference").replace("basics:double", "basics:nothing"))
+    result = cli("--bank", tmp_path, "validate", path.parent, "--json")
+    assert result.exit_code == 2, result.output
+    report = {p["path"]: p for p in json.loads(result.output)["problems"]}
+    misnamed = report[str(path.parent / "misnamed.yaml")]
+    assert misnamed["malformed"] and [(c["name"], c["ok"]) for c in misnamed["checks"]] == [("spec", False)]
+    assert "the id 'twice' must match the file name 'misnamed'" in misnamed["checks"][0]["message"]
+    no_reference = report[str(path.parent / "no-reference.yaml")]
+    assert not no_reference["malformed"] and not no_reference["ok"]
+    checks = [(c["name"], c["ok"]) for c in no_reference["checks"]]
+    assert checks[0] == ("spec", True) and checks[-1] == ("run", False) and ("run", False) not in checks[:-1]
+    assert "defines no function 'nothing'" in no_reference["checks"][-1]["message"]
+    assert report[str(path)]["ok"] and report[str(path)]["killed"] == 3
+    (path.parent / "misnamed.yaml").unlink()
+    result = cli("--bank", tmp_path, "validate", path.parent / "no-reference.yaml")
+    assert result.exit_code == 1 and "defines no function 'nothing'" in result.output
+
+
+def test_the_graders_own_error_is_reported_as_internal_not_raised(tmp_path, cli, monkeypatch):
+    """An unexpected exception, while loading one spec or while checking one problem, fails that
+    problem's "internal" check; the other problems are checked all the same."""
+    from grader.kinds import kind_of
+    from grader.problems.bank import Bank
+
+    path = write_bank(tmp_path, SPEC.replace("low: 0.0", "low: -1.0"), REFERENCE, MISTAKES)
+    for name in ("unloadable", "unvalidatable"):
+        (path.parent / f"{name}.yaml").write_text(SPEC.replace("id: double", f"id: {name}"))
+    load, check = Bank.load, type(kind_of("function")).validate
+
+    def failing_load(bank, spec_path, *args, **kwargs):
+        if Path(spec_path).stem == "unloadable":
+            raise KeyError("a bug while loading")
+        return load(bank, spec_path, *args, **kwargs)
+
+    def failing_check(kind, problem, *args, **kwargs):
+        if problem.id == "unvalidatable":
+            raise ZeroDivisionError("a bug while checking")
+        return check(kind, problem, *args, **kwargs)
+
+    monkeypatch.setattr(Bank, "load", failing_load)
+    monkeypatch.setattr(type(kind_of("function")), "validate", failing_check)
+    result = cli("--bank", tmp_path, "validate", path.parent, "--json")
+    assert result.exit_code == 1, result.output
+    report = {p["problem"]: p for p in json.loads(result.output)["problems"]}
+    unloadable, unvalidatable = report["unloadable"], report["unvalidatable"]
+    assert not unloadable["malformed"] and [(c["name"], c["ok"]) for c in unloadable["checks"]] == [("internal", False)]
+    assert unloadable["checks"][0]["message"] == "KeyError: 'a bug while loading'"
+    assert [(c["name"], c["ok"]) for c in unvalidatable["checks"]] == [("spec", True), ("internal", False)]
+    assert unvalidatable["checks"][1]["message"] == "ZeroDivisionError: a bug while checking"
+    assert report["double"]["ok"] and report["double"]["killed"] == 3
+
+
 def test_comparator_argument_names_are_checked(tmp_path, cli):
     spec = SPEC + "comparator: {type: dropout, input: y, p: 0.5}\n"
     path = write_bank(tmp_path, spec, REFERENCE, MISTAKES)

@@ -26,6 +26,7 @@ Exit status of the CLI: 0 all valid, 1 any check failed, 2 a spec is malformed.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -133,19 +134,13 @@ def load_spec(spec_path: Path, bank: Bank):
     start = time.monotonic()
     report = ProblemReport(problem=spec_path.stem, path=str(spec_path))
     problem = None
-    try:
-        problem = bank.load(spec_path)
-        report.problem, report.kind = problem.id, problem.kind
-        if problem.id != spec_path.stem:
-            raise SpecError(f"{spec_path}: $.id: the id '{problem.id}' must match the file name '{spec_path.stem}'")
+    with _failures_reported(report, "spec"):
+        loaded = bank.load(spec_path)
+        report.problem, report.kind = loaded.id, loaded.kind
+        if loaded.id != spec_path.stem:
+            raise SpecError(f"{spec_path}: $.id: the id '{loaded.id}' must match the file name '{spec_path.stem}'")
         report.add("spec", True)
-    except SpecError as exc:
-        report.malformed = not report.checks  # malformed if the spec itself did not load
-        report.add("spec" if report.malformed else "run", False, str(exc))
-        problem = None
-    except Exception as exc:  # noqa: BLE001 - a validation must report every problem, not stop at one
-        report.add("internal", False, f"{type(exc).__name__}: {exc}")
-        problem = None
+        problem = loaded
     report.seconds = time.monotonic() - start
     return report, problem
 
@@ -155,11 +150,22 @@ def check_problem(report: ProblemReport, problem, bank: Bank, executor) -> Probl
     if problem is None:
         return report
     start = time.monotonic()
-    try:
+    with _failures_reported(report, "run"):
         kind_of(problem.kind).validate(problem, bank, executor, report)
-    except SpecError as exc:
-        report.add("run", False, str(exc))
-    except Exception as exc:  # noqa: BLE001 - a validation must report every problem, not stop at one
-        report.add("internal", False, f"{type(exc).__name__}: {exc}")
     report.seconds += time.monotonic() - start
     return report
+
+
+@contextlib.contextmanager
+def _failures_reported(report: ProblemReport, check: str):
+    """What the block raises, as a failed check of `report`: a validation reports every problem
+    instead of stopping at one. A SpecError fails `check` ("spec": the spec itself did not load,
+    and the report is malformed); anything else is the grader's own ("internal")."""
+    try:
+        yield
+    except SpecError as exc:
+        if check == "spec":
+            report.malformed = True
+        report.add(check, False, str(exc))
+    except Exception as exc:  # noqa: BLE001 - see above
+        report.add("internal", False, f"{type(exc).__name__}: {exc}")

@@ -92,21 +92,34 @@ def find_forbidden(
 
 
 class TreeNodes:
-    """A tree's nodes, listed once for every walk over them: `walked` in ast.walk's order (aliases:
-    a later binding wins), `in_order` as ast.NodeVisitor visits them (depth first, each node before
-    its children, children in field order)."""
+    """A tree's nodes, listed in one walk for every use of them: `in_order` as ast.NodeVisitor
+    visits them (depth first, each node before its children, children in field order), `walked` in
+    ast.walk's order (breadth first: level by level, each level in visiting order; aliases: a later
+    binding wins), and `depth` levels with `depth_line` for the depth check (grader/problems/source.py)."""
 
-    def __init__(self, walked: list[ast.AST], in_order: list[ast.AST]):
+    def __init__(self, walked: list[ast.AST], in_order: list[ast.AST], depth: int, depth_line: int):
         self.walked, self.in_order = walked, in_order
+        self.depth, self.depth_line = depth, depth_line
 
 
 def tree_nodes(tree: ast.AST) -> TreeNodes:
-    in_order, stack = [], [tree]
+    """The tree's nodes in both orders and its depth, without recursion. `depth_line` is the line
+    of the last node on the deepest level, or where it has none (a `Load`, an `arguments`) that of
+    the last node one level up, and so on (0 for none)."""
+    in_order: list[ast.AST] = []
+    levels: list[list[ast.AST]] = []  # the nodes of each level, in visiting order
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
-        node = stack.pop()
+        node, level = stack.pop()
         in_order.append(node)
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-    return TreeNodes(list(ast.walk(tree)), in_order)
+        if level == len(levels):
+            levels.append([])
+        levels[level].append(node)
+        stack.extend((child, level + 1) for child in reversed(list(ast.iter_child_nodes(node))))
+    line = 0
+    for nodes in levels:
+        line = getattr(nodes[-1], "lineno", line)
+    return TreeNodes([node for nodes in levels for node in nodes], in_order, len(levels), line)
 
 
 def method_names(tree: ast.AST) -> set[str]:

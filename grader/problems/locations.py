@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from grader.sandbox.lru import LRUCache
+
 BANK_ENV = "GRADER_BANK"
 CACHE_ENV = "GRADER_CACHE_DIR"
 
@@ -25,13 +27,11 @@ def private_paths(root: Path | str | None = None) -> list[str]:
             roots.add(Path(os.environ[BANK_ENV]))
         found = sorted([str(Path(root, d).resolve()) for root in roots for d in ("reference", "problems")]
                        + [str(cache_folder())])
-        if len(_private) >= 32:
-            _private.clear()
-        _private[key] = found
+        _private.put(key, found)
     return list(found)
 
 
-_private: dict[tuple, list[str]] = {}  #: private_paths' answers by what they depend on
+_private = LRUCache(max_items=32)  #: private_paths' answers by what they depend on
 
 
 def cache_folder() -> Path:

@@ -34,10 +34,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from grader.problems.forbidden import ForbiddenUse, find_forbidden, method_names, tree_nodes
+from grader.problems.forbidden import ForbiddenUse, TreeNodes, find_forbidden, method_names, tree_nodes
+from grader.sandbox.lru import LRUCache
 
 #: Total bytes of Python source parsed in the grader's own process; more goes to the helper.
 IN_PROCESS_BYTES = 64 << 10
@@ -76,7 +76,7 @@ def decode_source(data: bytes) -> str:
         return data.decode("utf-8", errors="backslashreplace")
 
 
-_AST_LOCK = threading.Lock()  #: one ast.parse at a time in this process (see check_sources); guards _CACHE
+_AST_LOCK = threading.Lock()  #: one ast.parse at a time in this process (see check_sources); guards _PARSED's look-up and fill
 
 
 def check_sources(files: dict[str, bytes], entry_point: str, forbidden: list[str]) -> SourceCheck:
@@ -128,8 +128,13 @@ class _ParsedFile:
                 self._found[key] = compute()
             return self._found[key]
 
+    def nodes(self) -> TreeNodes:
+        return self._once("nodes", lambda: tree_nodes(self.tree))
+
     def depth(self) -> tuple[int, int]:
-        return self._once("depth", lambda: tree_depth(self.tree))
+        """(levels of the deepest node, a line there): see tree_nodes."""
+        nodes = self.nodes()
+        return nodes.depth, nodes.depth_line
 
     def names(self, imports: bool) -> set[str]:
         return self._once(("names", imports), lambda: top_level_names(self.tree, imports=imports))
@@ -142,23 +147,21 @@ class _ParsedFile:
         to be changed: it is shared)."""
         return self._once(("uses", tuple(forbidden), own),
                           lambda: find_forbidden(self.tree, forbidden, filename=self.name, own_methods=set(own),
-                                                 nodes=self._once("nodes", lambda: tree_nodes(self.tree))))
+                                                 nodes=self.nodes()))
 
 
-_CACHE: OrderedDict[tuple[str, bytes], tuple[_ParsedFile, int]] = OrderedDict()  #: key -> (file, its size)
-_cache_bytes = 0
+_PARSED = LRUCache(CACHE_FILES, CACHE_BYTES)  #: (name, SHA-256 of the bytes) -> _ParsedFile, sized by the bytes
 
 
 def _parse(name: str, data: bytes, in_helper: bool) -> _ParsedFile:
     """The file parsed (from the cache when these bytes under this name were parsed before)."""
-    global _cache_bytes
     key = (name, hashlib.sha256(data).digest())
     with _AST_LOCK:  # CPython 3.11: ast.parse in two threads at once can fail (SystemError:
         # AST constructor recursion depth mismatch); holding it for the look-up as well lets the
         # problems of one student, checked at once, parse the file once between them.
-        if not in_helper and key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key][0]
+        cached = None if in_helper else _PARSED.get(key)
+        if cached is not None:
+            return cached
         try:
             parsed = _ParsedFile(name, ast.parse(data, filename=name), None)
         except (SyntaxError, ValueError) as exc:
@@ -169,12 +172,8 @@ def _parse(name: str, data: bytes, in_helper: bool) -> _ParsedFile:
             # Small source: the parser's own depth limit, which the child's compile hits too (not
             # kept: a MemoryError may be the moment's, not the file's).
             return _ParsedFile(name, None, f"{name} is nested too deeply for Python to parse; simplify the code")
-        if in_helper or len(data) > CACHE_BYTES:
-            return parsed
-        _CACHE[key] = (parsed, len(data))
-        _cache_bytes += len(data)
-        while len(_CACHE) > CACHE_FILES or _cache_bytes > CACHE_BYTES:
-            _cache_bytes -= _CACHE.popitem(last=False)[1][1]
+        if not in_helper:
+            _PARSED.put(key, parsed, len(data))  # not kept if larger than CACHE_BYTES
         return parsed
 
 
@@ -192,18 +191,6 @@ def syntax_message(name: str, exc: SyntaxError | ValueError) -> str:
         pointer = f"\n    {shown}\n    {' ' * min(max((exc.offset or 1) - 1, 0), len(shown))}^"
     where = f" line {exc.lineno}" if exc.lineno else ""
     return f"SyntaxError in {name}{where}: {text}{pointer}"
-
-
-def tree_depth(tree: ast.AST) -> tuple[int, int]:
-    """(depth of the deepest node, its line), found without recursion."""
-    deepest, line = 0, 0
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest, line = depth, getattr(node, "lineno", line)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest, line
 
 
 def top_level_names(tree: ast.Module, imports: bool = True) -> set[str]:

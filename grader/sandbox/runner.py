@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +29,7 @@ from grader.sandbox import codec
 from grader.sandbox import confine as sandbox
 from grader.sandbox.forbidden_runtime import ForbiddenUse
 from grader.sandbox.home import GRADER_HOME, grader_import_root  # noqa: F401 - grader_import_root lived here
+from grader.sandbox.lru import LRUCache
 from grader.limits import Limits
 
 
@@ -188,9 +188,9 @@ def call_payload(c: Call) -> dict:
 #: Call lists encoded once (see `encoded_calls`), least recently used out first, within these bounds.
 ENCODED_LISTS = 64
 ENCODED_BYTES = 64 << 20
-_encoded: OrderedDict[tuple, tuple[list[list[Call]], codec.Encoded]] = OrderedDict()
-_encoded_bytes = 0
-_encoded_lock = threading.Lock()
+#: (nested, the calls' ids) -> (the calls, their encoding), sized by the encoding; one larger than
+#: a quarter of the bound is not kept.
+_ENCODED = LRUCache(ENCODED_LISTS, ENCODED_BYTES, max_item_bytes=ENCODED_BYTES // 4)
 
 
 def encoded_calls(call_lists: list[list[Call]], nested: bool) -> codec.Encoded:
@@ -199,21 +199,13 @@ def encoded_calls(call_lists: list[list[Call]], nested: bool) -> codec.Encoded:
     A class sends every student the same prepared Call objects (their inputs are made once per
     problem and seed, and never changed), so the encoding is kept by the identity of the calls;
     the entry holds the calls themselves, so no other object can take their ids while it lives."""
-    global _encoded_bytes
     key = (nested, tuple(tuple(map(id, calls)) for calls in call_lists))
-    with _encoded_lock:
-        if key in _encoded:
-            _encoded.move_to_end(key)
-            return _encoded[key][1]
+    cached = _ENCODED.get(key)
+    if cached is not None:
+        return cached[1]
     lists = [[call_payload(c) for c in calls] for calls in call_lists]
     encoded = codec.encode_value(lists if nested else lists[0])
-    if encoded.size <= ENCODED_BYTES // 4:
-        with _encoded_lock:
-            if key not in _encoded:
-                _encoded[key] = ([list(calls) for calls in call_lists], encoded)
-                _encoded_bytes += encoded.size
-            while len(_encoded) > ENCODED_LISTS or _encoded_bytes > ENCODED_BYTES:
-                _encoded_bytes -= _encoded.popitem(last=False)[1][1].size
+    _ENCODED.put(key, ([list(calls) for calls in call_lists], encoded), encoded.size)
     return encoded
 
 

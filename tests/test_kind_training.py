@@ -687,15 +687,6 @@ def test_a_plain_template_warms_up_for_training_when_asked(tiny_bank, submission
     assert "dynamo already imported: True" in after.stdout
 
 
-def test_check_of_a_training_problem_warms_its_template(cli, tiny_bank, submission):
-    """`grader check` starts a plain template at once (before it knows the problem); once the
-    problem turns out to train models, the template imports what training imports while the grader
-    computes the expected outputs, so the child does not (1.4 s)."""
-    result = cli("--bank", tiny_bank, "check", "tiny-train", submission(DYNAMO_PROBE), "--json")
-    assert result.exit_code == 0, (result.output, result.stderr)
-    assert "dynamo already imported: True" in json.loads(result.output)["stdout"]
-
-
 def test_validate_rejects_a_mistake_that_passes(cli, tiny_bank, tmp_path):
     import shutil
 

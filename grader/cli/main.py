@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from grader import __version__
-from grader.errors import ExitCode, SpecError, UnknownProblem
+from grader.errors import ExitCode
 from grader.cli.options import (ClosedPipeSafe, bundle_option, device_option, get_bank, handle_errors, limit_options, limits_from,
                                 notebook_option, seed_options)
 from grader.cli.service import login_cmd, serve_cmd, submit_cmd, tokens_cmd
@@ -198,15 +198,8 @@ def _check(ctx: click.Context, problem_id: str, submission: Path, executor, bund
 
         return check_with_bundle(Bundle(bundle), problem_id, submission, executor=executor, **options)
     from grader.grading import grade
-    from grader.kinds import trains_models
 
-    bank = get_bank(ctx)
-    try:
-        if trains_models([bank.get(problem_id)]):
-            executor.warm_for_training()
-    except (UnknownProblem, SpecError):
-        pass  # grade() reports it
-    return grade(problem_id, submission, bank=bank, executor=executor, **options)
+    return grade(problem_id, submission, bank=get_bank(ctx), executor=executor, **options)
 
 
 @main.command()

@@ -25,7 +25,6 @@ class WarmExecutor:
         self._server = None  # the fork server, once the thread has made it
         self._inner = None   # what runs the jobs once the start is over
         self._starting = threading.Thread(target=self._start, name="grader-template-start", daemon=True)
-        self._warming: threading.Thread | None = None  #: see warm_for_training
         self._starting.start()
 
     def _start(self) -> None:
@@ -44,21 +43,8 @@ class WarmExecutor:
         except (ForkServerError, OSError):
             pass  # each job gets a fresh Python (run)
 
-    def warm_for_training(self) -> None:
-        """The problem trains models: have the template import what training imports while this
-        process computes the expected outputs, rather than in the child afterwards (1.4 s)."""
-        def warm() -> None:
-            self._starting.join()
-            if self._inner is not None:
-                self._server.warm_for_training()
-
-        self._warming = threading.Thread(target=warm, name="grader-template-warm", daemon=True)
-        self._warming.start()
-
     def run(self, job):
         self._starting.join()
-        if self._warming is not None:
-            self._warming.join()
         if self._inner is None:
             from grader.sandbox.runner import SubprocessExecutor
 

@@ -615,11 +615,13 @@ class ForkServer:
 
     def warm_for_training(self) -> None:
         """Have the template import what training imports (torch._dynamo), once: every child forked
-        afterwards that trains a model saves 1.4 s of CPU. For a template started plain, when the
-        first job that trains models comes (`grader check` of a training problem, the course
-        service's worker, which serves every assignment); one started with `training=True` has it
-        already. The cgroup sets' templates forked before are dropped: the next job of each set
-        forks its template again, from the warmed one. Blocks launches until done (1.4 s)."""
+        afterwards that trains a model saves 1.4 s of CPU. For a long-lived template started plain
+        (the course service's worker serves every assignment) when the first job that trains
+        models comes; one started with `training=True` has it already. (`grader check` gains
+        nothing from it: it learns the problem's kind when its child is almost due, so the import
+        would only move from the child to the template.) The cgroup sets' templates forked before
+        are dropped: the next job of each set forks its template again, from the warmed one.
+        Blocks launches until done (1.4 s)."""
         with self._lock:
             if self.training:
                 return

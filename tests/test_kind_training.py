@@ -632,29 +632,6 @@ def test_validate_a_training_problem(cli, tiny_bank, tmp_path, monkeypatch):
                                  + [f"mistakes.tiny:{name}:tiny-train:blobs" for name in ("flipped", "constant", "labels")])
 
 
-@pytest.mark.parametrize("training", [True, False])
-def test_only_a_template_asked_for_training_has_what_an_optimizer_imports(tiny_bank, submission, training):
-    """Building any torch optimizer imports torch._dynamo (1.4 s of CPU per child): a template started
-    for training (grader validate of a training problem) has imported it, once; a plain one (grader
-    check, a class without training problems) has not, and its start does not pay for it."""
-    from grader.classes.pool import AutoExecutor
-    from grader.grading import grade
-    from grader.problems.bank import Bank
-
-    path = submission(GOOD_TINY + """
-import sys
-
-
-def train_model(X, y):
-    print("dynamo already imported:", "torch._dynamo" in sys.modules)
-    return good_model(X, y)
-""")
-    with AutoExecutor("fork", training=training) as executor:
-        result = grade("tiny-train", path, bank=Bank(tiny_bank), executor=executor)
-    assert result.score == 4, result.tests[0].output
-    assert f"dynamo already imported: {training}" in result.stdout
-
-
 DYNAMO_PROBE = GOOD_TINY + """
 import sys
 
@@ -664,26 +641,37 @@ def train_model(X, y):
     return good_model(X, y)
 """
 
+#: a correct function problem's submission that says whether its child found torch._dynamo imported
+CONV_PROBE = (ROOT / "examples" / "conv-output-size" / "correct.py").read_text() + """
+import sys
 
-def test_a_plain_template_warms_up_for_training_when_asked(tiny_bank, submission):
-    """A template started plain (the course service's worker serves every assignment) warms up
-    when the first job that trains models comes: children forked before did not have
-    torch._dynamo, children forked after have it (and so do the cgroup sets' templates, forked
-    again from the warmed one)."""
+print("dynamo already imported:", "torch._dynamo" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_template_imports_what_an_optimizer_imports_once_training_comes(tiny_bank, submission, training):
+    """Building any torch optimizer imports torch._dynamo (1.3-1.5 s of CPU per child). A template
+    started for training (grader grade or validate of training problems) has imported it, once; a
+    plain one (grader check, a class without training problems, the course service's worker)
+    has not, so its start does not pay for it, until the first job that trains models comes:
+    then it imports it itself, before forking that job's child, and keeps it for every child after."""
     from grader.classes.pool import AutoExecutor
     from grader.grading import grade
     from grader.problems.bank import Bank
 
-    path = submission(DYNAMO_PROBE)
-    bank = Bank(tiny_bank)
-    with AutoExecutor("fork") as executor:
-        before = grade("tiny-train", path, bank=bank, executor=executor)
-        executor.warm_for_training()
-        after = grade("tiny-train", path, bank=bank, executor=executor)
+    conv, model = submission(CONV_PROBE, name="conv.py"), submission(DYNAMO_PROBE, name="model.py")
+    with AutoExecutor("fork", training=training) as executor:
+        before = grade("conv-output-size", conv, bank=Bank(), executor=executor)
         template = executor._inner.server
+        warmed_at_start = template.training
+        trained = grade("tiny-train", model, bank=Bank(tiny_bank), executor=executor)
+        after = grade("conv-output-size", conv, bank=Bank(), executor=executor)
         assert template.training and template.alive()
-    assert before.score == after.score == 4, (before.tests[0].output, after.tests[0].output)
-    assert "dynamo already imported: False" in before.stdout
+    assert warmed_at_start is training
+    assert before.passed and after.passed and trained.score == 4, trained.tests[0].output
+    assert f"dynamo already imported: {training}" in before.stdout
+    assert "dynamo already imported: True" in trained.stdout
     assert "dynamo already imported: True" in after.stdout
 
 
@@ -862,9 +850,9 @@ def train_model(X, y):
 
 @pytest.mark.slow
 def test_the_course_service_warms_its_template_for_a_training_assignment(tiny_bank, tmp_path):
-    """The course service's worker starts a plain template (it serves every assignment) and warms
-    it when it first grades an assignment that trains models: the student's child then finds
-    torch._dynamo imported, as in `grader grade`."""
+    """The course service's worker starts a plain template (it serves every assignment); the
+    template warms up when the first job that trains models is launched, so the student's child
+    finds torch._dynamo imported, as in `grader grade`."""
     from click.testing import CliRunner
     from service_helpers import Server, post, wait_graded, write_yaml
 

@@ -92,17 +92,6 @@ class AutoExecutor:
     def run(self, job):
         return (self._inner or self.start()).run(job)
 
-    def warm_for_training(self) -> None:
-        """Jobs that train models are coming (the course service's worker learns it per assignment):
-        a fork server not started yet starts warmed, a running one warms up now
-        (`ForkServer.warm_for_training`)."""
-        with self._lock:
-            self.training = True
-            inner = self._inner
-        warm = getattr(inner, "warm_for_training", None)
-        if warm:
-            warm()
-
     @property
     def can_batch(self) -> bool:
         """Whether `run_batch` runs a student's jobs in one child (the fork server can; see

@@ -614,18 +614,18 @@ class ForkServer:
         self.close()
 
     def warm_for_training(self) -> None:
-        """Have the template import what training imports (torch._dynamo), once: every child forked
-        afterwards that trains a model saves 1.4 s of CPU. For a long-lived template started plain
-        (the course service's worker serves every assignment) when the first job that trains
-        models comes; one started with `training=True` has it already. (`grader check` gains
-        nothing from it: it learns the problem's kind when its child is almost due, so the import
-        would only move from the child to the template.) The cgroup sets' templates forked before
-        are dropped: the next job of each set forks its template again, from the warmed one.
-        Blocks launches until done (1.4 s)."""
+        """Have the template import what training imports (torch._dynamo), once: every child
+        forked afterwards that trains a model saves 1.3-1.5 s of CPU, and its reported training
+        time no longer includes the import. `launch` calls it for the first job that trains
+        models, so a long-lived template started plain (the course service's worker, which serves
+        every assignment; a Ray worker) warms up when it needs to; one started with
+        `training=True` (`grader grade` and `grader validate` of training problems) has it from
+        its start. The cgroup sets' templates forked before are dropped: the next job of each set
+        forks its template again, from the warmed one. Blocks launches until done."""
         with self._lock:
             if self.training:
                 return
-            self.training = True  # a template started again from now on warms up at its start
+            self.training = True  # a template started from now on warms up at its start
             if self._proc is None or self._proc.poll() is not None:
                 return
             try:
@@ -635,9 +635,11 @@ class ForkServer:
                 reply = b""
             if reply != READY:
                 self._stop_locked()  # dead or wedged: the next job starts a fresh one, warmed
-            stale = list(self._nests.values())
-        for nest in stale:
-            self._drop_nest(nest)
+                return
+            for key, nest in list(self._nests.items()):
+                del self._nests[key]
+                sandbox.CGROUPS.set_resident(key, None)
+                nest.sock.close()  # it exits on EOF; a launch caught sending to it falls back (_spawn)
 
     # -- launching
     def _nest_for(self, cgroups) -> "_Nest | None":
@@ -717,6 +719,8 @@ class ForkServer:
         """A `runner.run_with` launcher: a child forked from the warm template."""
         from grader.sandbox.runner import request_frame
 
+        if job.mode == "training" and not self.training:
+            self.warm_for_training()
         return self._launch(request_frame(job, calls, workdir, RESULT_FD), workdir)
 
     def launch_batch(self, jobs: list[Job], workdir: str) -> ForkHandle:
@@ -800,10 +804,6 @@ class ForkServerExecutor:
         from grader.sandbox.runner import run_batches
 
         return run_batches(self.server.launch, self.server.launch_batch, jobs)
-
-    def warm_for_training(self) -> None:
-        """Jobs that train models are coming: see `ForkServer.warm_for_training`."""
-        self.server.warm_for_training()
 
     def close(self) -> None:
         self.server.close()

@@ -24,7 +24,6 @@ from sqlalchemy import select
 from grader.problems.bank import Bank
 from grader.errors import GraderError
 from grader.classes.pool import LocalPool, default_jobs, executor_for
-from grader.kinds import trains_models
 from grader.classes.batch import ClassGrader, grade_class
 from grader.classes.students import StudentEntry
 from grader.service import queue
@@ -142,8 +141,6 @@ class Worker:
                 lease_of[student] = item
             if assignment_name not in self.graders:  # kept: each problem's cases are prepared once per worker
                 self.graders[assignment_name] = ClassGrader(entry.assignment, self.bank, executor)
-                if trains_models(p.problem for p in entry.assignment.problems) and hasattr(executor, "warm_for_training"):
-                    executor.warm_for_training()  # once: then no training child imports torch._dynamo (1.4 s)
             report = grade_class(entry.assignment, students, bank=self.bank, pool=pool, executor=executor,
                                  grader=self.graders[assignment_name])
         folders = {entry.student: str(entry.path) for entry in students}

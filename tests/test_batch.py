@@ -387,6 +387,35 @@ def test_job_id_is_a_content_hash():
         assert job_id(**{**base, key: value}) != job_id(**base), key
 
 
+def test_job_ids_are_the_keys_results_were_cached_under():
+    """A class works each problem's part of the key out once (cache.problem_job_ids); its ids are
+    exactly job_id's, and job_id's are what they were when results already cached were filed
+    (the digest of these parts in this order), so an upgrade does not regrade a class."""
+    from grader.classes.batch import ClassGrader
+    from grader.classes.cache import canonical, files_digest
+    from grader.digests import digest
+    from grader.problems.submission import read_submission
+
+    base = dict(files={"a.py": b"x"}, problem_spec={"id": "p", "cases": [1, 2]}, points=10.0, reference="r",
+                seed=7, limits={"time": 1}, module_name=None, engine="e", devices=["cpu"], protections="full:x")
+    filed = digest(b"grader-job-1", files_digest(base["files"]).encode(), canonical(base["problem_spec"]),
+                   canonical(10.0), b"r", canonical(7), canonical({"time": 1}), canonical(None), b"e",
+                   canonical(["all", ["cpu"]]), b"full:x")
+    assert job_id(**base) == filed
+
+    bank = Bank()
+    assignment = load_assignment(EXAMPLES / "assignment.yaml", bank)
+    grader = ClassGrader(assignment, bank, executor=None)
+    student = find_students(EXAMPLES / "class")[0]
+    submission = read_submission(student.path)
+    for task, item in zip(grader.tasks_for(student, submission), assignment.problems):
+        assert task.job == job_id(
+            files=submission.files, problem_spec={"id": item.id, "kind": item.problem.kind, **item.problem.spec},
+            points=item.problem.points, reference=grader.references[task.index], seed=task.seed,
+            limits=grader.limits.with_overrides(item.problem.spec.get("limits")).as_dict(),
+            module_name=item.file, engine=grader.engine, device=grader.device, devices=grader.devices)
+
+
 def test_progress_plain_lines_and_terminal_bar():
     plain = io.StringIO()
     progress = Progress(plain, tty=False, every=3600)

@@ -29,7 +29,7 @@ from grader.problems.bank import Bank
 from grader.classes.assignment import Assignment
 from grader.classes.pool import Pool
 from grader.classes.students import StudentEntry
-from grader.classes.cache import ResultCache, job_id, reference_digest, result_from_dict
+from grader.classes.cache import ResultCache, files_digest, problem_job_ids, reference_digest, result_from_dict
 from grader.digests import engine_version
 from grader.errors import GraderError
 from grader.kinds import kind_of
@@ -115,6 +115,7 @@ class ClassGrader:
                            for p in assignment.problems]
         self.engine = engine_version()
         self._prepared: dict[tuple[int, int], list] = {}
+        self._ids: list | None = None  #: per problem, its job ids' function (see _job_ids)
         self._lock = threading.Lock()
         self.submissions: dict[str, Submission | str] = {}
         self.gate = AloneGate()
@@ -181,14 +182,20 @@ class ClassGrader:
         """One task per problem, with its job id (the content hash its cached result is filed under)."""
         seed = self.assignment.seed_for(entry.student)
         files = submission.files if isinstance(submission, Submission) else {"<unreadable>": submission.encode()}
-        tasks = []
-        for index, item in enumerate(self.assignment.problems):
-            job = job_id(files=files, problem_spec={"id": item.id, "kind": item.problem.kind, **item.problem.spec},
-                         points=item.problem.points, reference=self.references[index], seed=seed,
-                         limits=self.limits.with_overrides(item.problem.spec.get("limits")).as_dict(),
-                         module_name=item.file, engine=self.engine, device=self.device, devices=self.devices)
-            tasks.append(Task(entry.student, index, job, seed))
-        return tasks
+        files = files_digest(files)
+        return [Task(entry.student, index, ids(files, seed), seed) for index, ids in enumerate(self._job_ids())]
+
+    def _job_ids(self) -> list:
+        """Per problem, `cache.problem_job_ids`: its job ids without encoding its spec per student."""
+        with self._lock:
+            if self._ids is None:
+                self._ids = [problem_job_ids(
+                    problem_spec={"id": item.id, "kind": item.problem.kind, **item.problem.spec},
+                    points=item.problem.points, reference=self.references[index],
+                    limits=self.limits.with_overrides(item.problem.spec.get("limits")).as_dict(),
+                    module_name=item.file, engine=self.engine, device=self.device, devices=self.devices)
+                    for index, item in enumerate(self.assignment.problems)]
+            return self._ids
 
     def cached(self, task: Task) -> ProblemResult | None:
         if self.cache is None or self.force:

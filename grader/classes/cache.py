@@ -17,6 +17,7 @@ import os
 import tempfile
 from dataclasses import fields
 from pathlib import Path
+from typing import Callable
 
 from grader.digests import digest as _digest, engine_version, tree_digest
 from grader.result import ProblemResult, Status, TestResult
@@ -101,14 +102,29 @@ def job_id(*, files: dict[str, bytes], problem_spec: dict, points: float, refere
     result graded without a GPU, its CUDA cases skipped, is not the result on a machine with one).
     `protections` is `sandbox.fingerprint()` by default: a result graded under weaker confinement
     is never reused under the full sandbox, nor the other way round."""
+    return problem_job_ids(problem_spec=problem_spec, points=points, reference=reference, limits=limits,
+                           module_name=module_name, engine=engine, device=device, devices=devices,
+                           protections=protections)(files_digest(files), seed)
+
+
+def problem_job_ids(*, problem_spec: dict, points: float, reference: str, limits: dict, module_name: str | None,
+                    engine: str | None = None, device: str = "all", devices: list[str] | None = None,
+                    protections: str | None = None) -> Callable[[str, int], str]:
+    """`job_id` for one problem of a class: everything but the submission and the seed is encoded
+    once (the spec's canonical JSON was most of the grader's work per job id). The returned
+    `ids(files_digest(files), seed)` is exactly `job_id(files=files, seed=seed, ...)`; a student's
+    files are digested once for all the problems."""
     if protections is None:
         from grader.sandbox.confine import fingerprint
 
         protections = fingerprint()
-    return _digest(b"grader-job-1", files_digest(files).encode(), canonical(problem_spec), canonical(points),
-                   reference.encode(), canonical(seed), canonical(limits), canonical(module_name),
-                   (engine or engine_version()).encode(), canonical([device, devices or ["cpu"]]),
-                   protections.encode())
+    spec, worth, ref = canonical(problem_spec), canonical(points), reference.encode()
+    rest = (canonical(limits), canonical(module_name), (engine or engine_version()).encode(),
+            canonical([device, devices or ["cpu"]]), protections.encode())
+
+    def ids(files: str, seed: int) -> str:
+        return _digest(b"grader-job-1", files.encode(), spec, worth, ref, canonical(seed), *rest)
+    return ids
 
 
 def result_from_dict(data: dict) -> ProblemResult:

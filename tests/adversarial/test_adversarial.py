@@ -7,8 +7,9 @@ subprocess), on the executor `grader check` and `grader grade` use: children for
 fork server. The same set graded on fresh interpreters (`runner.SubprocessExecutor`, where no
 template can start: a child that imports torch per submission and per lost case, about a minute
 on 2 cores) is marked slow; in the default run `test_fresh_interpreter_children_are_confined_too`
-grades the attacks on that executor's own steps (environment, descriptors, processes, files). Placeholders in their source are filled in before grading: __TMP__ (this run's own
-temporary folder), __BANK__ (the bank root) and __PORT__ (a loopback listener this test opens).
+grades the attacks on that executor's own steps (environment, descriptors, processes, files).
+Placeholders in their source are filled in before grading: __TMP__ (this run's own temporary
+folder), __BANK__ (the bank root) and __PORT__ (a loopback listener this test opens).
 
 All attacks are bounded (a few GB, a thousand processes, a minute) and only touch this run's
 temporary folder, so they stay harmless even if the sandbox failed.

@@ -30,11 +30,52 @@ class CliResult:
         return json.loads(self.output)
 
 
+class SharedTemplateExecutor:
+    """Stands in for `grader check`'s own executor (grader.cli.warm.WarmExecutor) in the commands
+    the `cli` fixture runs: the job runs on a child forked from this test process's one warm
+    template, as `grader grade` runs its jobs, instead of a template started (a fresh `python -I`
+    importing torch, about 2 s of CPU) and stopped for each check. The verdicts are the same
+    (tests/test_forkserver.py); how a real `grader check` starts and stops its own template is
+    tested through the program: tests/test_check_exit.py, tests/test_golden.py."""
+
+    def __init__(self, server):
+        from grader.sandbox.forkserver import ForkServerExecutor
+
+        self._inner = ForkServerExecutor(server)
+
+    def run(self, job):
+        return self._inner.run(job)
+
+    def close(self) -> None:
+        """The template outlives the command: the test session stops it."""
+
+
+@pytest.fixture(scope="session")
+def check_template(tmp_path_factory):
+    """The warm template of the in-process checks (`cli`), its folder in a session folder of its own
+    (not in the temporary folder of whichever test starts it)."""
+    from grader.sandbox.forkserver import ForkServer
+
+    server = ForkServer()  # like a check's: no huge pages, not warmed for training
+    saved, tempfile.tempdir = tempfile.tempdir, str(tmp_path_factory.mktemp("check-template"))
+    try:
+        server.start()
+    finally:
+        tempfile.tempdir = saved
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def cli():
-    """Run `grader ARGS...` in this process (the student's code still runs in a child)."""
+def cli(check_template):
+    """Run `grader ARGS...` in this process (the student's code still runs in a child, forked from
+    the session's warm template: SharedTemplateExecutor)."""
+    import grader.cli.warm
+
     def run(*args: str) -> CliResult:
-        result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(grader.cli.warm, "WarmExecutor", lambda: SharedTemplateExecutor(check_template))
+            result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr)
     return run
 

@@ -3,14 +3,20 @@
 Every file in submissions/ is a student's answer to `sigmoid-backward` that attacks the grader
 (see its docstring). They are graded together, a few at a time, by `grader.grading.grade` (and
 the ones that could hurt this test process if the sandbox failed, through the real CLI in a
-subprocess). Placeholders in their source are filled in before grading: __TMP__ (this run's own
-temporary folder), __BANK__ (the bank root) and __PORT__ (a loopback listener this test opens).
+subprocess), on the executor `grader check` and `grader grade` use: children forked from a warm
+fork server. The same set graded on fresh interpreters (`runner.SubprocessExecutor`, where no
+template can start: a child that imports torch per submission and per lost case, about a minute
+on 2 cores) is marked slow; in the default run `test_fresh_interpreter_children_are_confined_too`
+grades the attacks on that executor's own steps (environment, descriptors, processes, files).
+Placeholders in their source are filled in before grading: __TMP__ (this run's own temporary
+folder), __BANK__ (the bank root) and __PORT__ (a loopback listener this test opens).
 
 All attacks are bounded (a few GB, a thousand processes, a minute) and only touch this run's
 temporary folder, so they stay harmless even if the sandbox failed.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,6 +37,8 @@ from grader.grading import grade
 from grader.kinds.function.kind import prepare_cases
 from grader.limits import Limits
 from grader.render.text import render_result
+from grader.sandbox.forkserver import ForkServerExecutor
+from grader.sandbox.runner import SubprocessExecutor
 from tests.cgroup_helpers import assert_no_cgroup_left, own_cgroups
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +48,17 @@ PROBLEM = "sigmoid-backward"
 SECRET = "s3cr3t-token-for-the-adversarial-suite"
 # 2 GB: torch fits, and a memory bomb meets the limit in about a second (touching memory is slow here)
 LIMITS = Limits(time=4.0, load_time=60.0, cpu=30.0, memory_mb=2048, result_mb=64)
+# Case time limits other than LIMITS.time, by submission. What proves a timeout a timeout needs no
+# 4 s: these hang on both 1-D cases, each waited out in full. The bombs must meet their own limit
+# (memory, output, file size, processes) first; on the fork server their cases run while the other
+# hostile cases do, and a loaded machine (load 6-9 on 2 cores) made 4 s a timeout: a limit they
+# only wait on if something is wrong.
+TIME_LIMIT = {"infinite_loop.py": 2.0, "ignore_sigterm.py": 2.0, "memory_bomb.py": 15.0, "huge_output.py": 15.0,
+              "big_file.py": 15.0, "fill_disk.py": 15.0, "fork_bomb.py": 15.0}
+
+
+def limits_of(name: str) -> Limits:
+    return dataclasses.replace(LIMITS, time=TIME_LIMIT.get(name, LIMITS.time))
 IN_CLI = {"kill_parent.py"}  # would hit this very process if the sandbox failed
 # graded by tests of their own (test_hardening.py): they need a key, a partner or a class around them
 OWN_TESTS = {"keyring_read.py", "lock_channel.py", "setsid_spinners.py", "honest_busy.py"}
@@ -115,9 +134,28 @@ def orphans(tmp: Path) -> list[int]:
     return found
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """Grade every hostile submission once (in parallel); tests then read the results."""
+EXECUTORS = [pytest.param("fork server", id="fork-server"),
+             pytest.param("fresh interpreter", id="fresh-interpreter", marks=pytest.mark.slow)]
+
+
+def make_executor(kind: str):
+    """A started executor of that kind (close it with `close_executor`)."""
+    if kind == "fresh interpreter":
+        return SubprocessExecutor()
+    executor = ForkServerExecutor()
+    executor.server.start()
+    return executor
+
+
+def close_executor(executor) -> None:
+    if isinstance(executor, ForkServerExecutor):
+        executor.close()
+
+
+@pytest.fixture(scope="module", params=EXECUTORS)
+def run(tmp_path_factory, request):
+    """Grade every hostile submission once (in parallel) on one kind of executor; tests then read
+    the results."""
     tmp = tmp_path_factory.mktemp("adversarial")
     work = tmp / "work"  # every child's work folder goes here: we can check it is left empty
     work.mkdir()
@@ -152,19 +190,25 @@ def run(tmp_path_factory):
     tempfile.tempdir = str(work)
     cgroups_before = own_cgroups()
     start = time.monotonic()
+    executor = None
     try:
+        executor = make_executor(request.param)  # a fork server's template folder is made in `work` too
+
         def one(name):
             began = time.monotonic()
-            result = grade(PROBLEM, paths[name], bank=bank, limits=LIMITS)
+            result = grade(PROBLEM, paths[name], bank=bank, limits=limits_of(name), executor=executor)
             return name, result, time.monotonic() - began
 
         with ThreadPoolExecutor(max_workers=3) as pool:
-            graded = {name: (result, seconds) for name, result, seconds in pool.map(one, paths)}
+            hanging_first = sorted(paths, key=lambda name: TIME_LIMIT.get(name, LIMITS.time) >= LIMITS.time)
+            graded = {name: (result, seconds) for name, result, seconds in pool.map(one, hanging_first)}
         # after delete_beside has run: the other student's folder is graded as usual
         if (tmp / "other" / "solution.py").exists():  # (without a filesystem view, delete_beside wins)
             graded["other (after delete_beside)"] = (grade(PROBLEM, tmp / "other" / "solution.py", bank=bank,
-                                                           limits=LIMITS), 0.0)
+                                                           limits=LIMITS, executor=executor), 0.0)
     finally:
+        if executor is not None:
+            close_executor(executor)  # before the checks that nothing (template, cgroups) is left behind
         tempfile.tempdir = old_tempdir
         if old_env is None:
             os.environ.pop("GRADER_TEST_SECRET", None)
@@ -447,31 +491,34 @@ def test_the_suite_is_quick(run):
 
 
 @needs_namespaces
-def test_fork_server_children_are_confined_too(tmp_path):
-    """The warm fork server's children go through the same `confine`."""
-    forkserver = pytest.importorskip("grader.sandbox.forkserver")
+def test_fresh_interpreter_children_are_confined_too(tmp_path):
+    """Where no template can start, each job gets a fresh `python -I` (`SubprocessExecutor`), which
+    starts and confines itself on steps of its own: its environment, inherited descriptors, session,
+    cgroups joined after the start, and torch imported with the submission's folder as the working
+    directory. The attacks on those steps are contained there as on the fork server."""
     values = {"__TMP__": str(tmp_path), "__BANK__": str(Bank().root), "__PORT__": "9"}
-    executor = forkserver.ForkServerExecutor()
     expect = {"proc_parent.py": "full", "env_secrets.py": "full", "orphan_setsid.py": "full",
-              "read_reference.py": 0, "fork_bomb.py": 0}
+              "shipped_torch": "full", "read_reference.py": 0, "fork_bomb.py": 0}
+    paths = {name: materialise(SUBMISSIONS / name, tmp_path / name, values) for name in expect}
+    before = own_cgroups()
     os.environ["GRADER_TEST_SECRET"] = SECRET
     try:
-        for name, want in expect.items():
-            path = materialise(SUBMISSIONS / name, tmp_path / name, values)
-            result = grade(PROBLEM, path, executor=executor, limits=LIMITS)
-            if want == "full":
-                assert_full_marks(result)
-            else:
-                assert result.score == 0, [(t.name, t.outcome, t.output) for t in result.tests]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results = dict(zip(paths, pool.map(lambda name: grade(PROBLEM, paths[name], executor=SubprocessExecutor(),
+                                                                  limits=limits_of(name)), paths)))
     finally:
         os.environ.pop("GRADER_TEST_SECRET", None)
-        close = getattr(executor, "close", None) or getattr(executor.server, "close", None)
-        if close:
-            close()
+    for name, want in expect.items():
+        if want == "full":
+            assert_full_marks(results[name])
+        else:
+            assert results[name].score == 0, (name, [(t.name, t.outcome, t.output) for t in results[name].tests])
+    assert SECRET not in json.dumps(results["env_secrets.py"].to_dict())
     deadline = time.monotonic() + 10
     while orphans(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert orphans(tmp_path) == []
+    assert_no_cgroup_left(before)
 
 
 def test_report_timings(run, capsys):

@@ -86,6 +86,30 @@ def test_a_question_checked_with_an_answers_file_leaves_no_template(grader_cmd, 
     assert left_behind(own_tmp) == []
 
 
+@pytest.mark.parametrize("bank_option", [False, True])
+def test_a_mistyped_problem_id_is_said_at_once_without_starting_a_template(monkeypatch, submission, bank_option):
+    """An id with no spec file in the bank is reported from the file names alone, with the ids it
+    may have meant, exit status 2, as the bank reports it; no template is started for it (and
+    none is left: tests/test_check_exit's other tests). A known id still gets one."""
+    from click.testing import CliRunner
+
+    import grader.cli.warm
+    from grader.cli.main import main
+
+    started = []
+    monkeypatch.setattr(grader.cli.warm, "WarmExecutor", lambda: started.append(1) or (_ for _ in ()).throw(
+        RuntimeError("a template was started")))
+    path = submission("def sigmoid_backward(x, grad_output):\n    return x\n")
+    bank = ["--bank", str(ROOT)] if bank_option else []
+    result = CliRunner().invoke(main, [*bank, "check", "sigmoid-backwrd", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"no problem 'sigmoid-backwrd' in the bank at {ROOT}" in result.stderr
+    assert "Did you mean: sigmoid-backward" in result.stderr
+    assert started == []
+    result = CliRunner().invoke(main, [*bank, "check", "sigmoid-backward", str(path)])
+    assert started == [1]
+
+
 def test_closing_kills_a_template_that_is_still_importing(monkeypatch, tmp_path):
     """close() does not wait for the template to finish starting: it is killed mid-import (it never
     said it was ready), reaped, and its folder removed."""

@@ -163,6 +163,8 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
 
         check_quiz_file(ctx, Path(problem_id), submission, seed, student, as_json)
         return
+    if not bundle:
+        _require_known_problem(ctx, problem_id)  # a mistyped id: said at once, before torch is imported anywhere
     from grader.cli.warm import WarmExecutor
 
     executor = WarmExecutor()  # first: the child's template imports torch while this process does
@@ -189,6 +191,19 @@ def check(ctx: click.Context, problem_id: str, submission: Path, seed: int | Non
     if own_process:
         exit_at_once(int(code))
     sys.exit(int(code))
+
+
+def _require_known_problem(ctx: click.Context, problem_id: str) -> None:
+    """Raise UnknownProblem, as the bank would, when the bank has no spec file for `problem_id`;
+    from the file names alone (the standard library), so a mistyped id costs neither this
+    process's nor the template's torch import. A bank that is not there is left to the bank."""
+    from grader.problems.locations import default_bank_root, spec_paths, unknown_problem
+
+    root = Path(ctx.obj["bank"]).resolve() if ctx.obj.get("bank") else default_bank_root()
+    if (root / "problems").is_dir():
+        ids = spec_paths(root)
+        if problem_id not in ids:
+            raise unknown_problem(root, problem_id, list(ids))
 
 
 def _check(ctx: click.Context, problem_id: str, submission: Path, executor, bundle: str | None, **options):

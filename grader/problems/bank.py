@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from grader.errors import SpecError, UnknownProblem, UsageError
+from grader.errors import SpecError, UsageError
 from grader.kinds import spec_errors
-from grader.problems.locations import BANK_ENV, default_bank_root, private_paths  # noqa: F401 - used by callers too
+from grader.problems.locations import (BANK_ENV, default_bank_root, private_paths,  # noqa: F401 - used by callers too
+                                       spec_paths, unknown_problem)
 from grader.problems.reference import load_callable
 from grader.problems.spec import Problem, invalid_spec, load_problem
 
@@ -31,12 +32,7 @@ class Bank:
     def spec_paths(self) -> dict[str, Path]:
         """Problem id -> spec file. Ids are file stems; each spec's `id` must match its file name."""
         if self._paths is None:
-            paths: dict[str, Path] = {}
-            for path in sorted(self.problems_dir.rglob("*.yaml")):
-                if path.stem in paths:
-                    raise SpecError(f"problem id '{path.stem}' is defined twice: {paths[path.stem]} and {path}")
-                paths[path.stem] = path
-            self._paths = paths
+            self._paths = spec_paths(self.root)
         return self._paths
 
     def ids(self) -> list[str]:
@@ -47,10 +43,7 @@ class Bank:
             return self._loaded[problem_id]
         path = self.spec_paths().get(problem_id)
         if path is None:
-            close = [i for i in self.ids() if problem_id.split("-")[0] in i][:5]
-            hint = f"Did you mean: {', '.join(close)}? " if close else ""
-            raise UnknownProblem(f"no problem '{problem_id}' in the bank at {self.root}",
-                                 f"{hint}Try 'grader list'.")
+            raise unknown_problem(self.root, problem_id, self.ids())
         problem = self.load(path)
         if problem.id != path.stem:
             raise SpecError(f"{path}: $.id: the id '{problem.id}' must match the file name '{path.stem}'")

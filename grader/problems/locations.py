@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from grader.errors import SpecError, UnknownProblem
 from grader.sandbox.lru import LRUCache
 
 BANK_ENV = "GRADER_BANK"
@@ -52,3 +53,21 @@ def default_bank_root() -> Path:
     if (bundled / "problems").is_dir():
         return bundled
     return Path.cwd()
+
+
+def spec_paths(bank_root: Path) -> dict[str, Path]:
+    """Problem id -> spec file under `bank_root`/problems. Ids are file stems; each spec's `id` must
+    match its file name (grader.problems.bank checks it when it loads one)."""
+    paths: dict[str, Path] = {}
+    for path in sorted((bank_root / "problems").rglob("*.yaml")):
+        if path.stem in paths:
+            raise SpecError(f"problem id '{path.stem}' is defined twice: {paths[path.stem]} and {path}")
+        paths[path.stem] = path
+    return paths
+
+
+def unknown_problem(bank_root: Path, problem_id: str, ids: list[str]) -> UnknownProblem:
+    """The error for an id that is not in the bank, with the ids it may have meant."""
+    close = [i for i in ids if problem_id.split("-")[0] in i][:5]
+    hint = f"Did you mean: {', '.join(close)}? " if close else ""
+    return UnknownProblem(f"no problem '{problem_id}' in the bank at {bank_root}", f"{hint}Try 'grader list'.")

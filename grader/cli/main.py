@@ -23,10 +23,11 @@ from grader.cli.service import login_cmd, serve_cmd, submit_cmd, tokens_cmd
 
 
 class LazyGroup(click.Group):
-    """The command group; the commands of other modules (name -> "module:attribute") are imported
-    when one is run or listed, not when the group is."""
+    """The command group; the commands of other modules (name -> ("module:attribute", the first
+    sentence of its help)) are imported when one is run, not when the group is: listing them in
+    `grader --help` uses the sentence kept here, so it does not import the engine (and torch)."""
 
-    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+    def __init__(self, *args, lazy: dict[str, tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy = lazy
 
@@ -35,14 +36,37 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy and name not in self.commands:
-            module, _, attribute = self.lazy[name].partition(":")
+            module, _, attribute = self.lazy[name][0].partition(":")
             self.add_command(getattr(importlib.import_module(module), attribute), name)
         return super().get_command(ctx, name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                command = self.commands[name]
+                if not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.utils.make_default_short_help(self.lazy[name][1], limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
-LAZY_COMMANDS = {"grade": "grader.cli.grade:grade_cmd", "gradescope": "grader.cli.grade:gradescope_cmd",
-                 "report": "grader.cli.report:report_cmd", "release": "grader.cli.release:release_cmd",
-                 "new": "grader.cli.new:new"}
+
+#: name -> (where the command is, the first sentence of its help: tests/test_smoke_cli.py checks them)
+LAZY_COMMANDS = {
+    "grade": ("grader.cli.grade:grade_cmd",
+              "Grade a class: every submission in SUBMISSIONS on every problem of an assignment."),
+    "gradescope": ("grader.cli.grade:gradescope_cmd",
+                   "Build a Gradescope autograder zip (setup.sh + run_autograder) for an assignment."),
+    "report": ("grader.cli.report:report_cmd",
+               "Write DIR/report.html: the class report of a graded class (DIR is grader grade's --out)."),
+    "release": ("grader.cli.release:release_cmd",
+                "Write the student bundle of ASSIGNMENT.yaml: no solutions, no hidden cases."),
+    "new": ("grader.cli.new:new", "Scaffold a problem: problems/TOPIC/ID.yaml plus reference and mistake stubs."),
+}
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,6 +26,7 @@ separate sequential pass (one job at a time, so queueing on a loaded machine doe
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import platform
@@ -326,6 +327,7 @@ def main() -> None:
         fork_reports, base_reports, base_latency, alone_reports = [], [], [], []
         rounds = max(1, min(args.rounds, len(base_students)))
         meter = CpuMeter()  # before any template starts: every process of the run is counted
+        atexit.register(meter.close)  # its cgroup removed when the run's processes are gone, error or not
         before = ForkServerExecutor(ForkServer(cgroup_templates=False)) if args.before else None
         with ForkServerExecutor(ForkServer(huge_pages=True)) as fork:  # as `grader grade` does for a class this size
             run_class(assignment, students[:2], bank, fork, args.jobs)  # warm-up: template started, caches filled
@@ -375,7 +377,6 @@ def main() -> None:
                     os.environ["GRADER_SANDBOX"] = saved
         if before:
             before.close()
-        meter.close()
         load_after = os.getloadavg()
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

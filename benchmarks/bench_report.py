@@ -87,6 +87,7 @@ def main() -> None:
             (w1, c1, g1, r1), (w0, c0, g0, _) = runs[True][-1], runs[False][-1]
             print(f"round {i + 1}: with report {w1:.2f} s wall {c1:.2f} s CPU (grading {g1:.2f} s, report step "
                   f"{r1:.2f} s), without {w0:.2f} s wall {c0:.2f} s CPU (grading {g0:.2f} s)", flush=True)
+        print(f"CPU counted from: {METER.source}")
         steps = [r[3] / r[2] for r in runs[True]]
         print(f"report step after grading: median {100 * statistics.median(steps):.1f}% of grading's wall time "
               f"in the same run (max {100 * max(steps):.1f}%)")

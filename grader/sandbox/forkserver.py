@@ -157,6 +157,8 @@ def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> N
         if not message:  # the grader is gone: stop (its children are killed by the grader or die on EPIPE)
             for fd in fds:
                 os.close(fd)
+            if not nests:  # a cgroup set's template dropped while its jobs run: they still get their statuses
+                _reap_all(status_fds)
             os._exit(0)
         if message == WARM_TRAINING:
             for fd in fds:
@@ -201,6 +203,22 @@ def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> N
             os.close(fd)
         status_fds[pid] = fds[4]
         sock.send(struct.pack("i", pid))
+
+
+def _reap_all(status_fds: dict[int, int]) -> None:
+    """Wait for every child still running and write each one's exit status to its grader."""
+    while status_fds:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        fd = status_fds.pop(pid, None)
+        if fd is not None:
+            try:
+                os.write(fd, struct.pack("i", os.waitstatus_to_exitcode(status)))
+            except OSError:
+                pass
+            os.close(fd)
 
 
 def _nested_template(sock_fd: int, paths_json: bytes) -> None:
@@ -281,11 +299,12 @@ def _back_with_huge_pages() -> None:
 
 def _warm_up_training() -> None:
     """Import what building any torch optimizer imports (torch._dynamo: 1.4 s of CPU in each child
-    that trains a model otherwise, with torch 2.13). Asked for by `grader validate` when it
-    validates a training problem; the rest pay nothing for it."""
+    that trains a model otherwise, with torch 2.13): at the start of a template asked for training,
+    or when the first training job comes (`ForkServer.warm_for_training`). Best effort: a torch
+    whose import fails here leaves the template as it was (its training children import it)."""
     try:
         import torch._dynamo  # noqa: F401
-    except ImportError:  # pragma: no cover - numpy-only installs, or a torch without it
+    except Exception:  # noqa: BLE001 - numpy-only installs, a torch without it or broken: not the template's end
         pass
 
 
@@ -639,7 +658,8 @@ class ForkServer:
             for key, nest in list(self._nests.items()):
                 del self._nests[key]
                 sandbox.CGROUPS.set_resident(key, None)
-                nest.sock.close()  # it exits on EOF; a launch caught sending to it falls back (_spawn)
+                with nest.lock:  # not while a launch is asking it for a child
+                    nest.sock.close()  # it exits on EOF, once its running children have ended (_reap_all)
 
     # -- launching
     def _nest_for(self, cgroups) -> "_Nest | None":
@@ -684,7 +704,7 @@ class ForkServer:
                 try:
                     socket.send_fds(nest.sock, [SPAWN], fds)
                     return _answer(nest.sock)
-                except OSError:
+                except (OSError, ValueError):  # ValueError: its socket closed (select on fd -1)
                     return b""
         with self._lock:
             try:

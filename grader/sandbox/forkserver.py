@@ -120,22 +120,6 @@ def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> N
     status_fds: dict[int, int] = {}
     sock.send(READY + struct.pack("i", _thread_count()))
 
-    def reap() -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            fd = status_fds.pop(pid, None)
-            if fd is not None:
-                try:
-                    os.write(fd, struct.pack("i", os.waitstatus_to_exitcode(status)))
-                except OSError:
-                    pass
-                os.close(fd)
-
     while True:
         try:
             readable, _, _ = select.select([sock, wake_r], [], [])
@@ -147,7 +131,7 @@ def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> N
                     pass
             except BlockingIOError:
                 pass
-        reap()
+        _reap(status_fds)
         if sock not in readable:
             continue
         try:
@@ -158,7 +142,7 @@ def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> N
             for fd in fds:
                 os.close(fd)
             if not nests:  # a cgroup set's template dropped while its jobs run: they still get their statuses
-                _reap_all(status_fds)
+                _reap(status_fds, until_all=True)
             os._exit(0)
         if message == WARM_TRAINING:
             for fd in fds:
@@ -205,12 +189,15 @@ def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> N
         sock.send(struct.pack("i", pid))
 
 
-def _reap_all(status_fds: dict[int, int]) -> None:
-    """Wait for every child still running and write each one's exit status to its grader."""
-    while status_fds:
+def _reap(status_fds: dict[int, int], until_all: bool = False) -> None:
+    """Reap the children that have ended and write each one's exit status to its grader (the pipe
+    in `status_fds`); `until_all`: wait until every child with a status pipe has ended."""
+    while not until_all or status_fds:
         try:
-            pid, status = os.waitpid(-1, 0)
+            pid, status = os.waitpid(-1, 0 if until_all else os.WNOHANG)
         except ChildProcessError:
+            return
+        if pid == 0:
             return
         fd = status_fds.pop(pid, None)
         if fd is not None:
@@ -655,11 +642,8 @@ class ForkServer:
             if reply != READY:
                 self._stop_locked()  # dead or wedged: the next job starts a fresh one, warmed
                 return
-            for key, nest in list(self._nests.items()):
-                del self._nests[key]
-                sandbox.CGROUPS.set_resident(key, None)
-                with nest.lock:  # not while a launch is asking it for a child
-                    nest.sock.close()  # it exits on EOF, once its running children have ended (_reap_all)
+            for nest in list(self._nests.values()):
+                self._forget_nest_locked(nest)
 
     # -- launching
     def _nest_for(self, cgroups) -> "_Nest | None":
@@ -691,11 +675,18 @@ class ForkServer:
 
     def _drop_nest(self, nest: "_Nest") -> None:
         with self._lock:
-            for key, known in list(self._nests.items()):
-                if known is nest:
-                    del self._nests[key]
-                    sandbox.CGROUPS.set_resident(key, None)
-            nest.sock.close()  # it exits on EOF
+            self._forget_nest_locked(nest)
+
+    def _forget_nest_locked(self, nest: "_Nest") -> None:
+        """Stop using a cgroup set's template: the next job of its set forks a new one. Its socket
+        is closed only while no launch is asking it for a child; it exits on EOF, once its running
+        children have ended (`_reap`)."""
+        for key, known in list(self._nests.items()):
+            if known is nest:
+                del self._nests[key]
+                sandbox.CGROUPS.set_resident(key, None)
+        with nest.lock:
+            nest.sock.close()
 
     def _ask(self, fds: list[int], nest: "_Nest | None") -> bytes:
         """Send SPAWN to the main template or to `nest`; its reply (b"" when it did not answer)."""

@@ -60,6 +60,11 @@ def make_class(root: Path) -> None:
     folder_student(root, "writes", {"sigmoid_backward": correct("sigmoid-backward").replace(
         "def sigmoid_backward(x, grad_output):",
         "def sigmoid_backward(x, grad_output):\n    open('adam_step.py', 'w').write('adam_step = None\\n')")})
+    # sigmoid-backward (graded first) changes settings a batch's worker puts back for the next problems
+    folder_student(root, "unsettles", {"sigmoid_backward": correct("sigmoid-backward").replace(
+        "def sigmoid_backward(x, grad_output):",
+        "def sigmoid_backward(x, grad_output):\n    torch.set_default_dtype(torch.float64)\n"
+        "    torch.set_grad_enabled(False)\n    import warnings\n    warnings.simplefilter('error')")})
     folder_student(root, "lingers", {"coin_entropy": correct("coin-entropy").replace(
         "def coin_entropy(p):",
         "import os, time\n\n\ndef coin_entropy(p):\n    if os.fork() == 0:\n        time.sleep(30)\n"
@@ -84,15 +89,16 @@ def outputs(out: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_a_class_graded_together_gets_the_results_of_each_problem_alone(tmp_path):
+@pytest.mark.parametrize("batch", ["on", "processes"])
+def test_a_class_graded_together_gets_the_results_of_each_problem_alone(tmp_path, batch):
     root = tmp_path / "class"
     make_class(root)
-    together = grade(root, tmp_path / "together", "on")
+    together = grade(root, tmp_path / "together", batch)
     alone = grade(root, tmp_path / "alone", "off")
     assert together.returncode == alone.returncode == 0, together.stderr[-2000:] + alone.stderr[-2000:]
     got, want = outputs(tmp_path / "together"), outputs(tmp_path / "alone")
     assert got.keys() == want.keys()
-    assert len([k for k in got if k.startswith("students/")]) == 12
+    assert len([k for k in got if k.startswith("students/")]) == 13
     for name in want:
         assert got[name] == want[name], name
     # the misbehaving students' results say what each problem did, alone
@@ -135,6 +141,36 @@ def chatty_thread(x):
 def writes(x):
     open("/tmp/left-behind", "w").write("x")
     return x
+
+def unsettles(x):
+    import warnings
+    torch.set_default_dtype(torch.float64)
+    torch.set_grad_enabled(False)
+    os.environ["KMP_DUPLICATE_LIB_OK"] = "TRUE"
+    warnings.simplefilter("error")
+    sys.path.insert(0, "/")
+    return x
+
+def settings(x):
+    import warnings
+    warnings.warn("only a warning")
+    return [str(torch.ones(1).dtype), torch.is_grad_enabled(), "KMP_DUPLICATE_LIB_OK" in os.environ, sys.path[0] == "/"]
+
+def patches_relu(x):
+    torch.nn.functional.relu = lambda t: t * 0
+    return x
+
+def uses_relu(x):
+    return float(torch.nn.functional.relu(torch.tensor([x + 1.0])).sum())
+
+def alarm(x):
+    import signal
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    return x
+
+def sleeps(x):
+    time.sleep(0.2)
+    return x
 """
 
 
@@ -146,7 +182,27 @@ def server():
         yield executor
 
 
-def test_each_problem_gets_its_own_process_and_output(server):
+@pytest.fixture(params=["on", "processes"])
+def mode(request, monkeypatch):
+    """Problems one after another in the batch's worker (the default), or each in a process of its own."""
+    monkeypatch.setenv("GRADER_BATCH", request.param)
+    return request.param
+
+
+class LaunchesAlone:
+    """Counts the jobs graded alone (outside a batch) on `server` while in use."""
+
+    def __init__(self, server, monkeypatch):
+        self.count = 0
+        inner = server.server.launch
+
+        def launch(*args, **kwargs):
+            self.count += 1
+            return inner(*args, **kwargs)
+        monkeypatch.setattr(server.server, "launch", launch)
+
+
+def test_each_problem_gets_its_own_process_and_output(server, mode):
     results = server.run_batch([job(SOURCE, "double"), job(SOURCE, "patch"), job(SOURCE, "uses_torch"),
                                 job(SOURCE, "chatty_thread"), job(SOURCE, "double")])
     assert [c.value for c in results[0].cases] == [0, 2]
@@ -155,6 +211,31 @@ def test_each_problem_gets_its_own_process_and_output(server):
     assert results[2].stdout == "" and "late" not in results[4].stdout  # nor the thread's output
     assert results[4].stdout == "double 0\ndouble 1\n"
     assert all(r.children == 1 for r in results)
+
+
+def test_settings_a_problem_changes_are_put_back_for_the_next(server, mode, monkeypatch):
+    """Default dtype, grad mode, environment, warnings filters and sys.path: as alone, still in the batch."""
+    alone = LaunchesAlone(server, monkeypatch)
+    results = server.run_batch([job(SOURCE, "unsettles", calls=1), job(SOURCE, "settings", calls=1),
+                                job(SOURCE, "double", calls=1)])
+    assert [c.value for c in results[1].cases] == [["torch.float32", True, False, False]], results[1].cases
+    assert "only a warning" in results[1].stderr
+    assert [c.value for c in results[2].cases] == [0]
+    assert alone.count == 0
+
+
+def test_a_problem_that_changes_the_process_is_graded_again_alone_with_the_rest(server, mode, monkeypatch):
+    alone = LaunchesAlone(server, monkeypatch)
+    results = server.run_batch([job(SOURCE, "double", calls=1), job(SOURCE, "patches_relu", calls=1),
+                                job(SOURCE, "uses_relu", calls=1)])
+    assert [c.value for c in results[0].cases] == [0]
+    assert [c.value for c in results[2].cases] == [1.0]  # relu as torch has it, not the patch
+    assert alone.count == (0 if mode == "processes" else 2)  # a process each: the patch died with its process
+    results = server.run_batch([job(SOURCE, "alarm", calls=1), job(SOURCE, "sleeps", calls=4)])
+    assert [c.status for c in results[1].cases] == [RunStatus.OK] * 4  # no alarm from the problem before
+    # noticed when the alarm's problem ended (unnoticed, the alarm would kill the batch in `sleeps`,
+    # which would then be graded again alone, but not `alarm`)
+    assert alone.count == (0 if mode == "processes" else 4)
 
 
 def test_a_problem_that_exits_or_leaves_a_file_is_graded_again_alone(server):

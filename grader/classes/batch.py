@@ -36,7 +36,7 @@ from grader.kinds import kind_of
 from grader.limits import Limits
 from grader.result import StudentResult, ProblemResult, Status, TestResult, split_points
 from grader.sandbox.confine import require_trusted
-from grader.sandbox.runner import AloneGate, hit_neighbour_limit
+from grader.sandbox.runner import BATCH_ENV, AloneGate, hit_neighbour_limit
 from grader.problems.spec import Problem
 from grader.problems.submission import Submission, printable, read_submission
 
@@ -243,7 +243,9 @@ class ClassGrader:
 
     def batching(self) -> bool:
         """Whether a student's problems are graded together (`grade_together`): the executor can
-        run them in one child (the fork server under the full sandbox), unless GRADER_BATCH=off."""
+        run them in one child (the fork server under the full sandbox), unless GRADER_BATCH=off
+        (every job in a child of its own, as before batching; "processes": a batch's problems each in
+        a process of its own, see grader/sandbox/runner.py)."""
         if os.environ.get(BATCH_ENV, "on").strip().lower() in ("0", "off", "no", "false"):
             return False
         return bool(getattr(self.executor, "can_batch", False))
@@ -292,7 +294,6 @@ class ClassGrader:
         return [self._keep(task, result, start) for task, result in zip(tasks, results)]
 
 
-BATCH_ENV = "GRADER_BATCH"  #: "off": every job in a child of its own, as before batching (for comparisons)
 
 
 class _Together:

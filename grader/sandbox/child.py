@@ -451,15 +451,101 @@ def serve(request: dict, channel: Channel) -> None:
 
 
 def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
-    """Run several problems of one student in this confined worker, each in a process of its own.
+    """Run several problems of one student in this confined worker, one after another.
 
-    The worker never runs student code: for each problem it forks a child that loads that
-    problem's module afresh and runs its calls (`serve`), waits for it, and sends a
-    "problem_end" frame saying how it ended and whether it left the sandbox as it found it (no
-    process left, nothing changed in the writable folders). Before the next problem it waits for
-    a byte on `go_fd`: the grader sends it once it has read everything of this problem, so the
-    next problem's output cannot mix with this one's. It stops at the first problem that did not
-    end cleanly, and the grader grades that one and the rest alone (grader/sandbox/runner.py)."""
+    Each problem loads its module afresh and runs its calls (`serve`); then the worker puts back
+    what a problem changes as a matter of course and checks that nothing else changed
+    (process_state: monkeypatched libraries, threads, signals, limits, descriptors, settings), that
+    no process is left in our PID namespace, that nothing changed in the writable folders, and
+    that the problem used no more CPU than its limit. It sends a "problem_end" frame saying
+    whether all that held ("clean"). Before the next problem it waits for a byte on `go_fd`: the
+    grader sends it once it has read everything of this problem, so the next problem's output
+    cannot mix with this one's. It stops at the first problem that did not end cleanly, and the
+    grader grades that one and the rest alone, each in a fresh process (grader/sandbox/runner.py).
+    With "problem_processes" in the request each problem runs in a process of its own instead
+    (`_serve_batch_in_processes`)."""
+    from grader.sandbox import process_state
+
+    if request.get("problem_processes"):
+        _serve_batch_in_processes(request, channel, go_fd)
+        return
+    own_namespace = os.getppid() == 1  # our PID namespace holds only init, us and what we start
+    before = view_state() if own_namespace else None
+    cpu_limit = int(request["limits"]["cpu"]) + 1  # each problem's own, as alone (the worker's hard limit is the sum)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)  # what serve() does for a torch problem, done before the snapshot
+    import numpy  # noqa: F401 - as serve() does: imported before any student code
+    snapshot = process_state.Snapshot()
+    for index, problem in enumerate(request["batch"]):
+        if index and not _read_go(go_fd):
+            return
+        undo = process_state.Undo(forbidden_runtime.library_dirs())
+        start = _give_cpu(cpu_limit)
+        try:
+            reseed()
+            serve({**request, **problem, "calls": request["calls"][index]}, channel)
+        except BaseException as exc:  # noqa: BLE001 - report; the checks below decide what follows
+            try:
+                channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})
+            except BaseException:  # noqa: BLE001
+                pass
+        flush_output()
+        try:
+            changed = _left_behind(snapshot, undo, channel, own_namespace, before)
+        except BaseException as exc:  # noqa: BLE001 - the problem broke what the checks use
+            changed = [f"the checks failed: {type(exc).__name__}"]
+        if _cpu_seconds() - start > cpu_limit:
+            changed.append("more CPU than its limit")
+        clean = own_namespace and not changed
+        # "changed" says why a problem is graded again alone (tests read it; the grader needs only "clean")
+        channel.send({"type": "problem_end", "index": index, "exit": 0, "clean": clean, "changed": changed[:5]})
+        if not clean:
+            return
+
+
+def _left_behind(snapshot, undo, channel: Channel, own_namespace: bool, view: list | None) -> list[str]:
+    """After a problem of a batch: put back what it changes as a matter of course, then say what
+    else it left for the next problem (nothing: the process and sandbox are as before it)."""
+    from grader.sandbox import process_state
+
+    forbidden_runtime.uninstall(channel.guard)
+    channel.guard = None
+    undo.restore()
+    changed = snapshot.differences(process_state.Snapshot())
+    if own_namespace and _others_alive():
+        changed.append("a process left running")
+    if own_namespace and view_state() != view:
+        changed.append("the writable folders changed")
+    return changed
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _give_cpu(seconds: int) -> float:
+    """Let the next problem use `seconds` of CPU from now (RLIMIT_CPU's soft limit counts the
+    whole process); returns the CPU used so far."""
+    import math
+    import resource
+
+    used = _cpu_seconds()
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(used) + seconds
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    return used
+
+
+def _serve_batch_in_processes(request: dict, channel: Channel, go_fd: int) -> None:
+    """`serve_batch` with each problem in a process of its own (GRADER_BATCH=processes).
+
+    The worker never runs student code: for each problem it forks a child that runs it, waits
+    for it, and sends a "problem_end" frame saying how it ended and whether it left the sandbox
+    as it found it (no process left, nothing changed in the writable folders)."""
     from grader.sandbox import confine as sandbox
 
     sandbox.libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # the children (same uid) cannot open /proc/<worker>/mem
@@ -613,9 +699,12 @@ def run_request(request: dict) -> None:
         from grader.sandbox import codec  # noqa: F401 - imported before confining: the worker never needs new grader files
 
         go_fd = request.get("go_fd") if request.get("batch") else None
+        limits = request["limits"]
         if go_fd is not None:
             config["keep_fds"].append(go_fd)
-        sandbox.confine(request["limits"], request["workdir"], config)
+            if not request.get("problem_processes"):  # one process runs every problem: each gets its CPU (serve_batch)
+                limits = {**limits, "cpu": len(request["batch"]) * (int(limits["cpu"]) + 1)}
+        sandbox.confine(limits, request["workdir"], config)
         if go_fd is not None:
             serve_batch(request, channel, go_fd)
         else:

@@ -71,6 +71,8 @@ class Guard:
         real = {os.path.realpath(d) for d in library_dirs if d}
         self.library_dirs = tuple(os.path.join(d, "") for d in real if d != os.path.sep)
         self.notes: dict[tuple, dict] = {}
+        #: (owner, name, what it held, whether it was the owner's own attribute): see `uninstall`
+        self.replaced: list[tuple] = []
 
     def is_library(self, filename: str) -> bool:
         if filename.startswith("<frozen"):
@@ -104,7 +106,7 @@ def install(entries: list[str], guard: Guard | None = None) -> Guard | None:
     entries = [e.strip() for e in entries if isinstance(e, str) and e.strip()]
     if not entries:
         return None
-    guard = guard or Guard(_library_dirs())
+    guard = guard or Guard(library_dirs())
     for entry in entries:
         try:
             _wrap_entry(guard, entry)
@@ -113,7 +115,31 @@ def install(entries: list[str], guard: Guard | None = None) -> Guard | None:
     return guard
 
 
-def _library_dirs() -> list[str]:
+def uninstall(guard: Guard | None) -> None:
+    """Put back every original `install` replaced with this guard (a batch's worker, before the
+    next problem, whose forbidden APIs differ and whose notes go to its own guard)."""
+    if guard is None:
+        return
+    for owner, name, original, own in reversed(guard.replaced):
+        try:
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+        except (TypeError, AttributeError):
+            pass
+    guard.replaced.clear()
+
+
+def _replace(guard: Guard, owner, name: str, watched) -> None:
+    """Set `owner.name` to `watched`, noting what it held for `uninstall`."""
+    own = not isinstance(owner, type) or name in owner.__dict__
+    original = (owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)) if own else None
+    setattr(owner, name, watched)
+    guard.replaced.append((owner, name, original, own))
+
+
+def library_dirs() -> list[str]:
     """Where code that is not the student's lives: the Python installation and the grader."""
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__),
             os.path.dirname(os.path.abspath(__file__))}
@@ -186,7 +212,7 @@ def _wrap_attribute(guard: Guard, owner, name: str, api: str, shown: str) -> Non
 
     watched.__grader_watched__ = True
     try:
-        setattr(owner, name, watched)
+        _replace(guard, owner, name, watched)
     except (TypeError, AttributeError):
         pass  # a built-in type (numpy.ndarray): left to the static check
 
@@ -206,6 +232,6 @@ def _wrap_class(guard: Guard, cls: type, api: str) -> None:
 
     watched.__grader_watched__ = True
     try:
-        cls.__init__ = watched
+        _replace(guard, cls, "__init__", watched)
     except (TypeError, AttributeError):
         pass

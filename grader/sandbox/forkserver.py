@@ -810,8 +810,8 @@ class ForkServerExecutor:
         return sandbox.level() == "full"
 
     def run_batch(self, jobs: list[Job]) -> list[RunResult]:
-        """One student's jobs: those that fit (`runner.batchable`) in one child, each problem in a
-        process of its own there; any that did not end cleanly, and those after it, alone."""
+        """One student's jobs: those that fit (`runner.batchable`) in one child, one problem after
+        another there; any that did not end cleanly, and those after it, alone."""
         from grader.sandbox.runner import run_batches
 
         return run_batches(self.server.launch, self.server.launch_batch, jobs)

@@ -163,17 +163,31 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
     return codec.frame(encoded_calls([calls], nested=False), header=header)
 
 
+#: GRADER_BATCH=processes: a batch's problems each in a process of its own forked by the worker
+#: (as before problems ran one after another in the worker itself; see child.serve_batch)
+BATCH_ENV = "GRADER_BATCH"
+
+
+def problem_processes() -> bool:
+    return os.environ.get(BATCH_ENV, "").strip().lower() == "processes"
+
+
+def batch_limits(job: Job):
+    """A batch's limits: a job's, and with a process per problem, the one process more that the
+    worker then is, so each problem may start as many as alone."""
+    return job.limits.with_overrides({"processes": job.limits.processes + 1}) if problem_processes() else job.limits
+
+
 def batch_request_frame(jobs: list[Job], workdir: str, result_fd: int) -> bytes:
     """The request of a batch (`run_batch`): the first job's header with the per-problem fields of
-    each job under "batch", and each job's calls; the limits allow the one process more that the
-    batch's worker is (it forks each problem's process), so each problem gets as many as alone."""
+    each job under "batch", and each job's calls."""
     first = jobs[0]
-    limits = first.limits.with_overrides({"processes": first.limits.processes + 1})
+    limits = batch_limits(first)
     header = {"framework": first.framework, "workdir": workdir, "module": first.module,
               "entry_point": first.entry_point, "limits": limits.as_dict(), "result_fd": result_fd,
               "sandbox": sandbox.child_config(workdir, first), "cuda": False,
               "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(first.forbidden),
-              "mode": "calls",
+              "mode": "calls", "problem_processes": problem_processes(),
               "batch": [{"framework": j.framework, "module": j.module, "entry_point": j.entry_point,
                          "forbidden": list(j.forbidden), "mode": "calls"} for j in jobs]}
     return codec.frame(encoded_calls([job.calls for job in jobs], nested=True), header=header)
@@ -576,18 +590,18 @@ def batchable(jobs: list[Job]) -> bool:
 
 def run_batch(launch, launch_batch, jobs: list[Job]) -> list[RunResult]:
     """Run one student's `jobs` in one child (`launch_batch(jobs, workdir) -> handle` with a
-    `go()`), each problem in a process of its own forked by the child's worker (child.serve_batch),
-    with its own output, limits and results; return one RunResult per job, as `run_with` would.
+    `go()`), one problem after another in the child's worker (child.serve_batch), each with its
+    own output, limits and results; return one RunResult per job, as `run_with` would.
 
     Only a problem that ended cleanly counts: its cases all answered (or its module failed to
-    load), no limit hit, its process exited normally and left nothing behind (the worker's
-    "problem_end" says so). The first problem that did not, and every problem after it, are
+    load), no limit hit, and it left nothing behind in the worker's process or the sandbox (the
+    worker's "problem_end" says so). The first problem that did not, and every problem after it, are
     run again alone with `run_with(launch, job)`, and only that result counts; so whatever one
     problem does, the others' results are what they would have been alone."""
     results: list[RunResult | None] = [None] * len(jobs)
     if batchable(jobs):
         first = jobs[0]
-        limits = first.limits.with_overrides({"processes": first.limits.processes + 1})  # + the batch's worker
+        limits = batch_limits(first)
         workdir = sandbox.make_workdir(first.files, readonly=first.readonly)
         box = sandbox.prepare(limits, workdir, first.hide)
         try:

@@ -1,0 +1,249 @@
+"""What one problem of a batch could leave behind in the worker's process for the next problem.
+
+A batch's worker (child.serve_batch) runs one student's problems one after another in its own
+process. Before the first problem it takes a `Snapshot`; after each problem it first puts back
+what the problem may change as a matter of course (`Undo`: sys.path, the environment, warnings
+filters, the student's own modules, torch's default dtype and grad mode), then compares a new
+snapshot with the first. Anything else that differs (a monkeypatched torch or numpy function, a
+thread left running, a signal handler or timer, a changed limit, an open descriptor, a torch or
+numpy setting, a replaced sys.stdout...) ends the batch there: that problem and the rest are
+graded again alone, each in a fresh process (runner.run_batch). So a problem's result is the one
+it would get alone, except through state this cannot see (the internals of a library the student
+changed by hand); that can only reach the same student's later problems, never another student.
+"""
+from __future__ import annotations
+
+import _signal
+import operator
+import os
+import signal
+import sys
+import types
+
+#: Namespaces whose entries are compared by identity (a monkeypatch replaces one): module name,
+#: then an attribute path to a class inside it, or "" for the module itself.
+WATCHED = [("builtins", ""), ("math", ""), ("random", ""), ("time", ""), ("os", ""), ("copy", ""),
+           ("numpy", ""), ("numpy", "ndarray"), ("numpy.linalg", ""), ("numpy.random", ""),
+           ("torch", ""), ("torch", "Tensor"), ("torch", "_C._TensorBase"), ("torch", "_C._VariableFunctions"),
+           ("torch.nn", ""), ("torch.nn.functional", ""), ("torch.nn", "Module"), ("torch.nn", "Parameter"),
+           ("torch.autograd", ""), ("torch.autograd", "Function"), ("torch.linalg", ""), ("torch.fft", ""),
+           ("torch.special", ""), ("torch.optim", ""), ("torch.optim", "Optimizer")]
+
+
+def _namespaces() -> dict[str, dict]:
+    """Each watched namespace's entries (the objects themselves, so that a freed one's id cannot be reused)."""
+    found = {}
+    for module_name, path in WATCHED:
+        obj = sys.modules.get(module_name)
+        for part in path.split(".") if path else []:
+            obj = getattr(obj, part, None)
+        if obj is not None:
+            try:
+                found[f"{module_name}:{path}"] = dict(vars(obj))
+            except TypeError:
+                continue
+    return found
+
+
+def _library_settings() -> dict:
+    """torch's and numpy's process-wide switches a student's code may flip."""
+    settings: dict = {}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        for name in ("get_default_dtype", "is_grad_enabled", "is_inference_mode_enabled",
+                     "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+                     "get_num_threads", "get_num_interop_threads", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+                     "get_float32_matmul_precision", "get_default_device", "is_warn_always_enabled"):
+            getter = getattr(torch, name, None)
+            if getter is not None:
+                try:
+                    settings[f"torch.{name}"] = getter()
+                except Exception as exc:  # noqa: BLE001 - a build without it
+                    settings[f"torch.{name}"] = type(exc).__name__
+        backends = getattr(torch, "backends", None)
+        for backend, flags in (("cudnn", ("enabled", "benchmark", "deterministic", "allow_tf32")),
+                               ("mkldnn", ("enabled",)), ("opt_einsum", ("enabled", "strategy"))):
+            module = getattr(backends, backend, None)
+            for flag in flags:
+                settings[f"torch.backends.{backend}.{flag}"] = getattr(module, flag, None)
+        for name in ("_len_torch_function_stack", "_len_torch_dispatch_stack", "_is_torch_function_enabled"):
+            getter = getattr(getattr(torch, "_C", None), name, None)
+            if getter is not None:
+                settings[f"torch._C.{name}"] = getter()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        settings["numpy.geterr"] = numpy.geterr()
+        settings["numpy.geterrcall"] = numpy.geterrcall()
+        settings["numpy.getbufsize"] = numpy.getbufsize()
+        settings["numpy.printoptions"] = repr(sorted(numpy.get_printoptions().items()))
+    return settings
+
+
+def _interpreter() -> dict:
+    import gc
+    import threading
+
+    umask = os.umask(0o077)
+    os.umask(umask)
+    state = {
+        "streams": [sys.stdin, sys.stdout, sys.stderr, sys.__stdin__, sys.__stdout__, sys.__stderr__],
+        "hooks": [sys.displayhook, sys.excepthook, sys.unraisablehook, sys.breakpointhook,
+                  sys.gettrace(), sys.getprofile()],
+        "thread_hooks": [getattr(threading, "_trace_hook", None), getattr(threading, "_profile_hook", None)],
+        "import_system": [list(sys.meta_path), list(sys.path_hooks), __import__],
+        "limits": [sys.getrecursionlimit(), sys.getswitchinterval(), getattr(sys, "get_int_max_str_digits", lambda: 0)()],
+        "gc": [gc.isenabled(), gc.get_threshold()],
+        "threads": threading.active_count(),
+        "umask": umask,
+        "modules": dict(sys.modules),
+    }
+    return state
+
+
+def _os_state() -> dict:
+    import resource
+
+    state: dict = {}
+    handlers = {}
+    for sig in _signal.valid_signals():
+        try:
+            handlers[int(sig)] = _signal.getsignal(sig)  # signal.getsignal's enum conversion costs 10x
+        except (ValueError, OSError):
+            continue
+    state["signal handlers"] = handlers
+    state["signal mask"] = sorted(int(s) for s in _signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    state["timers"] = [signal.getitimer(t) for t in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)]
+    rlimits = {}
+    for name in dir(resource):
+        if name.startswith("RLIMIT_") and name != "RLIMIT_CPU":  # the worker sets CPU's soft limit per problem
+            try:
+                rlimits[name] = resource.getrlimit(getattr(resource, name))
+            except (ValueError, OSError):
+                continue
+    state["rlimits"] = rlimits
+    state["cpu hard limit"] = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    state["priority"] = os.getpriority(os.PRIO_PROCESS, 0)
+    state["affinity"] = sorted(os.sched_getaffinity(0))
+    state["tasks"] = sorted(os.listdir("/proc/self/task"))  # threads the interpreter does not know of
+    descriptors = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            st = os.stat(int(name))
+            descriptors[name] = (st.st_dev, st.st_ino, os.get_inheritable(int(name)))
+        except OSError:
+            continue  # the listing's own descriptor
+    state["descriptors"] = descriptors
+    with open("/proc/self/status") as fh:
+        state["status"] = [line for line in fh if line.startswith(("Seccomp", "NoNewPrivs", "Cap", "Uid", "Gid", "Groups"))]
+    return state
+
+
+class Snapshot:
+    """The worker's process state that a problem could change and the next would see."""
+
+    def __init__(self):
+        self.namespaces = _namespaces()
+        self.settings = _library_settings()
+        self.interpreter = _interpreter()
+        self.os_state = _os_state() if sys.platform.startswith("linux") else {}
+
+    def differences(self, later: "Snapshot") -> list[str]:
+        """What `later` shows changed since this snapshot (empty: the process is as it was)."""
+        found = []
+        for key, before in self.namespaces.items():
+            after = later.namespaces.get(key, {})
+            if before.keys() == after.keys() and all(map(operator.is_, before.values(), after.values())):
+                continue  # the usual case, checked in C
+            for name, value in before.items():
+                if name not in after or after[name] is not value:
+                    found.append(f"{key}.{name} replaced")
+            for name, value in after.items():
+                if name not in before and not isinstance(value, types.ModuleType):  # an imported submodule is fine
+                    found.append(f"{key}.{name} added")
+        for name, value in self.settings.items():
+            if later.settings.get(name) != value:
+                found.append(f"{name}: {value!r} -> {later.settings.get(name)!r}")
+        for name, value in self.interpreter.items():
+            after = later.interpreter[name]
+            if name == "modules":
+                if not _all_kept(value, after):
+                    found += [f"sys.modules[{m!r}] replaced or removed" for m, module in value.items() if after.get(m) is not module]
+            elif not _same(value, after):
+                found.append(f"{name} changed")
+        for name, value in self.os_state.items():
+            if later.os_state.get(name) != value:
+                found.append(f"{name} changed")
+        return found
+
+
+def _all_kept(before: dict, after: dict) -> bool:
+    """Whether every entry of `before` is in `after`, the very same object (checked in C)."""
+    if not before:
+        return True
+    try:
+        values = operator.itemgetter(*before)(after)
+    except KeyError:
+        return False
+    return all(map(operator.is_, before.values(), values if len(before) > 1 else (values,)))
+
+
+def _same(a, b) -> bool:
+    """Lists of objects compared by identity (streams, hooks), anything else by value."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, float, str, bool, tuple)) or a is None:
+        return a == b
+    return a is b
+
+
+class Undo:
+    """What a problem changes as a matter of course, remembered before it runs and put back after:
+    the worker's own serve() appends to sys.path and installs the forbidden-API guard, and students'
+    modules set environment variables, filter warnings, set torch's default dtype, and so on."""
+
+    def __init__(self, library_dirs: list[str]):
+        import warnings
+
+        self.library_dirs = tuple(os.path.join(os.path.realpath(d), "") for d in library_dirs if d and d != os.sep)
+        self.path = list(sys.path)
+        self.environ = dict(os.environ)
+        self.warnings = list(warnings.filters)
+        self.modules = set(sys.modules)
+        self.cwd = os.getcwd()
+        torch = sys.modules.get("torch")
+        self.torch = (torch.get_default_dtype(), torch.is_grad_enabled()) if torch is not None else None
+
+    def restore(self) -> None:
+        import gc
+        import warnings
+
+        sys.path[:] = self.path
+        if dict(os.environ) != self.environ:
+            os.environ.clear()
+            os.environ.update(self.environ)
+        warnings.filters[:] = self.warnings
+        getattr(warnings, "_filters_mutated", lambda: None)()  # the module's cache of the filters
+        for name in [n for n in sys.modules if n not in self.modules]:
+            if not self._is_library(sys.modules[name]):
+                del sys.modules[name]  # the student's modules: the next problem loads its own afresh
+        torch = sys.modules.get("torch")
+        if self.torch is not None and torch is not None:
+            torch.set_default_dtype(self.torch[0])
+            torch.set_grad_enabled(self.torch[1])
+        try:
+            os.chdir(self.cwd)
+        except OSError:
+            pass
+        gc.collect()  # what the problem's objects held (memory, descriptors of files it left open)
+
+    def _is_library(self, module) -> bool:
+        """A module of the Python installation or an installed package (kept: importing it again
+        would run its registrations twice), not one of the student's or made by their code."""
+        if getattr(module, "__name__", None) in sys.builtin_module_names:
+            return True
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.origin in ("frozen", "built-in"):
+            return True
+        places = [getattr(module, "__file__", None)] + list(getattr(module, "__path__", None) or [])
+        places = [p for p in places if isinstance(p, str)]
+        return bool(places) and all(os.path.realpath(p).startswith(self.library_dirs) for p in places)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import sys
 
 import collections
+import functools
 import math
 from dataclasses import dataclass
 
@@ -77,9 +78,15 @@ def _torch_for(x):
     return torch
 
 
+@functools.cache
+def _tensor_types() -> tuple:
+    import torch
+
+    return torch.Tensor, torch.nn.Parameter, torch.nn.Buffer
+
+
 def is_tensor(x) -> bool:
-    torch = _torch_for(x)
-    return torch is not None and type(x) in (torch.Tensor, torch.nn.Parameter, torch.nn.Buffer)
+    return type(x).__module__.startswith("torch") and type(x) in _tensor_types()
 
 
 def is_ndarray(x) -> bool:

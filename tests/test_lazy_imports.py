@@ -1,5 +1,5 @@
-"""The commands that grade nothing (`grader list`, `show`, `start`, `new`, `quiz` on questions)
-import no torch: it costs 1.5-2.5 s of a 2-core machine, more than the rest of such a command.
+"""The commands that run no student code (`grader list`, `show`, `start`, `new`, `quiz` and
+`check` on questions) import no torch: it costs 1.5-2.5 s of a 2-core machine, more than the rest of such a command.
 
 Each command runs through the real CLI (grader.cli.main) in a fresh process twice: as it is, and
 after `import torch` (as every command did before the kinds left torch to the code that grades).
@@ -54,7 +54,8 @@ def student_commands(tmp: Path) -> list[dict]:
     and an instructor's new problems in an empty bank; paths relative to `tmp` (the process's cwd)."""
     (tmp / "questions.yaml").write_text("name: week-0\ntitle: questions only\nproblems:\n  - coin-entropy-quiz\n"
                     "  - zero-centered-quiz\n  - overfitting-curves-quiz\n", encoding="utf-8")
-    commands = [["validate", "--help"], ["list"], ["list", "--json"], ["list", "--topic", "activations"],
+    (tmp / "answers.yaml").write_text("coin-entropy-quiz: .47\n", encoding="utf-8")
+    commands = [["validate", "--help"], ["list"], ["list", "--json"],
                 ["show", "sigmoid-backward"], ["show", "sigmoid-backward", "--json", "--student", "ada"],
                 ["show", "adam-numpy"], ["show", "sgd-momentum-optimizer"], ["show", "adam-cs231n"],
                 ["show", "sigmoid-derivative-quiz", "--seed", "3"], ["show", "sigmoid-cdf-quiz"],
@@ -69,7 +70,8 @@ def student_commands(tmp: Path) -> list[dict]:
              for kind in ("function", "module", "steps", "training", "numeric", "choice")]
     runs += [{"args": ["--bank", "bank", "list"]},
              {"args": ["quiz", "questions.yaml", "--student", "ada"], "stdin": "0.47\nb\nA, B\n"},
-             {"args": ["quiz", "conv-output-size-quiz", "--seed", "1"], "stdin": "17\n"}]
+             {"args": ["quiz", "conv-output-size-quiz", "--seed", "1"], "stdin": "17\n"},
+             {"args": ["check", "coin-entropy-quiz", "answers.yaml", "--student", "ada"]}]
     return runs
 
 
@@ -97,6 +99,7 @@ def test_commands_that_grade_nothing_import_no_torch(lazy_runs):
     assert "my-training" in outcomes["--bank bank list"][1]
     assert outcomes["quiz questions.yaml --student ada"][0] == 1
     assert "Quiz score: 5.33 / 6" in outcomes["quiz questions.yaml --student ada"][1]
+    assert outcomes["check coin-entropy-quiz answers.yaml --student ada"][0] == 0  # a question: no code runs
 
 
 def test_their_output_is_what_it_is_with_torch_imported(lazy_runs, tmp_path):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from grader.kinds import kind_of
 from grader.problems.bank import Bank
-from grader.problems.inputs import case_arguments, literal_source, summarize
+from grader.problems.inputs import case_arguments, literal_source, summarize, summarize_input
 from grader.problems.spec import Problem
 
 
@@ -27,7 +27,7 @@ def describe_problem(problem: Problem, seed: int, student: str | None, bank: Ban
         entry = {"name": case["name"], "visible": bool(case.get("visible", False)),
                  "weight": case.get("weight", 1), "description": case.get("description", "")}
         if entry["visible"]:
-            entry["inputs"] = {a.name: summarize(a.value) for a in case_arguments(problem, case, seed)}
+            entry["inputs"] = {a.name: a.value for a in case_arguments(problem, case, seed, make=summarize_input)}
         if case.get("performance"):
             entry["max_ratio"] = case["performance"]["max_ratio"]  # a speed test: students are told the limit
         cases.append(entry)

@@ -20,6 +20,9 @@ The values passed in have already been decoded into plain Python, numpy and
 torch objects in the trusted process.  As belt and braces we still dispatch on
 exact types and never call methods on objects of types we do not know, except
 ``type(x).__name__`` and ``type(x).__module__``.
+
+This module does not import torch: a value can only be a tensor once something else has
+imported it, and the commands that grade nothing (`grader list`, `show`, `start`) never do.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ from __future__ import annotations
 import sys
 
 import collections
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from grader.compare.tolerance import DEFAULT_TOLERANCES, Tolerance, tolerance_for  # noqa: F401 - part of this module's API
 
@@ -53,7 +56,6 @@ class Mismatch:
 # --------------------------------------------------------------------------
 # Descriptions of values and types (safe on objects of unknown types).
 
-_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter, torch.nn.Buffer)
 _DICT_TYPES = (dict, collections.OrderedDict, collections.defaultdict)
 _SIMPLE_REPR_TYPES = (type(None), bool, int, float, complex, str)
 
@@ -65,8 +67,26 @@ def _type_name(x) -> str:
     return f"{t.__module__}.{t.__name__}"
 
 
+def _torch_for(x):
+    """torch when `x` (a value, or a dtype) is one of its objects, else None. Its type says so
+    before torch is imported here (it is loaded by whoever made `x`; the import waits for another
+    thread still importing it)."""
+    if type(x).__module__.partition(".")[0] != "torch":
+        return None
+    import torch
+
+    return torch
+
+
+@functools.cache
+def _tensor_types() -> tuple:
+    import torch
+
+    return torch.Tensor, torch.nn.Parameter, torch.nn.Buffer
+
+
 def is_tensor(x) -> bool:
-    return type(x) in _TENSOR_TYPES
+    return type(x).__module__.startswith("torch") and type(x) in _tensor_types()
 
 
 def is_ndarray(x) -> bool:
@@ -308,7 +328,7 @@ def _as_number(a, want: type, numbers: str):
         value, dtype = a, "float" if type(a) is float else None
     elif _is_numpy_scalar(a) or (is_ndarray(a) and a.ndim == 0):
         value, dtype = a.item(), a.dtype.name
-    elif numbers == "any" and is_tensor(a) and a.dim() == 0 and not a.is_complex() and a.layout == torch.strided \
+    elif numbers == "any" and is_tensor(a) and a.dim() == 0 and not a.is_complex() and a.layout == _torch_for(a).strided \
             and a.device.type == "cpu":
         value, dtype = a.detach().cpu().item(), str(a.dtype).removeprefix("torch.")
     else:
@@ -356,8 +376,9 @@ def agreement(actual, target, overrides: dict | None = None) -> np.ndarray | Non
     if (is_tensor(target) and is_tensor(actual)) or (is_ndarray(target) and is_ndarray(actual)):
         if tuple(actual.shape) != tuple(target.shape):
             return None
-        if is_tensor(target) and (target.layout != torch.strided or actual.layout != torch.strided
-                                   or target.is_complex() or actual.is_complex()):
+        strided = _torch_for(target).strided if is_tensor(target) else None
+        if strided is not None and (target.layout != strided or actual.layout != strided
+                                    or target.is_complex() or actual.is_complex()):
             return None
         if is_ndarray(target) and (target.dtype.kind not in "biuf" or actual.dtype.kind not in "biuf"):
             return None
@@ -380,7 +401,8 @@ def agreement(actual, target, overrides: dict | None = None) -> np.ndarray | Non
 
 
 def _is_float_dtype(dtype) -> bool:
-    if isinstance(dtype, torch.dtype):
+    torch = _torch_for(dtype)
+    if torch is not None and isinstance(dtype, torch.dtype):
         return dtype.is_floating_point
     return dtype.kind == "f"
 
@@ -522,7 +544,9 @@ def _compare_arrays(a, e, overrides, path: str, dtypes: str = "strict", nonfinit
     return _compare_exact(a_np, e_np, path, detail)
 
 
-def torch_to_numpy(t: torch.Tensor) -> np.ndarray:
+def torch_to_numpy(t) -> np.ndarray:
+    import torch
+
     t = t.detach()
     if t.layout != torch.strided:
         t = t.to_dense()
@@ -539,6 +563,8 @@ def as_float64(x, is_complex: bool) -> np.ndarray:
         return np.asarray(t.numpy(), dtype=dtype)
     except (TypeError, RuntimeError):  # bfloat16, sparse, another device, a conjugate or negative bit
         pass
+    import torch
+
     if t.layout != torch.strided:
         t = t.to_dense()
     t = t.cpu().resolve_conj().resolve_neg()
@@ -639,7 +665,8 @@ def _value_mismatch(path, word, bad, diff, rel, abs_note, rel_note) -> Mismatch:
 
 
 def _is_int_dtype(dtype) -> bool:
-    if isinstance(dtype, torch.dtype):
+    torch = _torch_for(dtype)
+    if torch is not None and isinstance(dtype, torch.dtype):
         return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
     return dtype.kind in "iu"
 

@@ -64,10 +64,14 @@ def reference_names(problem: Problem, bank: Bank, mistake: dict | None = None) -
 def case_namespace(problem: Problem, case: dict, seed: int) -> tuple[list[Argument], dict]:
     """A case's generated inputs, and its starting namespace: the inputs and the spec's `values`."""
     args = case_arguments(problem, case, seed) if problem.spec.get("inputs") else []
-    values = {**problem.spec.get("values", {}), **case.get("values", {})}
     names = {a.name: a.value for a in args}
-    names.update((k, child_steps.copy_plain(v)) for k, v in values.items())
+    names.update((k, child_steps.copy_plain(v)) for k, v in case_values(problem, case).items())
     return args, names
+
+
+def case_values(problem: Problem, case: dict) -> dict:
+    """The spec's plain `values` of a case (the problem's, then the case's own)."""
+    return {**problem.spec.get("values", {}), **case.get("values", {})}
 
 
 def _with_grad(problem: Problem, names: dict) -> dict:
@@ -298,7 +302,7 @@ def check_steps_spec(data: dict) -> list[str]:
 
 def describe_steps(problem: Problem, seed: int, student: str | None, bank: Bank) -> dict:
     """`grader show`: what to define, the calls each case makes and what is compared."""
-    from grader.problems.inputs import summarize
+    from grader.problems.inputs import summarize, summarize_input
 
     procedure = []
     for step, label in zip(problem.spec["steps"], _step_lines(problem)):
@@ -311,8 +315,10 @@ def describe_steps(problem: Problem, seed: int, student: str | None, bank: Bank)
         entry = {"name": case["name"], "visible": bool(case.get("visible", False)),
                  "weight": case.get("weight", 1), "description": case.get("description", "")}
         if entry["visible"]:
-            args, names = case_namespace(problem, case, seed)
-            entry["inputs"] = {name: summarize(value) for name, value in names.items()}
+            # as case_namespace's names, but the inputs described without making tensors (no torch import)
+            inputs = case_arguments(problem, case, seed, make=summarize_input) if problem.spec.get("inputs") else []
+            entry["inputs"] = {a.name: a.value for a in inputs}
+            entry["inputs"].update((name, summarize(value)) for name, value in case_values(problem, case).items())
         cases.append(entry)
     return {"entry_point": problem.entry_point, "signature": "; ".join(signatures(problem)),
             "forbidden": problem.spec.get("forbidden", []), "strictness": strictness(problem),

@@ -144,19 +144,25 @@ def to_framework(arr: np.ndarray, dtype: str, framework: str, where: str):
     return torch.from_numpy(np.array(arr, dtype=dtype, order="C"))
 
 
+def tensor_array(spec: dict, *, sizes: dict, dtype: str, rng: np.random.Generator, where: str) -> tuple[np.ndarray, str]:
+    """A tensor input's values as a NumPy array, and the dtype it gets in the problem's framework."""
+    tensor_dtype = spec.get("dtype") or ("bool" if spec.get("distribution") in ("bernoulli", "mask", "causal")
+                                         else "int64" if spec.get("distribution") == "randint" else dtype)
+    if "value" in spec:
+        arr = np.array(spec["value"], dtype=np.float64 if tensor_dtype in FLOAT_DTYPES else None)
+        if "shape" in spec:
+            arr = np.broadcast_to(arr, resolve_shape(spec["shape"], sizes, where)).copy()
+    else:
+        arr = draw_array(spec, resolve_shape(spec["shape"], sizes, where), rng, where, sizes)
+    return arr, tensor_dtype
+
+
 def make_value(spec: dict, *, sizes: dict, dtype: str, framework: str, rng: np.random.Generator, where: str):
     kind = spec["type"]
     if kind == "none":
         return None
     if kind == "tensor":
-        tensor_dtype = spec.get("dtype") or ("bool" if spec.get("distribution") in ("bernoulli", "mask", "causal")
-                                             else "int64" if spec.get("distribution") == "randint" else dtype)
-        if "value" in spec:
-            arr = np.array(spec["value"], dtype=np.float64 if tensor_dtype in FLOAT_DTYPES else None)
-            if "shape" in spec:
-                arr = np.broadcast_to(arr, resolve_shape(spec["shape"], sizes, where)).copy()
-        else:
-            arr = draw_array(spec, resolve_shape(spec["shape"], sizes, where), rng, where, sizes)
+        arr, tensor_dtype = tensor_array(spec, sizes=sizes, dtype=dtype, rng=rng, where=where)
         return to_framework(arr, tensor_dtype, framework, where)
     if "value" in spec:
         value = spec["value"]
@@ -178,8 +184,9 @@ def make_value(spec: dict, *, sizes: dict, dtype: str, framework: str, rng: np.r
     raise SpecError(f"{where}: input of type '{kind}' needs a 'value'")
 
 
-def case_arguments(problem: Problem, case: dict | str, seed: int = 0) -> list[Argument]:
-    """The arguments of one case, in call order; omitted inputs are left out."""
+def case_arguments(problem: Problem, case: dict | str, seed: int = 0, make=make_value) -> list[Argument]:
+    """The arguments of one case, in call order; omitted inputs are left out. Each value is
+    `make`'s (make_value's arguments; `summarize_input`: what `grader show` says of it)."""
     if isinstance(case, str):
         case = problem.case(case)
     sizes = {**problem.spec.get("sizes", {}), **case.get("sizes", {})}
@@ -193,7 +200,7 @@ def case_arguments(problem: Problem, case: dict | str, seed: int = 0) -> list[Ar
             continue
         where = f"{problem.path}: case '{case['name']}', input '{name}'"
         rng = stream(seed, problem.id, case["name"], name)
-        value = make_value(spec, sizes=sizes, dtype=dtype, framework=problem.framework, rng=rng, where=where)
+        value = make(spec, sizes=sizes, dtype=dtype, framework=problem.framework, rng=rng, where=where)
         args.append(Argument(name, value, keyword=bool(spec.get("keyword")) or skipped))
     return args
 
@@ -224,6 +231,15 @@ def _nested(values) -> str:
     if isinstance(values, float) and not math.isfinite(values):
         return f"float('{values}')"
     return repr(values)
+
+
+def summarize_input(spec: dict, *, sizes: dict, dtype: str, framework: str, rng: np.random.Generator, where: str) -> str:
+    """`summarize` of the value make_value makes, without making a torch tensor: `grader show`
+    describes a torch problem's inputs without importing torch (seconds)."""
+    if spec["type"] != "tensor" or framework == "numpy":
+        return summarize(make_value(spec, sizes=sizes, dtype=dtype, framework=framework, rng=rng, where=where))
+    arr, tensor_dtype = tensor_array(spec, sizes=sizes, dtype=dtype, rng=rng, where=where)
+    return f"tensor of shape {arr.shape}, {tensor_dtype}"  # torch.from_numpy keeps the shape; the names are torch's
 
 
 def summarize(value) -> str:

@@ -171,6 +171,9 @@ def alarm(x):
 def sleeps(x):
     time.sleep(0.2)
     return x
+
+def pids(x):
+    return [os.getpid(), os.getppid()]
 """
 
 
@@ -236,6 +239,20 @@ def test_a_problem_that_changes_the_process_is_graded_again_alone_with_the_rest(
     # noticed when the alarm's problem ended (unnoticed, the alarm would kill the batch in `sleeps`,
     # which would then be graded again alone, but not `alarm`)
     assert alone.count == (0 if mode == "processes" else 4)
+
+
+def test_as_root_the_batch_runs_in_its_pid_namespaces_init(server, mode):
+    """One fork fewer per student: the child the template forked as its namespace's init runs the
+    problems itself (as root, where the fork server forks children born as init)."""
+    results = server.run_batch([job(SOURCE, "pids", calls=1), job(SOURCE, "pids", calls=1)])
+    (first,), (second,) = ([c.value for c in r.cases] for r in results)
+    assert first == second if mode == "on" else first != second  # the same process, or one per problem
+    if mode == "processes":
+        assert first[1] not in (0, 1)  # a process the worker forked
+    elif os.geteuid() == 0:
+        assert first == [1, 0]  # init itself; its parent is outside the namespace
+    else:
+        assert first[0] != 1 and first[1] == 1  # the worker init forked
 
 
 def test_a_problem_that_exits_or_leaves_a_file_is_graded_again_alone(server):

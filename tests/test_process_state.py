@@ -57,8 +57,11 @@ RUNNER = textwrap.dedent("""
     import numpy, torch
     from grader.sandbox import forbidden_runtime, process_state
 
+    import gc
     scenarios = json.loads(sys.argv[1])
     torch.set_num_threads(1)
+    gc.collect()
+    gc.freeze()  # as the fork server's template does: the worker's collections skip torch's objects
     found = {}
     for name, code in scenarios.items():
         read, write = os.pipe()

@@ -378,3 +378,41 @@ def test_each_problem_of_a_batch_gets_fresh_random_state(server):
     for generator in range(3):
         values = [d[generator] for d in draws]
         assert len(set(values)) == len(values), (generator, values)
+
+
+@pytest.mark.slow
+def test_every_function_problem_of_the_bank_gets_the_same_verdicts_batched(server, tmp_path, monkeypatch):
+    """Real course code: the bank's reference modules as one student's files, graded on every
+    function problem batched (one process for a batch's problems) and alone; every problem's
+    score and case outcomes agree, and no batched problem's check found the process changed."""
+    from grader.classes.assignment import parse_assignment
+    from grader.classes.batch import grade_class
+    from grader.classes.pool import LocalPool
+    from grader.classes.students import find_students
+    from grader.problems.bank import Bank
+    from grader.sandbox import runner
+
+    ends = []
+    collect = runner.collect
+
+    def spying(*args, **kwargs):
+        attempt = collect(*args, **kwargs)
+        if attempt.problem_end is not None:
+            ends.append(attempt.problem_end)
+        return attempt
+    monkeypatch.setattr(runner, "collect", spying)
+    bank = Bank()
+    ids = [p.id for p in bank.all() if p.kind == "function"]
+    assignment = parse_assignment({"name": "bank", "problems": ids}, Path("<bank>"), bank)
+    (tmp_path / "class" / "reference").mkdir(parents=True)
+    for source in (ROOT / "reference").glob("*.py"):
+        if source.name != "__init__.py":
+            shutil.copy(source, tmp_path / "class" / "reference" / source.name)
+    results = {}
+    for batch in ("on", "off"):
+        monkeypatch.setenv("GRADER_BATCH", batch)
+        with LocalPool(jobs=1) as pool:  # one slot: the student's problems go as batches
+            report = grade_class(assignment, find_students(tmp_path / "class"), bank=bank, pool=pool, executor=server)
+        results[batch] = [(p.problem, p.score, [(t.name, t.outcome) for t in p.tests]) for p in report.students[0].problems]
+    assert len(ends) > 30 and all(e["clean"] for e in ends), [e for e in ends if not e["clean"]]
+    assert results["on"] == results["off"]

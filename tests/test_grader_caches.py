@@ -526,3 +526,15 @@ def test_compare_inexact_shortcuts_give_the_full_tests_answer_and_message():
             assert got == want, (a, e, tol, detail)
             checked["none" if want is None else want.kind] += 1
     assert min(checked.values()) > 50, checked  # every kind of answer was reached
+
+
+def test_limits_as_dict_is_dataclasses_asdict():
+    from dataclasses import asdict
+
+    from grader.limits import Limits
+
+    for limits in (Limits(), Limits().with_overrides({"time": 2.5, "memory_mb": 1024, "processes": 65}),
+                   Limits(result_mb=1, output_kb=3, gpu_memory_mb=0)):
+        got = limits.as_dict()
+        assert got == asdict(limits) and list(got) == list(asdict(limits))
+        assert all(type(got[k]) is type(v) for k, v in asdict(limits).items())

@@ -538,3 +538,25 @@ def test_limits_as_dict_is_dataclasses_asdict():
         got = limits.as_dict()
         assert got == asdict(limits) and list(got) == list(asdict(limits))
         assert all(type(got[k]) is type(v) for k, v in asdict(limits).items())
+
+
+def test_method_names_from_the_listed_nodes_equal_a_walk_of_the_tree():
+    import ast
+
+    from grader.problems.forbidden import method_names, tree_nodes
+
+    made = ["class A:\n    def f(self): pass\n    async def g(self): pass\n    x = 1\n",
+            "def outer():\n    class B:\n        def h(self): pass\n    return B\n",
+            "class C:\n    class D:\n        def inner(self): pass\n    def outer(self): pass\n"]
+    trees = [ast.parse(text) for text in made]
+    for path in sorted(p for folder in ("grader", "examples", "reference", "tests") for p in (ROOT / folder).rglob("*.py")):
+        try:
+            trees.append(ast.parse(path.read_bytes()))
+        except (SyntaxError, ValueError):
+            continue
+    found = 0
+    for tree in trees:
+        names = method_names(tree)
+        assert method_names(tree, tree_nodes(tree)) == names
+        found += len(names)
+    assert found > 100

@@ -560,3 +560,30 @@ def test_method_names_from_the_listed_nodes_equal_a_walk_of_the_tree():
         assert method_names(tree, tree_nodes(tree)) == names
         found += len(names)
     assert found > 100
+
+
+def test_case_tolerances_kept_per_case_equal_tolerance_overrides_for_every_problem_and_dtype():
+    """What the function kind keeps per prepared case (the tolerances, the expected output's
+    coarsest dtype) is what tolerance_overrides and coarsest_float_dtype say, for every function
+    problem of the bank and every case, asked twice; another spec on the same case gets its own."""
+    import dataclasses
+
+    from grader.kinds.function.kind import (FLOAT_PRECISION, case_tolerances, coarsest_float_dtype,
+                                            expected_coarsest, prepare_cases, tolerance_overrides)
+    from grader.problems.bank import Bank
+
+    bank = Bank()
+    checked = 0
+    for problem in bank.all():
+        if problem.kind != "function" or isinstance(problem.spec.get("comparator"), dict):
+            continue
+        for prepared in prepare_cases(problem, bank, seed=0, device="cpu")[:4]:
+            for _ in range(2):
+                assert expected_coarsest(prepared) == coarsest_float_dtype(prepared.expected)
+                for loosen_to in (None, *FLOAT_PRECISION, expected_coarsest(prepared)):
+                    assert case_tolerances(problem, prepared, loosen_to) == tolerance_overrides(problem, prepared.case, loosen_to)
+                    checked += 1
+            other = dataclasses.replace(problem, spec={**problem.spec, "tolerance": {"float32": {"rtol": 0.5, "atol": 0.25}}})
+            assert case_tolerances(other, prepared) == tolerance_overrides(other, prepared.case)
+            assert case_tolerances(problem, prepared) == tolerance_overrides(problem, prepared.case)
+    assert checked > 500

@@ -564,3 +564,39 @@ def test_a_request_from_the_grader_decodes_the_same_without_the_depth_scan():
     deep += codec._U32.pack(len(header)) + header + codec._U32.pack(0)
     with pytest.raises(codec.DecodeError, match="nested"):
         codec.decode(deep)
+
+
+def test_truncation_and_header_messages_name_what_is_missing_as_before():
+    """The decoder builds labels only when a read fails, keeps one JSON decoder for every header
+    and its wire dtypes made once: the messages are the ones json.loads and eager labels gave."""
+    buffers = [b"\x01" * 8, b"\x02" * 3, b"\x03" * 16]
+    whole = frame({"tree": {"t": "list", "items": [{"t": "none"}]}}, buffers)
+    start = len(whole) - sum(8 + len(b) for b in buffers)
+    for cut in range(start, len(whole)):
+        pos, index, what = start, None, None
+        for i, buf in enumerate(buffers):
+            if cut < pos + 8:
+                index, what, need, left = i, f"length of buffer {i}", 8, cut - pos
+                break
+            if cut < pos + 8 + len(buf):
+                index, what, need, left = i, f"buffer {i}", len(buf), cut - pos - 8
+                break
+            pos += 8 + len(buf)
+        with pytest.raises(DecodeError) as caught:
+            decode(whole[:cut])
+        assert str(caught.value) == f"truncated frame: {what} needs {need} bytes, only {left} left", cut
+    for raw in ('\ufeff{"tree": {"t": "none"}}'.encode(), b'{"tree": {"t": "float", "v": Infinity}}', b'{"tree": 1,}'):
+        try:
+            json.loads(raw.decode("utf-8"), parse_constant=codec._reject_constant)
+            want = None
+        except DecodeError as exc:
+            want = str(exc)
+        except ValueError as exc:
+            want = f"header is not valid UTF-8 JSON: {exc}"
+        with pytest.raises(DecodeError) as caught:
+            decode(frame(raw))
+        assert want is not None and str(caught.value) == want
+    for name in TORCH_DTYPES:
+        wire, native = codec._WIRE_DTYPES[name]
+        made = np.dtype("int16" if name == "bfloat16" else name).newbyteorder("<")
+        assert (wire, native) == (made, made.newbyteorder("=")) and wire.byteorder in "<|="

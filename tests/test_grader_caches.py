@@ -446,3 +446,144 @@ def test_compare_without_detail_finds_a_difference_exactly_where_compare_does():
                     full = compare(actual, expected, nonfinite_alike=alike, dtypes=dtypes)
                     quick = compare(actual, expected, nonfinite_alike=alike, dtypes=dtypes, detail=False)
                     assert (full is None) == (quick is None), (actual, expected, alike, dtypes, full)
+
+
+# ---------------------------------------------------------------- shortcuts in comparing
+
+def full_compare_inexact(a, e, tol, path, detail=True):
+    """_compare_inexact as it was before its shortcuts (the reference they must agree with)."""
+    import numpy as np
+
+    from grader.compare.tensors import Mismatch, _first_index, _fmt_pair, _positions, _value_mismatch, fmt
+
+    with np.errstate(all="ignore"):
+        a_nan, e_nan = np.isnan(a), np.isnan(e)
+        if not detail:
+            if (a_nan != e_nan).any():
+                return Mismatch(path, "nan", f"{path}: NaN where the other has none")
+            close = np.isfinite(a) & np.isfinite(e) & (np.abs(a - e) <= tol.atol + tol.rtol * np.abs(e))
+            return Mismatch(path, "value", f"{path}: values differ") if (~e_nan & (a != e) & ~close).any() else None
+        extra_nan = a_nan & ~e_nan
+        if extra_nan.any():
+            n = int(extra_nan.sum())
+            return Mismatch(path, "nan", f"{path} has NaN at {_positions(n)} where numbers were expected, "
+                                         f"first at index {_first_index(extra_nan)}")
+        missing_nan = e_nan & ~a_nan
+        if missing_nan.any():
+            n = int(missing_nan.sum())
+            idx = _first_index(missing_nan)
+            return Mismatch(path, "nan", f"{path} has numbers at {_positions(n)} where NaN was expected, "
+                                         f"first at index {idx} (got {fmt(a[idx].item())})")
+        finite = np.isfinite(a) & np.isfinite(e)
+        diff = np.abs(a - e)
+        allowed = tol.atol + tol.rtol * np.abs(e)
+        bad = ~e_nan & (a != e) & ~(finite & (diff <= allowed))
+        if not bad.any():
+            return None
+        bad_inf = bad & ~finite
+        if bad_inf.any():
+            n = int(bad_inf.sum())
+            idx = _first_index(bad_inf)
+            sa, se = _fmt_pair(a[idx].item(), e[idx].item())
+            return Mismatch(path, "inf", f"{path} has infinite values that differ from expected at {_positions(n)}, "
+                                         f"first at index {idx} (got {sa}, expected {se})")
+        rel = np.where(e != 0, diff / np.abs(e), np.inf)
+        return _value_mismatch(path, "close", bad, diff, rel,
+                               f"(up to {fmt(tol.atol)} allowed)", f"(up to {fmt(tol.rtol)} allowed)")
+
+
+def test_compare_inexact_shortcuts_give_the_full_tests_answer_and_message():
+    """Close everywhere, and (without detail) differing where all is finite, are answered in a few
+    passes; on random arrays with NaN, inf, signed zeros, huge and tiny values, every tolerance
+    (zero, infinite, above 1), shape (0-d, empty) and complex values, the answer and the message are
+    the full test's."""
+    import numpy as np
+
+    from grader.compare.tensors import _compare_inexact
+    from grader.compare.tolerance import Tolerance
+
+    rng = np.random.default_rng(18)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-300, 1e308, -1e308, 1.0])
+    tolerances = [Tolerance(1.3e-6, 1e-5), Tolerance(0.0, 0.0), Tolerance(1e-7, 1e-7), Tolerance(2.0, 0.0),
+                  Tolerance(0.0, np.inf), Tolerance(np.inf, 0.0), Tolerance(0.5, 1e300)]
+    checked = {"none": 0, "nan": 0, "inf": 0, "value": 0}
+    for trial in range(3000):
+        shape = [(), (0,), (1,), (7,), (3, 4), (2, 0, 3)][trial % 6]
+        size = int(np.prod(shape))
+        e = rng.normal(size=size) * 10.0 ** rng.integers(-5, 6)
+        if trial % 4 == 0:
+            e = np.where(rng.random(size) < 0.4, rng.choice(specials, size=size), e)
+        a = e.copy()
+        for i in rng.choice(size, size=min(size, rng.integers(0, 3)), replace=False) if size else ():
+            a[i] = rng.choice([*specials, a[i] * (1 + 10.0 ** -rng.integers(2, 9)), a[i] + 1e-6, -a[i]])
+        if trial % 7 == 0:
+            a, e = a + 1j * rng.normal(size=size), e + 1j * rng.normal(size=size)
+        a, e = a.reshape(shape), e.reshape(shape)
+        tol = tolerances[trial % len(tolerances)]
+        for detail in (True, False):
+            want = full_compare_inexact(a, e, tol, "output", detail)
+            got = _compare_inexact(a, e, tol, "output", detail)
+            assert got == want, (a, e, tol, detail)
+            checked["none" if want is None else want.kind] += 1
+    assert min(checked.values()) > 50, checked  # every kind of answer was reached
+
+
+def test_limits_as_dict_is_dataclasses_asdict():
+    from dataclasses import asdict
+
+    from grader.limits import Limits
+
+    for limits in (Limits(), Limits().with_overrides({"time": 2.5, "memory_mb": 1024, "processes": 65}),
+                   Limits(result_mb=1, output_kb=3, gpu_memory_mb=0)):
+        got = limits.as_dict()
+        assert got == asdict(limits) and list(got) == list(asdict(limits))
+        assert all(type(got[k]) is type(v) for k, v in asdict(limits).items())
+
+
+def test_method_names_from_the_listed_nodes_equal_a_walk_of_the_tree():
+    import ast
+
+    from grader.problems.forbidden import method_names, tree_nodes
+
+    made = ["class A:\n    def f(self): pass\n    async def g(self): pass\n    x = 1\n",
+            "def outer():\n    class B:\n        def h(self): pass\n    return B\n",
+            "class C:\n    class D:\n        def inner(self): pass\n    def outer(self): pass\n"]
+    trees = [ast.parse(text) for text in made]
+    for path in sorted(p for folder in ("grader", "examples", "reference", "tests") for p in (ROOT / folder).rglob("*.py")):
+        try:
+            trees.append(ast.parse(path.read_bytes()))
+        except (SyntaxError, ValueError):
+            continue
+    found = 0
+    for tree in trees:
+        names = method_names(tree)
+        assert method_names(tree, tree_nodes(tree)) == names
+        found += len(names)
+    assert found > 100
+
+
+def test_case_tolerances_kept_per_case_equal_tolerance_overrides_for_every_problem_and_dtype():
+    """What the function kind keeps per prepared case (the tolerances, the expected output's
+    coarsest dtype) is what tolerance_overrides and coarsest_float_dtype say, for every function
+    problem of the bank and every case, asked twice; another spec on the same case gets its own."""
+    import dataclasses
+
+    from grader.kinds.function.kind import (FLOAT_PRECISION, case_tolerances, coarsest_float_dtype,
+                                            expected_coarsest, prepare_cases, tolerance_overrides)
+    from grader.problems.bank import Bank
+
+    bank = Bank()
+    checked = 0
+    for problem in bank.all():
+        if problem.kind != "function" or isinstance(problem.spec.get("comparator"), dict):
+            continue
+        for prepared in prepare_cases(problem, bank, seed=0, device="cpu")[:4]:
+            for _ in range(2):
+                assert expected_coarsest(prepared) == coarsest_float_dtype(prepared.expected)
+                for loosen_to in (None, *FLOAT_PRECISION, expected_coarsest(prepared)):
+                    assert case_tolerances(problem, prepared, loosen_to) == tolerance_overrides(problem, prepared.case, loosen_to)
+                    checked += 1
+            other = dataclasses.replace(problem, spec={**problem.spec, "tolerance": {"float32": {"rtol": 0.5, "atol": 0.25}}})
+            assert case_tolerances(other, prepared) == tolerance_overrides(other, prepared.case)
+            assert case_tolerances(problem, prepared) == tolerance_overrides(problem, prepared.case)
+    assert checked > 500

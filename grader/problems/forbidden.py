@@ -115,18 +115,31 @@ def tree_nodes(tree: ast.AST) -> TreeNodes:
         if level == len(levels):
             levels.append([])
         levels[level].append(node)
-        stack.extend((child, level + 1) for child in reversed(list(ast.iter_child_nodes(node))))
+        stack.extend((child, level + 1) for child in reversed(_child_nodes(node)))
     line = 0
     for nodes in levels:
         line = getattr(nodes[-1], "lineno", line)
     return TreeNodes([node for nodes in levels for node in nodes], in_order, len(levels), line)
 
 
-def method_names(tree: ast.AST) -> set[str]:
-    """Names of the methods that classes in ``tree`` define."""
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """list(ast.iter_child_nodes(node)), without its two generators per node."""
+    children = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif isinstance(value, list):
+            children.extend(item for item in value if isinstance(item, ast.AST))
+    return children
+
+
+def method_names(tree: ast.AST, nodes: TreeNodes | None = None) -> set[str]:
+    """Names of the methods that classes in ``tree`` define (``nodes``: its `tree_nodes`, where
+    the caller has them, to walk the list instead of the tree)."""
     return {
         item.name
-        for node in ast.walk(tree)
+        for node in (nodes.walked if nodes is not None else ast.walk(tree))
         if isinstance(node, ast.ClassDef)
         for item in node.body
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -140,7 +140,7 @@ class _ParsedFile:
         return self._once(("names", imports), lambda: top_level_names(self.tree, imports=imports))
 
     def methods(self) -> set[str]:
-        return self._once("methods", lambda: method_names(self.tree))
+        return self._once("methods", lambda: method_names(self.tree, self.nodes()))
 
     def forbidden_uses(self, forbidden: list[str], own: frozenset[str]) -> list[ForbiddenUse]:
         """find_forbidden's answer for this list and the submission's own methods (the list is not

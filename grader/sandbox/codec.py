@@ -80,6 +80,10 @@ _DEVICE_RE = re.compile(r"cpu|(?:%s)(?::[0-9]{1,4})?" % "|".join(_ACCELERATORS))
 _JSON_TOKEN_RE = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
 
 _NP_SCALAR_TYPES = {np.dtype(name).type: name for name in ARRAY_DTYPES}
+#: dtype name -> (its little-endian wire dtype, the same in this machine's order), made once
+_WIRE_DTYPES = {name: (wire, wire.newbyteorder("="))
+                for name in TENSOR_DTYPES
+                for wire in [np.dtype("int16" if name == "bfloat16" else name).newbyteorder("<")]}
 
 _NODE_KEYS = {
     "none": {"t"},
@@ -284,9 +288,11 @@ class _Cursor:
         self.view = view
         self.pos = 0
 
-    def take(self, n: int, what: str) -> memoryview:
+    def take(self, n: int, what: str, index: int | None = None) -> memoryview:
+        """`n` bytes; `what` (with `index`: what % index) names them if they are not all there."""
         left = len(self.view) - self.pos
         if n > left:
+            what = what % index if index is not None else what
             raise DecodeError(f"truncated frame: {what} needs {n} bytes, only {left} left")
         self.pos += n
         return self.view[self.pos - n : self.pos]
@@ -294,8 +300,8 @@ class _Cursor:
     def u32(self, what: str) -> int:
         return _U32.unpack(self.take(4, what))[0]
 
-    def u64(self, what: str) -> int:
-        return _U64.unpack(self.take(8, what))[0]
+    def u64(self, what: str, index: int | None = None) -> int:
+        return _U64.unpack(self.take(8, what, index))[0]
 
 
 def _json_depth_ok(raw: bytes, limit: int) -> bool:
@@ -323,11 +329,18 @@ def _reject_constant(name: str):
     raise DecodeError(f"header contains the non-JSON constant {name}")
 
 
+#: json.loads(text, parse_constant=_reject_constant) without building a decoder per header
+_HEADER_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _parse_header(raw: bytes, from_grader: bool = False) -> dict:
     if not from_grader and not _json_depth_ok(raw, MAX_JSON_DEPTH):
         raise DecodeError(f"header JSON is nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        header = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        header = _HEADER_JSON.decode(text)
     except RecursionError:
         raise DecodeError("header JSON is nested too deeply") from None
     except ValueError as e:  # includes UnicodeDecodeError and JSONDecodeError
@@ -433,7 +446,7 @@ class _Decoder:
         if type(name) is not str or name not in allowed:
             raise DecodeError(f"{path}: dtype {_short(name)} not allowed for {t}")
         shape = () if t == "npscalar" else self.shape(n["shape"], path)
-        wire = np.dtype("int16" if name == "bfloat16" else name).newbyteorder("<")
+        wire, native = _WIRE_DTYPES[name]
         count = math.prod(shape)
         buf = self.buffer(n["buf"], path)
         # The length check comes before any allocation: count is now bounded by the bytes we hold.
@@ -442,7 +455,7 @@ class _Decoder:
         if name == "bool" and count and np.frombuffer(buf, np.uint8).max() > 1:
             raise DecodeError(f"{path}: bool buffer holds bytes other than 0 and 1")
         try:
-            arr = np.frombuffer(buf, wire).astype(wire.newbyteorder("="))  # a fresh, writable copy
+            arr = np.frombuffer(buf, wire).astype(native)  # a fresh, writable copy
             arr = arr.reshape(shape)
         except ValueError as e:  # e.g. zero-size shape with absurd other sizes
             raise DecodeError(f"{path}: cannot build shape {list(shape)}: {e}") from None
@@ -510,7 +523,7 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, restore_devices: 
     n_buffers = cur.u32("buffer count")
     if n_buffers > MAX_NODES:
         raise DecodeError(f"{n_buffers} buffers, more than {MAX_NODES}")
-    buffers = [cur.take(cur.u64(f"length of buffer {i}"), f"buffer {i}") for i in range(n_buffers)]
+    buffers = [cur.take(cur.u64("length of buffer %d", i), "buffer %d", i) for i in range(n_buffers)]
     if cur.pos != len(view):
         raise DecodeError(f"{len(view) - cur.pos} trailing bytes after the last buffer")
 

@@ -47,6 +47,8 @@ class PreparedCase:
     speed: dict | None = None  #: a speed test's settings (grader/kinds/function/performance.py); None for a correctness test
     #: known mistakes' outputs on this case, computed once and shared by every student graded with it
     mistake_outputs: dict = field(default_factory=dict, repr=False, compare=False)
+    #: what `case_tolerances` and `expected_coarsest` worked out for this case, kept for the next student
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -196,6 +198,31 @@ def tolerance_overrides(problem: Problem, case: dict, loosen_to: str | None = No
     return overrides
 
 
+def case_tolerances(problem: Problem, prepared: PreparedCase, loosen_to: str | None = None) -> dict:
+    """tolerance_overrides(problem, prepared.case, loosen_to), worked out once per prepared case and
+    problem spec: every student's output on a case is held to the same tolerances. Not to be
+    changed by the caller. A comparator mapping gets a fresh one each time (it hands it on)."""
+    memo = getattr(prepared, "derived", None)
+    if memo is None or isinstance(problem.spec.get("comparator"), dict):
+        return tolerance_overrides(problem, prepared.case, loosen_to)
+    found = memo.get(("tolerances", loosen_to))
+    if found is None or found[0] is not problem.spec or found[1] is not prepared.case:
+        found = (problem.spec, prepared.case, tolerance_overrides(problem, prepared.case, loosen_to))
+        memo[("tolerances", loosen_to)] = found
+    return found[2]
+
+
+def expected_coarsest(prepared: PreparedCase) -> str | None:
+    """coarsest_float_dtype(prepared.expected), worked out once per prepared case."""
+    memo = getattr(prepared, "derived", None)
+    if memo is None:
+        return coarsest_float_dtype(prepared.expected)
+    found = memo.get("coarsest")
+    if found is None or found[0] is not prepared.expected:
+        found = memo["coarsest"] = (prepared.expected, coarsest_float_dtype(prepared.expected))
+    return found[1]
+
+
 def coarsest_float_dtype(value) -> str | None:
     """The least precise floating dtype among a value's tensors and arrays (None if none)."""
     found: list[str] = []
@@ -308,8 +335,8 @@ def _matches(problem: Problem, bank: Bank, prepared: PreparedCase, actual, outpu
     """(mistake, exact) for every mistake that matches: exact ones first (their inf and NaN
     where the student's are), then those that match only with any non-finite values alike.
     `output_of(problem, bank, prepared, mistake)`: a mistake's output (default: mistake_output)."""
-    loosen_to = coarsest_float_dtype(prepared.expected)
-    overrides = tolerance_overrides(problem, prepared.case, loosen_to)  # the same for every mistake
+    loosen_to = expected_coarsest(prepared)
+    overrides = case_tolerances(problem, prepared, loosen_to)  # the same for every mistake
     exact, loose = [], []
     for mistake in problem.spec.get("mistakes", []):
         wrong = (output_of or mistake_output)(problem, bank, prepared, mistake)
@@ -330,7 +357,7 @@ def combined_mistakes(problem: Problem, bank: Bank, prepared: PreparedCase, actu
     than the tolerance decides (sets and permutations have no numbers in fixed places)."""
     if isinstance(problem.spec.get("comparator"), dict):
         return []
-    overrides = tolerance_overrides(problem, prepared.case, coarsest_float_dtype(prepared.expected))
+    overrides = case_tolerances(problem, prepared, expected_coarsest(prepared))
     right = cmp.agreement(actual, prepared.expected, overrides)
     if right is None or right.all():
         return []
@@ -472,7 +499,8 @@ def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: Case
         if run.status is RunStatus.EXCEPTION:
             test.output += exception_hint(run.message)
         return test
-    message = check_output(problem, prepared.case, run.value, prepared.expected, prepared.args)
+    message = check_output(problem, prepared.case, run.value, prepared.expected, prepared.args,
+                           overrides=case_tolerances(problem, prepared))
     misplaced = device_mismatch(prepared, run)
     if misplaced:
         test.outcome = "device"
@@ -574,9 +602,10 @@ def _dtype_mistake(problem: Problem, bank: Bank, prepared: PreparedCase, actual)
         wrong = mistake_output(problem, bank, prepared, mistake)
         if wrong is CANNOT_RUN or not cmp.dtype_differences(wrong, prepared.expected)[1]:
             continue
+        loosen_to = expected_coarsest(prepared)
         if not cmp.dtype_differences(actual, wrong)[1] and \
                 check_output(problem, prepared.case, actual, wrong, prepared.args, against="mistake",
-                             loosen_to=coarsest_float_dtype(prepared.expected)) is None:
+                             loosen_to=loosen_to, overrides=case_tolerances(problem, prepared, loosen_to)) is None:
             return mistake
     return None
 

@@ -34,6 +34,9 @@ SCENARIOS = {
     "builtins patched": ("import builtins; builtins.print = lambda *a, **k: None", False),
     "a name stashed in torch": ("torch.my_softmax = torch.softmax", False),
     "torch module replaced in sys.modules": ("sys.modules['torch'] = None", False),
+    "an old module removed from sys.modules": ("del sys.modules['json']", False),
+    "the last module removed": ("sys.modules.pop(next(reversed(sys.modules)))", False),
+    "a submodule imported, then torch patched": ("import torch.distributions; torch.my = 1", False),
     "deterministic algorithms": ("torch.use_deterministic_algorithms(True)", False),
     "anomaly detection": ("torch.autograd.set_detect_anomaly(True)", False),
     "threads": ("torch.set_num_threads(2)", False),
@@ -60,8 +63,9 @@ RUNNER = textwrap.dedent("""
     import gc
     scenarios = json.loads(sys.argv[1])
     torch.set_num_threads(1)
+    process_state.remember_namespaces()  # as the fork server's template does
     gc.collect()
-    gc.freeze()  # as the fork server's template does: the worker's collections skip torch's objects
+    gc.freeze()  # as the template does: the worker's collections skip torch's objects
     found = {}
     for name, code in scenarios.items():
         read, write = os.pipe()
@@ -73,7 +77,9 @@ RUNNER = textwrap.dedent("""
             exec(code)
             forbidden_runtime.uninstall(guard)
             undo.restore()
-            changed = snapshot.differences(process_state.Snapshot())
+            changed = snapshot.differences(process_state.Snapshot(namespaces=False))
+            if undo.lost_modules:
+                changed.append("lost modules")
             watched = [getattr(torch.softmax, "__grader_watched__", False), torch.get_default_dtype() == torch.float32,
                        torch.is_grad_enabled(), "helpers" not in sys.modules, "KMP_DUPLICATE_LIB_OK" not in os.environ]
             os.write(write, json.dumps([changed, watched]).encode())

@@ -512,7 +512,9 @@ def _left_behind(snapshot, undo, channel: Channel, own_namespace: bool, view: li
     forbidden_runtime.uninstall(channel.guard)
     channel.guard = None
     undo.restore()
-    changed = snapshot.differences(process_state.Snapshot())
+    changed = snapshot.differences(process_state.Snapshot(namespaces=False))
+    if undo.lost_modules:
+        changed.append("sys.modules lost its order (an entry from before the problem removed)")
     if own_namespace and _others_alive():
         changed.append("a process left running")
     if own_namespace and view_state() != view:

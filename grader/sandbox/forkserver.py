@@ -94,10 +94,12 @@ def template_main(sock_fd: int, options=()) -> None:
         pass
     from grader.sandbox import child
     from grader.sandbox import codec  # noqa: F401 - the child side of the boundary, nothing secret
+    from grader.sandbox import process_state
 
     _warm_up()
     if TRAINING in options:
         _warm_up_training()
+    process_state.remember_namespaces()  # a batch's worker then snapshots them without copying
     gc.collect()
     gc.freeze()  # keep the imported objects' pages shared with every child (no refcount COW churn)
     gc.enable()  # the children's (a student's code may count on it)
@@ -148,6 +150,9 @@ def _serve(sock: socket.socket, nests: bool, own_pid_ns: int | None = None) -> N
             for fd in fds:
                 os.close(fd)
             _warm_up_training()
+            from grader.sandbox import process_state
+
+            process_state.remember_namespaces()
             gc.collect()
             gc.freeze()  # as after the first imports: shared with every child, never walked by gc there
             sock.send(READY)

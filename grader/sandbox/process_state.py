@@ -30,19 +30,101 @@ WATCHED = [("builtins", ""), ("math", ""), ("random", ""), ("time", ""), ("os", 
            ("torch.special", ""), ("torch.optim", ""), ("torch.optim", "Optimizer")]
 
 
-def _namespaces() -> dict[str, dict]:
-    """Each watched namespace's entries (the objects themselves, so that a freed one's id cannot be reused)."""
+def _watched_objects() -> dict[str, object]:
     found = {}
     for module_name, path in WATCHED:
         obj = sys.modules.get(module_name)
         for part in path.split(".") if path else []:
             obj = getattr(obj, part, None)
-        if obj is not None:
-            try:
-                found[f"{module_name}:{path}"] = dict(vars(obj))
-            except TypeError:
-                continue
+        if obj is not None and hasattr(obj, "__dict__"):
+            found[f"{module_name}:{path}"] = obj
     return found
+
+
+def _dict_version_reader():
+    """A function giving the version tag CPython keeps in a dict (PEP 509: a new value on every
+    change), read in place, or None where this interpreter does not keep one there (checked on a
+    probe dict and a probe class). Reading a tag touches no entry: copying a namespace writes the
+    reference count of every object in it, and in a process forked from the template that copies
+    each page those objects sit on (the first snapshot cost 5-10 ms of CPU per student)."""
+    try:
+        import ctypes
+
+        offset = 2 * ctypes.sizeof(ctypes.c_void_p) + ctypes.sizeof(ctypes.c_ssize_t)  # after the header and ma_used
+        mapping_at = 2 * ctypes.sizeof(ctypes.c_void_p)  # a mappingproxy's dict, after its header
+
+        def underlying(namespace) -> int:
+            if type(namespace) is dict:
+                return id(namespace)
+            if type(namespace) is types.MappingProxyType:
+                return ctypes.c_void_p.from_address(id(namespace) + mapping_at).value
+            raise TypeError(type(namespace).__name__)
+
+        def version(obj) -> int:
+            return ctypes.c_uint64.from_address(underlying(vars(obj)) + offset).value
+
+        probe_module, probe_class = types.ModuleType("probe"), type("Probe", (), {})
+        tags = []
+        for obj in (probe_module, probe_class):
+            first = version(obj)
+            setattr(obj, "x", 1)
+            second = version(obj)
+            getattr(obj, "x")
+            third = version(obj)
+            setattr(obj, "x", 2)
+            tags.append(first != second and second == third and version(obj) != third)
+        return version if all(tags) else None
+    except Exception:  # noqa: BLE001 - another interpreter: every namespace is copied and compared
+        return None
+
+
+_version = _dict_version_reader()
+#: What `remember_namespaces` saw in the template, inherited by every child: key -> (version, copy)
+_REMEMBERED: dict[str, tuple[int, dict]] = {}
+
+
+def remember_namespaces() -> None:
+    """In the fork server's template, after its imports: copy the watched namespaces once, so that a
+    worker whose namespaces still have the same versions takes its snapshot without copying them."""
+    if _version is None:
+        return
+    for key, obj in _watched_objects().items():
+        _REMEMBERED[key] = (_version(obj), dict(vars(obj)))
+
+
+class _Namespace:
+    """A watched namespace as it was: the object, its dict's version (None: not readable here) and
+    a copy of its entries (the objects themselves, so that a freed one's id cannot be reused)."""
+
+    def __init__(self, key: str, obj):
+        self.obj = obj
+        self.version = _version(obj) if _version is not None else None
+        remembered = _REMEMBERED.get(key)
+        if remembered is not None and self.version is not None and remembered[0] == self.version:
+            self.entries = remembered[1]
+        else:
+            self.entries = dict(vars(obj))
+
+    def changes(self, key: str) -> list[str]:
+        if self.version is not None and _version(self.obj) == self.version:
+            return []  # not changed at all since the snapshot
+        before, after = self.entries, dict(vars(self.obj))
+        if before.keys() == after.keys() and all(map(operator.is_, before.values(), after.values())):
+            return []  # changed and changed back, or a version this interpreter moves on reads
+        found = [f"{key}.{name} replaced" for name, value in before.items()
+                 if name not in after or after[name] is not value]
+        found += [f"{key}.{name} added" for name, value in after.items()
+                  if name not in before and not isinstance(value, types.ModuleType)]  # an imported submodule is fine
+        return found
+
+
+def _namespaces() -> dict[str, _Namespace]:
+    return {key: _Namespace(key, obj) for key, obj in _watched_objects().items()}
+
+
+#: Modules whose entry in sys.modules must stay the very same object (the watched ones, and what
+#: the worker itself imports); a student's code has no business replacing or removing any of them.
+CORE_MODULES = sorted({name for name, _ in WATCHED} | {"sys", "importlib", "json", "io", "warnings"})
 
 
 def _library_settings() -> dict:
@@ -53,7 +135,7 @@ def _library_settings() -> dict:
         for name in ("get_default_dtype", "is_grad_enabled", "is_inference_mode_enabled",
                      "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
                      "get_num_threads", "get_num_interop_threads", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
-                     "get_float32_matmul_precision", "get_default_device", "is_warn_always_enabled"):
+                     "get_float32_matmul_precision", "is_warn_always_enabled"):  # set_default_device: the mode stack below
             getter = getattr(torch, name, None)
             if getter is not None:
                 try:
@@ -95,7 +177,7 @@ def _interpreter() -> dict:
         "gc": [gc.isenabled(), gc.get_threshold()],
         "threads": threading.active_count(),
         "umask": umask,
-        "modules": dict(sys.modules),
+        "modules": {name: sys.modules.get(name) for name in CORE_MODULES},
     }
     return state
 
@@ -141,8 +223,10 @@ def _os_state() -> dict:
 class Snapshot:
     """The worker's process state that a problem could change and the next would see."""
 
-    def __init__(self):
-        self.namespaces = _namespaces()
+    def __init__(self, namespaces: bool = True):
+        """`namespaces=False`: for a later snapshot given to `differences`, which looks at the
+        namespaces themselves."""
+        self.namespaces = _namespaces() if namespaces else {}
         self.settings = _library_settings()
         self.interpreter = _interpreter()
         self.os_state = _os_state() if sys.platform.startswith("linux") else {}
@@ -151,40 +235,20 @@ class Snapshot:
         """What `later` shows changed since this snapshot (empty: the process is as it was)."""
         found = []
         for key, before in self.namespaces.items():
-            after = later.namespaces.get(key, {})
-            if before.keys() == after.keys() and all(map(operator.is_, before.values(), after.values())):
-                continue  # the usual case, checked in C
-            for name, value in before.items():
-                if name not in after or after[name] is not value:
-                    found.append(f"{key}.{name} replaced")
-            for name, value in after.items():
-                if name not in before and not isinstance(value, types.ModuleType):  # an imported submodule is fine
-                    found.append(f"{key}.{name} added")
+            found += before.changes(key)
         for name, value in self.settings.items():
             if later.settings.get(name) != value:
                 found.append(f"{name}: {value!r} -> {later.settings.get(name)!r}")
         for name, value in self.interpreter.items():
             after = later.interpreter[name]
             if name == "modules":
-                if not _all_kept(value, after):
-                    found += [f"sys.modules[{m!r}] replaced or removed" for m, module in value.items() if after.get(m) is not module]
+                found += [f"sys.modules[{m!r}] replaced or removed" for m, module in value.items() if after.get(m) is not module]
             elif not _same(value, after):
                 found.append(f"{name} changed")
         for name, value in self.os_state.items():
             if later.os_state.get(name) != value:
                 found.append(f"{name} changed")
         return found
-
-
-def _all_kept(before: dict, after: dict) -> bool:
-    """Whether every entry of `before` is in `after`, the very same object (checked in C)."""
-    if not before:
-        return True
-    try:
-        values = operator.itemgetter(*before)(after)
-    except KeyError:
-        return False
-    return all(map(operator.is_, before.values(), values if len(before) > 1 else (values,)))
 
 
 def _same(a, b) -> bool:
@@ -208,7 +272,10 @@ class Undo:
         self.path = list(sys.path)
         self.environ = dict(os.environ)
         self.warnings = list(warnings.filters)
-        self.modules = set(sys.modules)
+        # sys.modules keeps insertion order, so what the problem imports comes after this entry
+        # (named by its last entry rather than copied: see _dict_version_reader on copying)
+        self.last_module = next(((name, module) for name, module in reversed(sys.modules.items())), None)
+        self.lost_modules = False  #: whether restore() could not tell the problem's imports apart
         self.cwd = os.getcwd()
         torch = sys.modules.get("torch")
         self.torch = (torch.get_default_dtype(), torch.is_grad_enabled()) if torch is not None else None
@@ -223,7 +290,7 @@ class Undo:
             os.environ.update(self.environ)
         warnings.filters[:] = self.warnings
         getattr(warnings, "_filters_mutated", lambda: None)()  # the module's cache of the filters
-        for name in [n for n in sys.modules if n not in self.modules]:
+        for name in self._imported_since():
             if not self._is_library(sys.modules[name]):
                 del sys.modules[name]  # the student's modules: the next problem loads its own afresh
         torch = sys.modules.get("torch")
@@ -235,6 +302,20 @@ class Undo:
         except OSError:
             pass
         gc.collect()  # what the problem's objects held (memory, descriptors of files it left open)
+
+    def _imported_since(self) -> list[str]:
+        """The names sys.modules gained since this Undo was made: the entries after the one that was
+        last then. If that entry is gone or replaced, the problem's imports cannot be told from the
+        rest: nothing is removed and `lost_modules` says so (the check then ends the batch)."""
+        found = []
+        for name, module in reversed(sys.modules.items()):
+            if self.last_module is not None and name == self.last_module[0] and module is self.last_module[1]:
+                return found
+            found.append(name)
+        if self.last_module is not None:
+            self.lost_modules = True
+            return []
+        return found
 
     def _is_library(self, module) -> bool:
         """A module of the Python installation or an installed package (kept: importing it again

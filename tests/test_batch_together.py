@@ -174,6 +174,12 @@ def sleeps(x):
 
 def pids(x):
     return [os.getpid(), os.getppid()]
+
+def terminates(x):
+    import signal
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(1)
+    return x
 """
 
 
@@ -241,18 +247,25 @@ def test_a_problem_that_changes_the_process_is_graded_again_alone_with_the_rest(
     assert alone.count == (0 if mode == "processes" else 4)
 
 
-def test_as_root_the_batch_runs_in_its_pid_namespaces_init(server, mode):
-    """One fork fewer per student: the child the template forked as its namespace's init runs the
-    problems itself (as root, where the fork server forks children born as init)."""
+def test_the_batch_runs_in_one_worker_under_init(server, mode):
+    """Init never runs student code (it would ignore signals that end any other process)."""
     results = server.run_batch([job(SOURCE, "pids", calls=1), job(SOURCE, "pids", calls=1)])
     (first,), (second,) = ([c.value for c in r.cases] for r in results)
-    assert first == second if mode == "on" else first != second  # the same process, or one per problem
-    if mode == "processes":
-        assert first[1] not in (0, 1)  # a process the worker forked
-    elif os.geteuid() == 0:
-        assert first == [1, 0]  # init itself; its parent is outside the namespace
+    assert first[0] != 1
+    if mode == "on":
+        assert first == second and first[1] == 1  # the same worker, forked by init, for every problem
     else:
-        assert first[0] != 1 and first[1] == 1  # the worker init forked
+        assert first != second and first[1] not in (0, 1)  # a process each, forked by the worker
+
+
+def test_a_problem_that_signals_itself_is_graded_as_alone(server, mode, monkeypatch):
+    alone = LaunchesAlone(server, monkeypatch)
+    results = server.run_batch([job(SOURCE, "double", calls=1), job(SOURCE, "terminates", calls=1),
+                                job(SOURCE, "double", calls=1)])
+    assert [c.value for c in results[0].cases] == [0]
+    assert [c.status for c in results[1].cases] == [RunStatus.CRASHED]
+    assert [c.value for c in results[2].cases] == [0]
+    assert alone.count >= 2  # the problem that ended its process, and the one after it
 
 
 def test_a_problem_that_exits_or_leaves_a_file_is_graded_again_alone(server):

@@ -295,7 +295,6 @@ class ClassGrader:
 
 
 
-
 class _Together:
     """An executor for the threads grading one student's problems (`ClassGrader.grade_together`):
     each thread's first `run` of a job that can share a child (plain calls on the CPU) waits;

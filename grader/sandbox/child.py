@@ -469,7 +469,7 @@ def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
     if request.get("problem_processes"):
         _serve_batch_in_processes(request, channel, go_fd)
         return
-    own_namespace = 1 in (os.getpid(), os.getppid())  # our PID namespace holds only init, us and what we start
+    own_namespace = os.getppid() == 1  # our PID namespace holds only init, us and what we start
     before = view_state() if own_namespace else None
     cpu_limit = int(request["limits"]["cpu"]) + 1  # each problem's own, as alone (the worker's hard limit is the sum)
     torch = sys.modules.get("torch")
@@ -589,10 +589,8 @@ def _read_go(fd: int) -> bool:
 
 def _others_alive(tries: int = 5) -> bool:
     """Whether a process other than init and this worker is in our PID namespace (a problem's
-    orphan still running). Zombies are dead: init reaps them (as init, we do), so look a few times."""
+    orphan still running). Zombies are dead: init reaps them, so look a few times."""
     for attempt in range(tries):
-        if os.getpid() == 1:
-            _reap_dead()
         others = [n for n in os.listdir("/proc") if n.isdigit() and int(n) not in (1, os.getpid())]
         if not others:
             return False
@@ -601,17 +599,6 @@ def _others_alive(tries: int = 5) -> bool:
 
             time.sleep(0.01)
     return True
-
-
-def _reap_dead() -> None:
-    """As our PID namespace's init: reap the processes that have ended (a problem's orphans)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def view_state() -> list[tuple]:
@@ -719,7 +706,6 @@ def run_request(request: dict) -> None:
             config["keep_fds"].append(go_fd)
             if not request.get("problem_processes"):  # one process runs every problem: each gets its CPU (serve_batch)
                 limits = {**limits, "cpu": len(request["batch"]) * (int(limits["cpu"]) + 1)}
-                config["init_is_worker"] = True  # born as its PID namespace's init, it forks no worker (serve_batch)
         sandbox.confine(limits, request["workdir"], config)
         if go_fd is not None:
             serve_batch(request, channel, go_fd)

@@ -867,8 +867,9 @@ APPLIED: list[str] = []
 #: own (a cgroup set's template, as root): the child is already that namespace's init, so there
 #: is no outer process; init reports the worker's exit status itself on `status_fd` (struct "i",
 #: a subprocess-style code, as the template's reaper writes it), and `host_pid` (its pid outside)
-#: makes its worker's uid unique. A batch's child (config "init_is_worker") forks no worker: init
-#: itself drops its privileges and runs the problems, and the reaper reports its exit status.
+#: makes its worker's uid unique. (Init never runs student code: the kernel has a namespace's init
+#: ignore default-action signals sent from inside, so `os.kill(os.getpid(), SIGTERM)` or an alarm
+#: would not end it as they end any other process.)
 BORN_INIT: tuple[int, int] | None = None
 #: (step, time.monotonic()) of each step of confining this process, kept only when PROFILE is set
 #: (the fork server's template sets it for `benchmarks/bench_batch.py --breakdown`). A forked
@@ -997,18 +998,15 @@ def _isolate(limits: dict, workdir: str, config: dict) -> None:
     stamp("init forked")
     _build_root(limits, workdir, config, uid if root else None)
     stamp("root built")
-    if BORN_INIT and config.get("init_is_worker"):
-        os.close(status_w)  # no worker to report on: the template's reaper reports our own exit
-    else:
-        worker = os.fork()
-        if worker:
-            if result_fd is not None:
-                os.close(result_fd)
-            _init_loop(worker, status_w)
-        stamp("worker forked")
-        if life_r is not None:
-            os.close(life_r)
-        os.close(status_w)
+    worker = os.fork()
+    if worker:
+        if result_fd is not None:
+            os.close(result_fd)
+        _init_loop(worker, status_w)
+    stamp("worker forked")
+    if life_r is not None:
+        os.close(life_r)
+    os.close(status_w)
     _session_keyring(config)
     if root:
         _drop_root(None, uid)

@@ -175,6 +175,16 @@ def sleeps(x):
 def pids(x):
     return [os.getpid(), os.getppid()]
 
+class Noisy:
+    def __del__(self):
+        print("finalizer of the problem before")
+
+def leaves_finalizer(x):
+    global LEFT
+    LEFT = [Noisy()]
+    LEFT.append(LEFT)  # a cycle: collected only by the worker's gc between problems
+    return x
+
 def terminates(x):
     import signal
     os.kill(os.getpid(), signal.SIGTERM)
@@ -226,10 +236,11 @@ def test_settings_a_problem_changes_are_put_back_for_the_next(server, mode, monk
     """Default dtype, grad mode, environment, warnings filters and sys.path: as alone, still in the batch."""
     alone = LaunchesAlone(server, monkeypatch)
     results = server.run_batch([job(SOURCE, "unsettles", calls=1), job(SOURCE, "settings", calls=1),
-                                job(SOURCE, "double", calls=1)])
+                                job(SOURCE, "leaves_finalizer", calls=1), job(SOURCE, "double", calls=1)])
+    assert results[3].stdout == "double 0\n"  # not what the problem before printed as it was collected
     assert [c.value for c in results[1].cases] == [["torch.float32", True, False, False]], results[1].cases
     assert "only a warning" in results[1].stderr
-    assert [c.value for c in results[2].cases] == [0]
+    assert [c.value for c in results[3].cases] == [0]
     assert alone.count == 0
 
 

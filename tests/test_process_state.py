@@ -19,7 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {
     "nothing": ("x = torch.ones(3).sum()", True),
     "a library imported": ("import json.tool, torch.distributions, fractions", True),
-    "a module of the student's": ("import types; sys.modules['helpers'] = types.ModuleType('helpers')", True),
+    "a module of the student's": ("sys.path.append(STUDENT); import helpers", True),
+    "a library module with no file": ("import xml.parsers.expat", True),
+    "numpy errors and printing": ("numpy.seterr(all='raise'); numpy.set_printoptions(precision=2)", True),
+    "torch printing": ("torch.set_printoptions(precision=2)", True),
+    "torch._dynamo imported (it wraps torch.manual_seed)": ("import torch._dynamo", True),
+    "a library's finder on sys.meta_path": ("import importlib.machinery; sys.meta_path.append(importlib.machinery.PathFinder())", True),
+    "a finder of the student's on sys.meta_path": ("sys.meta_path.append(type('Finder', (), {})())", False),
+    "sys.argv": ("sys.argv[:] = ['x', '--y']", True),
+    "a global module hook": ("torch.nn.modules.module.register_module_forward_hook(lambda *a: None)", False),
+    "autocast": ("torch.set_autocast_enabled('cpu', True)", False),
+    "gc debugging": ("import gc; gc.set_debug(gc.DEBUG_SAVEALL)", False),
+    "decimal precision": ("import decimal; decimal.getcontext().prec = 5", False),
+    "threading.excepthook": ("import threading; threading.excepthook = lambda a: None", False),
+    "builtins.all replaced, then torch patched": ("import builtins, operator; builtins.all = lambda i: True; operator.is_ = lambda a, b: True; torch.softmax = None", False),
     "sys.path": ("sys.path.insert(0, '/nowhere')", True),
     "environment": ("os.environ['KMP_DUPLICATE_LIB_OK'] = 'TRUE'; os.environ.pop('HOME', None)", True),
     "warnings filtered": ("import warnings; warnings.filterwarnings('ignore')", True),
@@ -40,7 +53,6 @@ SCENARIOS = {
     "deterministic algorithms": ("torch.use_deterministic_algorithms(True)", False),
     "anomaly detection": ("torch.autograd.set_detect_anomaly(True)", False),
     "threads": ("torch.set_num_threads(2)", False),
-    "numpy errors": ("numpy.seterr(all='raise')", False),
     "a thread left running": ("import threading, time; threading.Thread(target=time.sleep, args=(5,), daemon=True).start()", False),
     "a signal handler": ("import signal; signal.signal(signal.SIGALRM, lambda *a: None)", False),
     "an alarm": ("import signal; signal.setitimer(signal.ITIMER_REAL, 30)", False),
@@ -62,17 +74,20 @@ RUNNER = textwrap.dedent("""
 
     import gc
     scenarios = json.loads(sys.argv[1])
+    STUDENT = sys.argv[2]
     torch.set_num_threads(1)
     process_state.remember_namespaces()  # as the fork server's template does
     gc.collect()
     gc.freeze()  # as the template does: the worker's collections skip torch's objects
     found = {}
+    import operator
+    all, is_ = all, operator.is_
     for name, code in scenarios.items():
         read, write = os.pipe()
         if os.fork() == 0:
             os.close(read)
             snapshot = process_state.Snapshot()
-            undo = process_state.Undo(forbidden_runtime.library_dirs())
+            undo = process_state.Undo(STUDENT)
             guard = None
             exec(code)
             forbidden_runtime.uninstall(guard)
@@ -80,8 +95,11 @@ RUNNER = textwrap.dedent("""
             changed = snapshot.differences(process_state.Snapshot(namespaces=False))
             if undo.lost_modules:
                 changed.append("lost modules")
+            import builtins, operator
+            builtins.all, operator.is_ = all, is_  # the scenario's own patches out of the test's way
             watched = [getattr(torch.softmax, "__grader_watched__", False), torch.get_default_dtype() == torch.float32,
-                       torch.is_grad_enabled(), "helpers" not in sys.modules, "KMP_DUPLICATE_LIB_OK" not in os.environ]
+                       torch.is_grad_enabled(), "helpers" not in sys.modules, "KMP_DUPLICATE_LIB_OK" not in os.environ,
+                       "xml.parsers.expat.errors" in sys.modules or "xml.parsers.expat" not in sys.modules]
             os.write(write, json.dumps([changed, watched]).encode())
             os._exit(0)
         os.close(write)
@@ -95,10 +113,12 @@ RUNNER = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def outcomes():
+def outcomes(tmp_path_factory):
     if not sys.platform.startswith("linux"):
         pytest.skip("the worker's checks read /proc: Linux only")
-    done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps({k: v[0] for k, v in SCENARIOS.items()})],
+    student = tmp_path_factory.mktemp("student")
+    (student / "helpers.py").write_text("VALUE = 1\n")
+    done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps({k: v[0] for k, v in SCENARIOS.items()}), str(student)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "HOME": "/tmp"})
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

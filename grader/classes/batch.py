@@ -294,7 +294,6 @@ class ClassGrader:
         return [self._keep(task, result, start) for task, result in zip(tasks, results)]
 
 
-
 class _Together:
     """An executor for the threads grading one student's problems (`ClassGrader.grade_together`):
     each thread's first `run` of a job that can share a child (plain calls on the CPU) waits;

@@ -476,11 +476,12 @@ def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
     if torch is not None:
         torch.set_num_threads(1)  # what serve() does for a torch problem, done before the snapshot
     import numpy  # noqa: F401 - as serve() does: imported before any student code
+    sys.dont_write_bytecode = True  # a helper module's __pycache__ would change the work folder (-I ignores the variable)
     snapshot = process_state.Snapshot()
     for index, problem in enumerate(request["batch"]):
         if index and not _read_go(go_fd):
             return
-        undo = process_state.Undo(forbidden_runtime.library_dirs())
+        undo = process_state.Undo(request["workdir"])
         start = _give_cpu(cpu_limit)
         try:
             reseed()
@@ -495,6 +496,7 @@ def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
             changed = _left_behind(snapshot, undo, channel, own_namespace, before)
         except BaseException as exc:  # noqa: BLE001 - the problem broke what the checks use
             changed = [f"the checks failed: {type(exc).__name__}"]
+        flush_output()  # what the problem's finalizers printed while its objects were collected: its own output
         if _cpu_seconds() - start > cpu_limit:
             changed.append("more CPU than its limit")
         clean = own_namespace and not changed

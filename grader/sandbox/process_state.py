@@ -14,11 +14,16 @@ changed by hand); that can only reach the same student's later problems, never a
 from __future__ import annotations
 
 import _signal
+import decimal  # noqa: F401 - imported in the template, so its context is in every snapshot
 import operator
 import os
 import signal
 import sys
 import types
+
+# The checks' own references: a problem that replaces builtins.all or operator.is_ must not blind them.
+all, any, map, len, sorted, isinstance = all, any, map, len, sorted, isinstance  # noqa: A001
+_is = operator.is_
 
 #: Namespaces whose entries are compared by identity (a monkeypatch replaces one): module name,
 #: then an attribute path to a class inside it, or "" for the module itself.
@@ -109,13 +114,23 @@ class _Namespace:
         if self.version is not None and _version(self.obj) == self.version:
             return []  # not changed at all since the snapshot
         before, after = self.entries, dict(vars(self.obj))
-        if before.keys() == after.keys() and all(map(operator.is_, before.values(), after.values())):
+        if before.keys() == after.keys() and all(map(_is, before.values(), after.values())):
             return []  # changed and changed back, or a version this interpreter moves on reads
         found = [f"{key}.{name} replaced" for name, value in before.items()
-                 if name not in after or after[name] is not value]
+                 if name not in after or (after[name] is not value and not _wraps(after[name], value))]
         found += [f"{key}.{name} added" for name, value in after.items()
                   if name not in before and not isinstance(value, types.ModuleType)]  # an imported submodule is fine
         return found
+
+
+def _wraps(new, old) -> bool:
+    """Whether `new` is a library's wrapper around `old` (functools.wraps keeps it as __wrapped__):
+    torch._dynamo, imported by any optimizer, so wraps torch.manual_seed. A student can do the same;
+    that changes nothing the student's own code could not do."""
+    try:
+        return vars(new).get("__wrapped__") is old
+    except TypeError:
+        return False
 
 
 def _namespaces() -> dict[str, _Namespace]:
@@ -152,12 +167,26 @@ def _library_settings() -> dict:
             getter = getattr(getattr(torch, "_C", None), name, None)
             if getter is not None:
                 settings[f"torch._C.{name}"] = getter()
+        for name in ("is_autocast_cpu_enabled", "is_autocast_enabled"):
+            getter = getattr(torch, name, None)
+            if getter is not None:
+                try:
+                    settings[f"torch.{name}"] = getter()
+                except Exception as exc:  # noqa: BLE001 - a build where it takes a device
+                    settings[f"torch.{name}"] = type(exc).__name__
+        hooks = sys.modules.get("torch.nn.modules.module")  # hooks for every module: torch.nn.modules.module.register_module_*
+        for name in sorted(vars(hooks)) if hooks is not None else []:
+            if name.startswith("_global_") and hasattr(vars(hooks)[name], "__len__"):
+                settings[f"torch.nn.modules.module.{name}"] = len(vars(hooks)[name])
     numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        settings["numpy.geterr"] = numpy.geterr()
+    if numpy is not None:  # (its error handling and print options are put back: Undo)
         settings["numpy.geterrcall"] = numpy.geterrcall()
         settings["numpy.getbufsize"] = numpy.getbufsize()
-        settings["numpy.printoptions"] = repr(sorted(numpy.get_printoptions().items()))
+    decimal = sys.modules.get("decimal")
+    if decimal is not None:
+        context = decimal.getcontext()
+        settings["decimal context"] = (context.prec, context.rounding, context.Emin, context.Emax, context.capitals,
+                                       context.clamp, sorted(str(t) for t, on in context.traps.items() if on))
     return settings
 
 
@@ -171,13 +200,15 @@ def _interpreter() -> dict:
         "streams": [sys.stdin, sys.stdout, sys.stderr, sys.__stdin__, sys.__stdout__, sys.__stderr__],
         "hooks": [sys.displayhook, sys.excepthook, sys.unraisablehook, sys.breakpointhook,
                   sys.gettrace(), sys.getprofile()],
-        "thread_hooks": [getattr(threading, "_trace_hook", None), getattr(threading, "_profile_hook", None)],
-        "import_system": [list(sys.meta_path), list(sys.path_hooks), __import__],
+        "thread_hooks": [getattr(threading, "_trace_hook", None), getattr(threading, "_profile_hook", None),
+                         threading.excepthook],
+        "import_system": [list(sys.path_hooks), __import__],
         "limits": [sys.getrecursionlimit(), sys.getswitchinterval(), getattr(sys, "get_int_max_str_digits", lambda: 0)()],
-        "gc": [gc.isenabled(), gc.get_threshold()],
+        "gc": [gc.isenabled(), gc.get_threshold(), gc.get_debug(), len(gc.callbacks)],
         "threads": threading.active_count(),
         "umask": umask,
         "modules": {name: sys.modules.get(name) for name in CORE_MODULES},
+        "meta_path": list(sys.meta_path),
     }
     return state
 
@@ -242,13 +273,26 @@ class Snapshot:
         for name, value in self.interpreter.items():
             after = later.interpreter[name]
             if name == "modules":
-                found += [f"sys.modules[{m!r}] replaced or removed" for m, module in value.items() if after.get(m) is not module]
+                found += [f"sys.modules[{m!r}] replaced or removed" for m, module in value.items()
+                          if module is not None and after.get(m) is not module]  # (one imported since is fine)
+            elif name == "meta_path":
+                if not (_same(value, after[:len(value)]) and all(map(_from_a_library, after[len(value):]))):
+                    found.append("sys.meta_path changed")
             elif not _same(value, after):
                 found.append(f"{name} changed")
         for name, value in self.os_state.items():
             if later.os_state.get(name) != value:
                 found.append(f"{name} changed")
         return found
+
+
+def _from_a_library(finder) -> bool:
+    """A finder a library appended to sys.meta_path on import (six's, when matplotlib or pandas
+    is imported): its class comes from a file of the Python installation or its packages."""
+    module = sys.modules.get(type(finder).__module__)
+    path = getattr(module, "__file__", None)
+    roots = tuple(os.path.join(os.path.realpath(r), "") for r in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    return isinstance(path, str) and os.path.realpath(path).startswith(roots)
 
 
 def _same(a, b) -> bool:
@@ -263,15 +307,20 @@ def _same(a, b) -> bool:
 class Undo:
     """What a problem changes as a matter of course, remembered before it runs and put back after:
     the worker's own serve() appends to sys.path and installs the forbidden-API guard, and students'
-    modules set environment variables, filter warnings, set torch's default dtype, and so on."""
+    modules set environment variables, filter warnings, set torch's default dtype, numpy's error
+    handling and print options, and so on."""
 
-    def __init__(self, library_dirs: list[str]):
+    #: modules the worker itself makes for a problem (child.load_module, child.install_python2_names)
+    MADE_FOR_THE_PROBLEM = ("submission", "past", "past.builtins")
+
+    def __init__(self, student_folder: str):
         import warnings
 
-        self.library_dirs = tuple(os.path.join(os.path.realpath(d), "") for d in library_dirs if d and d != os.sep)
+        self.student_folder = os.path.join(os.path.realpath(student_folder), "")
         self.path = list(sys.path)
+        self.argv = list(sys.argv)
         self.environ = dict(os.environ)
-        self.warnings = list(warnings.filters)
+        self.warnings = (list(warnings.filters), warnings.showwarning)
         # sys.modules keeps insertion order, so what the problem imports comes after this entry
         # (named by its last entry rather than copied: see _dict_version_reader on copying)
         self.last_module = next(((name, module) for name, module in reversed(sys.modules.items())), None)
@@ -279,24 +328,37 @@ class Undo:
         self.cwd = os.getcwd()
         torch = sys.modules.get("torch")
         self.torch = (torch.get_default_dtype(), torch.is_grad_enabled()) if torch is not None else None
+        printing = sys.modules.get("torch._tensor_str")
+        self.torch_print = (printing.PRINT_OPTS, dict(vars(printing.PRINT_OPTS))) if printing is not None else None
+        numpy = sys.modules.get("numpy")
+        self.numpy = (numpy.geterr(), numpy.get_printoptions()) if numpy is not None else None
 
     def restore(self) -> None:
         import gc
         import warnings
 
         sys.path[:] = self.path
+        sys.argv[:] = self.argv
         if dict(os.environ) != self.environ:
             os.environ.clear()
             os.environ.update(self.environ)
-        warnings.filters[:] = self.warnings
+        warnings.filters[:], warnings.showwarning = self.warnings
         getattr(warnings, "_filters_mutated", lambda: None)()  # the module's cache of the filters
         for name in self._imported_since():
-            if not self._is_library(sys.modules[name]):
-                del sys.modules[name]  # the student's modules: the next problem loads its own afresh
+            if self._is_students(name, sys.modules[name]):
+                del sys.modules[name]  # the next problem loads its own afresh
         torch = sys.modules.get("torch")
         if self.torch is not None and torch is not None:
             torch.set_default_dtype(self.torch[0])
             torch.set_grad_enabled(self.torch[1])
+        if self.torch_print is not None:
+            options, saved = self.torch_print
+            vars(options).clear()
+            vars(options).update(saved)
+        numpy = sys.modules.get("numpy")
+        if self.numpy is not None and numpy is not None:
+            numpy.seterr(**self.numpy[0])
+            numpy.set_printoptions(**self.numpy[1])
         try:
             os.chdir(self.cwd)
         except OSError:
@@ -317,14 +379,11 @@ class Undo:
             return []
         return found
 
-    def _is_library(self, module) -> bool:
-        """A module of the Python installation or an installed package (kept: importing it again
-        would run its registrations twice), not one of the student's or made by their code."""
-        if getattr(module, "__name__", None) in sys.builtin_module_names:
-            return True
-        spec = getattr(module, "__spec__", None)
-        if spec is not None and spec.origin in ("frozen", "built-in"):
+    def _is_students(self, name: str, module) -> bool:
+        """A module the problem's own code brought: loaded from the student's folder, or made by the
+        worker for the problem. Anything else stays, a library's module with no file included
+        (pyexpat.errors, six.moves): importing it again could fail or register things twice."""
+        if name in self.MADE_FOR_THE_PROBLEM:
             return True
         places = [getattr(module, "__file__", None)] + list(getattr(module, "__path__", None) or [])
-        places = [p for p in places if isinstance(p, str)]
-        return bool(places) and all(os.path.realpath(p).startswith(self.library_dirs) for p in places)
+        return any(isinstance(p, str) and os.path.realpath(p).startswith(self.student_folder) for p in places)

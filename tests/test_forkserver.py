@@ -210,3 +210,17 @@ def test_grade_asks_for_huge_pages_from_many_problem_submissions(cli, tmp_path, 
                      "--no-progress")
         assert result.exit_code == 0, (result.output, result.stderr)
     assert asked == [True, False]  # 2 students x 1 problem reaches 2; one submission does not
+
+
+def test_a_child_over_its_cpu_limit_is_told_so(fork):
+    """SIGXCPU at the CPU limit (the hard limit one second above it): with both equal the kernel
+    sent SIGKILL first, and the verdict read "used more memory than allowed"."""
+    from grader.limits import Limits
+    from grader.sandbox.runner import Call, Job, RunStatus
+
+    source = "import time\n\ndef spin(x):\n    end = time.process_time() + 5\n    while time.process_time() < end:\n        pass\n    return x\n"
+    job = Job(files={"spin.py": source.encode()}, module="spin.py", entry_point="spin", framework="torch",
+              calls=[Call(name="c0", args=[1], kwargs={}, text="spin(1)")], limits=Limits(time=30, cpu=1))
+    (case,) = fork.run(job).cases
+    assert case.status == RunStatus.CPU, case.message
+    assert "CPU time" in case.message

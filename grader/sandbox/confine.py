@@ -839,11 +839,13 @@ def close_fds_except(keep) -> None:
             low = fd + 1
 
 
-def set_rlimit(which: int, value: int) -> None:
+def set_rlimit(which: int, value: int, grace: int = 0) -> None:
+    """Soft limit `value`, hard limit `value + grace` (never above the hard limit already set)."""
     soft, hard = resource.getrlimit(which)
+    high = value + grace
     if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(which, (value, value))
+        value, high = min(value, hard), min(high, hard)
+    resource.setrlimit(which, (value, high))
 
 
 def apply_rlimits(limits: dict, cuda: bool = False) -> None:
@@ -853,7 +855,9 @@ def apply_rlimits(limits: dict, cuda: bool = False) -> None:
     if resource is None:  # pragma: no cover - Windows
         return
     set_rlimit(resource.RLIMIT_CORE, 0)
-    set_rlimit(resource.RLIMIT_CPU, int(limits["cpu"]) + 1)
+    # SIGXCPU at the soft limit says what happened; with the hard limit equal, the kernel sends
+    # SIGKILL first, which reads as a memory kill. One second later the hard limit still ends it.
+    set_rlimit(resource.RLIMIT_CPU, int(limits["cpu"]) + 1, grace=1)
     if not cuda:
         set_rlimit(resource.RLIMIT_AS, int(limits["memory_mb"]) * MB)
     set_rlimit(resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) * MB)

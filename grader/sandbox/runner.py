@@ -639,7 +639,7 @@ def _collect_problem(handle, job: Job) -> RunResult | None:
             or not (attempt.finished or attempt.load_error is not None)
             or any(r.status in _NOT_IN_BATCH for r in attempt.runs)):
         return None
-    drain(handle.stdout_fd, out)  # everything the problem's process wrote is in the pipes: it is gone
+    drain(handle.stdout_fd, out)  # all the problem wrote is in the pipes: the worker flushed before its problem_end
     drain(handle.stderr_fd, err)
     result = RunResult(cases=list(attempt.runs), load_error=attempt.load_error,
                        load_error_kind=attempt.load_error_kind, children=1,

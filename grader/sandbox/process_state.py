@@ -23,6 +23,7 @@ import types
 
 # The checks' own references: a problem that replaces builtins.all or operator.is_ must not blind them.
 all, any, map, len, sorted, isinstance = all, any, map, len, sorted, isinstance  # noqa: A001
+vars, id, type, dict, getattr, hasattr = vars, id, type, dict, getattr, hasattr  # noqa: A001
 _is = operator.is_
 
 #: Namespaces whose entries are compared by identity (a monkeypatch replaces one): module name,

@@ -238,7 +238,7 @@ def breakdown(assignment, students, bank, before: bool) -> list[str]:
 @contextlib.contextmanager
 def batching_off():
     """Every problem-submission in a child of its own (GRADER_BATCH=off), for a while."""
-    from grader.classes.batch import BATCH_ENV
+    from grader.sandbox.runner import BATCH_ENV
 
     saved = os.environ.get(BATCH_ENV)
     os.environ[BATCH_ENV] = "off"

@@ -17,7 +17,6 @@ Anything a student's code does is a result; only the grader's own failure is mar
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 import traceback
@@ -36,7 +35,7 @@ from grader.kinds import kind_of
 from grader.limits import Limits
 from grader.result import StudentResult, ProblemResult, Status, TestResult, split_points
 from grader.sandbox.confine import require_trusted
-from grader.sandbox.runner import BATCH_ENV, AloneGate, hit_neighbour_limit
+from grader.sandbox.runner import AloneGate, batch_mode, hit_neighbour_limit
 from grader.problems.spec import Problem
 from grader.problems.submission import Submission, printable, read_submission
 
@@ -246,7 +245,7 @@ class ClassGrader:
         run them in one child (the fork server under the full sandbox), unless GRADER_BATCH=off
         (every job in a child of its own, as before batching; "processes": a batch's problems each in
         a process of its own, see grader/sandbox/runner.py)."""
-        if os.environ.get(BATCH_ENV, "on").strip().lower() in ("0", "off", "no", "false"):
+        if batch_mode() == "off":
             return False
         return bool(getattr(self.executor, "can_batch", False))
 

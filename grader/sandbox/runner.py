@@ -163,13 +163,21 @@ def request_frame(job: Job, calls: list[Call], workdir: str, result_fd: int) -> 
     return codec.frame(encoded_calls([calls], nested=False), header=header)
 
 
-#: GRADER_BATCH=processes: a batch's problems each in a process of its own forked by the worker
-#: (as before problems ran one after another in the worker itself; see child.serve_batch)
 BATCH_ENV = "GRADER_BATCH"
 
 
+def batch_mode() -> str:
+    """GRADER_BATCH: "on" (the default: a student's problems one after another in one child's
+    worker, see child.serve_batch), "processes" (each problem of a batch in a process of its own
+    forked by the worker) or "off" (every job in a child of its own, as before batching)."""
+    value = os.environ.get(BATCH_ENV, "on").strip().lower()
+    if value in ("0", "off", "no", "false"):
+        return "off"
+    return "processes" if value == "processes" else "on"
+
+
 def problem_processes() -> bool:
-    return os.environ.get(BATCH_ENV, "").strip().lower() == "processes"
+    return batch_mode() == "processes"
 
 
 def batch_limits(job: Job):

@@ -471,7 +471,9 @@ def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
         return
     own_namespace = os.getppid() == 1  # our PID namespace holds only init, us and what we start
     before = view_state() if own_namespace else None
-    cpu_limit = int(request["limits"]["cpu"]) + 1  # each problem's own, as alone (the worker's hard limit is the sum)
+    from grader.sandbox import confine as sandbox
+
+    cpu_limit = sandbox.cpu_seconds(request["limits"])  # each problem's own, as alone (the worker's hard limit is the sum)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)  # what serve() does for a torch problem, done before the snapshot
@@ -487,10 +489,7 @@ def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
             reseed()
             serve({**request, **problem, "calls": request["calls"][index]}, channel)
         except BaseException as exc:  # noqa: BLE001 - report; the checks below decide what follows
-            try:
-                channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})
-            except BaseException:  # noqa: BLE001
-                pass
+            report_crash(channel, exc)
         flush_output()
         try:
             changed = _left_behind(snapshot, undo, channel, own_namespace, before)
@@ -504,6 +503,15 @@ def serve_batch(request: dict, channel: Channel, go_fd: int) -> None:
         channel.send({"type": "problem_end", "index": index, "exit": 0, "clean": clean, "changed": changed[:5]})
         if not clean:
             return
+
+
+def report_crash(channel: Channel, exc: BaseException) -> None:
+    """Tell the grader the child failed outside the student's calls; a channel that is broken too
+    (the student closed it) leaves the grader to see the child end."""
+    try:
+        channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})
+    except BaseException:  # noqa: BLE001
+        pass
 
 
 def _left_behind(snapshot, undo, channel: Channel, own_namespace: bool, view: list | None) -> list[str]:
@@ -565,10 +573,7 @@ def _serve_batch_in_processes(request: dict, channel: Channel, go_fd: int) -> No
                 reseed()
                 serve({**request, **problem, "calls": request["calls"][index]}, channel)
             except BaseException as exc:  # noqa: BLE001 - report, then leave
-                try:
-                    channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})
-                except BaseException:  # noqa: BLE001
-                    pass
+                report_crash(channel, exc)
             finally:
                 flush_output()
                 os._exit(0)
@@ -707,17 +712,14 @@ def run_request(request: dict) -> None:
         if go_fd is not None:
             config["keep_fds"].append(go_fd)
             if not request.get("problem_processes"):  # one process runs every problem: each gets its CPU (serve_batch)
-                limits = {**limits, "cpu": len(request["batch"]) * (int(limits["cpu"]) + 1)}
+                limits = {**limits, "cpu": len(request["batch"]) * sandbox.cpu_seconds(limits)}
         sandbox.confine(limits, request["workdir"], config)
         if go_fd is not None:
             serve_batch(request, channel, go_fd)
         else:
             serve(request, channel)
     except BaseException as exc:  # noqa: BLE001 - report, then leave without running anything else
-        try:
-            channel.send({"type": "crash", "message": f"{type(exc).__name__}: {exc}"})
-        except BaseException:  # noqa: BLE001
-            pass
+        report_crash(channel, exc)
     finally:
         sys.stdout.flush() if sys.stdout else None
         sys.stderr.flush() if sys.stderr else None

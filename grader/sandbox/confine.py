@@ -848,6 +848,11 @@ def set_rlimit(which: int, value: int, grace: int = 0) -> None:
     resource.setrlimit(which, (value, high))
 
 
+def cpu_seconds(limits: dict) -> int:
+    """The CPU time a child may use (RLIMIT_CPU's soft limit): the limit, and a second for start-up."""
+    return int(limits["cpu"]) + 1
+
+
 def apply_rlimits(limits: dict, cuda: bool = False) -> None:
     """The per-process limits. A CUDA child gets no address-space limit: the CUDA driver maps
     far more virtual memory than it uses and fails under one; its host memory is bounded by the
@@ -857,7 +862,7 @@ def apply_rlimits(limits: dict, cuda: bool = False) -> None:
     set_rlimit(resource.RLIMIT_CORE, 0)
     # SIGXCPU at the soft limit says what happened; with the hard limit equal, the kernel sends
     # SIGKILL first, which reads as a memory kill. One second later the hard limit still ends it.
-    set_rlimit(resource.RLIMIT_CPU, int(limits["cpu"]) + 1, grace=1)
+    set_rlimit(resource.RLIMIT_CPU, cpu_seconds(limits), grace=1)
     if not cuda:
         set_rlimit(resource.RLIMIT_AS, int(limits["memory_mb"]) * MB)
     set_rlimit(resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) * MB)

@@ -106,7 +106,7 @@ def install(entries: list[str], guard: Guard | None = None) -> Guard | None:
     entries = [e.strip() for e in entries if isinstance(e, str) and e.strip()]
     if not entries:
         return None
-    guard = guard or Guard(_library_dirs())
+    guard = guard or Guard(library_dirs())
     for entry in entries:
         try:
             _wrap_entry(guard, entry)
@@ -139,7 +139,7 @@ def _replace(guard: Guard, owner, name: str, watched) -> None:
     guard.replaced.append((owner, name, original, own))
 
 
-def _library_dirs() -> list[str]:
+def library_dirs() -> list[str]:
     """Where code that is not the student's lives: the Python installation and the grader."""
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__),
             os.path.dirname(os.path.abspath(__file__))}

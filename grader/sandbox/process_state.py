@@ -14,7 +14,7 @@ changed by hand); that can only reach the same student's later problems, never a
 from __future__ import annotations
 
 import _signal
-import decimal  # noqa: F401 - imported in the template, so its context is in every snapshot
+import decimal  # imported here, so in the template: its context is in every snapshot
 import operator
 import os
 import signal
@@ -50,7 +50,7 @@ def _watched_objects() -> dict[str, object]:
 def _dict_version_reader():
     """A function giving the version tag CPython keeps in a dict (PEP 509: a new value on every
     change), read in place, or None where this interpreter does not keep one there (checked on a
-    probe dict and a probe class). Reading a tag touches no entry: copying a namespace writes the
+    probe module and a probe class). Reading a tag touches no entry: copying a namespace writes the
     reference count of every object in it, and in a process forked from the template that copies
     each page those objects sit on (the first snapshot cost 5-10 ms of CPU per student)."""
     try:
@@ -183,11 +183,9 @@ def _library_settings() -> dict:
     if numpy is not None:  # (its error handling and print options are put back: Undo)
         settings["numpy.geterrcall"] = numpy.geterrcall()
         settings["numpy.getbufsize"] = numpy.getbufsize()
-    decimal = sys.modules.get("decimal")
-    if decimal is not None:
-        context = decimal.getcontext()
-        settings["decimal context"] = (context.prec, context.rounding, context.Emin, context.Emax, context.capitals,
-                                       context.clamp, sorted(str(t) for t, on in context.traps.items() if on))
+    context = decimal.getcontext()
+    settings["decimal context"] = (context.prec, context.rounding, context.Emin, context.Emax, context.capitals,
+                                   context.clamp, sorted(str(t) for t, on in context.traps.items() if on))
     return settings
 
 
@@ -289,11 +287,11 @@ class Snapshot:
 
 def _from_a_library(finder) -> bool:
     """A finder a library appended to sys.meta_path on import (six's, when matplotlib or pandas
-    is imported): its class comes from a file of the Python installation or its packages."""
-    module = sys.modules.get(type(finder).__module__)
-    path = getattr(module, "__file__", None)
-    roots = tuple(os.path.join(os.path.realpath(r), "") for r in {sys.prefix, sys.base_prefix, sys.exec_prefix})
-    return isinstance(path, str) and os.path.realpath(path).startswith(roots)
+    is imported): its class comes from a file that the forbidden-API guard counts as a library's."""
+    from grader.sandbox import forbidden_runtime
+
+    path = getattr(sys.modules.get(type(finder).__module__), "__file__", None)
+    return isinstance(path, str) and forbidden_runtime.Guard(forbidden_runtime.library_dirs()).is_library(path)
 
 
 def _same(a, b) -> bool:

@@ -40,7 +40,8 @@ from grader.problems.bank import Bank  # noqa: E402
 STEPS = [
     (kind, "check_sources"), (kind, "_test_result"), (kind, "name_mistakes"), (kind, "evaluate"),
     (kind, "_policy_test"), (kind, "policy_tests"), (kind, "_judge_speed"), (kind, "private_paths"),
-    (codec, "decode"), (runner, "read_case"), (runner, "collect"), (runner, "batch_request_frame"),
+    (codec, "decode"), (runner, "read_case"), (runner, "collect"), (runner, "batch_request_header"),
+    (runner, "held_payload_frame"),
     (runner, "batchable"), (runner, "run_batch"), (runner, "run_with"), (runner, "drain"),
     (confine, "make_workdir"), (confine, "remove_workdir"), (confine, "prepare"), (confine.Box, "cleanup"),
     (confine.CgroupPool, "take"), (forkserver.ForkServer, "launch_batch"), (forkserver.ForkServer, "launch"),

@@ -440,3 +440,72 @@ def test_every_function_problem_of_the_bank_gets_the_same_verdicts_batched(serve
         results[batch] = [(p.problem, p.score, [(t.name, t.outcome) for t in p.tests]) for p in report.students[0].problems]
     assert len(ends) > 30 and all(e["clean"] for e in ends), [e for e in ends if not e["clean"]]
     assert results["on"] == results["off"]
+
+
+HELD = """
+import sys
+
+def held(x):
+    held = sys.modules["grader.sandbox.forkserver"]._HELD
+    return [repr(held).count("marker-of-class-a"), repr(held).count("marker-of-class-b")]
+"""
+
+
+def marked_job(marker: str, calls: int = 2) -> Job:
+    return Job(files={"solution.py": HELD.encode()}, module="solution.py", entry_point="held", framework="torch",
+               calls=[Call(name=f"c{i}", args=[f"{marker}-{i}"], kwargs={}, text=f"held({i})") for i in range(calls)],
+               limits=Limits(time=2))
+
+
+def _nests_or_skip(server):
+    if not server.server._nests:
+        pytest.skip("no cgroups here (root on cgroup v1): no cgroup set's template holds a class's calls")
+    return server.server._nests
+
+
+def test_a_class_batch_is_sent_to_a_template_holding_its_calls(server, mode, monkeypatch):
+    """The second student's request names the calls its set's template holds: a few hundred
+    bytes instead of the calls' encoding; the results are the same."""
+    from grader.sandbox import forkserver
+
+    class_a = [marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)]
+    first = server.run_batch(class_a)
+    nests = _nests_or_skip(server)
+    sent = []
+    feed = forkserver._feed
+    monkeypatch.setattr(forkserver, "_feed", lambda fd, data, close=True: (sent.append(bytes(data)), feed(fd, data, close)))
+    second = server.run_batch(class_a)
+    for results in (first, second):
+        assert [[c.value for c in r.cases] for r in results] == [[[3, 0], [3, 0]], [[3, 0]]]  # the batch's 3 calls
+    requests = [data for data in sent if b'"batch"' in data]  # (the rest: the calls, to a new set's template)
+    assert len(requests) == 1 and b'"payload"' in requests[0] and b"marker-of-class-a" not in requests[0]
+    assert any(nest.payload is not None for nest in nests.values())
+
+
+def test_a_child_sees_no_calls_but_its_own(server, mode):
+    """A set's template holds one class's calls and forks only that class's children: another
+    class's batch gets a template of its own, and a job alone none."""
+    class_a = [marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)]
+    class_b = [marked_job("marker-of-class-b"), marked_job("marker-of-class-b", calls=1)]
+    for _ in range(2):
+        a = server.run_batch(class_a)
+        b = server.run_batch(class_b)
+        alone = server.run(marked_job("marker-of-class-b", calls=1))
+        assert [c.value for c in a[0].cases] == [[3, 0], [3, 0]]  # a's own 3 calls: the check can see them
+        assert [c.value for c in b[0].cases] == [[0, 3], [0, 3]]
+        assert [c.value for c in alone.cases] == [[0, 0]]
+
+
+def test_a_replaced_template_counts_as_the_same_one_process(server, mode):
+    """Each set's processes limit leaves room for one template however often it is replaced."""
+    from grader.sandbox import confine
+
+    for marker in ("marker-of-class-a", "marker-of-class-b", "marker-of-class-a"):
+        server.run_batch([marked_job(marker), marked_job(marker, calls=1)])
+    nests = _nests_or_skip(server)
+    wanted = int(confine._cgroup_settings(Limits(time=2), extra_processes=1)["pids"]["pids.max"])
+    wanted += 1 if mode == "processes" else 0  # the worker counts as one more process there
+    for paths in nests:
+        for path in paths:
+            if "/pids/" in path:
+                assert int(Path(path, "pids.max").read_text()) == wanted, path

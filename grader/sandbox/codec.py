@@ -32,6 +32,7 @@ tensors) from copies of the bytes.  torch is imported only when needed.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -240,11 +241,15 @@ class _Encoder:
 
 class Encoded:
     """A value encoded once, to be framed under several headers (`frame`): its tree's JSON text
-    and its buffers. The grader sends every student the same prepared calls."""
+    and its buffers. The grader sends every student the same prepared calls. `key` names this
+    encoding, unique in this process (a fork server's template holding it decoded is told which)."""
+
+    _keys = itertools.count(1)
 
     def __init__(self, tree: bytes, buffers: list[bytes]):
         self.tree, self.buffers = tree, buffers
         self.size = len(tree) + sum(len(b) for b in buffers)
+        self.key = next(Encoded._keys)
 
 
 def encode_value(value) -> Encoded:

@@ -321,13 +321,17 @@ class CgroupPool:
                 _remove_cgroup(path)
 
     def set_resident(self, paths, pid: int | None) -> None:
-        """`pid` lives in the set `paths` for good (None: no longer): cleaning spares it."""
+        """`pid` lives in the set `paths` for good (None: no longer): cleaning spares it. A new
+        resident in place of another (a template replaced) counts as the same one process."""
         key = tuple(paths)
         with self._lock:
             if pid is None:
                 self._residents.pop(key, None)
                 return
+            replaced = self._residents.get(key) is not None
             self._residents[key] = pid
+        if replaced:
+            return
         for path in paths:  # its job's processes limit stays what it was: one more for the resident
             if _controller(path) == "pids":
                 try:

@@ -189,16 +189,36 @@ def batch_limits(job: Job):
 def batch_request_frame(jobs: list[Job], workdir: str, result_fd: int) -> bytes:
     """The request of a batch (`run_batch`): the first job's header with the per-problem fields of
     each job under "batch", and each job's calls."""
+    return codec.frame(batch_payload(jobs), header=batch_request_header(jobs, workdir, result_fd))
+
+
+def batch_payload(jobs: list[Job]) -> codec.Encoded:
+    """A batch's calls, each job's, encoded once for every student given the same prepared calls
+    (a fork server may have them decoded already: see `held_payload_frame`)."""
+    return encoded_calls([job.calls for job in jobs], nested=True)
+
+
+def held_payload_frame(header: dict, payload: codec.Encoded) -> bytes:
+    """A request whose calls the child already holds: forked from a template that decoded
+    `payload` (forkserver: a cgroup set's template holding a class's calls). The header names
+    the payload by its key; the frame carries no calls."""
+    return codec.frame(_NO_CALLS, header={**header, "payload": payload.key})
+
+
+_NO_CALLS = codec.encode_value(None)
+
+
+def batch_request_header(jobs: list[Job], workdir: str, result_fd: int) -> dict:
+    """A batch request's header: the first job's, with each job's own fields under "batch"."""
     first = jobs[0]
     limits = batch_limits(first)
-    header = {"framework": first.framework, "workdir": workdir, "module": first.module,
-              "entry_point": first.entry_point, "limits": limits.as_dict(), "result_fd": result_fd,
-              "sandbox": sandbox.child_config(workdir, first), "cuda": False,
-              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(first.forbidden),
-              "mode": "calls", "problem_processes": problem_processes(),
-              "batch": [{"framework": j.framework, "module": j.module, "entry_point": j.entry_point,
-                         "forbidden": list(j.forbidden), "mode": "calls"} for j in jobs]}
-    return codec.frame(encoded_calls([job.calls for job in jobs], nested=True), header=header)
+    return {"framework": first.framework, "workdir": workdir, "module": first.module,
+            "entry_point": first.entry_point, "limits": limits.as_dict(), "result_fd": result_fd,
+            "sandbox": sandbox.child_config(workdir, first), "cuda": False,
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "forbidden": list(first.forbidden),
+            "mode": "calls", "problem_processes": problem_processes(),
+            "batch": [{"framework": j.framework, "module": j.module, "entry_point": j.entry_point,
+                       "forbidden": list(j.forbidden), "mode": "calls"} for j in jobs]}
 
 
 def call_payload(c: Call) -> dict:

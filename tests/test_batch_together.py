@@ -489,6 +489,7 @@ def test_a_child_sees_no_calls_but_its_own(server, mode):
     class_b = [marked_job("marker-of-class-b"), marked_job("marker-of-class-b", calls=1)]
     for _ in range(2):
         a = server.run_batch(class_a)
+        _nests_or_skip(server)
         b = server.run_batch(class_b)
         alone = server.run(marked_job("marker-of-class-b", calls=1))
         assert [c.value for c in a[0].cases] == [[3, 0], [3, 0]]  # a's own 3 calls: the check can see them

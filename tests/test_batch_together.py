@@ -465,7 +465,8 @@ def _nests_or_skip(server):
 
 def test_a_class_batch_is_sent_to_a_template_holding_its_calls(server, mode, monkeypatch):
     """The second student's request names the calls its set's template holds: a few hundred
-    bytes instead of the calls' encoding; the results are the same."""
+    bytes instead of the calls' encoding; the results are the same. The first student's carries
+    the calls (one student alone replaces no template)."""
     from grader.sandbox import forkserver
 
     class_a = [marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)]
@@ -475,11 +476,15 @@ def test_a_class_batch_is_sent_to_a_template_holding_its_calls(server, mode, mon
     feed = forkserver._feed
     monkeypatch.setattr(forkserver, "_feed", lambda fd, data, close=True: (sent.append(bytes(data)), feed(fd, data, close)))
     second = server.run_batch(class_a)
-    for results in (first, second):
-        assert [[c.value for c in r.cases] for r in results] == [[[3, 0], [3, 0]], [[3, 0]]]  # the batch's 3 calls
+    assert [[c.value for c in r.cases] for r in first] == [[[0, 0], [0, 0]], [[0, 0]]]  # its calls came whole
+    assert [[c.value for c in r.cases] for r in second] == [[[3, 0], [3, 0]], [[3, 0]]]  # held: the batch's 3 calls
     requests = [data for data in sent if b'"batch"' in data]  # (the rest: the calls, to a new set's template)
     assert len(requests) == 1 and b'"payload"' in requests[0] and b"marker-of-class-a" not in requests[0]
     assert any(nest.payload is not None for nest in nests.values())
+    sent.clear()
+    once = server.run_batch([marked_job("marker-of-class-b"), marked_job("marker-of-class-b")])  # new calls: sent whole
+    assert [c.value for c in once[0].cases] == [[0, 0], [0, 0]]
+    assert b"marker-of-class-b" in next(data for data in sent if b'"batch"' in data)
 
 
 def test_a_child_sees_no_calls_but_its_own(server, mode):
@@ -487,9 +492,11 @@ def test_a_child_sees_no_calls_but_its_own(server, mode):
     class's batch gets a template of its own, and a job alone none."""
     class_a = [marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)]
     class_b = [marked_job("marker-of-class-b"), marked_job("marker-of-class-b", calls=1)]
+    server.run_batch(class_a)  # each class's first student: its calls are sent whole (then held)
+    server.run_batch(class_b)
+    _nests_or_skip(server)
     for _ in range(2):
         a = server.run_batch(class_a)
-        _nests_or_skip(server)
         b = server.run_batch(class_b)
         alone = server.run(marked_job("marker-of-class-b", calls=1))
         assert [c.value for c in a[0].cases] == [[3, 0], [3, 0]]  # a's own 3 calls: the check can see them
@@ -509,12 +516,16 @@ def test_a_replaced_template_counts_as_the_same_one_process(server, mode, monkey
     wanted = int(confine._cgroup_settings(Limits(time=2), extra_processes=1)["pids"]["pids.max"])
     wanted += 1 if mode == "processes" else 0  # the worker counts as one more process there
     replaced = 0
+    classes = {marker: [marked_job(marker), marked_job(marker, calls=1)]
+               for marker in ("marker-of-class-a", "marker-of-class-b")}
+    for jobs in classes.values():
+        server.run_batch(jobs)  # sent whole the first time
     for marker in ("marker-of-class-a", "marker-of-class-b", "marker-of-class-a"):
         deadline = time.monotonic() + 10
         while confine.CGROUPS._dirty and time.monotonic() < deadline:  # the last set is clean: it is taken again
             time.sleep(0.01)
         before = dict(server.server._nests)
-        server.run_batch([marked_job(marker), marked_job(marker, calls=1)])
+        server.run_batch(classes[marker])
         nests = _nests_or_skip(server)
         paths = tuple(taken[-1])
         replaced += paths in before and before[paths] is not nests[paths]

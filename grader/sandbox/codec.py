@@ -250,6 +250,7 @@ class Encoded:
         self.tree, self.buffers = tree, buffers
         self.size = len(tree) + sum(len(b) for b in buffers)
         self.key = next(Encoded._keys)
+        self.reused = False  #: handed out again from the runner's cache: a class's calls, worth holding
 
 
 def encode_value(value) -> Encoded:

@@ -814,8 +814,10 @@ class ForkServer:
 
     def launch_batch(self, jobs: list[Job], workdir: str) -> ForkHandle:
         """A `runner.run_batch` launcher: one child for several problems of one student, whose
-        request pipe stays open (`ForkHandle.go`). Its calls are held by its cgroup set's template
-        where it has one (`_nest_for`), and the request only names them."""
+        request pipe stays open (`ForkHandle.go`). Calls sent before (a class's: the runner's
+        cache handed them out again) are held by the cgroup set's template where there is one
+        (`_nest_for`), and the request only names them; calls sent once (a single student, or
+        calls too large to cache) are sent whole, and replace no template."""
         from grader.sandbox import codec
         from grader.sandbox.runner import batch_payload, batch_request_header, held_payload_frame
 
@@ -824,7 +826,7 @@ class ForkServer:
         def frame(held: bool) -> bytes:
             return held_payload_frame(header, payload) if held else codec.frame(payload, header=header)
 
-        return self._launch(frame, workdir, keep_open=True, payload=payload)
+        return self._launch(frame, workdir, keep_open=True, payload=payload if payload.reused else None)
 
     def _launch(self, frame, workdir: str, keep_open: bool = False, payload=None) -> ForkHandle:
         """Fork a child and feed it its request, `frame(held)`: `held` when the template that forked

@@ -244,6 +244,7 @@ def encoded_calls(call_lists: list[list[Call]], nested: bool) -> codec.Encoded:
     key = (nested, tuple(tuple(map(id, calls)) for calls in call_lists))
     cached = _ENCODED.get(key)
     if cached is not None:
+        cached[1].reused = True
         return cached[1]
     lists = [[call_payload(c) for c in calls] for calls in call_lists]
     encoded = codec.encode_value(lists if nested else lists[0])

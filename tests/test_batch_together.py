@@ -532,3 +532,23 @@ def test_a_replaced_template_counts_as_the_same_one_process(server, mode, monkey
         pids = next(path for path in paths if "/pids/" in path)
         assert int(Path(pids, "pids.max").read_text()) == wanted, pids
     assert replaced >= 1
+
+
+def test_a_set_template_that_cannot_hold_the_calls_leaves_them_sent_whole(server, monkeypatch):
+    """When a set's template fails to take the calls (here: they arrive cut short), the student's
+    child comes from the main template with its calls in its request, graded as ever."""
+    from grader.sandbox import forkserver
+
+    class_c = [marked_job("marker-of-class-c"), marked_job("marker-of-class-c", calls=1)]
+    server.run_batch(class_c)  # sent whole: from the second student on, a set's template would hold them
+    _nests_or_skip(server)
+    feed = forkserver._feed
+
+    def cut_short(fd, data, close=True):
+        if b'"batch"' not in data and b"marker-of-class-c" in data:  # the calls, to a set's template
+            data = data[:len(data) // 2]
+        return feed(fd, data, close)
+    monkeypatch.setattr(forkserver, "_feed", cut_short)
+    results = server.run_batch(class_c)
+    assert [[c.value for c in r.cases] for r in results] == [[[0, 0], [0, 0]], [[0, 0]]]
+    assert not any(nest.payload is not None for nest in server.server._nests.values())

@@ -267,8 +267,10 @@ def _hold_payload(key, fd: int) -> None:
 
     if type(key) is not int:
         raise ValueError("a held payload needs an integer key")
-    _, value = codec.decode(_read_request(fd), max_bytes=1 << 34, from_grader=True)
+    header, value = codec.decode(_read_request(fd), max_bytes=1 << 34, restore_devices=False, from_grader=True)
     os.close(fd)
+    if any(device != "cpu" for device in header["tensor_devices"].values()):  # (batches are CPU-only)
+        raise ValueError("a template holds only calls on the CPU: it never initialises a GPU")
     _HELD = (key, value)
     gc.freeze()  # shared with every child, never walked by gc there
 
@@ -732,6 +734,10 @@ class ForkServer:
                 fds.append(payload_r)
             asked = {"paths": list(key), "payload": payload.key if payload is not None else None}
             socket.send_fds(self._sock, [NEST + json.dumps(asked).encode()], fds)
+            theirs.close()  # from now on only the set's template holds it: its end is our EOF if it fails
+            if payload_r >= 0:
+                os.close(payload_r)
+                payload_r = -1
             reply = _answer(self._sock)
             pid = struct.unpack("i", reply)[0] if len(reply) == 4 else 0
             if pid > 0 and payload is not None:

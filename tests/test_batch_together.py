@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -463,10 +464,29 @@ def _nests_or_skip(server):
     return server.server._nests
 
 
-def test_a_class_batch_is_sent_to_a_template_holding_its_calls(server, mode, monkeypatch):
-    """The second student's request names the calls its set's template holds: a few hundred
-    bytes instead of the calls' encoding; the results are the same. The first student's carries
-    the calls (one student alone replaces no template)."""
+@pytest.fixture
+def hold_after_two(server, monkeypatch):
+    """Calls are held once two batches in a row had them (a class needs forkserver.HOLD_AFTER)."""
+    import collections
+
+    monkeypatch.setattr(server.server, "_recent_batches", collections.deque(maxlen=2))
+
+
+def _wait_for_clean_sets():
+    """Until every set given back is clean: the next job then takes the last one again."""
+    import time
+
+    from grader.sandbox import confine
+
+    deadline = time.monotonic() + 10
+    while confine.CGROUPS._dirty and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_class_batch_is_sent_to_a_template_holding_its_calls(server, mode, hold_after_two, monkeypatch):
+    """Once a class's batches came in a row, a student's request names the calls its set's
+    template holds: a few hundred bytes instead of the calls' encoding; the results are the same.
+    The first student's carries the calls."""
     from grader.sandbox import forkserver
 
     class_a = [marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)]
@@ -487,27 +507,50 @@ def test_a_class_batch_is_sent_to_a_template_holding_its_calls(server, mode, mon
     assert b"marker-of-class-b" in next(data for data in sent if b'"batch"' in data)
 
 
-def test_a_child_sees_no_calls_but_its_own(server, mode):
-    """A set's template holds one class's calls and forks only that class's children: another
-    class's batch gets a template of its own, and a job alone none."""
+def test_a_child_sees_no_calls_but_its_own(server, mode, hold_after_two):
+    """A set's template holds one class's calls and forks only that class's children: the next
+    class's batches, sent whole or held, get a template of their own in its place, and a job
+    alone the main template. The student's code finds only its own calls in the module."""
     class_a = [marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)]
     class_b = [marked_job("marker-of-class-b"), marked_job("marker-of-class-b", calls=1)]
-    server.run_batch(class_a)  # each class's first student: its calls are sent whole (then held)
-    server.run_batch(class_b)
-    _nests_or_skip(server)
     for _ in range(2):
-        a = server.run_batch(class_a)
-        b = server.run_batch(class_b)
-        alone = server.run(marked_job("marker-of-class-b", calls=1))
-        assert [c.value for c in a[0].cases] == [[3, 0], [3, 0]]  # a's own 3 calls: the check can see them
-        assert [c.value for c in b[0].cases] == [[0, 3], [0, 3]]
-        assert [c.value for c in alone.cases] == [[0, 0]]
+        for jobs, own in ((class_a, [3, 0]), (class_b, [0, 3])):
+            _wait_for_clean_sets()  # the set the last batch had, and so its template, is taken again
+            whole = server.run_batch(jobs)  # the first of its run: sent whole
+            _nests_or_skip(server)
+            _wait_for_clean_sets()
+            held = server.run_batch(jobs)
+            assert [c.value for c in whole[0].cases] == [[0, 0], [0, 0]]
+            assert [c.value for c in held[0].cases] == [own, own]  # its own 3 calls: the check sees held ones
+            _wait_for_clean_sets()
+            alone = server.run(marked_job("marker-of-class-b", calls=1))
+            assert [c.value for c in alone.cases] == [[0, 0]]
 
 
-def test_a_replaced_template_counts_as_the_same_one_process(server, mode, monkeypatch):
+def test_batches_whose_calls_alternate_are_sent_whole_and_replace_no_template(server, mode, monkeypatch):
+    """Two classes at once (the course service), or a student's problems split into two batches:
+    no run of the same calls, so none are held and no set's template is made again and again."""
+    from grader.sandbox import forkserver, runner
+
+    starts = []
+    start = forkserver.ForkServer._start_nest_locked
+    monkeypatch.setattr(forkserver.ForkServer, "_start_nest_locked",
+                        lambda self, key, payload: starts.append(payload) or start(self, key, payload))
+    classes = [[marked_job(marker), marked_job(marker, calls=1)] for marker in ("marker-of-class-a", "marker-of-class-b")]
+    for round_ in range(forkserver.HOLD_AFTER + 2):
+        for jobs in classes:
+            _wait_for_clean_sets()
+            results = server.run_batch(jobs)
+            assert [c.value for c in results[0].cases] == [[0, 0], [0, 0]]  # sent whole
+    _nests_or_skip(server)
+    assert all(payload is None for payload in starts)  # (plain templates, where a set had none or held calls)
+    assert len(starts) <= 2, starts
+    held = {runner.batch_payload(jobs).key for jobs in classes}
+    assert not held & {nest.payload for nest in server.server._nests.values()}
+
+
+def test_a_replaced_template_counts_as_the_same_one_process(server, mode, hold_after_two, monkeypatch):
     """Each set's processes limit leaves room for one template however often it is replaced."""
-    import time
-
     from grader.sandbox import confine
 
     taken = []
@@ -518,12 +561,9 @@ def test_a_replaced_template_counts_as_the_same_one_process(server, mode, monkey
     replaced = 0
     classes = {marker: [marked_job(marker), marked_job(marker, calls=1)]
                for marker in ("marker-of-class-a", "marker-of-class-b")}
-    for jobs in classes.values():
-        server.run_batch(jobs)  # sent whole the first time
-    for marker in ("marker-of-class-a", "marker-of-class-b", "marker-of-class-a"):
-        deadline = time.monotonic() + 10
-        while confine.CGROUPS._dirty and time.monotonic() < deadline:  # the last set is clean: it is taken again
-            time.sleep(0.01)
+    for marker in ("marker-of-class-a", "marker-of-class-a", "marker-of-class-b", "marker-of-class-b",
+                   "marker-of-class-a", "marker-of-class-a"):
+        _wait_for_clean_sets()  # the last set is clean: it is taken again
         before = dict(server.server._nests)
         server.run_batch(classes[marker])
         nests = _nests_or_skip(server)
@@ -531,10 +571,10 @@ def test_a_replaced_template_counts_as_the_same_one_process(server, mode, monkey
         replaced += paths in before and before[paths] is not nests[paths]
         pids = next(path for path in paths if "/pids/" in path)
         assert int(Path(pids, "pids.max").read_text()) == wanted, pids
-    assert replaced >= 1
+    assert replaced >= 2
 
 
-def test_a_set_template_that_cannot_hold_the_calls_leaves_them_sent_whole(server, monkeypatch):
+def test_a_set_template_that_cannot_hold_the_calls_leaves_them_sent_whole(server, hold_after_two, monkeypatch):
     """When a set's template fails to take the calls (here: they arrive cut short), the student's
     child comes from the main template with its calls in its request, graded as ever."""
     from grader.sandbox import forkserver, runner
@@ -553,3 +593,24 @@ def test_a_set_template_that_cannot_hold_the_calls_leaves_them_sent_whole(server
     assert [[c.value for c in r.cases] for r in results] == [[[0, 0], [0, 0]], [[0, 0]]]
     held = runner.batch_payload(class_c).key
     assert held not in [nest.payload for nest in server.server._nests.values()]
+
+
+def test_a_set_template_asked_to_hold_calls_it_did_not_get_does_not_start(server, hold_after_two):
+    """`NEST` naming calls but without their pipe (descriptors lost on the way): the set's template
+    exits rather than say it is ready holding nothing (each child would then fail)."""
+    import json
+    import socket
+
+    from grader.sandbox import forkserver
+
+    server.run_batch([marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)])
+    paths = next(iter(_nests_or_skip(server)))
+    fork = server.server
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours, fork._lock:
+        fork._ensure_started()
+        socket.send_fds(fork._sock, [forkserver.NEST + json.dumps({"paths": list(paths), "payload": 12345}).encode()],
+                        [theirs.fileno()])
+        theirs.close()
+        assert struct.unpack("i", forkserver._answer(fork._sock))[0] > 0  # forked
+        assert forkserver._answer(ours, 64, timeout=10) == b""  # and gone, never ready

@@ -320,17 +320,19 @@ class CgroupPool:
             for path in paths:
                 _remove_cgroup(path)
 
-    def set_resident(self, paths, pid: int | None) -> None:
-        """`pid` lives in the set `paths` for good (None: no longer): cleaning spares it. A new
-        resident in place of another (a template replaced) counts as the same one process."""
+    def set_resident(self, paths, pid: int | None, replaces: int | None = None) -> None:
+        """`pid` lives in the set `paths` for good (None: no longer): cleaning spares it. One that
+        `replaces` the set's resident (a template replaced, told to exit) counts as the same one
+        process, once that one has left the set (waited for here, briefly)."""
         key = tuple(paths)
         with self._lock:
             if pid is None:
                 self._residents.pop(key, None)
                 return
-            replaced = self._residents.get(key) is not None
+            replaced = replaces is not None and self._residents.get(key) == replaces
             self._residents[key] = pid
         if replaced:
+            _wait_until_gone(paths, replaces)
             return
         for path in paths:  # its job's processes limit stays what it was: one more for the resident
             if _controller(path) == "pids":
@@ -453,6 +455,20 @@ def _own_cgroup(controller: str) -> str | None:
     except OSError:
         pass
     return None
+
+
+def _wait_until_gone(paths, pid: int, seconds: float = 1.0) -> None:
+    """Wait until `pid` is no longer in the set `paths` (a replaced template exiting on EOF: a
+    millisecond or two), so the job's processes limit is its own when its child starts."""
+    procs = [os.path.join(path, "cgroup.procs") for path in paths if _controller(path) == "pids"]
+    deadline = time.monotonic() + seconds
+    while procs and time.monotonic() < deadline:
+        try:
+            if str(pid) not in Path(procs[0]).read_text().split():
+                return
+        except OSError:
+            return
+        time.sleep(0.001)
 
 
 def _cgroup_settings(limits, extra_processes: int = 0) -> dict[str, dict[str, str]]:

@@ -28,7 +28,8 @@ as GO_FD, on which the grader writes one byte before each problem after the firs
 
 Where the grader uses cgroup sets (root), each set has a template of its own forked from the
 main one (`NEST`: `_nested_template`). A batch's calls are the same for every student of a class,
-so the grader hands them once to the set's template, which decodes and holds them
+so once a run of batches had the same calls (HOLD_AFTER), the grader hands them once to each
+set's template, which decodes and holds them
 (`_hold_payload`), and each student's request then only names them ("payload" in the header): about
 10 ms of CPU per student less for the card problems. Such a template forks no other request's
 child; a batch with other calls gets a set's template of its own in its place (`ForkServer._nest_for`).
@@ -38,6 +39,7 @@ child; a batch with other calls gets a set's template of its own in its place (`
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import errno
 import gc
@@ -73,6 +75,10 @@ HUGE_PAGES = "huge-pages"  #: a template started with this argument backs its me
 MADV_COLLAPSE = 25  #: Linux 6.1+: back a range with transparent huge pages now (linux/mman.h)
 TRAINING = "training"  #: a template started with this argument is warmed up for children that train models
 START_TIMEOUT = 120.0  # seconds to import torch on a loaded machine
+#: a batch's calls are held by the cgroup sets' templates once this many batches in a row had them
+#: (one class's run); batches whose calls vary (several assignments, a student's problems split
+#: into batches by their limits) are sent whole, as are a class's first
+HOLD_AFTER = 8
 
 
 class ForkServerError(RuntimeError):
@@ -240,10 +246,13 @@ def _nested_template(sock_fd: int, message: bytes, payload_fd: int | None = None
         paths, key = asked.get("paths"), asked.get("payload")
         if not (isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)):
             os._exit(70)
+        if (key is None) != (payload_fd is None):  # asked to hold calls it did not get, or the reverse
+            os._exit(70)
+        keep = sorted({sock_fd} | ({payload_fd} if payload_fd is not None else set()))
+        for low, high in zip([3] + [fd + 1 for fd in keep], keep + [_max_fd()]):
+            os.closerange(low, high)  # the main template's socket, wake-up pipe, its children's status pipes
         if payload_fd is not None:
             _hold_payload(key, payload_fd)
-        os.closerange(3, sock_fd)  # the main template's socket, wake-up pipe, its children's status pipes
-        os.closerange(sock_fd + 1, _max_fd())
         _set_oom_score_adj(-1000)
         sandbox._join_cgroups(paths)
         own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if os.geteuid() == 0 else None
@@ -276,7 +285,8 @@ def _hold_payload(key, fd: int) -> None:
 
 
 def _held_payload(key):
-    """In a child: the calls its template holds, which its request names by `key`."""
+    """In a child: the calls its template holds, which its request names by `key` (all of them
+    this child's own: its template holds no other)."""
     if _HELD is None or _HELD[0] != key:
         raise RuntimeError(f"the request names payload {key!r}, which this template does not hold")
     return _HELD[1]
@@ -551,6 +561,8 @@ class ForkServer:
         #: cgroups (False: a cgroup set made, joined and removed per job, as before; for benchmarks)
         self.cgroup_templates = cgroup_templates
         self._nests: dict[tuple[str, ...], _Nest] = {}
+        #: the calls' keys of the last batches launched: calls are held only after HOLD_AFTER in a row
+        self._recent_batches: collections.deque = collections.deque(maxlen=HOLD_AFTER)
         self._holding = False
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
@@ -693,20 +705,22 @@ class ForkServer:
                 self._forget_nest_locked(nest)
 
     # -- launching
-    def _nest_for(self, cgroups, payload=None) -> "_Nest | None":
+    def _nest_for(self, cgroups, payload=None, batch: bool = False) -> "_Nest | None":
         """The template living in the cgroup set `cgroups`, started on first need (None: it could
-        not, or the set's template holds another payload than `payload`: the main one forks).
+        not, or it holds a class's calls and this is a job alone: the main template forks it).
 
-        `payload` (a batch's `codec.Encoded` calls): the set's template should hold it decoded. One
-        that holds another, or none, is replaced by one that holds this one: a class sends every
-        student the same payload, so each set's template is made once per class."""
+        `payload` (a batch's `codec.Encoded` calls): the set's template should hold it decoded; one
+        that holds other calls, or none, is replaced by one that holds these (`launch_batch` asks
+        only once a class's calls came HOLD_AFTER times in a row, so each set's template is made
+        once per class). A `batch` whose calls are not to be held replaces a template holding
+        calls with a plain one, as before holding."""
         key = tuple(cgroups)
         want = payload.key if payload is not None else None
         with self._lock:
             nest = self._nests.get(key)
             if nest is not None and nest.payload == want:
                 return nest
-            if nest is not None and want is None:
+            if nest is not None and want is None and not batch:
                 return None  # it holds a class's calls: it forks no other request's child
             new = self._start_nest_locked(key, payload)
             if new is None:
@@ -715,7 +729,7 @@ class ForkServer:
             if nest is not None:  # replaced: it exits on EOF (the set's last job has ended)
                 with nest.lock:
                     nest.sock.close()
-        sandbox.CGROUPS.set_resident(key, new.pid)
+        sandbox.CGROUPS.set_resident(key, new.pid, replaces=nest.pid if nest is not None else None)
         return new
 
     def _start_nest_locked(self, key: tuple, payload) -> "_Nest | None":
@@ -744,7 +758,7 @@ class ForkServer:
                 threading.Thread(target=_feed, args=(payload_w, codec.frame(payload)), daemon=True).start()
                 payload_w = -1  # the feeder closes it
             message = _answer(ours, 64) if pid > 0 else b""
-        except OSError:
+        except (OSError, ForkServerError):
             message = b""
         finally:
             theirs.close()
@@ -820,10 +834,10 @@ class ForkServer:
 
     def launch_batch(self, jobs: list[Job], workdir: str) -> ForkHandle:
         """A `runner.run_batch` launcher: one child for several problems of one student, whose
-        request pipe stays open (`ForkHandle.go`). Calls sent before (a class's: the runner's
-        cache handed them out again) are held by the cgroup set's template where there is one
-        (`_nest_for`), and the request only names them; calls sent once (a single student, or
-        calls too large to cache) are sent whole, and replace no template."""
+        request pipe stays open (`ForkHandle.go`). Calls that a class's last HOLD_AFTER batches all
+        had (the runner's cache handed them out again) are held by the cgroup set's template
+        where there is one (`_nest_for`), and the request only names them; other calls (a single
+        student, batches whose calls vary, calls too large to cache) are sent whole."""
         from grader.sandbox import codec
         from grader.sandbox.runner import batch_payload, batch_request_header, held_payload_frame
 
@@ -832,9 +846,13 @@ class ForkServer:
         def frame(held: bool) -> bytes:
             return held_payload_frame(header, payload) if held else codec.frame(payload, header=header)
 
-        return self._launch(frame, workdir, keep_open=True, payload=payload if payload.reused else None)
+        with self._lock:
+            self._recent_batches.append(payload.key)
+            recent = self._recent_batches
+            hold = payload.reused and len(recent) == recent.maxlen and all(key == payload.key for key in recent)
+        return self._launch(frame, workdir, keep_open=True, payload=payload if hold else None, batch=True)
 
-    def _launch(self, frame, workdir: str, keep_open: bool = False, payload=None) -> ForkHandle:
+    def _launch(self, frame, workdir: str, keep_open: bool = False, payload=None, batch: bool = False) -> ForkHandle:
         """Fork a child and feed it its request, `frame(held)`: `held` when the template that forked
         it holds `payload` (a batch's calls), so the request need not carry them."""
         request_r, request_w = os.pipe()
@@ -845,7 +863,7 @@ class ForkServer:
         theirs = [request_r, result_w, out_w, err_w, status_w]
         try:
             cgroups = sandbox.box_cgroups(workdir) if self.cgroup_templates else []
-            pid, nest = self._spawn(theirs, self._nest_for(cgroups, payload) if cgroups else None)
+            pid, nest = self._spawn(theirs, self._nest_for(cgroups, payload, batch) if cgroups else None)
             request = frame(payload is not None and nest is not None and nest.payload == payload.key)
         except BaseException:
             for fd in (request_w, result_r, out_r, err_r, status_r):

@@ -614,3 +614,21 @@ def test_a_set_template_asked_to_hold_calls_it_did_not_get_does_not_start(server
         theirs.close()
         assert struct.unpack("i", forkserver._answer(fork._sock))[0] > 0  # forked
         assert forkserver._answer(ours, 64, timeout=10) == b""  # and gone, never ready
+
+
+def test_a_main_template_that_does_not_answer_a_nest_is_replaced(server, monkeypatch):
+    """No answer to NEST in time (a wedged template): it is stopped, so a late answer can never be
+    read as a child's pid, and the next job gets a fresh template."""
+    from grader.sandbox import forkserver
+
+    fork = server.server
+    server.run_batch([marked_job("marker-of-class-a"), marked_job("marker-of-class-a", calls=1)])
+    _nests_or_skip(server)
+    starts, answer = fork.starts, forkserver._answer
+    with fork._lock:
+        monkeypatch.setattr(forkserver, "_answer", lambda sock, size=16, timeout=30: b"")
+        assert fork._start_nest_locked(next(iter(fork._nests)), None) is None
+        monkeypatch.setattr(forkserver, "_answer", answer)
+        assert fork._proc is None and not fork._nests
+    results = server.run_batch([marked_job("marker-of-class-b"), marked_job("marker-of-class-b", calls=1)])
+    assert [c.value for c in results[1].cases] == [[0, 0]] and fork.starts == starts + 1

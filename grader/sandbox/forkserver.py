@@ -753,6 +753,8 @@ class ForkServer:
                 os.close(payload_r)
                 payload_r = -1
             reply = _answer(self._sock)
+            if len(reply) != 4:
+                self._stop_locked()  # dead or wedged (a late answer would be read as a spawn's): a fresh one next time
             pid = struct.unpack("i", reply)[0] if len(reply) == 4 else 0
             if pid > 0 and payload is not None:
                 threading.Thread(target=_feed, args=(payload_w, codec.frame(payload)), daemon=True).start()

@@ -248,9 +248,8 @@ def _nested_template(sock_fd: int, message: bytes, payload_fd: int | None = None
             os._exit(70)
         if (key is None) != (payload_fd is None):  # asked to hold calls it did not get, or the reverse
             os._exit(70)
-        keep = sorted({sock_fd} | ({payload_fd} if payload_fd is not None else set()))
-        for low, high in zip([3] + [fd + 1 for fd in keep], keep + [_max_fd()]):
-            os.closerange(low, high)  # the main template's socket, wake-up pipe, its children's status pipes
+        # the main template's socket, wake-up pipe and its children's status pipes go
+        sandbox.close_fds_except([0, 1, 2, sock_fd] + ([payload_fd] if payload_fd is not None else []))
         if payload_fd is not None:
             _hold_payload(key, payload_fd)
         _set_oom_score_adj(-1000)

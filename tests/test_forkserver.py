@@ -76,7 +76,8 @@ def test_child_is_single_threaded_scrubbed_and_holds_nothing_of_the_grader(fork,
     assert set(info["modules"]) <= {"grader", "grader.sandbox.child", "grader.sandbox.codec", "grader.sandbox.forkserver",
                                     "grader.sandbox", "grader.sandbox.confine", "grader.sandbox.values",
                                     "grader.sandbox.forbidden_runtime",  # the run-time watch of forbidden APIs: no secrets
-                                    "grader.sandbox.process_state"}  # a batch's checks between problems: libraries' names
+                                    "grader.sandbox.process_state",  # a batch's checks between problems: libraries' names
+                                    "grader.sandbox.tempdirs"}  # the grader's folders' locks: none made or held here
     assert "HOME" in info["env"] and not any("TOKEN" in k or "SECRET" in k for k in info["env"])
     assert set(info["env"]) == set(__import__("grader.sandbox.confine", fromlist=["x"]).child_env("/x"))
     assert info["fds"][:4] == [0, 1, 2, 3] and len(info["fds"]) <= 5  # + the fd of listdir itself

@@ -34,10 +34,11 @@ import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
+
+from grader.sandbox import tempdirs
 
 try:
     import resource
@@ -115,7 +116,7 @@ def make_workdir(files: dict[str, bytes], readonly=()) -> str:
     `readonly`: folders in it the child may read and not write (a problem's fixtures). Their
     permission bits say so here; inside the filesystem view `_build_root` also binds them
     read-only, which is what holds where the student owns the copies."""
-    workdir = tempfile.mkdtemp(prefix="grader-sub-")
+    workdir = tempdirs.make("grader-sub-")
     for name, data in files.items():
         target = Path(workdir, name)
         if not str(target.resolve()).startswith(str(Path(workdir).resolve()) + os.sep):
@@ -143,16 +144,7 @@ def _readonly_folders(workdir: str, readonly) -> list[str]:
 
 def remove_workdir(workdir: str) -> None:
     """Delete the work folder whatever the child left in it (read-only files, odd modes)."""
-    def on_error(func, path, _exc):
-        try:
-            os.chmod(os.path.dirname(path), stat.S_IRWXU)
-            if not os.path.islink(path):
-                os.chmod(path, stat.S_IRWXU)
-            func(path)
-        except OSError:
-            pass
-
-    shutil.rmtree(workdir, onerror=on_error)
+    tempdirs.remove(workdir)
 
 
 def kill_tree(pid: int) -> None:

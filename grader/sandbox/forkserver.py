@@ -50,13 +50,12 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 from typing import TYPE_CHECKING
 
-from grader.sandbox import confine as sandbox
+from grader.sandbox import confine as sandbox, tempdirs
 
 if TYPE_CHECKING:  # the template imports this module: it loads no more of the grader than a child needs
     from grader.sandbox.runner import Call, Job, RunResult
@@ -599,7 +598,7 @@ class ForkServer:
         from grader.sandbox.home import GRADER_HOME
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._home = tempfile.mkdtemp(prefix="grader-template-")
+        self._home = tempdirs.make("grader-template-")
         log_path = os.path.join(self._home, "template.log")
         try:
             with open(log_path, "wb") as log:

@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from grader.service import queue
 from grader.service.course import CourseAssignment
 from grader.service.db import Sessions, Student, Submission
 from grader.service.uploads import safe_relative_path
+from grader.sandbox import tempdirs
 
 
 class Worker:
@@ -131,7 +131,7 @@ class Worker:
 
     def _grade_assignment(self, assignment_name: str, items: list[queue.Lease], rows: dict, pool, executor) -> None:
         entry = self.course[assignment_name]  # lease() only takes these
-        with tempfile.TemporaryDirectory(prefix="grader-service-") as tmp:
+        with tempdirs.folder("grader-service-") as tmp:
             students, lease_of = [], {}
             for index, item in enumerate(items):
                 sub, student = rows[item.submission_id]

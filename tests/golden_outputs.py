@@ -7,10 +7,11 @@ cases are reported as skipped). Every output is text whose golden copy is byte-i
 `normalise`, which replaces only what changes from run to run or machine to machine:
 
 * durations: JSON `seconds` (cases, problems, the validation run), a speed test's `median`,
-  `reference_seconds` and `ratio`, Gradescope's `execution_time` and GitHub Classroom's
+  `reference_seconds`, `ratio` and the student's `runs` (timing stops early once the best run is
+  clearly within the limit, which depends on the time, and on whether the reference was timed yet), Gradescope's `execution_time` and GitHub Classroom's
   `duration` and `execution_time`; JUnit `time` attributes; the times, rate and worker count
   (two per core) in the grading summary; the times in speed-test messages ("your code 422 µs
-  (best of 10), the reference 435 µs on cpu: 1.0× ...", "reference 378 µs, slow solution 683×");
+  (best of 10), the reference 435 µs on cpu: 1.0× ..." with the number of runs too), "reference 378 µs, slow solution 683×");
   a training reference's CPU time in validate ("trains in 1.4 s of CPU (budget 60 s)");
   the report's speed plot and speed ratios;
 * the summary's "Slowest submissions" section is ordered by time and names each student's
@@ -92,10 +93,11 @@ def normalise(text: str, out: Path | None = None) -> str:
     # JSON durations (a null, for a case that did not run, stays null)
     keys = "seconds|median|reference_seconds|ratio|duration|execution_time"
     text = re.sub(rf'("(?:{keys})":\s*)(?:-?\d[\d.eE+-]*|"\d+\.\d+s")', r"\g<1>" + VOLATILE, text)
+    text = re.sub(r'("runs":\s*)\d+', r"\g<1>" + VOLATILE, text)  # the student's; the reference's `reference_runs` stays
     text = re.sub(r'("sandbox": )"\w+"', r"\g<1>" + '"<level>"', text)
     # speed tests' messages
-    text = re.sub(rf"your code {TIME} \(best of (\d+)\), the reference {TIME} on (\S+?): \d+\.\d({TIMES})",
-                  r"your code <time> (best of \1), the reference <time> on \2: <ratio>\3", text)
+    text = re.sub(rf"your code {TIME} \(best of \d+\), the reference {TIME} on (\S+?): \d+\.\d({TIMES})",
+                  r"your code <time> (best of <n>), the reference <time> on \1: <ratio>\2", text)
     text = re.sub(rf"reference {TIME}, slow solution \d+({TIMES})", r"reference <time>, slow solution <ratio>\1", text)
     # a training problem's validation: the reference's CPU time (the budget is kept)
     text = re.sub(r"trains in \d+\.\d s of CPU \(budget", "trains in <time> s of CPU (budget", text)

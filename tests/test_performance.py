@@ -6,8 +6,11 @@ numbers in the unit tests of `judge`.
 """
 from __future__ import annotations
 
+import json
+import os
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +56,7 @@ FAST_BUT_WRONG = """
 """
 
 SPEED = "long-sequence (speed)"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_vectorised_attention_passes_its_speed_test_with_both_times(cli, submission):
@@ -147,6 +151,73 @@ def test_the_budget_stops_slow_code_after_at_least_one_run():
     _, timing = call_timed(slow, [], {}, "cpu", {"warmup": 2, "repeat": 100, "budget": 0.1})
     assert timing["runs"] >= 1 and len(calls) < 10
     assert time.monotonic() - start < 5
+
+
+def test_timing_stops_once_the_best_run_is_enough_and_not_before():
+    calls = []
+    config = {"warmup": 2, "repeat": 10, "budget": 30}
+    _, timing = call_timed(lambda: calls.append(1), [], {}, "cpu", {**config, "enough": 60.0})
+    assert timing["runs"] == 1 and len(calls) == 3  # the warm-up runs, then one timed run
+    calls.clear()
+    _, timing = call_timed(lambda: calls.append(1), [], {}, "cpu", {**config, "enough": 0.0})
+    assert timing["runs"] == 10 and len(calls) == 12  # never that fast: every run, as without it
+    _, timing = call_timed(lambda: None, [], {}, "cpu", config)
+    assert timing["runs"] == 10
+
+
+def test_a_class_stops_timing_fast_code_once_the_reference_is_timed(grade_source, executor, monkeypatch):
+    """The first student's speed test runs in full and has the reference timed; every later
+    student's call asks the child to stop once its best run is within half the allowed time:
+    fast code then runs once after warm-up, and the verdict is the one the full run gives."""
+    performance.forget_timings()
+    sent = []
+    real = executor.run
+
+    def run(job):
+        sent.extend(call.timing for call in job.calls if call.timing)
+        return real(job)
+
+    monkeypatch.setattr(executor, "run", run)
+    first = grade_source("attention", VECTORISED, device="cpu")
+    second = grade_source("attention", VECTORISED, seed=3, device="cpu")
+    timings = [next(t for t in result.tests if t.name == SPEED).timing for result in (first, second)]
+    student, reference_run, student_again = sent  # the reference is timed in a job of its own
+    assert "enough" not in student and "enough" not in reference_run and timings[0]["runs"] == 10
+    reference = performance.known_timing(*_attention_speed_case())
+    assert student_again["enough"] == pytest.approx(0.5 * 10 * reference["best"])
+    assert timings[1]["runs"] == 1 and timings[1]["ratio"] <= 5
+    assert all(next(t for t in result.tests if t.name == SPEED).passed for result in (first, second))
+
+
+def test_grading_a_class_through_the_cli_times_later_fast_students_briefly(tmp_path, grader_cmd):
+    """`grader grade`, one student at a time: the first student's speed test has every run (the
+    reference is not timed yet), the others stop after one timed run, and all pass."""
+    klass = tmp_path / "class"
+    for name in ("ana", "ben", "cai"):
+        (klass / name).mkdir(parents=True)
+        (klass / name / "attention.py").write_text(f"# {name}'s\n" + textwrap.dedent(VECTORISED))  # not identical
+    assignment = tmp_path / "assignment.yaml"
+    assignment.write_text("name: speed\nproblems:\n  - attention\n")
+    out = tmp_path / "out"
+    result = grader_cmd("grade", klass, "--assignment", assignment, "--out", out, "--jobs", "1", "--no-progress",
+                        env={**os.environ, "GRADER_NO_CUDA": "1", "PYTHONPATH": str(ROOT)}, timeout=600)
+    assert result.exit_code == 0, result.stderr
+    runs = {}
+    for name in ("ana", "ben", "cai"):
+        [problem] = json.loads((out / "students" / f"{name}.json").read_text())["problems"]
+        speed = next(t for t in problem["tests"] if t["name"] == SPEED)
+        assert speed["status"] == "passed", speed["output"]
+        runs[name] = speed["timing"]["runs"]
+    assert runs == {"ana": 10, "ben": 1, "cai": 1}
+
+
+def _attention_speed_case():
+    from grader.problems.bank import Bank
+    from grader.kinds.function.kind import prepare_cases
+
+    problem = Bank().get("attention")
+    case = next(p for p in prepare_cases(problem, Bank(), 0, "cpu") if p.speed)
+    return problem, case.call, case.case
 
 
 @pytest.mark.parametrize("data", [None, "fast", {"best": "1", "median": 1}, {"best": -1, "median": 1, "runs": 1},

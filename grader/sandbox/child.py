@@ -268,7 +268,8 @@ def call_timed(func, args, kwargs, device: str, timing: dict):
     runs follow, then timed runs, each on fresh copies of the inputs (a function may update
     them in place), until `repeat` timed runs are done or `budget` seconds are spent. The best
     (least disturbed) timed run is the measure; when warm-up used up the budget, the best of
-    the runs made is."""
+    the runs made is. With `enough` (seconds) the timed runs stop as soon as the best is at most
+    that: more runs could only lower the best, so a verdict it already passes cannot change."""
     sync = synchronizer(device)
     pristine = copy_value((args, kwargs))
     sync()
@@ -278,6 +279,7 @@ def call_timed(func, args, kwargs, device: str, timing: dict):
     times = [perf_counter() - start]
     warmup, repeat = max(1, int(timing.get("warmup", 2))), max(1, int(timing.get("repeat", 10)))
     stop_at = perf_counter() + float(timing.get("budget", 2.0))
+    enough = timing.get("enough")
     while len(times) < warmup + repeat and perf_counter() < stop_at:
         a, k = copy_value(pristine)
         sync()
@@ -285,6 +287,8 @@ def call_timed(func, args, kwargs, device: str, timing: dict):
         func(*a, **k)
         sync()
         times.append(perf_counter() - start)
+        if enough is not None and len(times) > warmup and min(times[warmup:]) <= enough:
+            break
     timed = times[warmup:] or times
     return value, {"best": min(timed), "median": statistics.median(timed), "runs": len(timed)}
 

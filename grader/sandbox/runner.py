@@ -57,7 +57,7 @@ class Call:
     text: str            #: how it reads, e.g. "sigmoid_backward(x, grad_output)"
     time_limit: float | None = None
     device: str = "cpu"  #: where the child puts the tensor arguments before the call
-    timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget"} (grader/kinds/function/performance.py)
+    timing: dict | None = None  #: a speed test: {"warmup", "repeat", "budget", "enough"} (grader/kinds/function/performance.py)
     check_inputs: bool = False  #: the child reports which arguments the call changed in place
     #: what the child does for this case in a job whose `mode` is not "calls" (plain data, e.g. grader/child_module.py)
     plan: dict | None = None

@@ -449,7 +449,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     if error is None:
         base = (limits or Limits()).with_overrides(problem.spec.get("limits"))
         job = Job(files=submission.files, module=module, entry_point=problem.entry_point,
-                  framework=problem.framework, calls=[p.call for p in prepared], limits=base,
+                  framework=problem.framework, calls=[_call_to_run(problem, p) for p in prepared], limits=base,
                   label=f"{submission.label}:{problem.id}", forbidden=problem.spec.get("forbidden", []), hide=private_paths(getattr(bank, "root", None)))
         run = executor.run(job)
         result.stdout, result.stderr = bounded_output(run.stdout, run.stdout_dropped), bounded_output(run.stderr, run.stderr_dropped)
@@ -487,6 +487,22 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     _add_problem_feedback(problem, result)
     result.seconds = time.monotonic() - start
     return result
+
+
+def _call_to_run(problem: Problem, prepared: PreparedCase):
+    """The case's call. A speed test's, once this process has timed the reference (for the
+    class's first students), stops timing clearly fast code early (performance.stopping_call);
+    it is made once per prepared case and reference time, so every student is sent the same call."""
+    if not prepared.speed:
+        return prepared.call
+    reference = performance.known_timing(problem, prepared.call, prepared.case)
+    if reference is None:
+        return prepared.call
+    made = prepared.derived.get("call_to_run")
+    if made is None or made[0] is not reference:  # a new reference time (performance.forget_timings)
+        made = prepared.derived["call_to_run"] = (reference, performance.stopping_call(prepared.call, prepared.speed,
+                                                                                       reference))
+    return made[1]
 
 
 def _test_result(problem: Problem, bank: Bank, prepared: PreparedCase, run: CaseRun,

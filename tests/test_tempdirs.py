@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -61,18 +62,90 @@ def test_a_killed_owners_folder_is_removed_once_old(owner, tmp_path):
     assert not path.exists()
 
 
-def test_only_the_graders_own_folders_are_swept(tmp_path):
-    others = [tmp_path / "grader-import-0-abc", tmp_path / "mine", tmp_path / "grader-subject"]
+def test_only_folders_made_locked_are_swept(tmp_path):
+    """Not other programs' folders, not an older grader's (made without a lock: they cannot be
+    told from live ones), not a link named like a grader folder."""
+    others = [tmp_path / "grader-import-0-abc", tmp_path / "mine", tmp_path / "grader-subject.locked",
+              tmp_path / "grader-sub-abc", tmp_path / "grader-template-abc"]
     for other in others:
         other.mkdir()
     target = tmp_path / "elsewhere"
     target.mkdir()
-    (tmp_path / "grader-sub-link").symlink_to(target, target_is_directory=True)
+    (target / "keep").write_text("x")
+    (tmp_path / f"grader-sub-link{tempdirs.LOCKED}").symlink_to(target, target_is_directory=True)
     for path in [*others, target]:
         age(path)
-    os.utime(tmp_path / "grader-sub-link", (HOUR_AGO, HOUR_AGO), follow_symlinks=False)
+    os.utime(tmp_path / f"grader-sub-link{tempdirs.LOCKED}", (HOUR_AGO, HOUR_AGO), follow_symlinks=False)
     assert tempdirs.sweep(str(tmp_path)) == []
-    assert all(path.is_dir() for path in [*others, target])
+    assert all(path.is_dir() for path in [*others, target]) and (target / "keep").exists()
+
+
+def test_a_left_folder_is_removed_without_following_its_links_or_touching_modes_outside(owner, tmp_path):
+    """What a child left in its folder (links to elsewhere, read-only folders) is removed, and
+    nothing outside it changes: not the linked folder, its files or its mode, nor the temp dir's."""
+    proc, path = owner
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "passwd").write_text("root:x:0:0\n")
+    os.chmod(victim, 0o755)
+    (path / "link").symlink_to(victim, target_is_directory=True)
+    (path / "file-link").symlink_to(victim / "passwd")
+    (path / "locked" / "deeper").mkdir(parents=True)
+    (path / "locked" / "deeper" / "data").write_text("x")
+    os.chmod(path / "locked" / "deeper", 0o500)
+    os.chmod(path / "locked", 0o500)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    age(path)
+    mode = os.stat(tmp_path).st_mode
+    assert tempdirs.sweep(str(tmp_path)) == [str(path)]
+    assert not path.exists()
+    assert (victim / "passwd").read_text() == "root:x:0:0\n" and stat.S_IMODE(os.stat(victim).st_mode) == 0o755
+    assert os.stat(tmp_path).st_mode == mode
+
+
+def test_a_folder_swapped_for_a_link_after_the_lock_is_left_alone(tmp_path, monkeypatch):
+    """A folder that is no longer the one the sweep locked (gone, made again, or swapped for a
+    link to elsewhere while the sweep runs) is not removed, and the temp dir keeps its mode."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "passwd").write_text("x")
+    folder = tmp_path / f"grader-sub-evil{tempdirs.LOCKED}"
+    folder.mkdir()
+    age(folder)
+    real = tempdirs.fcntl.flock
+
+    def swap_then_lock(fd, operation):
+        real(fd, operation)
+        folder.rename(tmp_path / "moved")
+        folder.symlink_to(victim, target_is_directory=True)
+
+    monkeypatch.setattr(tempdirs.fcntl, "flock", swap_then_lock)
+    mode = os.stat(tmp_path).st_mode
+    assert tempdirs.sweep(str(tmp_path)) == []
+    assert (victim / "passwd").exists() and os.stat(tmp_path).st_mode == mode
+
+
+def test_a_work_folder_that_cannot_be_made_leaves_nothing_behind(tmp_path, monkeypatch):
+    from grader.sandbox import confine
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with pytest.raises(OSError):
+        confine.make_workdir({"a": b"1", "a/b": b"2"})  # "a" is a file: "a/b" cannot be written
+    assert list(tmp_path.iterdir()) == [] and not any(path.startswith(str(tmp_path)) for path in tempdirs._held)
+
+
+def test_the_grader_imports_where_there_are_no_file_locks():
+    """Windows has no fcntl: the folders are made and removed as before, and nothing is swept."""
+    code = ("import sys; sys.modules['fcntl'] = None\n"
+            "from grader.sandbox import confine, tempdirs\n"
+            "path = confine.make_workdir({'solution.py': b'x = 1'})\n"
+            "assert not path.endswith(tempdirs.LOCKED) and tempdirs.sweep() == []\n"
+            "confine.remove_workdir(path)\n"
+            "import os; assert not os.path.exists(path); print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_a_folder_made_and_removed_in_this_process_lets_go_of_its_lock(tmp_path):

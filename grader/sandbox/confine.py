@@ -117,17 +117,21 @@ def make_workdir(files: dict[str, bytes], readonly=()) -> str:
     permission bits say so here; inside the filesystem view `_build_root` also binds them
     read-only, which is what holds where the student owns the copies."""
     workdir = tempdirs.make("grader-sub-")
-    for name, data in files.items():
-        target = Path(workdir, name)
-        if not str(target.resolve()).startswith(str(Path(workdir).resolve()) + os.sep):
-            continue  # a name like ../x never leaves the folder
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    for folder in _readonly_folders(workdir, readonly):
-        for dirpath, _, filenames in os.walk(folder, topdown=False):
-            for name in filenames:
-                os.chmod(os.path.join(dirpath, name), 0o444)
-            os.chmod(dirpath, 0o555)
+    try:
+        for name, data in files.items():
+            target = Path(workdir, name)
+            if not str(target.resolve()).startswith(str(Path(workdir).resolve()) + os.sep):
+                continue  # a name like ../x never leaves the folder
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        for folder in _readonly_folders(workdir, readonly):
+            for dirpath, _, filenames in os.walk(folder, topdown=False):
+                for name in filenames:
+                    os.chmod(os.path.join(dirpath, name), 0o444)
+                os.chmod(dirpath, 0o555)
+    except BaseException:
+        tempdirs.remove(workdir)  # nothing half made is left, and its lock is let go
+        raise
     return workdir
 
 

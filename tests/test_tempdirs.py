@@ -177,3 +177,54 @@ def test_a_check_sweeps_what_a_killed_check_left(tmp_path):
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert left_behind(own_tmp) == []  # no folder, and no process of the killed check's still inside one
+
+
+def test_any_depth_is_removed(tmp_path):
+    """A child may nest folders far deeper than the remover's recursion goes: deeper levels are
+    moved up into the folder and removed on later passes."""
+    path = Path(tempdirs.make("grader-sub-", str(tmp_path)))
+    deep = path
+    for _ in range(300):
+        deep = deep / "d"
+    os.makedirs(deep)
+    (deep / "bottom.bin").write_bytes(b"x" * 1000)
+    tempdirs.remove(str(path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folders_without_read_or_search_permission_are_removed(tmp_path, monkeypatch):
+    """A child running as the grader's own user may leave folders it cannot even list (mode 000,
+    0300, 0100): they are made accessible through a descriptor that names only them. As root the
+    kernel lets every open through, so the refusal a normal user gets is simulated."""
+    path = Path(tempdirs.make("grader-sub-", str(tmp_path)))
+    for mode in (0o000, 0o300, 0o100):
+        folder = path / f"mode{mode:o}"
+        (folder / "inner").mkdir(parents=True)
+        (folder / "inner" / "data").write_text("x")
+        os.chmod(folder, mode)
+    refused = {f"mode{mode:o}" for mode in (0o000, 0o300, 0o100)}
+    real_open = os.open
+
+    def open_as_a_normal_user_would(name, flags, *args, **kwargs):
+        if name in refused and not flags & getattr(os, "O_PATH", 0):
+            refused.discard(name)  # refused once, as the mode says; after the chmod it opens
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_as_a_normal_user_would)
+    tempdirs.remove(str(path))
+    assert not refused and list(tmp_path.iterdir()) == []
+
+
+def test_a_work_folder_renamed_away_is_emptied_and_what_took_its_name_kept(tmp_path):
+    """A child that owns its folder (the weak sandbox) may rename it and put something else in
+    its place: the folder itself is emptied through the locked descriptor, and the name is
+    removed only while it still names that folder."""
+    path = Path(tempdirs.make("grader-sub-", str(tmp_path)))
+    (path / "solution.py").write_text("x = 1\n")
+    path.rename(tmp_path / "moved")
+    path.mkdir()
+    (path / "not-ours").write_text("keep")
+    tempdirs.remove(str(path))
+    assert (path / "not-ours").read_text() == "keep"
+    assert list((tmp_path / "moved").iterdir()) == []

@@ -16,6 +16,7 @@ cannot make the grader, perhaps root, touch anything outside it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import stat
@@ -35,8 +36,9 @@ LOCKED = ".locked"
 #: seconds without a change before an unlocked folder counts as left behind
 STALE_AFTER = 3600.0
 #: descriptors relative to a folder and no path-based mode changes: Linux and macOS
-_BY_DESCRIPTOR = (fcntl is not None and os.open in os.supports_dir_fd and os.rmdir in os.supports_dir_fd
-                  and os.scandir in os.supports_fd and hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW"))
+_BY_DESCRIPTOR = (fcntl is not None and hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW")
+                  and {os.open, os.rmdir, os.unlink, os.stat, os.rename} <= os.supports_dir_fd
+                  and os.scandir in os.supports_fd)
 
 _held: dict[str, int] = {}  # folder -> the descriptor that holds its lock
 _held_lock = threading.Lock()
@@ -73,58 +75,118 @@ def _lock(path: str) -> int | None:
 
 
 def remove(path: str) -> None:
-    """Delete a folder whatever a child left in it (read-only folders, odd modes, links), then let
-    go of its lock. Never raises: what cannot be removed stays."""
+    """Delete a folder whatever a child left in it (folders without read or write permission,
+    deep nesting, links), then let go of its lock. Never raises: what cannot be removed stays."""
+    with _held_lock:
+        held = _held.pop(path, None)
     try:
         if _BY_DESCRIPTOR:
-            _remove_safely(path)
-        else:  # pragma: no cover - Windows
+            _remove_safely(path, held)
+        elif os.name == "nt":  # pragma: no cover - Windows: read-only files need their flag cleared
             shutil.rmtree(path, onerror=_make_writable_and_retry)
-    except OSError:
+        else:  # pragma: no cover - a POSIX system without *at() calls: nothing is changed by path
+            shutil.rmtree(path, ignore_errors=True)
+    except (OSError, NotImplementedError):
         pass
     finally:
-        with _held_lock:
-            fd = _held.pop(path, None)
-        if fd is not None:
-            os.close(fd)
+        if held is not None:
+            os.close(held)
 
 
-def _remove_safely(path: str) -> None:
+def _remove_safely(path: str, held: int | None) -> None:
+    """Remove `path`: emptied through the descriptor its lock is held on where there is one, and
+    the name removed only while it still names that folder (a child that owns the folder may
+    have renamed it away, and put something else there)."""
     parent, name = os.path.split(os.path.abspath(path))
     parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        _remove_at(parent_fd, name)
+        if held is None:
+            _remove_at(parent_fd, name)
+            return
+        _make_accessible(held)
+        _empty(held)
+        if os.path.samestat(os.fstat(held), os.stat(name, dir_fd=parent_fd, follow_symlinks=False)):
+            os.rmdir(name, dir_fd=parent_fd)
     finally:
         os.close(parent_fd)
 
 
-def _remove_at(parent_fd: int, name: str, depth: int = 0) -> None:
+#: folders deeper than this below the one being emptied are moved up into it first, and removed
+#: on a later pass: any depth is removed without deep recursion or a descriptor per level
+MOVE_UP_AT = 64
+
+
+def _remove_at(parent_fd: int, name: str) -> None:
     """Remove the folder `name` in the folder open as `parent_fd`, never following a link."""
-    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    fd = _open_folder(parent_fd, name)
     try:
-        _empty(fd, depth)
+        _empty(fd)
     finally:
         os.close(fd)
     os.rmdir(name, dir_fd=parent_fd)
 
 
-def _empty(fd: int, depth: int = 0) -> None:
-    """Remove what the folder open as `fd` holds, by descriptor; each folder is made writable
-    through its own descriptor first (a child may leave read-only folders, which a normal user
-    cannot empty otherwise)."""
-    if depth > 200:  # deeper than any submission: left as it is rather than risk the stack
-        raise OSError("too deep to remove")
+def _empty(top: int) -> None:
+    """Remove what the folder open as `top` holds, by descriptor, never following a link: a pass
+    removes everything down to MOVE_UP_AT levels and moves what is deeper up into `top`; passes
+    follow while one still changes something."""
+    moved = itertools.count()
+    for _ in range(100_000):  # a bound, far above any tree a disk limit lets a child make
+        if not _empty_level(top, top, 0, moved):
+            return
+
+
+def _empty_level(top: int, fd: int, depth: int, moved) -> int:
+    """One pass over the folder open as `fd`; returns how many entries it removed or moved."""
+    _make_accessible(fd)
+    os.lseek(fd, 0, os.SEEK_SET)  # a descriptor listed before lists again from the start
+    with os.scandir(fd) as entries:
+        names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    done = 0
+    for entry, is_dir in names:
+        with contextlib.suppress(OSError):
+            if not is_dir:
+                os.unlink(entry, dir_fd=fd)
+            elif depth >= MOVE_UP_AT:  # into the top folder under a new name, for the next pass
+                os.rename(entry, f".grader-deep-{os.getpid()}-{next(moved)}", src_dir_fd=fd, dst_dir_fd=top)
+            else:
+                child = _open_folder(fd, entry)
+                try:
+                    done += _empty_level(top, child, depth + 1, moved)
+                finally:
+                    os.close(child)
+                os.rmdir(entry, dir_fd=fd)
+            done += 1
+    return done
+
+
+def _open_folder(parent_fd: int, name: str) -> int:
+    """`name` in `parent_fd` opened for reading, never through a link. A folder a child left
+    without read or search permission is first given them, through a descriptor that names it and
+    nothing else (O_PATH, /proc/self/fd), never by path."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, dir_fd=parent_fd)
+    except PermissionError:
+        if not hasattr(os, "O_PATH") or not os.path.isdir("/proc/self/fd"):
+            raise
+    handle = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    try:
+        os.chmod(f"/proc/self/fd/{handle}", stat.S_IRWXU)
+        fd = os.open(name, flags, dir_fd=parent_fd)
+        if not os.path.samestat(os.fstat(fd), os.fstat(handle)):  # swapped in between: leave it
+            os.close(fd)
+            raise OSError("the folder changed while it was being removed")
+        return fd
+    finally:
+        os.close(handle)
+
+
+def _make_accessible(fd: int) -> None:
+    """A folder the remover can list and empty: rwx for its owner, set through its descriptor."""
     if stat.S_IMODE(os.fstat(fd).st_mode) & stat.S_IRWXU != stat.S_IRWXU:
         with contextlib.suppress(OSError):
             os.fchmod(fd, stat.S_IRWXU)
-    with os.scandir(fd) as entries:
-        names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
-    for entry, is_dir in names:
-        with contextlib.suppress(OSError):
-            if is_dir:
-                _remove_at(fd, entry, depth + 1)
-            else:
-                os.unlink(entry, dir_fd=fd)
 
 
 def _make_writable_and_retry(func, failed, _exc):  # pragma: no cover - Windows only

@@ -97,10 +97,16 @@ def time_trusted(problem: Problem, bank: Bank, executor: Executor, call: Call, l
     return Measured(case_run.timing, value=case_run.value)
 
 
+def _timing_key(problem: Problem, call: Call, case: dict) -> tuple:
+    """What a reference's time depends on: the problem, the case (its sizes), the device and the
+    speed test's settings, not the seed."""
+    return (str(problem.path), problem.id, case["name"], call.device, repr(sorted(case["performance"].items())))
+
+
 def reference_timing(problem: Problem, bank: Bank, executor: Executor, call: Call, case: dict,
                      limits: Limits) -> Measured:
     """The reference's time for this case and device, measured once per process."""
-    key = (str(problem.path), problem.id, case["name"], call.device, repr(sorted(case["performance"].items())))
+    key = _timing_key(problem, call, case)
     with _guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:  # students graded in parallel wait for the one measurement instead of repeating it
@@ -114,9 +120,8 @@ def reference_timing(problem: Problem, bank: Bank, executor: Executor, call: Cal
 def known_timing(problem: Problem, call: Call, case: dict) -> dict | None:
     """The reference's time for this case and device if this process has measured it already
     (reference_timing), without measuring it."""
-    key = (str(problem.path), problem.id, case["name"], call.device, repr(sorted(case["performance"].items())))
     with _guard:
-        measured = _cache.get(key)
+        measured = _cache.get(_timing_key(problem, call, case))
     return measured.timing if measured is not None else None
 
 

@@ -41,7 +41,7 @@ STEPS = [
     (kind, "check_sources"), (kind, "_test_result"), (kind, "name_mistakes"), (kind, "evaluate"),
     (kind, "_policy_test"), (kind, "policy_tests"), (kind, "_judge_speed"), (kind, "private_paths"),
     (codec, "decode"), (runner, "read_case"), (runner, "collect"), (runner, "batch_request_header"),
-    (runner, "held_payload_frame"),
+    (runner, "batch_frame"),
     (runner, "batchable"), (runner, "run_batch"), (runner, "run_with"), (runner, "drain"),
     (confine, "make_workdir"), (confine, "remove_workdir"), (confine, "prepare"), (confine.Box, "cleanup"),
     (confine.CgroupPool, "take"), (forkserver.ForkServer, "launch_batch"), (forkserver.ForkServer, "launch"),

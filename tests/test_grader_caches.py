@@ -232,7 +232,7 @@ def test_request_frames_encoded_once_equal_the_plain_encoding(tmp_path):
 
     from grader.limits import Limits
     from grader.sandbox import runner
-    from grader.sandbox.runner import Call, Job, batch_request_frame, request_frame
+    from grader.sandbox.runner import Call, Job, batch_frame, batch_payload, batch_request_header, request_frame
 
     def call(name, *args, **kwargs):
         return Call(name=name, args=list(args), kwargs=kwargs, text=f"f({name})", timing={"repeat": 3} if kwargs else None)
@@ -249,7 +249,7 @@ def test_request_frames_encoded_once_equal_the_plain_encoding(tmp_path):
     for student in ("ann", "ben", "ann"):  # the second and third from the cache
         for calls in ([first, second], [other_seed, second], [second]):
             jobs = [job(c, student) for c in calls]
-            frame = batch_request_frame(jobs, str(tmp_path / student), 3)
+            frame = batch_frame(batch_request_header(jobs, str(tmp_path / student), 3), batch_payload(jobs))
             assert frame == plain_frame(frame, calls, nested=True)
             frames.append(frame)
             single = request_frame(jobs[0], calls[0], str(tmp_path / student), 3)

@@ -838,19 +838,15 @@ class ForkServer:
         had (the runner's cache handed them out again) are held by the cgroup set's template
         where there is one (`_nest_for`), and the request only names them; other calls (a single
         student, batches whose calls vary, calls too large to cache) are sent whole."""
-        from grader.sandbox import codec
-        from grader.sandbox.runner import batch_payload, batch_request_header, held_payload_frame
+        from grader.sandbox.runner import batch_frame, batch_payload, batch_request_header
 
         header, payload = batch_request_header(jobs, workdir, RESULT_FD), batch_payload(jobs)
-
-        def frame(held: bool) -> bytes:
-            return held_payload_frame(header, payload) if held else codec.frame(payload, header=header)
-
         with self._lock:
             self._recent_batches.append(payload.key)
             recent = self._recent_batches
             hold = payload.reused and len(recent) == recent.maxlen and all(key == payload.key for key in recent)
-        return self._launch(frame, workdir, keep_open=True, payload=payload if hold else None, batch=True)
+        return self._launch(lambda held: batch_frame(header, payload, held), workdir, keep_open=True,
+                            payload=payload if hold else None, batch=True)
 
     def _launch(self, frame, workdir: str, keep_open: bool = False, payload=None, batch: bool = False) -> ForkHandle:
         """Fork a child and feed it its request, `frame(held)`: `held` when the template that forked

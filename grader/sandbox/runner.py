@@ -186,23 +186,19 @@ def batch_limits(job: Job):
     return job.limits.with_overrides({"processes": job.limits.processes + 1}) if problem_processes() else job.limits
 
 
-def batch_request_frame(jobs: list[Job], workdir: str, result_fd: int) -> bytes:
-    """The request of a batch (`run_batch`): the first job's header with the per-problem fields of
-    each job under "batch", and each job's calls."""
-    return codec.frame(batch_payload(jobs), header=batch_request_header(jobs, workdir, result_fd))
-
-
 def batch_payload(jobs: list[Job]) -> codec.Encoded:
     """A batch's calls, each job's, encoded once for every student given the same prepared calls
-    (a fork server may have them decoded already: see `held_payload_frame`)."""
+    (a fork server may have them decoded already: see `batch_frame`)."""
     return encoded_calls([job.calls for job in jobs], nested=True)
 
 
-def held_payload_frame(header: dict, payload: codec.Encoded) -> bytes:
-    """A request whose calls the child already holds: forked from a template that decoded
-    `payload` (forkserver: a cgroup set's template holding a class's calls). The header names
-    the payload by its key; the frame carries no calls."""
-    return codec.frame(_NO_CALLS, header={**header, "payload": payload.key})
+def batch_frame(header: dict, payload: codec.Encoded, held: bool = False) -> bytes:
+    """The request of a batch (`run_batch`): `batch_request_header` and the calls, or, `held`,
+    only the header naming the calls by key, for a child forked from a template that holds them
+    decoded (forkserver: a cgroup set's template holding a class's calls)."""
+    if held:
+        return codec.frame(_NO_CALLS, header={**header, "payload": payload.key})
+    return codec.frame(payload, header=header)
 
 
 _NO_CALLS = codec.encode_value(None)

@@ -39,6 +39,8 @@ STALE_AFTER = 3600.0
 _BY_DESCRIPTOR = (fcntl is not None and hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW")
                   and {os.open, os.rmdir, os.unlink, os.stat, os.rename} <= os.supports_dir_fd
                   and os.scandir in os.supports_fd)
+#: how a folder is opened to lock, list or empty it: only a real folder, never through a link
+_FOLDER = (os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC) if _BY_DESCRIPTOR else 0
 
 _held: dict[str, int] = {}  # folder -> the descriptor that holds its lock
 _held_lock = threading.Lock()
@@ -63,7 +65,7 @@ def make(prefix: str, parent: str | None = None) -> str:
 
 def _lock(path: str) -> int | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, _FOLDER)
     except OSError:
         return None
     try:
@@ -103,7 +105,6 @@ def _remove_safely(path: str, held: int | None) -> None:
         if held is None:
             _remove_at(parent_fd, name)
             return
-        _make_accessible(held)
         _empty(held)
         if os.path.samestat(os.fstat(held), os.stat(name, dir_fd=parent_fd, follow_symlinks=False)):
             os.rmdir(name, dir_fd=parent_fd)
@@ -164,16 +165,15 @@ def _open_folder(parent_fd: int, name: str) -> int:
     """`name` in `parent_fd` opened for reading, never through a link. A folder a child left
     without read or search permission is first given them, through a descriptor that names it and
     nothing else (O_PATH, /proc/self/fd), never by path."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        return os.open(name, flags, dir_fd=parent_fd)
+        return os.open(name, _FOLDER, dir_fd=parent_fd)
     except PermissionError:
         if not hasattr(os, "O_PATH") or not os.path.isdir("/proc/self/fd"):
             raise
     handle = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
     try:
         os.chmod(f"/proc/self/fd/{handle}", stat.S_IRWXU)
-        fd = os.open(name, flags, dir_fd=parent_fd)
+        fd = os.open(name, _FOLDER, dir_fd=parent_fd)
         if not os.path.samestat(os.fstat(fd), os.fstat(handle)):  # swapped in between: leave it
             os.close(fd)
             raise OSError("the folder changed while it was being removed")
@@ -243,7 +243,7 @@ def sweep(parent: str | None = None, now: float | None = None) -> list[str]:
 
 def _sweep_one(parent_fd: int, name: str, now: float) -> bool:
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+        fd = os.open(name, _FOLDER, dir_fd=parent_fd)
     except OSError:
         return False  # gone, or not a folder (a link is not followed)
     try:

@@ -396,6 +396,50 @@ def draws(x):
 """
 
 
+COUNTS = """
+SEEN = []
+
+def counts(x):
+    SEEN.append(x)
+    return len(SEEN)
+
+def takes_two(x, y):
+    return x + y
+"""
+
+
+def test_problems_sharing_a_file_each_run_it_in_a_fresh_module(server, mode, monkeypatch):
+    """A student's problems from one file: the worker compiles it once (child.compiled) but runs it
+    for each problem in a module of its own, so no problem sees another's globals."""
+    alone = LaunchesAlone(server, monkeypatch)
+    results = server.run_batch([job(COUNTS, "counts", calls=2), job(COUNTS, "counts", calls=3)])
+    assert [[c.value for c in r.cases] for r in results] == [[1, 2], [1, 2, 3]]
+    assert alone.count == 0
+
+
+def test_each_problem_checks_calls_against_its_own_function(server, mode):
+    """The signature a problem's calls are checked against is its own entry point's, not the one of
+    the problem before (child.signature_of keeps one function's signature for its cases)."""
+    results = server.run_batch([job(COUNTS, "counts", calls=1), job(COUNTS, "takes_two", calls=1),
+                                job(COUNTS, "counts", calls=1)])
+    assert results[0].cases[0].value == 1 and results[2].cases[0].value == 1
+    assert results[1].cases[0].status is RunStatus.SIGNATURE, results[1].cases
+    assert "missing a required argument: 'y'" in results[1].cases[0].message
+
+
+def test_the_compile_cache_gives_one_code_object_per_file_and_source():
+    from grader.sandbox import child
+
+    first = child.compiled(b"x = 1\n", "a.py")
+    assert child.compiled(b"x = 1\n", "a.py") is first
+    assert child.compiled(b"x = 2\n", "a.py") is not first  # an edited file is compiled again
+    assert child.compiled(b"x = 1\n", "b.py").co_filename == "b.py"  # tracebacks name the right file
+    with pytest.raises(SyntaxError):
+        child.compiled(b"def broken(:\n", "c.py")
+    with pytest.raises(SyntaxError):  # a failure is not remembered as a success
+        child.compiled(b"def broken(:\n", "c.py")
+
+
 def test_each_problem_of_a_batch_gets_fresh_random_state(server):
     """Each problem's process is reseeded (Python, numpy and torch's generators), as each job's
     child is: no two problems of a batch draw the same numbers, nor two batches."""

@@ -86,6 +86,43 @@ def test_a_second_check_uses_the_cache_and_an_edited_reference_or_spec_is_comput
     assert len(entries(check.cache)) == 3
 
 
+def test_known_mistakes_outputs_are_kept_with_the_expected_ones_and_believed_next_time(check):
+    """A wrong submission's check computes the known mistakes' outputs on its wrong cases and keeps
+    them (grader.kinds.function.kind.mistake_output); the next check reads them instead of running
+    the mistakes again: a planted entry changes which mistake its feedback names."""
+    first = check(BUGGY)
+    assert first.exit_code == 1 and "missing-upstream-gradient" in first.output, first.output
+    [entry] = entries(check.cache)
+    values = expected_cache.read(entry, entry.stem)
+    stored = sorted(name for name in values if name.startswith("mistake "))
+    assert "mistake missing-upstream-gradient | small" in stored and "mistake tanh-derivative | small" in stored
+    # Swap two mistakes' stored outputs on every case: the next check can only name the other one.
+    for name in stored:
+        if name.startswith("mistake missing-upstream-gradient | "):
+            other = name.replace("missing-upstream-gradient", "tanh-derivative")
+            values[name], values[other] = values[other], values[name]
+    expected_cache.write(entry, entry.stem, values)
+    planted = check(BUGGY)
+    assert "tanh-derivative" in planted.output and "missing-upstream-gradient" not in planted.output, planted.output
+
+
+def test_an_output_that_cannot_be_stored_leaves_the_others_stored(tmp_path):
+    """A mistake that cannot run on a case (CANNOT_RUN) or returns what the codec does not carry is
+    computed each time; the plain outputs computed with it are still saved."""
+    outputs = expected_cache.ExpectedOutputs("k" * 64, tmp_path)
+    outputs.get("small", lambda: torch.ones(2))
+    outputs.save()
+    cannot = object()
+    assert outputs.get_if_plain("mistake a | small", lambda: cannot) is cannot
+    assert outputs.get_if_plain("mistake b | small", lambda: {1}) == {1}
+    assert outputs.get_if_plain("mistake c | small", lambda: torch.zeros(2)).tolist() == [0.0, 0.0]
+    outputs.save()
+    again = expected_cache.ExpectedOutputs("k" * 64, tmp_path)
+    assert sorted(again.values) == ["mistake c | small", "small"]
+    assert again.get_if_plain("mistake c | small", lambda: pytest.fail("computed again")).tolist() == [0.0, 0.0]
+    assert expected_cache.ExpectedOutputs(None, None).get_if_plain("x", lambda: 3) == 3  # no cache folder
+
+
 @pytest.mark.slow
 def test_a_truncated_or_corrupt_cache_file_is_recomputed(check):
     assert check(CORRECT).exit_code == 0

@@ -26,6 +26,7 @@ import platform
 import stat
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -120,6 +121,7 @@ class ExpectedOutputs:
         self.values: dict[str, Any] = read(self.path, key) if self.path else {}
         self.hits = 0
         self._computed: list[str] = []
+        self._saving = threading.Lock()  #: a class's threads save known mistakes' outputs as they find them
 
     @classmethod
     def for_problem(cls, problem, bank, seed: int) -> "ExpectedOutputs":
@@ -140,15 +142,31 @@ class ExpectedOutputs:
         self._computed.append(name)
         return value
 
+    def get_if_plain(self, name: str, compute: Callable[[], Any]) -> Any:
+        """As `get`, for a value that may not read back identical (a known mistake's output, or
+        its marker that it cannot run): only one that does is kept, so it never stops the rest
+        from being saved. Computed after `save`, such values are written by the next `save`."""
+        if name in self.values:
+            self.hits += 1
+            return self.values[name]
+        value = compute()
+        if self.path is not None and round_trips(value):
+            self.values[name] = value
+            self._computed.append(name)
+        return value
+
     def save(self) -> None:
         """Write the values when any was computed here (atomically; a failure only skips the cache)."""
         if self.path is None or not self._computed:
             return
-        keep = {name: value for name, value in self.values.items() if round_trips(value)}
-        if set(self._computed) - set(keep):
-            return  # a value that does not read back identical: computed each time
-        write(self.path, self.key, keep)
-        self._computed = []
+        with self._saving:
+            if not self._computed:
+                return
+            keep = {name: value for name, value in list(self.values.items()) if round_trips(value)}
+            if set(self._computed) - set(keep):
+                return  # a value that does not read back identical: computed each time
+            write(self.path, self.key, keep)
+            self._computed = []
 
 
 def read(path: Path, key: str) -> dict[str, Any]:

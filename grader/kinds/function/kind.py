@@ -49,6 +49,9 @@ class PreparedCase:
     mistake_outputs: dict = field(default_factory=dict, repr=False, compare=False)
     #: what `case_tolerances` and `expected_coarsest` worked out for this case, kept for the next student
     derived: dict = field(default_factory=dict, repr=False, compare=False)
+    #: the problem's expected outputs on disk (grader.problems.expected_cache.ExpectedOutputs), which
+    #: keep the known mistakes' outputs too, for the next run; None where the cases came from elsewhere
+    stored: Any = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -170,6 +173,8 @@ def prepare_cases(problem: Problem, bank: Bank, seed: int = 0, device: str = "al
         prepared += [PreparedCase(case, args, make_call(problem, case, args), expected)
                      for case, args, expected in gradcheck_cases(problem, bank, seed, outputs)]
     outputs.save()
+    for p in prepared:
+        p.stored = outputs
     return prepared
 
 
@@ -407,17 +412,28 @@ def name_mistakes(problem: Problem, bank: Bank, wrong: list[tuple[PreparedCase, 
 
 
 def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake: dict):
-    """A known mistake's output on a case (CANNOT_RUN if it raised), computed once per case."""
+    """A known mistake's output on a case (CANNOT_RUN if it raised), computed once per case and
+    kept on disk with the expected outputs (`prepared.stored`; `save_mistakes` writes them)."""
     if mistake["name"] not in prepared.mistake_outputs:
-        func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
-        precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
-        try:
-            wrong = evaluate(func, prepared.args, precision,
-                             f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
-        except SpecError:
-            wrong = CANNOT_RUN
-        prepared.mistake_outputs[mistake["name"]] = wrong
+        def compute():
+            func = bank.load_callable(mistake["impl"], what=f"mistake '{mistake['name']}'")
+            precision = mistake.get("precision", problem.spec.get("reference_precision", "float64"))
+            try:
+                return evaluate(func, prepared.args, precision,
+                                f"{problem.path}: mistake '{mistake['name']}' on case '{prepared.name}'")
+            except SpecError:
+                return CANNOT_RUN  # not a value: never stored, computed again in the next run
+
+        stored = prepared.stored
+        name = f"mistake {mistake['name']} | {prepared.name}"  # (a case's expected output is stored under its name)
+        prepared.mistake_outputs[mistake["name"]] = stored.get_if_plain(name, compute) if stored else compute()
     return prepared.mistake_outputs[mistake["name"]]
+
+
+def save_mistakes(prepared: list[PreparedCase]) -> None:
+    """Write the known mistakes' outputs computed since the cases were prepared (nothing when none was)."""
+    for stored in {id(p.stored): p.stored for p in prepared if p.stored is not None}.values():
+        stored.save()
 
 
 # ---------------------------------------------------------------- grading
@@ -471,6 +487,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
             result.tests = _with_policy_tests(result.tests, prepared, [
                 _policy_test(name, problem, bank, prepared, runs, result.tests, m)
                 for name, m in zip(extra, extra_scores)])
+            save_mistakes(prepared)
     if error is not None:
         result.error = error
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,

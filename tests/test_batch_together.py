@@ -417,6 +417,23 @@ def test_problems_sharing_a_file_each_run_it_in_a_fresh_module(server, mode, mon
     assert alone.count == 0
 
 
+PYTHON2 = """
+from past.builtins import xrange
+
+def total(x):
+    return sum(xrange(x + 3))
+"""
+
+
+def test_every_problem_of_a_batch_gets_the_python2_stand_in(server, mode, monkeypatch):
+    """`from past.builtins import xrange` works in each problem: the stand-in module is made for each
+    problem again (child.install_python2_names), though the search for a real one is done once."""
+    alone = LaunchesAlone(server, monkeypatch)
+    results = server.run_batch([job(PYTHON2, "total", calls=1), job(PYTHON2, "total", calls=2)])
+    assert [[c.value for c in r.cases] for r in results] == [[3], [3, 6]], [r.cases for r in results]
+    assert alone.count == 0
+
+
 def test_each_problem_checks_calls_against_its_own_function(server, mode):
     """The signature a problem's calls are checked against is its own entry point's, not the one of
     the problem before (child.signature_of keeps one function's signature for its cases)."""

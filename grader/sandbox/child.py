@@ -216,12 +216,21 @@ def load_module(path: str, channel: Channel):
     return module
 
 
+_REAL_PAST: dict[tuple, bool] = {}  #: sys.path -> whether a real `past` package is on it (looked up once)
+
+
 def install_python2_names() -> None:
     """`from past.builtins import xrange` (course files written for Python 2 and 3) works without the
-    `future` package: a stand-in `past.builtins` with xrange and friends, unless the real one is there."""
+    `future` package: a stand-in `past.builtins` with xrange and friends, unless the real one is there
+    (looked for once per sys.path: a batch's problems share the student's folder, which they cannot change)."""
     import importlib.util
 
-    if "past" in sys.modules or importlib.util.find_spec("past") is not None:
+    if "past" in sys.modules:
+        return
+    where = tuple(sys.path)
+    if where not in _REAL_PAST:
+        _REAL_PAST[where] = importlib.util.find_spec("past") is not None
+    if _REAL_PAST[where]:
         return
     past, builtins = types.ModuleType("past"), types.ModuleType("past.builtins")
     builtins.xrange, builtins.basestring, builtins.unicode, builtins.long = range, str, str, int

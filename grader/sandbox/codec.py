@@ -141,6 +141,7 @@ class _Encoder:
         self.buffers: list[bytes] = []
         self.nodes = 0
         self.torch = sys.modules.get("torch")  # no torch imported -> no tensors to see
+        self._dtype_names: dict | None = None  # torch dtype -> its name, made at the first tensor
 
     def add_buffer(self, data: bytes) -> int:
         self.buffers.append(data)
@@ -210,7 +211,9 @@ class _Encoder:
 
     def tensor(self, t, path: str) -> dict:
         torch = self.torch
-        name = {getattr(torch, n): n for n in TENSOR_DTYPES}.get(t.dtype)
+        if self._dtype_names is None:
+            self._dtype_names = {getattr(torch, n): n for n in TENSOR_DTYPES}
+        name = self._dtype_names.get(t.dtype)
         if name is None:
             raise EncodeError(f"{path} is a tensor of dtype {t.dtype}, which cannot be sent; allowed: {', '.join(TENSOR_DTYPES)}")
         if t.layout != torch.strided or t.is_nested:

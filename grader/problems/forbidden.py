@@ -83,7 +83,7 @@ def find_forbidden(
         return []
     nodes = nodes or tree_nodes(tree)
     finder = _Finder(entries, filename, method_names(tree) if own_methods is None else own_methods)
-    finder.collect_aliases(nodes.walked)
+    finder.collect_aliases(nodes.bindings)
     finder.visit_all(nodes.in_order)
     unique: dict[tuple[int, int, str], ForbiddenUse] = {}
     for use in finder.uses:
@@ -100,6 +100,57 @@ class TreeNodes:
     def __init__(self, walked: list[ast.AST], in_order: list[ast.AST], depth: int, depth_line: int):
         self.walked, self.in_order = walked, in_order
         self.depth, self.depth_line = depth, depth_line
+        self._bindings: Bindings | None = None
+
+    @property
+    def bindings(self) -> "Bindings":
+        """What the file binds (`Bindings`), found once for every forbidden list it is checked against."""
+        if self._bindings is None:
+            self._bindings = Bindings(self.walked)
+        return self._bindings
+
+
+class Bindings:
+    """The names a file binds, whatever is forbidden, from its nodes in ast.walk's order:
+    `imports` (local name -> dotted name, a later import winning), the modules of its star
+    imports, how many times each name is bound (`bound`), and the values of each name's simple
+    assignments (`assigned`: `x = ...`, `x: T = ...`, `(x := ...)`)."""
+
+    def __init__(self, walked: list[ast.AST]):
+        self.imports: dict[str, str] = {}
+        self.stars: list[str] = []
+        self.bound: Counter[str] = Counter()
+        self.assigned: dict[str, list[ast.AST]] = {}
+        for node in walked:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        self.imports[a.asname] = a.name
+                    else:
+                        top = a.name.split(".")[0]
+                        self.imports[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                if node.level or not node.module:
+                    continue
+                for a in node.names:
+                    if a.name == "*":
+                        self.stars.append(node.module)
+                    else:
+                        self.imports[a.asname or a.name] = f"{node.module}.{a.name}"
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                self.bound[node.id] += 1
+            elif isinstance(node, ast.arg):
+                self.bound[node.arg] += 1
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.bound[node.name] += 1
+        for node in walked:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                target, value = node.targets[0].id, node.value
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
+                target, value = node.target.id, node.value
+            else:
+                continue
+            self.assigned.setdefault(target, []).append(value)
 
 
 def tree_nodes(tree: ast.AST) -> TreeNodes:
@@ -177,35 +228,13 @@ class _Finder:
         self.uses: list[ForbiddenUse] = []
 
     # ----------------------------------------------------------- aliases
-    def collect_aliases(self, walked: list[ast.AST]) -> None:
-        """Import aliases and simply assigned names, from the tree's nodes in ast.walk's order."""
-        bound: Counter[str] = Counter()  # names the file binds itself
-        stars: list[str] = []
-        for node in walked:
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.asname:
-                        self.aliases[a.asname] = a.name
-                    else:
-                        top = a.name.split(".")[0]
-                        self.aliases[top] = top
-            elif isinstance(node, ast.ImportFrom):
-                if node.level or not node.module:
-                    continue
-                for a in node.names:
-                    if a.name == "*":
-                        stars.append(node.module)
-                    else:
-                        self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
-            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                bound[node.id] += 1
-            elif isinstance(node, ast.arg):
-                bound[node.arg] += 1
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                bound[node.name] += 1
+    def collect_aliases(self, bindings: Bindings) -> None:
+        """Import aliases and simply assigned names, from what the file binds."""
+        self.aliases.update(bindings.imports)
+        bound, assigned = bindings.bound, bindings.assigned
         # `from torch.nn.functional import *` makes the bare names of
         # forbidden entries below that module available.
-        for module in stars:
+        for module in bindings.stars:
             for entry in self.module_entries:
                 if entry.startswith(module + "."):
                     name = entry[len(module) + 1 :].split(".")[0]
@@ -213,15 +242,6 @@ class _Finder:
                         self.aliases[name] = f"{module}.{name}"
         # `ag = torch.autograd`, `m = importlib.import_module("...")`, `(F := torch.nn.functional)`,
         # for names bound only by that one assignment.
-        assigned: dict[str, list[ast.AST]] = {}  # name -> values of its simple assignments
-        for node in walked:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                target, value = node.targets[0].id, node.value
-            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
-                target, value = node.target.id, node.value
-            else:
-                continue
-            assigned.setdefault(target, []).append(value)
         for target, values in assigned.items():
             if bound[target] == 1:
                 resolved = self.resolve(values[0])
@@ -230,9 +250,12 @@ class _Finder:
         # Names every binding of which is a value of torch (numpy): `y = torch.sigmoid(x)`.
         for package, names in self.valued.items():
             for _ in range(3):  # chains such as `z = y * 2` after `y = torch.sigmoid(x)`
+                known = len(names)
                 for target, values in assigned.items():
                     if bound[target] == len(values) and all(self.value_of(v, package) for v in values):
                         names.add(target)
+                if len(names) == known:
+                    break  # nothing new: another pass would find nothing either
 
     # ----------------------------------------------------------- resolving
     def resolve(self, node: ast.AST) -> str | None:

@@ -463,3 +463,37 @@ def test_reassigned_variable_is_not_an_alias():
         """
     )
     assert [(u.name, u.line) for u in uses] == [("torch.autograd.grad", 4)]
+
+
+SHARED_FILE = textwrap.dedent("""
+    import torch
+    from torch.nn.functional import *
+    import numpy as np
+    ag = torch.autograd
+    y = torch.sigmoid(torch.ones(2))
+    z = y * 2
+
+    def f(x):
+        g = ag.grad
+        w = np.linalg.inv(x)
+        return relu(x), scaled_dot_product_attention, z.backward(), g, w
+""")
+
+
+def test_one_files_nodes_checked_against_several_lists_give_each_lists_own_answer():
+    """A file is parsed and walked once for all its problems' lists (TreeNodes, its Bindings): what
+    one list's check works out (its star-import names, its aliases) never reaches another's."""
+    import ast
+
+    from grader.problems.forbidden import tree_nodes
+
+    lists = [["torch.autograd"], ["torch.nn.functional.relu"], ["numpy.linalg.inv", "Tensor.backward"],
+             ["torch.nn.functional.scaled_dot_product_attention"], []]
+    tree = ast.parse(SHARED_FILE)
+    nodes = tree_nodes(tree)
+    shared = [find_forbidden(tree, entries, nodes=nodes) for entries in lists + lists[::-1]]
+    alone = [find_forbidden(SHARED_FILE, entries) for entries in lists + lists[::-1]]
+    assert shared == alone
+    assert [sorted({u.api for u in uses}) for uses in alone[:5]] == [
+        ["torch.autograd"], ["torch.nn.functional.relu"], ["Tensor.backward", "numpy.linalg.inv"],
+        ["torch.nn.functional.scaled_dot_product_attention"], []]

@@ -143,14 +143,12 @@ class Bindings:
                 self.bound[node.arg] += 1
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.bound[node.name] += 1
-        for node in walked:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                target, value = node.targets[0].id, node.value
-            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
-                target, value = node.target.id, node.value
-            else:
-                continue
-            self.assigned.setdefault(target, []).append(value)
+            elif isinstance(node, ast.Assign):
+                if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    self.assigned.setdefault(node.targets[0].id, []).append(node.value)
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)):
+                if isinstance(node.target, ast.Name) and node.value:
+                    self.assigned.setdefault(node.target.id, []).append(node.value)
 
 
 def tree_nodes(tree: ast.AST) -> TreeNodes:

@@ -444,6 +444,16 @@ def test_each_problem_checks_calls_against_its_own_function(server, mode):
     assert "missing a required argument: 'y'" in results[1].cases[0].message
 
 
+def test_an_entry_point_without_a_signature_is_simply_called(server, mode):
+    """A builtin has no signature to check the call against (inspect.signature raises ValueError):
+    it is called as it is, and a call it cannot take fails as the builtin says."""
+    source = "largest = max\n"
+    results = server.run_batch([job(source, "largest", calls=2), job(COUNTS, "counts", calls=1)])
+    assert [(c.status, c.message) for c in results[0].cases][0][0] is RunStatus.EXCEPTION  # max(0)
+    assert "not iterable" in results[0].cases[0].message
+    assert results[1].cases[0].value == 1
+
+
 def test_the_compile_cache_gives_one_code_object_per_file_and_source():
     from grader.sandbox import child
 

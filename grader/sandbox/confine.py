@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import glob
 import itertools
 import json
@@ -787,6 +788,7 @@ FCNTL_DENIED = (5, 6, 7, 36, 37, 38, 1024, 1025, 1026)
 AF_UNIX = 1
 
 
+@functools.lru_cache(maxsize=8)  # built once per process: the fork server's template builds it for every child (warm_up)
 def seccomp_program(machine: str | None = None, denied=DENIED_SYSCALLS, guard_args: bool = True) -> bytes:
     """The classic BPF program of the filter, for this machine's architecture.
 
@@ -1139,10 +1141,33 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _readable_roots(hide: list[str], workdir: str) -> list[str]:
-    """What the student may read: the system's libraries, Python and its packages, the grader."""
-    import site
+def _readable_roots(hide: list[str], workdir: str) -> list[tuple[str, str | None]]:
+    """What the student may read (`readable_places`), less whatever holds the bank, the output or
+    the work folder: (real path to bind, None), or a top-level link as (path, its target)."""
+    roots: list[tuple[str, str | None]] = []
+    seen: list[str] = []
+    for path, real, link, linked_inside in readable_places():
+        if link is not None:
+            roots.append((path, link))
+            continue
+        if real == "/" or _inside(workdir, real) or any(_inside(h, real) or _inside(h, path) for h in hide):
+            continue  # never a folder that holds the bank, the output or the work folder
+        if not any(_inside(real, r) for r in seen):
+            seen.append(real)
+            roots.append((real, None))
+        if linked_inside:
+            roots.append((path, real))  # e.g. a link to the package: the same link inside
+    return roots
+
+
+@functools.lru_cache(maxsize=1)
+def readable_places() -> tuple[tuple[str, str, str | None, bool], ...]:
+    """Where the system's libraries, Python and its packages and the grader are, as
+    (path, its real path, the target of a top-level system link or None, whether the path is a
+    link to keep as one inside); worked out once per process (about 1 ms: the fork server's
+    template does it for every child, `warm_up`), then filtered per job by `_readable_roots`."""
     import importlib.util
+    import site
 
     wanted = list(SYSTEM_DIRS)
     wanted += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
@@ -1162,24 +1187,26 @@ def _readable_roots(hide: list[str], workdir: str) -> list[str]:
     for entry in sys.path:
         if entry and os.path.isdir(entry):
             wanted.append(entry)
-    roots: list[tuple[str, str | None]] = []  # (real path to bind, or a top-level link: (path, target))
-    seen: list[str] = []
+    places = []
     for path in wanted:
         if not path or not os.path.lexists(path):
             continue
         path = os.path.abspath(path)
         if path in SYSTEM_DIRS and os.path.islink(path):
-            roots.append((path, os.readlink(path)))
+            places.append((path, path, os.readlink(path), False))
             continue
         real = os.path.realpath(path)
-        if real == "/" or _inside(workdir, real) or any(_inside(h, real) or _inside(h, path) for h in hide):
-            continue  # never a folder that holds the bank, the output or the work folder
-        if not any(_inside(real, r) for r in seen):
-            seen.append(real)
-            roots.append((real, None))
-        if real != path and os.path.realpath(os.path.dirname(path)) == os.path.dirname(path):
-            roots.append((path, real))  # e.g. a link to the package: the same link inside
-    return roots
+        linked_inside = real != path and os.path.realpath(os.path.dirname(path)) == os.path.dirname(path)
+        places.append((path, real, None, linked_inside))
+    return tuple(places)
+
+
+def warm_up() -> None:
+    """Work out, in a fork server's template, what every child's confinement would otherwise work
+    out for itself: the seccomp program and the places the filesystem view binds."""
+    if sys.platform.startswith("linux"):
+        seccomp_program()
+        readable_places()
 
 
 def _build_root(limits: dict, workdir: str, config: dict, uid: int | None) -> None:

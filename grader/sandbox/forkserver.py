@@ -302,11 +302,17 @@ def _set_oom_score_adj(value: int) -> None:
 
 def _warm_up() -> None:
     """Import here, once, what every child would otherwise import for itself (measured: numpy's
-    lazily imported `numpy.random`, about 15 ms per child, which `_reseed` needs; `secrets`).
-    Nothing secret, and no torch op (no threads)."""
+    lazily imported `numpy.random`, about 15 ms per child, which `_reseed` needs; `secrets`), and
+    work out what every child's confinement needs (the seccomp program, the places its filesystem
+    view binds: 2-3 ms per child, `sandbox.warm_up`). Nothing secret, and no torch op (no threads)."""
     import secrets  # noqa: F401
 
     import numpy.random  # noqa: F401
+
+    try:
+        sandbox.warm_up()
+    except Exception:  # noqa: BLE001 - best effort: each child works it out (and fails) as before
+        pass
 
 
 def _back_with_huge_pages() -> None:

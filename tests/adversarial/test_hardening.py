@@ -380,3 +380,20 @@ def test_the_filter_program_on_both_architectures(machine):
     if machine == "x86_64":
         assert run_filter(program, arch, 0x40000000 | read) == eperm  # x32
     assert len(program) // 8 < 4096
+
+
+def test_the_places_a_child_may_read_are_worked_out_once_and_filtered_per_job(tmp_path):
+    """The fork server's template works out the readable places once (sandbox.readable_places,
+    warmed before it forks); what a job hides (the bank, the output) and its work folder are still
+    taken out for every job, whatever the places held."""
+    places = sandbox.readable_places()
+    assert sandbox.readable_places() is places  # worked out once per process
+    prefix = os.path.realpath(sys.prefix)  # Python and its packages
+    assert any(real == prefix for _, real, link, _ in places if link is None)
+    everything = [root for root, link in sandbox._readable_roots([], str(tmp_path)) if link is None]
+    assert prefix in everything
+    hidden = [root for root, link in sandbox._readable_roots([prefix + "/a-bank"], str(tmp_path)) if link is None]
+    assert prefix not in hidden  # a place that holds a hidden folder is never bound whole
+    inside = [root for root, link in sandbox._readable_roots([], prefix + "/some-work-folder") if link is None]
+    assert prefix not in inside  # a place that holds the work folder is never bound
+    assert sandbox.seccomp_program() is sandbox.seccomp_program()

@@ -106,6 +106,48 @@ def test_known_mistakes_outputs_are_kept_with_the_expected_ones_and_believed_nex
     assert "tanh-derivative" in planted.output and "missing-upstream-gradient" not in planted.output, planted.output
 
 
+def test_a_class_run_keeps_the_mistakes_it_met_and_saves_once_at_its_end(grader_cmd, tmp_path, monkeypatch, executor):
+    """`grader grade` keeps the known mistakes' outputs its students' wrong cases needed, for the
+    next run. A save rewrites a problem's whole cache file, so a class saves once at its end (after
+    the expected outputs, at preparation), never once per student."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADER_CACHE_DIR": str(tmp_path / "cli-cache")}
+    out = grader_cmd("grade", ROOT / "examples" / "class", "--assignment", ROOT / "examples" / "assignment.yaml",
+                     "--out", tmp_path / "out", env=env, timeout=600)
+    assert out.exit_code in (0, 1), out.stderr
+    stored = [name for entry in entries(tmp_path / "cli-cache")
+              for name in expected_cache.read(entry, entry.stem) if name.startswith("mistake ")]
+    assert any(name.startswith("mistake ceil-instead-of-floor | ") for name in stored), stored  # carol's conv mistake
+
+    from grader.classes.assignment import parse_assignment
+    from grader.classes.batch import grade_class
+    from grader.classes.pool import LocalPool
+    from grader.classes.students import find_students
+    from grader.problems.bank import Bank
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    saves = []
+    save = expected_cache.ExpectedOutputs.save
+    monkeypatch.setattr(expected_cache.ExpectedOutputs, "save", lambda self: saves.append(self.key) or save(self))
+    root = tmp_path / "class"
+    for name in ("a", "b", "c", "d"):
+        (root / name).mkdir(parents=True)
+        shutil.copy(BUGGY, root / name / "sigmoid_backward.py")
+    bank = Bank()
+    assignment = parse_assignment({"name": "mistakes", "problems": ["sigmoid-backward"]}, Path("<test>"), bank)
+    with LocalPool(jobs=2) as pool:
+        report = grade_class(assignment, find_students(root), bank=bank, pool=pool, executor=executor)
+    assert all("missing-upstream-gradient" in json_text(s) for s in report.students)
+    assert len(saves) == 2 and len(set(saves)) == 1, saves  # prepared, then the class's end
+    [entry] = entries(tmp_path / "cache")
+    assert any(name.startswith("mistake ") for name in expected_cache.read(entry, entry.stem))
+
+
+def json_text(student) -> str:
+    import json
+
+    return json.dumps([p.to_dict() for p in student.problems])
+
+
 def test_an_output_that_cannot_be_stored_leaves_the_others_stored(tmp_path):
     """A mistake that cannot run on a case (CANNOT_RUN) or returns what the codec does not carry is
     computed each time; the plain outputs computed with it are still saved."""
@@ -116,6 +158,8 @@ def test_an_output_that_cannot_be_stored_leaves_the_others_stored(tmp_path):
     assert outputs.get_if_plain("mistake a | small", lambda: cannot) is cannot
     assert outputs.get_if_plain("mistake b | small", lambda: {1}) == {1}
     assert outputs.get_if_plain("mistake c | small", lambda: torch.zeros(2)).tolist() == [0.0, 0.0]
+    big = torch.zeros(expected_cache.MAX_KEPT_MISTAKE_BYTES // 4 + 1)  # a large output: computed each run
+    assert outputs.get_if_plain("mistake d | small", lambda: big) is big
     outputs.save()
     again = expected_cache.ExpectedOutputs("k" * 64, tmp_path)
     assert sorted(again.values) == ["mistake c | small", "small"]

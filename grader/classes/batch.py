@@ -147,6 +147,17 @@ class ClassGrader:
             if self.assignment.seed != "per-student":
                 self._prepare(index, int(self.assignment.seed))
 
+    def save_known_mistakes(self) -> None:
+        """Keep the known mistakes' outputs this run computed on the shared cases for the next run
+        (grader.kinds.function.kind.save_mistakes), once, at the end of the class."""
+        from grader.kinds.function.kind import save_mistakes
+
+        with self._lock:
+            prepared = list(self._prepared.values())
+        for cases in prepared:
+            if isinstance(cases, list):
+                save_mistakes(cases)
+
     def _prepare(self, index: int, seed: int):
         key = (index, seed)
         with self._lock:
@@ -468,6 +479,7 @@ def grade_class(assignment: Assignment, students: list[StudentEntry], *, bank: B
                 grader.submissions.pop(task.student, None)
             if progress:
                 progress(count["done"], total, count["cached"])
+    grader.save_known_mistakes()
     report = ClassReport(assignment, [StudentResult(s.student, labels[s.student], _complete(grader, s, results))
                                       for s in students],
                          wall=time.monotonic() - start, graded=count["graded"], cached=count["cached"], jobs=pool.jobs)

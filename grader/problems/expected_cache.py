@@ -37,6 +37,7 @@ FORMAT = 1
 SUBFOLDER = f"expected-v{FORMAT}"
 MAX_FILE_BYTES = 1 << 30
 MAX_ENTRIES = 2000  #: past this many files, a write removes the least recently written half
+MAX_KEPT_MISTAKE_BYTES = 1 << 20  #: a known mistake's output larger than this is computed each run instead
 
 
 def usable_folder(folder: Path | None = None) -> Path | None:
@@ -144,13 +145,14 @@ class ExpectedOutputs:
 
     def get_if_plain(self, name: str, compute: Callable[[], Any]) -> Any:
         """As `get`, for a value that may not read back identical (a known mistake's output, or
-        its marker that it cannot run): only one that does is kept, so it never stops the rest
-        from being saved. Computed after `save`, such values are written by the next `save`."""
+        its marker that it cannot run): only one that does, and is not large
+        (MAX_KEPT_MISTAKE_BYTES), is kept, so it never stops the rest from being saved and never
+        makes the file large. Computed after `save`, such values are written by the next `save`."""
         if name in self.values:
             self.hits += 1
             return self.values[name]
         value = compute()
-        if self.path is not None and round_trips(value):
+        if self.path is not None and round_trips(value, MAX_KEPT_MISTAKE_BYTES):
             self.values[name] = value
             self._computed.append(name)
         return value
@@ -216,12 +218,16 @@ def prune(folder: Path, keep: int = MAX_ENTRIES) -> None:
         old.unlink(missing_ok=True)
 
 
-def round_trips(value: Any) -> bool:
-    """Whether `value` reads back from the cache identical: same types, dtypes, shapes and bits."""
+def round_trips(value: Any, max_bytes: int | None = None) -> bool:
+    """Whether `value` reads back from the cache identical: same types, dtypes, shapes and bits
+    (and, with `max_bytes`, takes no more than that in the file)."""
     from grader.sandbox import codec
 
     try:
-        _, back = codec.decode(codec.encode(value), restore_devices=False)
+        frame = codec.encode(value)
+        if max_bytes is not None and len(frame) > max_bytes:
+            return False
+        _, back = codec.decode(frame, restore_devices=False)
     except Exception:  # noqa: BLE001 - not a plain value (an object the codec does not carry)
         return False
     return identical(value, back)

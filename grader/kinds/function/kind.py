@@ -430,9 +430,10 @@ def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake
     return prepared.mistake_outputs[mistake["name"]]
 
 
-def save_mistakes(prepared: list[PreparedCase]) -> None:
-    """Write the known mistakes' outputs computed since the cases were prepared (nothing when none was)."""
-    for stored in {id(p.stored): p.stored for p in prepared if p.stored is not None}.values():
+def save_mistakes(prepared: list) -> None:
+    """Write the known mistakes' outputs computed since the cases were prepared (nothing when none
+    was). A save writes the problem's whole cache file: a class saves once, at its end."""
+    for stored in {id(p.stored): p.stored for p in prepared if getattr(p, "stored", None) is not None}.values():
         stored.save()
 
 
@@ -448,6 +449,7 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
     its known mistakes' outputs already filled in); `reserved_weight` is then the weight of the
     tests graded elsewhere (its hidden cases), which keep their share of the points unrun."""
     start = time.monotonic()
+    own_cases = prepared is None  # (a class's are shared by its students, and saved at its end)
     prepared = prepared if prepared is not None else prepare_cases(problem, bank, seed, device)
     skipped = [p for p in prepared if p.skipped]
     prepared = [p for p in prepared if not p.skipped]
@@ -487,7 +489,8 @@ def grade_function(problem: Problem, submission: Submission, *, bank: Bank, exec
             result.tests = _with_policy_tests(result.tests, prepared, [
                 _policy_test(name, problem, bank, prepared, runs, result.tests, m)
                 for name, m in zip(extra, extra_scores)])
-            save_mistakes(prepared)
+            if own_cases:
+                save_mistakes(prepared)
     if error is not None:
         result.error = error
         result.tests = [TestResult(name=p.name, score=0.0, max_score=m, status=Status.FAILED, visible=p.visible,

@@ -46,6 +46,7 @@ check cannot see, such as a ``getattr`` with a computed string.
 from __future__ import annotations
 
 import ast
+import functools
 from collections import Counter
 
 from grader.sandbox.forbidden_runtime import ForbiddenUse
@@ -100,14 +101,11 @@ class TreeNodes:
     def __init__(self, walked: list[ast.AST], in_order: list[ast.AST], depth: int, depth_line: int):
         self.walked, self.in_order = walked, in_order
         self.depth, self.depth_line = depth, depth_line
-        self._bindings: Bindings | None = None
 
-    @property
+    @functools.cached_property
     def bindings(self) -> "Bindings":
         """What the file binds (`Bindings`), found once for every forbidden list it is checked against."""
-        if self._bindings is None:
-            self._bindings = Bindings(self.walked)
-        return self._bindings
+        return Bindings(self.walked)
 
 
 class Bindings:

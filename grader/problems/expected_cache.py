@@ -122,7 +122,9 @@ class ExpectedOutputs:
         self.values: dict[str, Any] = read(self.path, key) if self.path else {}
         self.hits = 0
         self._computed: list[str] = []
-        self._saving = threading.Lock()  #: a class's threads save known mistakes' outputs as they find them
+        #: names whose values are known to read back identical: read from the file, or checked already
+        self._plain: set[str] = set(self.values)
+        self._saving = threading.Lock()  #: class runs sharing prepared cases (the course service) may save at once
 
     @classmethod
     def for_problem(cls, problem, bank, seed: int) -> "ExpectedOutputs":
@@ -154,6 +156,7 @@ class ExpectedOutputs:
         value = compute()
         if self.path is not None and round_trips(value, MAX_KEPT_MISTAKE_BYTES):
             self.values[name] = value
+            self._plain.add(name)
             self._computed.append(name)
         return value
 
@@ -164,10 +167,12 @@ class ExpectedOutputs:
         with self._saving:
             if not self._computed:
                 return
-            keep = {name: value for name, value in list(self.values.items()) if round_trips(value)}
+            keep = {name: value for name, value in list(self.values.items())
+                    if name in self._plain or round_trips(value)}
             if set(self._computed) - set(keep):
                 return  # a value that does not read back identical: computed each time
             write(self.path, self.key, keep)
+            self._plain.update(keep)
             self._computed = []
 
 

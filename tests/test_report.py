@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from grader.cli.main import main
 from grader.render.gradebook import number
 from grader.classes.similarity import find_near_copies, fingerprints, normalised_tokens
+from tests.browser import browser_or_why
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -540,13 +541,6 @@ def test_starter_code_does_not_count_as_copying():
 
 # ---------------------------------------------------------------- a real browser
 
-def find_browser() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     """Width, height and rows of an 8-bit RGB/RGBA PNG (what Chromium writes), with zlib only."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -584,9 +578,9 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
 
 
 def test_a_real_browser_renders_the_figures(graded_pairs, tmp_path):
-    browser = find_browser()
+    browser, why = browser_or_why()  # on a CI machine, installed when missing (tests/browser.py)
     if browser is None:
-        pytest.skip("install Chromium (apt-get install chromium) to run this test")
+        pytest.skip(why)
     shot = tmp_path / "report.png"
     proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                            f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1400",

@@ -534,7 +534,7 @@ def marked_job(marker: str, calls: int = 2) -> Job:
 
 def _nests_or_skip(server):
     if not server.server._nests:
-        pytest.skip("no cgroups here (root on cgroup v1): no cgroup set's template holds a class's calls")
+        pytest.skip("no cgroups here (they need root and a writable cgroup v1 hierarchy): no cgroup set's template holds a class's calls")
     return server.server._nests
 
 

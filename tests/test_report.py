@@ -597,3 +597,34 @@ def test_a_real_browser_renders_the_figures(graded_pairs, tmp_path):
     assert len(bar) > 50, "no histogram bars in the screenshot"
     # The heatmap uses cividis: several distinct blue-to-yellow colours.
     assert len({p for p in pixels if p[2] > p[0] + 20 or p[0] > p[2] + 40}) > 5
+
+
+@pytest.mark.parametrize("ci, root", [("", True), ("false", True), ("true", False)])
+def test_the_browser_helper_installs_nothing_off_ci_or_as_a_normal_user(monkeypatch, ci, root):
+    """Only a CI machine, as root, may get Chromium installed by the tests: never a developer's laptop."""
+    import tests.browser as browser
+
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(browser.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 0 if root else 1000)
+    monkeypatch.setattr(browser.subprocess, "run", lambda *a, **k: pytest.fail(f"ran {a[0]}"))
+    assert browser.browser_or_why() == (None, browser.HOW)
+
+
+def test_the_browser_helper_installs_chromium_on_ci_as_root(monkeypatch):
+    import tests.browser as browser
+
+    ran, installed = [], {"done": False}
+
+    def run(step, **kwargs):
+        ran.append(step[:2])
+        installed["done"] = step[:2] == ["apt-get", "install"]
+        return subprocess.CompletedProcess(step, 0, "", "")
+
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setattr(browser.shutil, "which", lambda name: {"apt-get": "/usr/bin/apt-get"}.get(
+        name, "/usr/bin/chromium" if name == "chromium" and installed["done"] else None))
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(browser.subprocess, "run", run)
+    assert browser.browser_or_why() == ("/usr/bin/chromium", "")
+    assert ran == [["apt-get", "update"], ["apt-get", "install"]]

@@ -31,6 +31,8 @@ def test_new_function_problem_validates_once_filled_in(tmp_path, cli):
     # unfilled: it loads, but validate fails (exit 1) because the reference is a stub
     unfilled = cli("validate", spec)
     assert unfilled.exit_code == 1 and "TODO: write the reference triple_it" in unfilled.output
+    # no mistake was checked (the reference failed first): no rate of 0/0 passed off as 100%
+    assert "no known mistakes were checked" in unfilled.output and "0/0" not in unfilled.output
     fill(bank / "reference" / "basics.py", {'raise NotImplementedError("TODO: write the reference triple_it")': "return 3 * x"})
     fill(bank / "reference" / "mistakes" / "basics.py", {
         'raise NotImplementedError("TODO: write mistake 1 of triple_it")': "return 2 * x",

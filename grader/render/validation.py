@@ -36,8 +36,11 @@ def render_report(report: ValidationReport) -> str:
             pct = f"{100 * p.killed / len(p.mistakes):.0f}%" if p.mistakes else "-"
             lines.append(f"  {p.problem:<32} {rate:>6}  {pct:>5}")
     bad = [p for p in report.problems if not p.ok]
-    lines.append(f"Overall mistake kill rate: {report.mistakes_killed}/{report.mistakes_total} "
-                 f"({100 * report.kill_rate:.1f}%) over {len(functions)} problems with known mistakes")
+    if report.mistakes_total:
+        lines.append(f"Overall mistake kill rate: {report.mistakes_killed}/{report.mistakes_total} "
+                     f"({100 * report.kill_rate:.1f}%) over {len(functions)} problems with known mistakes")
+    else:  # nothing to kill: a rate of 0/0 says nothing either way
+        lines.append("Overall mistake kill rate: no known mistakes were checked")
     lines.append(f"{len(report.problems) - len(bad)} of {len(report.problems)} problems valid"
                  + (f"; {len(bad)} failed: {', '.join(p.problem for p in bad)}" if bad else "")
                  + f" ({report.seconds:.1f} s)")

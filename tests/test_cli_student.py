@@ -112,6 +112,9 @@ def test_unknown_problem_and_missing_file_are_usage_errors(grader_cmd, tmp_path)
     result = grader_cmd("check", "no-such-problem", tmp_path / "x.py")
     assert result.exit_code == 2 and "no problem 'no-such-problem'" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "Did you mean" not in result.stderr  # nothing is close: no unrelated ids offered
+    result = grader_cmd("check", "adam-stpe", tmp_path / "x.py")
+    assert result.exit_code == 2 and "Did you mean: adam-step," in result.stderr  # a typo: the closest first
     result = grader_cmd("check", "coin-entropy", tmp_path / "missing.py")
     assert result.exit_code == 2 and "no such file" in result.stderr
 

@@ -1,6 +1,8 @@
 """Where the bank and the grader's cache are, and which folders a child must never see (known without loading the bank)."""
 from __future__ import annotations
 
+import difflib
+
 import os
 from pathlib import Path
 
@@ -68,6 +70,9 @@ def spec_paths(bank_root: Path) -> dict[str, Path]:
 
 def unknown_problem(bank_root: Path, problem_id: str, ids: list[str]) -> UnknownProblem:
     """The error for an id that is not in the bank, with the ids it may have meant."""
-    close = [i for i in ids if problem_id.split("-")[0] in i][:5]
+    close = difflib.get_close_matches(problem_id, ids, n=5, cutoff=0.7)  # typos: best first
+    words = [w for w in problem_id.split("-") if len(w) >= 4]  # 'adam' -> adam-step, not 'no' -> normalize
+    close += [i for i in ids if i not in close and any(w in i for w in words)]
+    close = close[:5]
     hint = f"Did you mean: {', '.join(close)}? " if close else ""
     return UnknownProblem(f"no problem '{problem_id}' in the bank at {bank_root}", f"{hint}Try 'grader list'.")

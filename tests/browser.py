@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 
 NAMES = ("chromium", "chromium-browser", "google-chrome")
 HOW = "install Chromium (apt-get install chromium) to run this test"
+#: seconds for apt-get update and install together, at most
+INSTALL_BUDGET = 480.0
 
 
 def find_browser() -> str | None:
@@ -35,11 +38,14 @@ def browser_or_why() -> tuple[str | None, str]:
     if found or not _may_install():
         return found, HOW
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    steps = (["apt-get", "update", "-qq"],
-             ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"])
+    wait = ["-o", "DPkg::Lock::Timeout=60"]  # another apt run holding the lock: wait a minute, not forever
+    steps = (["apt-get", "update", "-qq", *wait],
+             ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *wait, "chromium"])
+    deadline = time.monotonic() + INSTALL_BUDGET
     for step in steps:
         try:
-            done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900)
+            done = subprocess.run(step, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=max(1.0, deadline - time.monotonic()))
         except (OSError, subprocess.TimeoutExpired) as exc:
             return None, f"{' '.join(step)} failed ({exc}); {HOW}"
         if done.returncode != 0:

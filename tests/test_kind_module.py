@@ -102,9 +102,9 @@ def forked_copies() -> list[int]:
 def test_forward_that_forks_is_contained(cli):
     code, data, _ = check(cli, DATA / "hostile_fork.py")
     assert code == 0 and data["score"] == 10  # harmless once contained
-    # The sleeping copies (20 s) go with the child's PID namespace. The check returns once the tree
-    # is killed, not once it has finished exiting: where no cgroup is emptied first (a normal
-    # user), the copies can still be tearing down their memory for a moment.
+    # The sleeping copies (60 s, well past this poll) go with the child's PID namespace. The check
+    # returns once the tree is killed, not once it has finished exiting: where no cgroup is emptied
+    # first (a normal user), the copies can still be tearing down their memory for a moment.
     deadline = time.monotonic() + 5
     while forked_copies() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-
 import os
 from pathlib import Path
 
@@ -70,8 +69,9 @@ def spec_paths(bank_root: Path) -> dict[str, Path]:
 
 def unknown_problem(bank_root: Path, problem_id: str, ids: list[str]) -> UnknownProblem:
     """The error for an id that is not in the bank, with the ids it may have meant."""
-    close = difflib.get_close_matches(problem_id, ids, n=5, cutoff=0.7)  # typos: best first
-    words = [w for w in problem_id.split("-") if len(w) >= 4]  # 'adam' -> adam-step, not 'no' -> normalize
+    typed = problem_id.lower()
+    close = difflib.get_close_matches(typed, ids, n=5, cutoff=0.7)  # typos: best first
+    words = [w for w in typed.split("-") if len(w) >= 4]  # 'adam' -> adam-step, not 'no' -> normalize
     close += [i for i in ids if i not in close and any(w in i for w in words)]
     close = close[:5]
     hint = f"Did you mean: {', '.join(close)}? " if close else ""

@@ -1,9 +1,10 @@
 """The student CLI: broken submissions get 0 and a clear message; never an engine traceback."""
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -144,10 +145,33 @@ def test_show_case_prints_code_that_rebuilds_the_inputs(cli, tmp_path):
     from grader import case_inputs
 
     namespace = {}
-    exec(code.split("from sigmoid_backward_solution")[0] + "\n".join(
+    exec(code.split("from sigmoid_backward import")[0] + "\n".join(
         line for line in code.splitlines() if line.startswith(("x =", "grad_output ="))), namespace)
     expected = case_inputs("sigmoid-backward", "small")
     assert namespace["x"].equal(expected["x"]) and namespace["grad_output"].equal(expected["grad_output"])
+
+
+@pytest.mark.parametrize("problem, case", [("sigmoid-backward", "small"), ("attention", "small-mask"),
+                                           ("adam-cs231n", None)])
+def test_show_case_code_runs_beside_the_file_grader_start_writes(grader_cmd, tmp_path, problem, case):
+    """What a student does: `grader start`, write the function, paste `grader show --case` into a
+    file beside it and run it: the import finds their file, the call runs, the result prints."""
+    started = grader_cmd("start", problem, cwd=tmp_path)
+    assert started.exit_code == 0, started.stderr
+    written = [p for p in tmp_path.glob("*.py")]
+    assert len(written) == 1 and written[0].name in started.output
+    example = EXAMPLES / problem / "correct.py"
+    if example.exists():  # the card problems: the example's correct answer; else the starter's stubs as written
+        written[0].write_text(example.read_text())
+    if case is None:
+        case = grader_cmd("show", problem, "--json").json()["cases"][0]["name"]
+    shown = grader_cmd("show", problem, "--case", case)
+    assert shown.exit_code == 0, shown.stderr
+    (tmp_path / "debug_case.py").write_text(shown.output)
+    ran = subprocess.run([sys.executable, "debug_case.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "ModuleNotFoundError" not in ran.stderr and "ImportError" not in ran.stderr, ran.stderr
+    if example.exists():
+        assert ran.returncode == 0 and ran.stdout.strip(), ran.stderr
 
 
 def test_show_case_for_big_inputs_uses_case_inputs(cli):

@@ -261,7 +261,7 @@ def test_show_case_code_rebuilds_the_data_and_seeds_the_child_gets(cli, tmp_path
     from grader.problems.bank import Bank
 
     code = cli("show", "train-spiral-classifier", "--case", "spirals-300").output
-    (tmp_path / "solution.py").write_text(SHOWN_SOLUTION)
+    (tmp_path / Bank().get("train-spiral-classifier").starter_file).write_text(SHOWN_SOLUTION)  # as `grader start` names it
     root = Path(__file__).resolve().parent.parent
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"})

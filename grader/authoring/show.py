@@ -110,7 +110,7 @@ def render_case_code(problem: Problem, case_name: str, seed: int, student: str |
     who = f", student={student!r}" if student else (f", seed={seed}" if seed else "")
     lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
              "import torch" if problem.framework == "torch" else "import numpy as np",
-             f"from {problem.entry_point}_solution import {problem.entry_point}  # adjust to your file name", ""]
+             problem.import_line(problem.entry_point), ""]
     exact = []
     for arg in args:
         source = literal_source(arg.value, problem.framework)

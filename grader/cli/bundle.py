@@ -51,7 +51,7 @@ def render_case_from_bundle(bundle: Bundle, problem_id: str, case_name: str) -> 
     case = problem.cases[names.index(case_name)]
     lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
              "import torch" if problem.framework == "torch" else "import numpy as np",
-             f"from {problem.entry_point}_solution import {problem.entry_point}  # adjust to your file name", ""]
+             problem.import_line(problem.entry_point), ""]
     sources = [literal_source(a.value, problem.framework) for a in args]
     if all(s is not None for s in sources):
         lines += [f"{a.name} = {s}" for a, s in zip(args, sources)]

@@ -154,9 +154,9 @@ def start(ctx: click.Context, problem_id: str, path: Path | None, force: bool, b
         problem = get_bank(ctx).get(problem_id)
     if not kind_of(problem.kind).answered_in_code:
         raise UsageError(f"'{problem_id}' is a {problem.kind} question; answer it with 'grader quiz' or an answers file")
-    path = path or Path(f"{problem.entry_point}.py")
+    path = path or Path(problem.starter_file)
     if path.is_dir():
-        path = path / f"{problem.entry_point}.py"
+        path = path / problem.starter_file
     if path.exists() and not force:
         raise UsageError(f"{path} already exists", "Pass --force to overwrite it, or give another PATH.")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -342,7 +342,7 @@ def case_code(problem: Problem, case_name: str, seed: int, student: str | None) 
     _, names = case_namespace(problem, case, seed)
     lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
              "import torch" if problem.framework == "torch" else "import numpy as np",
-             f"from solution import {', '.join(defined_names(problem))}  # adjust to your file name", ""]
+             problem.import_line(", ".join(defined_names(problem))), ""]
     sources = {name: literal_source(value, problem.framework) if not isinstance(value, (dict, list)) else repr(value)
                for name, value in names.items()}
     if all(s is not None for s in sources.values()):

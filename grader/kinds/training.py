@@ -452,7 +452,7 @@ def case_code(problem: Problem, case_name: str, seed: int, bank: Bank) -> str:
     sources = {name: literal_source(value, problem.framework) for name, value in data["inputs"].items()}
     uses_torch = problem.framework == "torch"
     lines += ["import random", "", "import numpy as np"] + (["import torch"] if uses_torch else []) + \
-             [f"from solution import {problem.entry_point}  # adjust to your file name", ""]
+             [problem.import_line(problem.entry_point), ""]
     if all(source is not None for source in sources.values()):
         lines += [f"{name} = {source}" for name, source in sources.items()]
     else:

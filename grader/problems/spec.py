@@ -133,6 +133,16 @@ class Problem:
         return entry["name"] if entry else None
 
     @property
+    def starter_file(self) -> str:
+        """The file `grader start` writes by default: `<entry point>.py`."""
+        return f"{self.entry_point}.py"
+
+    def import_line(self, names: str) -> str:
+        """The import at the top of `grader show --case` code: from the file `grader start` wrote,
+        so the code runs as printed beside the student's own file."""
+        return f"from {self.entry_point} import {names}  # from {self.starter_file}, as 'grader start' writes it"
+
+    @property
     def signature(self) -> str | None:
         entry = self.spec.get("entry_point")
         return entry["signature"] if entry else None

@@ -148,15 +148,12 @@ class ClassGrader:
                 self._prepare(index, int(self.assignment.seed))
 
     def save_known_mistakes(self) -> None:
-        """Keep the known mistakes' outputs this run computed on the shared cases for the next run
-        (grader.kinds.function.kind.save_mistakes), once, at the end of the class."""
-        from grader.kinds.function.kind import save_mistakes
-
+        """Keep what this run computed on the shared cases for the next run (a function problem's
+        known mistakes' outputs: `Kind.save_prepared`), once, at the end of the class."""
         with self._lock:
-            prepared = list(self._prepared.values())
-        for cases in prepared:
-            if isinstance(cases, list):
-                save_mistakes(cases)
+            prepared = list(self._prepared.items())
+        for (index, _seed), found in prepared:
+            kind_of(self.assignment.problems[index].problem.kind).save_prepared(found)
 
     def _prepare(self, index: int, seed: int):
         key = (index, seed)

@@ -41,6 +41,10 @@ class Kind:
         """Work shared by every submission graded with the same seed (a class run keeps it), or None."""
         return None
 
+    def save_prepared(self, prepared) -> None:
+        """Keep on disk what grading with `prepared` (from `prepare`) computed that the next run
+        can reuse. A class run calls it once, at its end. Nothing to keep by default."""
+
     def grade(self, problem, submission, **options):
         """Grade one submission: a ProblemResult (grader/result.py)."""
         raise NotImplementedError

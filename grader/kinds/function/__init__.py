@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from grader.kinds.base import Kind
 from grader.kinds.function.gradcheck import gradcheck_case_dicts
-from grader.kinds.function.kind import grade_function, prepare_cases
+from grader.kinds.function.kind import grade_function, prepare_cases, save_mistakes
 from grader.kinds.function.rules import function_spec_errors
 from grader.kinds.function.validate import check_function_problem
 
@@ -20,6 +20,9 @@ class FunctionKind(Kind):
 
     def prepare(self, problem, bank, seed, device="all"):
         return prepare_cases(problem, bank, seed, device)
+
+    def save_prepared(self, prepared) -> None:
+        save_mistakes(prepared)
 
     def grade(self, problem, submission, **options):
         return grade_function(problem, submission, **options)

@@ -430,10 +430,10 @@ def mistake_output(problem: Problem, bank: Bank, prepared: PreparedCase, mistake
     return prepared.mistake_outputs[mistake["name"]]
 
 
-def save_mistakes(prepared: list) -> None:
+def save_mistakes(prepared: list[PreparedCase]) -> None:
     """Write the known mistakes' outputs computed since the cases were prepared (nothing when none
     was). A save writes the problem's whole cache file: a class saves once, at its end."""
-    for stored in {id(p.stored): p.stored for p in prepared if getattr(p, "stored", None) is not None}.values():
+    for stored in {id(p.stored): p.stored for p in prepared if p.stored is not None}.values():
         stored.save()
 
 

@@ -98,6 +98,14 @@ def describe_strictness(policy: dict) -> list[str]:
     return lines
 
 
+def case_code_header(problem: Problem, case_name: str, case: dict) -> list[str]:
+    """The first lines of a function case's code: what it is, and the imports (the student's
+    function from the file `grader start` writes)."""
+    return [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
+            "import torch" if problem.framework == "torch" else "import numpy as np",
+            problem.import_line(problem.entry_point), ""]
+
+
 def render_case_code(problem: Problem, case_name: str, seed: int, student: str | None,
                      bank: Bank | None = None) -> str:
     """Python that rebuilds a case's inputs and calls the student's function on them."""
@@ -108,9 +116,7 @@ def render_case_code(problem: Problem, case_name: str, seed: int, student: str |
     case = kind.case_named(problem, case_name)
     args = case_arguments(problem, case, seed)
     who = f", student={student!r}" if student else (f", seed={seed}" if seed else "")
-    lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
-             "import torch" if problem.framework == "torch" else "import numpy as np",
-             problem.import_line(problem.entry_point), ""]
+    lines = case_code_header(problem, case_name, case)
     exact = []
     for arg in args:
         source = literal_source(arg.value, problem.framework)

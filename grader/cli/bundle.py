@@ -37,7 +37,7 @@ def describe_from_bundle(bundle: Bundle, problem_id: str) -> dict:
 def render_case_from_bundle(bundle: Bundle, problem_id: str, case_name: str) -> str:
     """Python that rebuilds a visible case's inputs from the bundle and calls the student's function."""
     from grader.problems.inputs import literal_source
-    from grader.authoring.show import summarize
+    from grader.authoring.show import case_code_header, summarize
 
     found = bundle.get(problem_id)
     if found.problem is None:  # a question: the bundle keeps only what `grader show` prints
@@ -49,9 +49,7 @@ def render_case_from_bundle(bundle: Bundle, problem_id: str, case_name: str) -> 
                          f"{', '.join(names) or 'none'})", "Hidden cases are graded only by the course.")
     args, _, _ = bundle.case_values(problem_id, names.index(case_name))
     case = problem.cases[names.index(case_name)]
-    lines = [f"# Case '{case_name}' of {problem.id}" + (f" ({case['description']})" if case.get("description") else ""),
-             "import torch" if problem.framework == "torch" else "import numpy as np",
-             problem.import_line(problem.entry_point), ""]
+    lines = case_code_header(problem, case_name, case)
     sources = [literal_source(a.value, problem.framework) for a in args]
     if all(s is not None for s in sources):
         lines += [f"{a.name} = {s}" for a, s in zip(args, sources)]

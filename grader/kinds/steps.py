@@ -424,7 +424,7 @@ def validate_steps(problem: Problem, bank: Bank, executor, report) -> None:
     if total < 3:
         problems.append(f"only {total} known mistakes (at least 3 expected)")
     report.add("mistakes", not problems, "; ".join(problems) if problems else f"{report.killed}/{total} killed")
-    starter = Submission(f"starter of {problem.id}", {f"{problem.entry_point}.py": problem.spec["starter"].encode()})
+    starter = Submission(f"starter of {problem.id}", {problem.starter_file: problem.spec["starter"].encode()})
     graded = grade_steps(problem, starter, bank=bank, executor=executor, prepared=prepared)
     report.add("starter", graded.score == 0 and not graded.grader_error,
                f"the starter stub scores {graded.score:g}" if graded.score else "scores 0")

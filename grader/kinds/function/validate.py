@@ -211,7 +211,7 @@ def check_starter(problem: Problem, bank: Bank, executor, prepared, report: Prob
     from grader.problems.submission import Submission
 
     starter = problem.spec.get("starter", "")
-    submission = Submission(f"starter of {problem.id}", {f"{problem.entry_point}.py": starter.encode()})
+    submission = Submission(f"starter of {problem.id}", {problem.starter_file: starter.encode()})
     result = grade_function(problem, submission, bank=bank, executor=executor, prepared=prepared)
     if result.grader_error:
         report.add("starter", False, "grading the starter stub hit a grader error")
